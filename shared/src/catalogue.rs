@@ -1,0 +1,165 @@
+//! The catalogue: every lab of the brief with its id, title, explanation, status and parameters. The page's
+//! lab list, the command line's `run LAB` and the companion's request check all read it.
+
+use crate::lab;
+use crate::params::{ParamError, ParamSet, ParamSpec};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A lab's id, as it appears in URLs, on the wire and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabId {
+    Lock,
+    Mmap,
+    Watch,
+    Io,
+    Pipeline,
+    Methods,
+    Amdahl,
+}
+
+impl LabId {
+    pub const ALL: [LabId; 7] =
+        [LabId::Lock, LabId::Mmap, LabId::Watch, LabId::Io, LabId::Pipeline, LabId::Methods, LabId::Amdahl];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabId::Lock => "lock",
+            LabId::Mmap => "mmap",
+            LabId::Watch => "watch",
+            LabId::Io => "io",
+            LabId::Pipeline => "pipeline",
+            LabId::Methods => "methods",
+            LabId::Amdahl => "amdahl",
+        }
+    }
+
+    /// Parses an id, with a typed error that lists the known ones.
+    pub fn parse(text: &str) -> Result<LabId, ParamError> {
+        LabId::ALL.into_iter().find(|id| id.as_str() == text).ok_or_else(|| ParamError::UnknownLab {
+            lab: text.to_owned(),
+            known: LabId::ALL.map(LabId::as_str).join(", "),
+        })
+    }
+
+    pub fn info(self) -> &'static LabInfo {
+        match self {
+            LabId::Lock => &lab::lock::INFO,
+            LabId::Mmap => &MMAP,
+            LabId::Watch => &WATCH,
+            LabId::Io => &IO,
+            LabId::Pipeline => &PIPELINE,
+            LabId::Methods => &METHODS,
+            LabId::Amdahl => &AMDAHL,
+        }
+    }
+
+    /// Validates parameters for this lab: see [`crate::params::validate`].
+    pub fn validate(self, given: &ParamSet) -> Result<ParamSet, ParamError> {
+        let info = self.info();
+        if info.status == LabStatus::Coming {
+            return Err(ParamError::LabNotAvailable { lab: self.as_str().to_owned() });
+        }
+        crate::params::validate(self.as_str(), info.params, given)
+    }
+}
+
+impl fmt::Display for LabId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a lab can be used yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabStatus {
+    Available,
+    Coming,
+}
+
+/// Everything the page and the command line say about a lab.
+#[derive(Debug)]
+pub struct LabInfo {
+    pub id: LabId,
+    pub title: &'static str,
+    /// One sentence for the lab list.
+    pub summary: &'static str,
+    /// The explanation on the lab's page: what it is, why it matters, what to try. One string per paragraph.
+    pub explanation: &'static [&'static str],
+    pub status: LabStatus,
+    pub params: &'static [ParamSpec],
+}
+
+/// All labs in the order the page lists them.
+pub fn catalogue() -> impl Iterator<Item = &'static LabInfo> {
+    LabId::ALL.into_iter().map(LabId::info)
+}
+
+const fn coming(id: LabId, title: &'static str, summary: &'static str) -> LabInfo {
+    LabInfo { id, title, summary, explanation: &[], status: LabStatus::Coming, params: &[] }
+}
+
+// The labs below are announced but not built: each moves into its own `lab/` file when it is.
+static MMAP: LabInfo = coming(
+    LabId::Mmap,
+    "mmap vs read",
+    "Memory-mapped files against read(2) at several buffer sizes, sequential and random, against the machine's memory bandwidth.",
+);
+static WATCH: LabInfo = coming(
+    LabId::Watch,
+    "Watching files",
+    "Passive notification (inotify) against active polling as the number of files and the poll interval grow.",
+);
+static IO: LabInfo = coming(
+    LabId::Io,
+    "The four I/O models",
+    "Blocking, non-blocking polling, multiplexing (epoll) and completion (io_uring) on the same workload.",
+);
+static PIPELINE: LabInfo = coming(
+    LabId::Pipeline,
+    "Channels and patterns",
+    "Producer/consumer, back pressure, worker pools, fan-out/fan-in and select, with items moving through channels.",
+);
+static METHODS: LabInfo = coming(
+    LabId::Methods,
+    "Processes, threads, events",
+    "What it costs on this machine to start a process, a thread and a pooled task, and to hand them a message.",
+);
+static AMDAHL: LabInfo = coming(
+    LabId::Amdahl,
+    "Amdahl's law",
+    "The speed-up a parallel fraction allows, against a parallel-for measured on this machine's cores.",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lab_is_listed_once_under_its_own_id() {
+        let ids: Vec<LabId> = catalogue().map(|info| info.id).collect();
+        assert_eq!(ids, LabId::ALL.to_vec());
+        for id in LabId::ALL {
+            assert_eq!(LabId::parse(id.as_str()), Ok(id));
+        }
+    }
+
+    #[test]
+    fn unknown_and_coming_labs_get_typed_errors() {
+        assert!(matches!(LabId::parse("nope"), Err(ParamError::UnknownLab { .. })));
+        assert_eq!(
+            LabId::Mmap.validate(&ParamSet::new()),
+            Err(ParamError::LabNotAvailable { lab: "mmap".into() })
+        );
+    }
+
+    #[test]
+    fn available_labs_explain_themselves_and_declare_sane_defaults() {
+        for info in catalogue().filter(|i| i.status == LabStatus::Available) {
+            assert!(!info.explanation.is_empty(), "{} has no explanation", info.id);
+            // Every default passes its own validation.
+            assert!(info.id.validate(&ParamSet::new()).is_ok(), "{} defaults", info.id);
+        }
+    }
+}

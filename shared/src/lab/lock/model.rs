@@ -1,0 +1,259 @@
+//! The lock lab's simulation model. It follows the kernel's flock semantics closely enough to reproduce the
+//! lessons: a release wakes every blocked waiter after a wake-up latency and they race for the lock (so a
+//! process that comes straight back can take it first); shared requests are granted whenever no writer holds the
+//! lock, even while a writer waits (writer starvation); LOCK_NB and lock-file attempts fail at once and retry.
+
+use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
+use crate::lab::MAX_SIM_EVENTS;
+use crate::params::ParamSet;
+use crate::rng::SimRng;
+use crate::sim::{self, Model, Stop, Timers};
+use crate::time::Nanos;
+use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
+use crate::LabId;
+use std::collections::VecDeque;
+
+/// Simulates a validated parameter set.
+pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
+    let p = LockParams::from_validated(params);
+    let mut model = LockModel::new(p, seed);
+    let (events, stop) = sim::run(&mut model, MAX_SIM_EVENTS);
+    let mut notes = Vec::new();
+    if let Stop::Budget(at) = stop {
+        notes.push(format!("The simulation stopped at {at}: it reached its budget of {MAX_SIM_EVENTS} events."));
+    }
+    Trace {
+        run: RunInfo { lab: LabId::Lock, params: params.clone(), seed, source: Source::Simulated },
+        actors: p.actors(&[]),
+        events,
+        notes,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Wake {
+    /// Process `i` takes its next step.
+    Proc(u32),
+    /// The kill demonstration looks for a holder.
+    Kill,
+    /// The rogue writer takes its next step.
+    Rogue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Thinking,
+    Waiting,
+    /// Holding, with the counter value read on acquiring.
+    Holding { read: u64 },
+    Dead,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FileState {
+    Absent,
+    Present,
+    /// Left behind by a killed holder.
+    Stale,
+}
+
+#[derive(Debug)]
+struct LockModel {
+    p: LockParams,
+    timers: Timers<Wake>,
+    states: Vec<State>,
+    rngs: Vec<SimRng>,
+    holders: Vec<(u32, LockKind)>,
+    /// Blocked flock waiters, in the order they blocked.
+    waiters: VecDeque<u32>,
+    file: FileState,
+    counter: u64,
+    /// The rogue's read value while it is between its read and its write.
+    rogue_read: Option<u64>,
+    final_emitted: bool,
+    out: VecDeque<Event>,
+}
+
+impl LockModel {
+    fn new(p: LockParams, seed: u64) -> Self {
+        let mut timers = Timers::default();
+        // One generator stream per process (and one for the rogue), as the real workers use.
+        let mut rngs: Vec<SimRng> = (0..=p.n_procs).map(|i| SimRng::new(seed, u64::from(i))).collect();
+        for i in 0..p.n_procs {
+            let first = p.dist.sample(p.think, &mut rngs[i as usize]);
+            timers.set(first, Wake::Proc(i));
+        }
+        match p.demo {
+            Demo::KillHolder => timers.set(p.kill_at(), Wake::Kill),
+            Demo::RogueWriter => {
+                let first = p.dist.sample(p.think, &mut rngs[p.n_procs as usize]);
+                timers.set(first, Wake::Rogue);
+            }
+            Demo::None => {}
+        }
+        LockModel {
+            p,
+            timers,
+            states: vec![State::Thinking; p.n_procs as usize],
+            rngs,
+            holders: Vec::new(),
+            waiters: VecDeque::new(),
+            file: FileState::Absent,
+            counter: 0,
+            rogue_read: None,
+            final_emitted: false,
+            out: VecDeque::new(),
+        }
+    }
+
+    fn emit(&mut self, t: Nanos, actor: ActorId, event: LockEvent) {
+        self.out.push_back(Event { t, actor, kind: EventKind::Lock(event) });
+    }
+
+    fn draw(&mut self, i: u32, mean: Nanos) -> Nanos {
+        self.p.dist.sample(mean, &mut self.rngs[i as usize])
+    }
+
+    fn step(&mut self, i: u32, now: Nanos) {
+        match self.states[i as usize] {
+            State::Thinking if now >= self.p.duration => self.states[i as usize] = State::Done,
+            State::Thinking => {
+                let kind = self.p.kind_of(i);
+                self.emit(now, ActorId(i), LockEvent::Requested { kind });
+                self.try_acquire(i, now);
+            }
+            State::Waiting => self.try_acquire(i, now),
+            State::Holding { read } => self.release(i, read, now),
+            State::Dead | State::Done => {}
+        }
+    }
+
+    fn compatible(&self, kind: LockKind) -> bool {
+        match (self.p.mode, kind) {
+            (AcquireMode::LockFile, _) => self.file == FileState::Absent,
+            (_, LockKind::Exclusive) => self.holders.is_empty(),
+            (_, LockKind::Shared) => self.holders.iter().all(|(_, k)| *k == LockKind::Shared),
+        }
+    }
+
+    fn try_acquire(&mut self, i: u32, now: Nanos) {
+        let kind = self.p.kind_of(i);
+        if self.compatible(kind) {
+            self.holders.push((i, kind));
+            if self.p.mode == AcquireMode::LockFile {
+                self.file = FileState::Present;
+            }
+            self.states[i as usize] = State::Holding { read: self.counter };
+            self.emit(now, ActorId(i), LockEvent::Acquired { kind });
+            let hold = self.draw(i, self.p.hold);
+            self.timers.set(now + hold, Wake::Proc(i));
+            return;
+        }
+        match self.p.mode {
+            AcquireMode::Blocking => {
+                self.states[i as usize] = State::Waiting;
+                self.waiters.push_back(i);
+            }
+            AcquireMode::NonBlocking | AcquireMode::LockFile => {
+                self.emit(now, ActorId(i), LockEvent::WouldBlock { attempts: 1 });
+                if now >= self.p.duration {
+                    self.emit(now, ActorId(i), LockEvent::GaveUp);
+                    self.states[i as usize] = State::Done;
+                } else {
+                    self.states[i as usize] = State::Waiting;
+                    self.timers.set(now + self.p.retry, Wake::Proc(i));
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, i: u32, read: u64, now: Nanos) {
+        let kind = self.p.kind_of(i);
+        self.holders.retain(|(h, _)| *h != i);
+        if kind == LockKind::Exclusive {
+            self.counter = read + 1;
+            self.emit(now, ActorId(i), LockEvent::CounterWrite { value: self.counter, locked: true });
+        }
+        if self.p.mode == AcquireMode::LockFile {
+            self.file = FileState::Absent;
+        }
+        self.emit(now, ActorId(i), LockEvent::Released);
+        self.wake_waiters(now);
+        self.states[i as usize] = State::Thinking;
+        let think = self.draw(i, self.p.think);
+        self.timers.set(now + think, Wake::Proc(i));
+    }
+
+    /// The kernel wakes every blocked waiter; each retries after the wake-up latency and the first wins.
+    fn wake_waiters(&mut self, now: Nanos) {
+        while let Some(w) = self.waiters.pop_front() {
+            self.timers.set(now + self.p.wake, Wake::Proc(w));
+        }
+    }
+
+    fn kill(&mut self, now: Nanos) {
+        let Some(&(victim, _)) = self.holders.first() else {
+            // Nobody holds the lock right now: look again a little later, while the run lasts.
+            if now >= self.p.duration {
+                return;
+            }
+            self.timers.set(now + Nanos((self.p.hold.0 / 4).max(1_000)), Wake::Kill);
+            return;
+        };
+        self.holders.retain(|(h, _)| *h != victim);
+        self.states[victim as usize] = State::Dead;
+        self.emit(now, ActorId(victim), LockEvent::Killed);
+        if self.p.mode == AcquireMode::LockFile {
+            // Nobody removes the file: it stays, stale, and every later attempt fails.
+            self.file = FileState::Stale;
+        } else {
+            // The kernel drops a flock with the last descriptor of a dead process.
+            self.wake_waiters(now);
+        }
+    }
+
+    fn rogue_step(&mut self, now: Nanos) {
+        let Some(rogue) = self.p.rogue_actor() else { return };
+        let idx = self.p.n_procs;
+        match self.rogue_read.take() {
+            None if now >= self.p.duration => {}
+            None => {
+                self.rogue_read = Some(self.counter);
+                let hold = self.draw(idx, self.p.hold);
+                self.timers.set(now + hold, Wake::Rogue);
+            }
+            Some(read) => {
+                self.counter = read + 1;
+                self.emit(now, rogue, LockEvent::CounterWrite { value: self.counter, locked: false });
+                let think = self.draw(idx, self.p.think);
+                self.timers.set(now + think, Wake::Rogue);
+            }
+        }
+    }
+}
+
+impl Model for LockModel {
+    fn poll_timeout(&self) -> Option<Nanos> {
+        self.timers.next_due()
+    }
+
+    fn handle_timeout(&mut self, now: Nanos) {
+        while let Some(wake) = self.timers.pop_due(now) {
+            match wake {
+                Wake::Proc(i) => self.step(i, now),
+                Wake::Kill => self.kill(now),
+                Wake::Rogue => self.rogue_step(now),
+            }
+        }
+        if self.timers.next_due().is_none() && !self.final_emitted {
+            self.final_emitted = true;
+            let file = self.p.file_actor();
+            self.emit(now, file, LockEvent::CounterFinal { value: self.counter });
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.out.pop_front()
+    }
+}

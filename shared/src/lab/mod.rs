@@ -1,0 +1,28 @@
+//! The labs' pure parts: one module per lab, each with its parameters, events, simulation model, metrics and the
+//! state a view draws at a moment. This file only dispatches on the lab id.
+
+pub mod lock;
+
+use crate::catalogue::LabId;
+use crate::params::{ParamError, ParamSet};
+use crate::trace::{Metric, Trace};
+
+/// The most events one simulated run may emit; beyond it the run stops and says so in its notes.
+pub const MAX_SIM_EVENTS: usize = 200_000;
+
+/// Simulates `lab` with `params` (validated here) and `seed`.
+pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    let params = lab.validate(params)?;
+    match lab {
+        LabId::Lock => Ok(lock::simulate(&params, seed)),
+        other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
+    }
+}
+
+/// The metrics of a trace, simulated or measured alike.
+pub fn metrics(trace: &Trace) -> Vec<Metric> {
+    match trace.run.lab {
+        LabId::Lock => lock::metrics(trace),
+        _ => Vec::new(),
+    }
+}

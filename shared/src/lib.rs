@@ -1,0 +1,21 @@
+//! syslab's pure core: the lab catalogue, one trace model, the deterministic simulation and the wire protocol.
+//!
+//! Nothing here touches the operating system, reads a clock or draws unseeded randomness (`clippy.toml` forbids
+//! it), so a run is a pure function of (lab, parameters, seed) and is identical on native and on wasm32. The
+//! companion (`native`) and the page (`web`) both build on this crate; neither re-implements what it holds.
+
+pub mod catalogue;
+pub mod digest;
+pub mod lab;
+pub mod params;
+pub mod protocol;
+pub mod rng;
+pub mod sim;
+pub mod stats;
+pub mod time;
+pub mod trace;
+
+pub use catalogue::LabId;
+pub use params::{ParamError, ParamSet, ParamValue};
+pub use time::Nanos;
+pub use trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace};

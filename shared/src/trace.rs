@@ -1,0 +1,187 @@
+//! The one trace model: a run, its actors, timestamped events and the metrics computed from them. The
+//! simulation emits it, the companion emits it, the views draw it; a view never cares which produced it.
+
+use crate::catalogue::LabId;
+use crate::lab::lock::LockEvent;
+use crate::params::ParamSet;
+use crate::time::Nanos;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies an actor within one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActorId(pub u32);
+
+/// What kind of thing an actor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Process,
+    Thread,
+    File,
+    Channel,
+    Watcher,
+}
+
+/// Something that acts or is acted on in a run: a process, a file, a channel...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: ActorId,
+    pub kind: ActorKind,
+    pub label: String,
+    /// The operating-system process id, for measured runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// Something that happened to an actor at a moment of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub t: Nanos,
+    pub actor: ActorId,
+    pub kind: EventKind,
+}
+
+/// What happened. One variant per lab, each defined in that lab's own module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Lock(LockEvent),
+}
+
+/// The machine a measured run ran on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// `uname -sr`, e.g. "Linux 6.18.0".
+    pub kernel: String,
+    pub n_cpus: u32,
+    /// The file system of the companion's scratch directory, e.g. "ext4 (/tmp)".
+    pub scratch_fs: String,
+    pub companion_version: String,
+}
+
+impl fmt::Display for HostInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, {} CPUs, scratch on {}", self.kernel, self.n_cpus, self.scratch_fs)
+    }
+}
+
+/// Where a trace came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    Simulated,
+    Measured { host: HostInfo },
+}
+
+/// What was run: the lab, its validated parameters, the seed and the source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub lab: LabId,
+    pub params: ParamSet,
+    pub seed: u64,
+    pub source: Source,
+}
+
+/// A whole run. Events are in time order (ties keep the order they were emitted in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub run: RunInfo,
+    pub actors: Vec<Actor>,
+    pub events: Vec<Event>,
+    /// Things the reader should know about the run ("the event budget was reached at 1.2 s").
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl Trace {
+    /// The time of the last event: the run's length as observed.
+    pub fn end(&self) -> Nanos {
+        self.events.last().map_or(Nanos::ZERO, |e| e.t)
+    }
+
+    pub fn actor(&self, id: ActorId) -> Option<&Actor> {
+        self.actors.iter().find(|a| a.id == id)
+    }
+
+    /// The number of events at or before `t` (events are sorted by time).
+    pub fn count_until(&self, t: Nanos) -> usize {
+        self.events.partition_point(|e| e.t <= t)
+    }
+
+    /// Restores time order after events from several sources were appended (stable: ties keep their order).
+    pub fn sort_events(&mut self) {
+        self.events.sort_by_key(|e| e.t);
+    }
+}
+
+/// The unit a metric is expressed in; it decides how the value is displayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Count,
+    PerSecond,
+    Nanos,
+    /// A number between 0 and 1, shown as is (Jain's index).
+    Index,
+    Ratio,
+}
+
+/// One computed figure of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub key: String,
+    pub label: String,
+    pub unit: Unit,
+    /// `None` when it is undefined for the run (a wait percentile with no acquisitions).
+    pub value: Option<f64>,
+}
+
+impl Metric {
+    pub fn new(key: &str, label: &str, unit: Unit, value: Option<f64>) -> Self {
+        Metric { key: key.to_owned(), label: label.to_owned(), unit, value }
+    }
+
+    /// The value formatted for people, the same on the page and on the command line.
+    pub fn display_value(&self) -> String {
+        let Some(v) = self.value else { return "—".to_owned() };
+        match self.unit {
+            Unit::Count => format!("{}", v.round() as i64),
+            Unit::PerSecond => format!("{}/s", human(v)),
+            Unit::Nanos => Nanos(v.max(0.0).round() as u64).to_string(),
+            Unit::Index => format!("{v:.3}"),
+            Unit::Ratio => format!("{v:.2}"),
+        }
+    }
+}
+
+/// 1234567 → "1.23 M", 12345 → "12.3 k", 12.3 → "12.3".
+fn human(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.2} M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1} k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_display_by_unit() {
+        let check = |unit, v: Option<f64>, want: &str| assert_eq!(Metric::new("k", "K", unit, v).display_value(), want);
+        check(Unit::Count, Some(41.6), "42");
+        check(Unit::PerSecond, Some(1_234_567.0), "1.23 M/s");
+        check(Unit::PerSecond, Some(52_300.0), "52.3 k/s");
+        check(Unit::Nanos, Some(1_500.0), "1.5 µs");
+        check(Unit::Index, Some(0.98765), "0.988");
+        check(Unit::Ratio, None, "—");
+    }
+}

@@ -1,0 +1,115 @@
+//! Every protocol message as JSON, snapshot-tested: a change of the wire format shows up in review.
+
+use shared::lab::lock::{LockEvent, LockKind};
+use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
+use shared::trace::HostInfo;
+use shared::{Actor, ActorId, ActorKind, Event, EventKind, LabId, Nanos, ParamError, ParamSet, ParamValue, RunInfo, Source};
+
+fn host() -> HostInfo {
+    HostInfo { kernel: "Linux 6.18.0".into(), n_cpus: 2, scratch_fs: "ext4 (/tmp)".into(), companion_version: "0.1.0".into() }
+}
+
+fn info() -> RunInfo {
+    let mut params = ParamSet::new();
+    params.insert("procs".into(), ParamValue::Int(2));
+    RunInfo { lab: LabId::Lock, params, seed: 7, source: Source::Measured { host: host() } }
+}
+
+fn event(t: u64, actor: u32, ev: LockEvent) -> Event {
+    Event { t: Nanos(t), actor: ActorId(actor), kind: EventKind::Lock(ev) }
+}
+
+fn server_messages() -> Vec<ServerMsg> {
+    let run = RunId(3);
+    vec![
+        ServerMsg::Hello { protocol: 1, host: host() },
+        ServerMsg::Queued { request: 1, run, seq: 0, position: 0 },
+        ServerMsg::Started {
+            run,
+            seq: 1,
+            info: info(),
+            actors: vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "P0 writer".into(), pid: Some(4242) }],
+        },
+        ServerMsg::Events {
+            run,
+            seq: 2,
+            events: vec![
+                event(1_000, 0, LockEvent::Requested { kind: LockKind::Exclusive }),
+                event(2_000, 0, LockEvent::WouldBlock { attempts: 3 }),
+                event(3_000, 0, LockEvent::Acquired { kind: LockKind::Exclusive }),
+                event(4_000, 0, LockEvent::CounterWrite { value: 1, locked: true }),
+                event(4_000, 0, LockEvent::Released),
+                event(5_000, 0, LockEvent::Killed),
+                event(6_000, 1, LockEvent::GaveUp),
+                event(7_000, 2, LockEvent::StaleLockRemoved),
+                event(7_000, 2, LockEvent::CounterFinal { value: 1 }),
+            ],
+        },
+        ServerMsg::Finished { run, seq: 3, notes: vec!["a note".into()] },
+        ServerMsg::Cancelled { run, seq: 4 },
+        ServerMsg::Failed { run, seq: 5, error: "spawning worker 3: out of processes".into() },
+        ServerMsg::Error { request: Some(9), error: WireError::Malformed { detail: "expected value at line 1".into() } },
+        ServerMsg::Error { request: None, error: WireError::ProtocolMismatch { client: 9, server: 1 } },
+        ServerMsg::Error { request: None, error: WireError::HelloRequired },
+        ServerMsg::Error {
+            request: Some(2),
+            error: WireError::Params {
+                error: ParamError::OutOfRange { key: "procs".into(), min: 1.0, max: 64.0, value: 65.0 },
+            },
+        },
+        ServerMsg::Error { request: Some(2), error: WireError::NoExperiment { lab: LabId::Mmap } },
+        ServerMsg::Error { request: None, error: WireError::UnknownRun { run } },
+        ServerMsg::Error { request: Some(4), error: WireError::QueueFull { limit: 8 } },
+    ]
+}
+
+#[test]
+fn server_messages_as_json() {
+    for msg in server_messages() {
+        let json = msg.to_json();
+        assert_eq!(ServerMsg::parse(&json).unwrap(), msg, "round trip of {json}");
+    }
+    insta::assert_json_snapshot!("server_messages", server_messages());
+}
+
+#[test]
+fn client_messages_as_json() {
+    let mut params = ParamSet::new();
+    params.insert("procs".into(), ParamValue::Int(4));
+    params.insert("mode".into(), ParamValue::Text("blocking".into()));
+    let msgs = vec![
+        ClientMsg::Hello { protocol: 1 },
+        ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 42 },
+        ClientMsg::Cancel { run: RunId(3) },
+    ];
+    for msg in &msgs {
+        assert_eq!(&ClientMsg::parse(&msg.to_json()).unwrap(), msg);
+    }
+    insta::assert_json_snapshot!("client_messages", msgs);
+}
+
+#[test]
+fn garbage_is_a_typed_malformed_error() {
+    for text in ["", "not json", "{}", r#"{"type":"launch_missiles"}"#, r#"{"type":"hello","protocol":"one"}"#, "[1,2]"] {
+        assert!(matches!(ClientMsg::parse(text), Err(WireError::Malformed { .. })), "{text:?}");
+    }
+}
+
+#[test]
+fn a_live_run_assembles_the_trace_and_counts_gaps() {
+    let msgs = server_messages();
+    let mut live = LiveRun::new(RunId(3));
+    // Skip `queued` (seq 0) and `started`'s successor to make two gaps: 0 and nothing else before 1.
+    for msg in msgs.iter().skip(2).take(3) {
+        live.handle(msg);
+    }
+    assert_eq!(live.status, LiveStatus::Finished);
+    assert_eq!(live.missed, 1);
+    let trace = live.trace.unwrap();
+    assert_eq!(trace.events.len(), 9);
+    assert_eq!(trace.notes, vec!["a note".to_owned()]);
+    // Messages of another run change nothing.
+    let mut other = LiveRun::new(RunId(99));
+    other.handle(&msgs[2]);
+    assert!(other.trace.is_none());
+}
