@@ -148,10 +148,7 @@ mod tests {
     #[test]
     fn unknown_and_coming_labs_get_typed_errors() {
         assert!(matches!(LabId::parse("nope"), Err(ParamError::UnknownLab { .. })));
-        assert_eq!(
-            LabId::Mmap.validate(&ParamSet::new()),
-            Err(ParamError::LabNotAvailable { lab: "mmap".into() })
-        );
+        assert_eq!(LabId::Mmap.validate(&ParamSet::new()), Err(ParamError::LabNotAvailable { lab: "mmap".into() }));
     }
 
     #[test]

@@ -86,14 +86,18 @@ impl ParamSpec {
     /// becomes an int; an int for a float field becomes a float).
     pub fn check(&self, value: &ParamValue) -> Result<ParamValue, ParamError> {
         match (self.kind, value) {
-            (ParamKind::Int { min, max, .. }, ParamValue::Int(v)) => self.in_range(*v as f64, min as f64, max as f64).map(|_| ParamValue::Int(*v)),
+            (ParamKind::Int { min, max, .. }, ParamValue::Int(v)) => {
+                self.in_range(*v as f64, min as f64, max as f64).map(|_| ParamValue::Int(*v))
+            }
             (ParamKind::Int { min, max, .. }, ParamValue::Float(v)) => {
                 if !v.is_finite() || v.fract() != 0.0 {
                     return Err(self.wrong_type(&v.to_string()));
                 }
                 self.in_range(*v, min as f64, max as f64).map(|_| ParamValue::Int(*v as i64))
             }
-            (ParamKind::Float { min, max, .. }, ParamValue::Int(v)) => self.in_range(*v as f64, min, max).map(|_| ParamValue::Float(*v as f64)),
+            (ParamKind::Float { min, max, .. }, ParamValue::Int(v)) => {
+                self.in_range(*v as f64, min, max).map(|_| ParamValue::Float(*v as f64))
+            }
             (ParamKind::Float { min, max, .. }, ParamValue::Float(v)) => {
                 if !v.is_finite() {
                     return Err(self.wrong_type(&v.to_string()));
@@ -161,7 +165,10 @@ impl ParamError {
     /// The field the error is about, if it is about one (the web form shows the error beside it).
     pub fn key(&self) -> Option<&str> {
         match self {
-            ParamError::WrongType { key, .. } | ParamError::OutOfRange { key, .. } | ParamError::UnknownChoice { key, .. } | ParamError::UnknownParam { key, .. } => Some(key),
+            ParamError::WrongType { key, .. }
+            | ParamError::OutOfRange { key, .. }
+            | ParamError::UnknownChoice { key, .. }
+            | ParamError::UnknownParam { key, .. } => Some(key),
             ParamError::UnknownLab { .. } | ParamError::LabNotAvailable { .. } => None,
         }
     }
@@ -233,14 +240,31 @@ mod tests {
     use super::*;
 
     const SPECS: &[ParamSpec] = &[
-        ParamSpec { key: "n", label: "N", unit: "", help: "", kind: ParamKind::Int { min: 1, max: 64, default: 4 }, simulation_only: false },
-        ParamSpec { key: "p", label: "P", unit: "", help: "", kind: ParamKind::Float { min: 0.0, max: 1.0, default: 0.5 }, simulation_only: false },
+        ParamSpec {
+            key: "n",
+            label: "N",
+            unit: "",
+            help: "",
+            kind: ParamKind::Int { min: 1, max: 64, default: 4 },
+            simulation_only: false,
+        },
+        ParamSpec {
+            key: "p",
+            label: "P",
+            unit: "",
+            help: "",
+            kind: ParamKind::Float { min: 0.0, max: 1.0, default: 0.5 },
+            simulation_only: false,
+        },
         ParamSpec {
             key: "mode",
             label: "Mode",
             unit: "",
             help: "",
-            kind: ParamKind::Choice { choices: &[Choice { value: "a", label: "A" }, Choice { value: "b", label: "B" }], default: "a" },
+            kind: ParamKind::Choice {
+                choices: &[Choice { value: "a", label: "A" }, Choice { value: "b", label: "B" }],
+                default: "a",
+            },
             simulation_only: false,
         },
     ];
@@ -264,14 +288,46 @@ mod tests {
         check(&[("n", Int(64))], "n", Ok(Int(64)));
         check(&[("n", Float(8.0))], "n", Ok(Int(8)));
         check(&[("p", Int(1))], "p", Ok(Float(1.0)));
-        check(&[("n", Int(65))], "n", Err(ParamError::OutOfRange { key: "n".into(), min: 1.0, max: 64.0, value: 65.0 }));
+        check(
+            &[("n", Int(65))],
+            "n",
+            Err(ParamError::OutOfRange { key: "n".into(), min: 1.0, max: 64.0, value: 65.0 }),
+        );
         check(&[("n", Int(0))], "n", Err(ParamError::OutOfRange { key: "n".into(), min: 1.0, max: 64.0, value: 0.0 }));
-        check(&[("n", Int(-3))], "n", Err(ParamError::OutOfRange { key: "n".into(), min: 1.0, max: 64.0, value: -3.0 }));
-        check(&[("n", Float(2.5))], "n", Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "2.5".into() }));
-        check(&[("n", Text("x".into()))], "n", Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "x".into() }));
-        check(&[("p", Float(f64::NAN))], "p", Err(ParamError::WrongType { key: "p".into(), expected: "a finite number".into(), found: "NaN".into() }));
-        check(&[("mode", Text("c".into()))], "mode", Err(ParamError::UnknownChoice { key: "mode".into(), value: "c".into(), choices: vec!["a".into(), "b".into()] }));
-        check(&[("zz", Int(1))], "n", Err(ParamError::UnknownParam { lab: "t".into(), key: "zz".into(), known: "n, p, mode".into() }));
+        check(
+            &[("n", Int(-3))],
+            "n",
+            Err(ParamError::OutOfRange { key: "n".into(), min: 1.0, max: 64.0, value: -3.0 }),
+        );
+        check(
+            &[("n", Float(2.5))],
+            "n",
+            Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "2.5".into() }),
+        );
+        check(
+            &[("n", Text("x".into()))],
+            "n",
+            Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "x".into() }),
+        );
+        check(
+            &[("p", Float(f64::NAN))],
+            "p",
+            Err(ParamError::WrongType { key: "p".into(), expected: "a finite number".into(), found: "NaN".into() }),
+        );
+        check(
+            &[("mode", Text("c".into()))],
+            "mode",
+            Err(ParamError::UnknownChoice {
+                key: "mode".into(),
+                value: "c".into(),
+                choices: vec!["a".into(), "b".into()],
+            }),
+        );
+        check(
+            &[("zz", Int(1))],
+            "n",
+            Err(ParamError::UnknownParam { lab: "t".into(), key: "zz".into(), known: "n, p, mode".into() }),
+        );
     }
 
     #[test]

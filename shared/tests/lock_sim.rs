@@ -126,7 +126,8 @@ proptest! {
 #[test]
 fn shared_locks_admit_several_readers() {
     use ParamValue::{Int, Text};
-    let set = params(&[("procs", Int(6)), ("readers", Int(100)), ("mode", Text("blocking".into())), ("hold_us", Int(3_000))]);
+    let set =
+        params(&[("procs", Int(6)), ("readers", Int(100)), ("mode", Text("blocking".into())), ("hold_us", Int(3_000))]);
     let trace = simulate(LabId::Lock, &set, 1).unwrap();
     assert!(metric(&trace, "max_holders").unwrap() > 1.0);
 }
@@ -180,7 +181,15 @@ fn a_rogue_writer_loses_updates() {
 /// which is how we know native and wasm32 simulate identically.
 pub fn reference_case() -> (ParamSet, u64) {
     use ParamValue::{Int, Text};
-    (params(&[("procs", Int(6)), ("mode", Text("nonblocking".into())), ("readers", Int(33)), ("demo", Text("kill_holder".into()))]), 42)
+    (
+        params(&[
+            ("procs", Int(6)),
+            ("mode", Text("nonblocking".into())),
+            ("readers", Int(33)),
+            ("demo", Text("kill_holder".into())),
+        ]),
+        42,
+    )
 }
 
 #[test]

@@ -3,10 +3,17 @@
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
 use shared::trace::HostInfo;
-use shared::{Actor, ActorId, ActorKind, Event, EventKind, LabId, Nanos, ParamError, ParamSet, ParamValue, RunInfo, Source};
+use shared::{
+    Actor, ActorId, ActorKind, Event, EventKind, LabId, Nanos, ParamError, ParamSet, ParamValue, RunInfo, Source,
+};
 
 fn host() -> HostInfo {
-    HostInfo { kernel: "Linux 6.18.0".into(), n_cpus: 2, scratch_fs: "ext4 (/tmp)".into(), companion_version: "0.1.0".into() }
+    HostInfo {
+        kernel: "Linux 6.18.0".into(),
+        n_cpus: 2,
+        scratch_fs: "ext4 (/tmp)".into(),
+        companion_version: "0.1.0".into(),
+    }
 }
 
 fn info() -> RunInfo {
@@ -28,7 +35,12 @@ fn server_messages() -> Vec<ServerMsg> {
             run,
             seq: 1,
             info: info(),
-            actors: vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "P0 writer".into(), pid: Some(4242) }],
+            actors: vec![Actor {
+                id: ActorId(0),
+                kind: ActorKind::Process,
+                label: "P0 writer".into(),
+                pid: Some(4242),
+            }],
         },
         ServerMsg::Events {
             run,
@@ -48,7 +60,10 @@ fn server_messages() -> Vec<ServerMsg> {
         ServerMsg::Finished { run, seq: 3, notes: vec!["a note".into()] },
         ServerMsg::Cancelled { run, seq: 4 },
         ServerMsg::Failed { run, seq: 5, error: "spawning worker 3: out of processes".into() },
-        ServerMsg::Error { request: Some(9), error: WireError::Malformed { detail: "expected value at line 1".into() } },
+        ServerMsg::Error {
+            request: Some(9),
+            error: WireError::Malformed { detail: "expected value at line 1".into() },
+        },
         ServerMsg::Error { request: None, error: WireError::ProtocolMismatch { client: 9, server: 1 } },
         ServerMsg::Error { request: None, error: WireError::HelloRequired },
         ServerMsg::Error {
@@ -90,7 +105,8 @@ fn client_messages_as_json() {
 
 #[test]
 fn garbage_is_a_typed_malformed_error() {
-    for text in ["", "not json", "{}", r#"{"type":"launch_missiles"}"#, r#"{"type":"hello","protocol":"one"}"#, "[1,2]"] {
+    for text in ["", "not json", "{}", r#"{"type":"launch_missiles"}"#, r#"{"type":"hello","protocol":"one"}"#, "[1,2]"]
+    {
         assert!(matches!(ClientMsg::parse(text), Err(WireError::Malformed { .. })), "{text:?}");
     }
 }

@@ -126,7 +126,7 @@ static PARAMS: &[ParamSpec] = &[
         key: "demo",
         label: "Demonstration",
         unit: "",
-        help: "Kill a holder a third of the way in, or add a process that writes without asking for the lock.",
+        help: "Kill P0 while it holds the lock, a third of the way in, or add a process that writes without asking for the lock.",
         kind: ParamKind::Choice { choices: DEMOS, default: "none" },
         simulation_only: false,
     },
@@ -235,11 +235,7 @@ impl LockParams {
 
     /// How many processes take shared locks (none with a lock file, which cannot be shared).
     pub fn n_readers(&self) -> u32 {
-        if self.mode == AcquireMode::LockFile {
-            0
-        } else {
-            (self.n_procs * self.readers_pct + 50) / 100
-        }
+        if self.mode == AcquireMode::LockFile { 0 } else { (self.n_procs * self.readers_pct + 50) / 100 }
     }
 
     /// The lock kind process `proc_idx` asks for: the last `n_readers` processes read.
@@ -257,7 +253,7 @@ impl LockParams {
         (self.demo == Demo::RogueWriter).then_some(ActorId(self.n_procs + 1))
     }
 
-    /// The moment the kill demonstration looks for a holder to kill.
+    /// From this moment the kill demonstration kills P0 as soon as it holds the lock.
     pub fn kill_at(&self) -> Nanos {
         Nanos(self.duration.0 / 3)
     }
@@ -279,7 +275,12 @@ impl LockParams {
         let file_label = if self.mode == AcquireMode::LockFile { "data.lock" } else { "data (flock)" };
         actors.push(Actor { id: self.file_actor(), kind: ActorKind::File, label: file_label.to_owned(), pid: None });
         if let Some(rogue) = self.rogue_actor() {
-            actors.push(Actor { id: rogue, kind: ActorKind::Process, label: "rogue (no lock)".to_owned(), pid: pid(rogue.0) });
+            actors.push(Actor {
+                id: rogue,
+                kind: ActorKind::Process,
+                label: "rogue (no lock)".to_owned(),
+                pid: pid(rogue.0),
+            });
         }
         actors
     }
@@ -297,12 +298,10 @@ mod tests {
         set.insert("readers".into(), ParamValue::Int(50));
         let p = LockParams::from_validated(&LabId::Lock.validate(&set).unwrap());
         assert_eq!(p.n_readers(), 2);
-        assert_eq!((0..4).map(|i| p.kind_of(i)).collect::<Vec<_>>(), [
-            LockKind::Exclusive,
-            LockKind::Exclusive,
-            LockKind::Shared,
-            LockKind::Shared
-        ]);
+        assert_eq!(
+            (0..4).map(|i| p.kind_of(i)).collect::<Vec<_>>(),
+            [LockKind::Exclusive, LockKind::Exclusive, LockKind::Shared, LockKind::Shared]
+        );
         set.insert("mode".into(), ParamValue::Text("lockfile".into()));
         let p = LockParams::from_validated(&LabId::Lock.validate(&set).unwrap());
         assert_eq!(p.n_readers(), 0);

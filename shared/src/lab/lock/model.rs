@@ -4,13 +4,13 @@
 //! lock, even while a writer waits (writer starvation); LOCK_NB and lock-file attempts fail at once and retry.
 
 use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
+use crate::LabId;
 use crate::lab::MAX_SIM_EVENTS;
 use crate::params::ParamSet;
 use crate::rng::SimRng;
 use crate::sim::{self, Model, Stop, Timers};
 use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
-use crate::LabId;
 use std::collections::VecDeque;
 
 /// Simulates a validated parameter set.
@@ -45,7 +45,9 @@ enum State {
     Thinking,
     Waiting,
     /// Holding, with the counter value read on acquiring.
-    Holding { read: u64 },
+    Holding {
+        read: u64,
+    },
     Dead,
     Done,
 }
@@ -71,6 +73,8 @@ struct LockModel {
     counter: u64,
     /// The rogue's read value while it is between its read and its write.
     rogue_read: Option<u64>,
+    /// The kill demonstration waits for P0 to hold the lock.
+    kill_pending: bool,
     final_emitted: bool,
     out: VecDeque<Event>,
 }
@@ -102,6 +106,7 @@ impl LockModel {
             file: FileState::Absent,
             counter: 0,
             rogue_read: None,
+            kill_pending: false,
             final_emitted: false,
             out: VecDeque::new(),
         }
@@ -146,6 +151,9 @@ impl LockModel {
             }
             self.states[i as usize] = State::Holding { read: self.counter };
             self.emit(now, ActorId(i), LockEvent::Acquired { kind });
+            if i == 0 && self.kill_pending {
+                self.timers.set(now, Wake::Kill);
+            }
             let hold = self.draw(i, self.p.hold);
             self.timers.set(now + hold, Wake::Proc(i));
             return;
@@ -192,18 +200,17 @@ impl LockModel {
         }
     }
 
+    /// The demonstration's victim is P0 (always a writer): killed at its first hold from a third of the run on.
     fn kill(&mut self, now: Nanos) {
-        let Some(&(victim, _)) = self.holders.first() else {
-            // Nobody holds the lock right now: look again a little later, while the run lasts.
-            if now >= self.p.duration {
-                return;
-            }
-            self.timers.set(now + Nanos((self.p.hold.0 / 4).max(1_000)), Wake::Kill);
+        const VICTIM: u32 = 0;
+        if !matches!(self.states[VICTIM as usize], State::Holding { .. }) {
+            self.kill_pending = true;
             return;
-        };
-        self.holders.retain(|(h, _)| *h != victim);
-        self.states[victim as usize] = State::Dead;
-        self.emit(now, ActorId(victim), LockEvent::Killed);
+        }
+        self.kill_pending = false;
+        self.holders.retain(|(h, _)| *h != VICTIM);
+        self.states[VICTIM as usize] = State::Dead;
+        self.emit(now, ActorId(VICTIM), LockEvent::Killed);
         if self.p.mode == AcquireMode::LockFile {
             // Nobody removes the file: it stays, stale, and every later attempt fails.
             self.file = FileState::Stale;

@@ -10,8 +10,12 @@ use crate::trace::{ActorId, EventKind, Trace};
 pub enum ProcState {
     /// Working without the lock (or not started yet).
     Idle,
-    Waiting { since: Nanos },
-    Holding { since: Nanos },
+    Waiting {
+        since: Nanos,
+    },
+    Holding {
+        since: Nanos,
+    },
     Dead,
     /// Finished or gave up: it will not ask again.
     Finished,
@@ -124,5 +128,12 @@ pub fn snapshot(trace: &Trace, t: Nanos) -> LockSnapshot {
         })
         .collect();
     waiting.sort();
-    LockSnapshot { t, procs, queue: waiting.into_iter().map(|(_, a)| a).collect(), lock_file, counter, rogue_last_write }
+    LockSnapshot {
+        t,
+        procs,
+        queue: waiting.into_iter().map(|(_, a)| a).collect(),
+        lock_file,
+        counter,
+        rogue_last_write,
+    }
 }

@@ -1,0 +1,192 @@
+//! `syslab run LAB ...`: the lab's parameters read from `--key value` words by the catalogue's declarations,
+//! the real run with a progress bar, and a table of measured against simulated figures (or the trace as JSON).
+
+use crate::experiment::{self, CancelFlag, RunContext, RunUpdate};
+use crate::host;
+use crate::scratch::{self, Scratch};
+use indicatif::{ProgressBar, ProgressStyle};
+use shared::LabId;
+use shared::lab::{metrics, simulate};
+use shared::params::{ParamError, ParamSet};
+use shared::trace::{Metric, Trace};
+use std::sync::Mutex;
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunArgs {
+    pub lab: LabId,
+    pub params: ParamSet,
+    pub seed: u64,
+    pub json: bool,
+}
+
+/// Why the words after `run` were refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CliError {
+    /// A lab or parameter error from the catalogue.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// A word that is not `--key`.
+    #[error("expected `--key value`, found `{0}`")]
+    Unexpected(String),
+    /// A `--key` with nothing after it.
+    #[error("`--{0}` needs a value")]
+    MissingValue(String),
+    /// The seed is not a whole number.
+    #[error("`--seed` must be a whole number, not `{0}`")]
+    BadSeed(String),
+}
+
+/// Parses `LAB [--key value | --key=value]... [--seed N] [--json]`; keys may use `-` or `_`.
+pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> {
+    let lab = LabId::parse(lab)?;
+    let info = lab.info();
+    let mut given = ParamSet::new();
+    let (mut seed, mut json) = (1, false);
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        let Some(flag) = word.strip_prefix("--") else { return Err(CliError::Unexpected(word.clone())) };
+        if flag == "json" {
+            json = true;
+            continue;
+        }
+        let (key, inline) = match flag.split_once('=') {
+            Some((k, v)) => (k.replace('-', "_"), Some(v.to_owned())),
+            None => (flag.replace('-', "_"), None),
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => words.next().cloned().ok_or_else(|| CliError::MissingValue(key.clone()))?,
+        };
+        if key == "seed" {
+            seed = value.parse().map_err(|_| CliError::BadSeed(value.clone()))?;
+            continue;
+        }
+        let spec = info.params.iter().find(|s| s.key == key).ok_or_else(|| ParamError::UnknownParam {
+            lab: lab.as_str().to_owned(),
+            key: key.clone(),
+            known: info.params.iter().map(|s| s.key.replace('_', "-")).collect::<Vec<_>>().join(", "),
+        })?;
+        given.insert(key, spec.parse_text(&value)?);
+    }
+    let params = lab.validate(&given)?;
+    Ok(RunArgs { lab, params, seed, json })
+}
+
+/// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let base = scratch::default_base();
+    scratch::remove_leftovers(&base);
+    let scratch = Scratch::create(&base, 0).context("creating the scratch directory")?;
+    let host = host::describe(&base);
+    let cancel = CancelFlag::default();
+    watch_ctrl_c(cancel.clone());
+    let exe = experiment::current_exe()?;
+
+    let duration_ms = args.params.get("duration_ms").map_or(0, |v| v.to_string().parse::<u64>().unwrap_or(0));
+    let bar = ProgressBar::new(duration_ms.max(1));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:>12} [{bar:40}] {pos}/{len} ms")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(args.lab.as_str().to_owned());
+    let trace: Mutex<Option<Trace>> = Mutex::new(None);
+    let sink = |update: RunUpdate| {
+        let mut trace = trace.lock().unwrap_or_else(|e| e.into_inner());
+        match update {
+            RunUpdate::Started { info, actors } => {
+                *trace = Some(Trace { run: info, actors, events: Vec::new(), notes: Vec::new() })
+            }
+            RunUpdate::Events(events) => {
+                if let Some(trace) = trace.as_mut() {
+                    trace.events.extend(events);
+                    bar.set_position(trace.events.iter().map(|e| e.t.0 / 1_000_000).max().unwrap_or(0));
+                }
+            }
+        }
+    };
+    let ctx = RunContext { scratch: scratch.path(), cancel: &cancel, host: &host, worker_exe: &exe, sink: &sink };
+    let outcome = experiment::run(args.lab, &args.params, args.seed, &ctx);
+    bar.finish_and_clear();
+    let notes = outcome.with_context(|| format!("running the {} lab", args.lab))?;
+    let mut measured = trace.into_inner().unwrap_or_else(|e| e.into_inner()).context("the run reported nothing")?;
+    measured.notes = notes;
+    measured.sort_events();
+
+    if args.json {
+        println!("{}", serde_json::to_string(&measured)?);
+        return Ok(());
+    }
+    let simulated = simulate(args.lab, &args.params, args.seed)?;
+    print!("{}", table(&measured, &simulated));
+    Ok(())
+}
+
+/// The measured and simulated figures side by side, with the host and the notes.
+pub fn table(measured: &Trace, simulated: &Trace) -> String {
+    let (m, s) = (metrics(measured), metrics(simulated));
+    let width = m.iter().map(|x| x.label.chars().count()).max().unwrap_or(10).max(10);
+    let mut out = String::new();
+    if let shared::Source::Measured { host } = &measured.run.source {
+        out += &format!("{} lab on {host}\n", measured.run.lab);
+    }
+    out += &format!("{:<width$}  {:>16}  {:>16}\n", "", "measured", "simulated");
+    for metric in &m {
+        let sim = s.iter().find(|x| x.key == metric.key).map_or_else(|| "—".to_owned(), Metric::display_value);
+        out += &format!("{:<width$}  {:>16}  {:>16}\n", metric.label, metric.display_value(), sim);
+    }
+    for note in &measured.notes {
+        out += &format!("note: {note}\n");
+    }
+    out
+}
+
+/// Cancels on Ctrl-C, from a small thread of its own so the experiment's thread stays plain blocking code.
+pub fn watch_ctrl_c(cancel: CancelFlag) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping the workers and removing the scratch directory");
+                cancel.cancel();
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::ParamValue;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn reads_keys_with_dashes_or_underscores_and_equals() {
+        let args =
+            parse_run_args("lock", &words("--procs 8 --retry-us=50 --mode nonblocking --seed 9 --json")).unwrap();
+        assert_eq!(args.params["procs"], ParamValue::Int(8));
+        assert_eq!(args.params["retry_us"], ParamValue::Int(50));
+        assert_eq!(args.params["mode"], ParamValue::Text("nonblocking".into()));
+        assert_eq!((args.seed, args.json), (9, true));
+    }
+
+    #[test]
+    fn bad_words_get_typed_errors() {
+        assert!(matches!(parse_run_args("nope", &[]), Err(CliError::Param(ParamError::UnknownLab { .. }))));
+        assert!(matches!(
+            parse_run_args("lock", &words("--procs 65")),
+            Err(CliError::Param(ParamError::OutOfRange { .. }))
+        ));
+        assert!(matches!(parse_run_args("lock", &words("--procs")), Err(CliError::MissingValue(_))));
+        assert!(matches!(parse_run_args("lock", &words("procs 3")), Err(CliError::Unexpected(_))));
+        assert!(matches!(
+            parse_run_args("lock", &words("--colour red")),
+            Err(CliError::Param(ParamError::UnknownParam { .. }))
+        ));
+    }
+}

@@ -1,0 +1,246 @@
+//! The real lock experiment: N worker processes contend for one file with flock(2) or a lock file, each
+//! reporting its steps on CLOCK_MONOTONIC; the companion turns the reports into the shared trace events, runs
+//! the demonstrations (a holder killed with SIGKILL, a rogue writer) and checks the counter file at the end.
+
+pub mod report;
+pub mod worker;
+
+use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
+use crate::clock::monotonic_ns;
+use report::ReportLine;
+use serde::{Deserialize, Serialize};
+use shared::lab::MAX_SIM_EVENTS;
+use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
+use shared::params::ParamSet;
+use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::{LabId, Nanos};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const COUNTER_FILE: &str = "data";
+pub const LOCK_FILE: &str = "data.lock";
+
+/// What a worker process is told, as JSON in its one argument.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerSpec {
+    pub params: ParamSet,
+    pub seed: u64,
+    pub idx: u32,
+    pub rogue: bool,
+    pub dir: String,
+    /// The run's start on CLOCK_MONOTONIC; the worker stops requesting at `t0_ns + duration`.
+    pub t0_ns: u64,
+    pub parent_pid: u32,
+}
+
+/// The worker processes of a run. Dropping it kills and reaps any still running, so no exit path leaks one.
+#[derive(Debug, Default)]
+struct Workers {
+    children: Vec<(ActorId, Child)>,
+}
+
+impl Workers {
+    fn kill(&mut self, actor: ActorId) -> bool {
+        self.children.iter_mut().find(|(a, _)| *a == actor).is_some_and(|(_, child)| child.kill().is_ok())
+    }
+
+    fn kill_all(&mut self) {
+        for (_, child) in &mut self.children {
+            // An already-exited child makes kill fail harmlessly; wait reaps it either way.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+
+    fn reap_all(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// Batches events and hands them to the sink every `BATCH_NS`, sorted.
+struct Batcher<'a> {
+    sink: &'a (dyn Fn(RunUpdate) + Sync),
+    pending: Vec<Event>,
+    last_sent: u64,
+    total: usize,
+}
+
+const BATCH_NS: u64 = 50_000_000;
+
+impl Batcher<'_> {
+    fn push(&mut self, event: Event) {
+        self.pending.push(event);
+        self.total += 1;
+    }
+
+    fn maybe_send(&mut self, now: u64) {
+        if now.saturating_sub(self.last_sent) >= BATCH_NS {
+            self.send(now);
+        }
+    }
+
+    fn send(&mut self, now: u64) {
+        self.last_sent = now;
+        if !self.pending.is_empty() {
+            let mut events = std::mem::take(&mut self.pending);
+            events.sort_by_key(|e| e.t);
+            (self.sink)(RunUpdate::Events(events));
+        }
+    }
+}
+
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+    let p = LockParams::from_validated(params);
+    let dir = ctx.scratch;
+    let counter_path = dir.join(COUNTER_FILE);
+    let counter = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&counter_path)
+        .map_err(ExperimentError::io("creating the counter file"))?;
+    worker::write_counter(&counter, 0).map_err(ExperimentError::io("initialising the counter file"))?;
+
+    let t0 = monotonic_ns();
+    let mut workers = Workers::default();
+    let (tx, rx) = mpsc::channel::<(ActorId, String)>();
+    let roles = (0..p.n_procs).map(|i| (i, false)).chain(p.rogue_actor().map(|r| (r.0, true)));
+    for (idx, rogue) in roles {
+        let spec = WorkerSpec {
+            params: params.clone(),
+            seed,
+            idx,
+            rogue,
+            dir: dir.to_string_lossy().into_owned(),
+            t0_ns: t0,
+            parent_pid: std::process::id(),
+        };
+        let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
+        let mut child = Command::new(ctx.worker_exe)
+            .args(["__worker", "lock", &spec_json])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(ExperimentError::io(format!("starting worker {idx}")))?;
+        let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
+        workers.children.push((ActorId(idx), child));
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send((ActorId(idx), line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+
+    let pids: Vec<Option<u32>> = {
+        let mut pids = vec![None; (p.n_procs + 2) as usize];
+        for (actor, child) in &workers.children {
+            if let Some(slot) = pids.get_mut(actor.0 as usize) {
+                *slot = Some(child.id());
+            }
+        }
+        pids
+    };
+    let info =
+        RunInfo { lab: LabId::Lock, params: params.clone(), seed, source: Source::Measured { host: ctx.host.clone() } };
+    (ctx.sink)(RunUpdate::Started { info, actors: p.actors(&pids) });
+
+    let mut batch = Batcher { sink: ctx.sink, pending: Vec::new(), last_sent: t0, total: 0 };
+    let mut notes = Vec::new();
+    let outcome = collect(&p, t0, &rx, &mut workers, &mut batch, ctx.cancel, &mut notes);
+    if let Err(err) = outcome {
+        workers.kill_all();
+        return Err(err);
+    }
+    workers.reap_all();
+
+    let end = monotonic_ns();
+    let file_actor = p.file_actor();
+    let at = |t: u64| Nanos(t.saturating_sub(t0));
+    let lock_path = dir.join(LOCK_FILE);
+    if p.mode == AcquireMode::LockFile && lock_path.exists() {
+        std::fs::remove_file(&lock_path).map_err(ExperimentError::io("removing the stale lock file"))?;
+        batch.push(event(at(end), file_actor, LockEvent::StaleLockRemoved));
+        notes.push(
+            "The killed holder's lock file was still there when the run ended: every waiter was stuck until \
+             the companion removed it."
+                .to_owned(),
+        );
+    }
+    let value = worker::read_counter(&counter).map_err(ExperimentError::io("reading the counter file"))?;
+    batch.push(event(at(end), file_actor, LockEvent::CounterFinal { value }));
+    batch.send(end);
+    Ok(notes)
+}
+
+fn event(t: Nanos, actor: ActorId, ev: LockEvent) -> Event {
+    Event { t, actor, kind: EventKind::Lock(ev) }
+}
+
+/// Receives the workers' reports until they have all exited, running the kill demonstration on the way.
+fn collect(
+    p: &LockParams,
+    t0: u64,
+    rx: &mpsc::Receiver<(ActorId, String)>,
+    workers: &mut Workers,
+    batch: &mut Batcher<'_>,
+    cancel: &CancelFlag,
+    notes: &mut Vec<String>,
+) -> Result<(), ExperimentError> {
+    let at = |t: u64| Nanos(t.saturating_sub(t0));
+    // Past this, workers are stopped: a bound on any run, however the times were drawn.
+    let hard_limit = t0 + p.duration.0 + 2_000_000_000 + 25 * (p.hold.0 + p.think.0 + p.retry.0);
+    let (mut killed, mut stopped) = (false, false);
+    loop {
+        if cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
+        let now = monotonic_ns();
+        if !stopped && now >= hard_limit {
+            stopped = true;
+            workers.kill_all();
+            notes.push(format!("The workers were stopped at the run's time limit ({}).", at(now)));
+        }
+        if !stopped && batch.total >= MAX_SIM_EVENTS {
+            stopped = true;
+            workers.kill_all();
+            notes
+                .push(format!("The run was stopped at {}: it reached its budget of {MAX_SIM_EVENTS} events.", at(now)));
+        }
+        match rx.recv_timeout(Duration::from_millis(10)) {
+            Ok((actor, line)) => {
+                let report: ReportLine = serde_json::from_str(&line)
+                    .map_err(|e| ExperimentError::Worker(format!("unreadable report from {actor:?}: {e}")))?;
+                batch.push(event(at(report.t), actor, report.ev));
+                // The victim (P0) reports an acquisition from a third of the run on and holds until killed.
+                let victim_holds = actor == ActorId(0) && matches!(report.ev, LockEvent::Acquired { .. });
+                if p.demo == Demo::KillHolder && !killed && victim_holds && report.t >= t0 + p.kill_at().0 {
+                    killed = workers.kill(actor);
+                    batch.push(event(at(monotonic_ns()), actor, LockEvent::Killed));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Every worker closed its stdout: they have all exited.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        batch.maybe_send(monotonic_ns());
+    }
+}

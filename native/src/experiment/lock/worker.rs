@@ -1,0 +1,189 @@
+//! A lock worker: one real process of the lock experiment. It loops think → request → hold → release on the
+//! shared file with flock(2) or a lock file, drawing its times from the same seeded stream as the simulated
+//! process of the same index, and reports each step with its CLOCK_MONOTONIC time on stdout.
+
+use super::report::Reporter;
+use super::{COUNTER_FILE, LOCK_FILE, WorkerSpec};
+use crate::clock::monotonic_ns;
+use crate::experiment::ExperimentError;
+use rustix::fs::{FlockOperation, flock};
+use rustix::io::Errno;
+use shared::Nanos;
+use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
+use shared::rng::SimRng;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long the kill demonstration's victim holds the lock waiting for its SIGKILL.
+const VICTIM_WAIT_SECS: u64 = 30;
+
+pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
+    let spec: WorkerSpec =
+        serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad worker spec: {e}")))?;
+    // Die with the companion: the kernel sends SIGKILL if the parent goes, and if it already went, stop now.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(spec.parent_pid) {
+        return Err(ExperimentError::Worker("the companion is gone".to_owned()));
+    }
+    let params = shared::LabId::Lock.validate(&spec.params)?;
+    let p = LockParams::from_validated(&params);
+    let dir = Path::new(&spec.dir);
+    let counter = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(COUNTER_FILE))
+        .map_err(ExperimentError::io("opening the counter file"))?;
+    let mut out = Reporter::new(io::stdout().lock());
+    let mut rng = SimRng::new(spec.seed, u64::from(spec.idx));
+    let deadline = spec.t0_ns + p.duration.0;
+    let result = if spec.rogue {
+        rogue_loop(&p, &counter, deadline, &mut rng, &mut out)
+    } else {
+        lock_loop(&p, spec.idx, dir, &counter, deadline, &mut rng, &mut out)
+    };
+    out.flush(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
+    result.map_err(ExperimentError::io("lock worker"))
+}
+
+fn sleep_for(dist_mean: Nanos, p: &LockParams, rng: &mut SimRng) {
+    let d = p.dist.sample(dist_mean, rng);
+    if d.0 > 0 {
+        std::thread::sleep(Duration::from_nanos(d.0));
+    }
+}
+
+fn lock_loop<W: Write>(
+    p: &LockParams,
+    idx: u32,
+    dir: &Path,
+    counter: &File,
+    deadline: u64,
+    rng: &mut SimRng,
+    out: &mut Reporter<W>,
+) -> io::Result<()> {
+    let kind = p.kind_of(idx);
+    let victim = p.demo == Demo::KillHolder && idx == 0;
+    let kill_at = deadline - p.duration.0 + p.kill_at().0;
+    // Each worker opens the file itself: a flock belongs to an open file description, not to the file.
+    let locked = OpenOptions::new().read(true).write(true).open(dir.join(COUNTER_FILE))?;
+    let lock_path = dir.join(LOCK_FILE);
+    sleep_for(p.think, p, rng);
+    while monotonic_ns() < deadline {
+        out.emit(monotonic_ns(), LockEvent::Requested { kind })?;
+        if !acquire(p, kind, &locked, &lock_path, deadline, out)? {
+            out.emit(monotonic_ns(), LockEvent::GaveUp)?;
+            return Ok(());
+        }
+        let acquired_at = monotonic_ns();
+        out.emit(acquired_at, LockEvent::Acquired { kind })?;
+        if victim && acquired_at >= kill_at {
+            // The kill demonstration's victim: tell the companion it holds the lock, then hold on until the
+            // companion's SIGKILL lands (bounded, in case it never does).
+            out.flush(acquired_at)?;
+            std::thread::sleep(Duration::from_secs(VICTIM_WAIT_SECS));
+        }
+        let read = (kind == LockKind::Exclusive).then(|| read_counter(counter)).transpose()?;
+        sleep_for(p.hold, p, rng);
+        if let Some(read) = read {
+            write_counter(counter, read + 1)?;
+            out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true })?;
+        }
+        // Stamped before letting go, so no waiter's `Acquired` can carry an earlier time than this release.
+        out.emit(monotonic_ns(), LockEvent::Released)?;
+        release(p, &locked, &lock_path)?;
+        sleep_for(p.think, p, rng);
+    }
+    Ok(())
+}
+
+/// Takes the lock; `false` if a non-blocking request was still refused when the run ended.
+fn acquire<W: Write>(
+    p: &LockParams,
+    kind: LockKind,
+    locked: &File,
+    lock_path: &Path,
+    deadline: u64,
+    out: &mut Reporter<W>,
+) -> io::Result<bool> {
+    let (blocking_op, nonblocking_op) = match kind {
+        LockKind::Exclusive => (FlockOperation::LockExclusive, FlockOperation::NonBlockingLockExclusive),
+        LockKind::Shared => (FlockOperation::LockShared, FlockOperation::NonBlockingLockShared),
+    };
+    loop {
+        let attempt = match p.mode {
+            AcquireMode::Blocking => {
+                // Blocking may take long: whatever is buffered goes out first.
+                out.flush(monotonic_ns())?;
+                flock(locked, blocking_op).map_err(io::Error::from)?;
+                return Ok(true);
+            }
+            AcquireMode::NonBlocking => match flock(locked, nonblocking_op) {
+                Ok(()) => Ok(()),
+                Err(e) if e == Errno::WOULDBLOCK => Err(()),
+                Err(e) => return Err(e.into()),
+            },
+            AcquireMode::LockFile => match OpenOptions::new().write(true).create_new(true).open(lock_path) {
+                Ok(mut file) => {
+                    // The holder's pid in the file is what lets a person find (and judge) a stale lock file.
+                    writeln!(file, "{}", std::process::id())?;
+                    Ok(())
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(()),
+                Err(e) => return Err(e),
+            },
+        };
+        if attempt.is_ok() {
+            return Ok(true);
+        }
+        let now = monotonic_ns();
+        out.failed_attempt(now)?;
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_nanos(p.retry.0));
+    }
+}
+
+fn release(p: &LockParams, locked: &File, lock_path: &Path) -> io::Result<()> {
+    match p.mode {
+        AcquireMode::LockFile => std::fs::remove_file(lock_path),
+        AcquireMode::Blocking | AcquireMode::NonBlocking => flock(locked, FlockOperation::Unlock).map_err(Into::into),
+    }
+}
+
+/// The rogue writer: read-modify-write of the counter without ever asking for the lock.
+fn rogue_loop<W: Write>(
+    p: &LockParams,
+    counter: &File,
+    deadline: u64,
+    rng: &mut SimRng,
+    out: &mut Reporter<W>,
+) -> io::Result<()> {
+    sleep_for(p.think, p, rng);
+    while monotonic_ns() < deadline {
+        let read = read_counter(counter)?;
+        sleep_for(p.hold, p, rng);
+        write_counter(counter, read + 1)?;
+        out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false })?;
+        sleep_for(p.think, p, rng);
+    }
+    Ok(())
+}
+
+/// The counter is 20 decimal digits at offset 0, so every write replaces it whole.
+pub(super) fn read_counter(file: &File) -> io::Result<u64> {
+    let mut buf = [0u8; 20];
+    file.read_exact_at(&mut buf, 0)?;
+    std::str::from_utf8(&buf)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "the counter file does not hold a number"))
+}
+
+pub(super) fn write_counter(file: &File, value: u64) -> io::Result<()> {
+    file.write_all_at(format!("{value:020}").as_bytes(), 0)
+}

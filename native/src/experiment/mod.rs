@@ -1,0 +1,103 @@
+//! The real experiments, one module per lab, and what they share: the context a run gets (its scratch
+//! directory, a cancel flag, where to send its events) and the errors a run can end with.
+
+pub mod lock;
+
+use shared::LabId;
+use shared::params::{ParamError, ParamSet};
+use shared::trace::{Actor, Event, HostInfo, RunInfo};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set to ask a running experiment to stop; it then kills its workers and returns [`ExperimentError::Cancelled`].
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What an experiment reports while it runs.
+#[derive(Debug, Clone)]
+pub enum RunUpdate {
+    /// The workers are up: the run's description and its actors (with their pids).
+    Started { info: RunInfo, actors: Vec<Actor> },
+    /// Events as they happen, in time order within the batch.
+    Events(Vec<Event>),
+}
+
+/// Everything a run may use.
+pub struct RunContext<'a> {
+    pub scratch: &'a Path,
+    pub cancel: &'a CancelFlag,
+    pub host: &'a HostInfo,
+    /// The `syslab` binary, started again as a hidden worker subcommand for experiments with processes.
+    pub worker_exe: &'a Path,
+    pub sink: &'a (dyn Fn(RunUpdate) + Sync),
+}
+
+impl std::fmt::Debug for RunContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext").field("scratch", &self.scratch).finish_non_exhaustive()
+    }
+}
+
+/// How a run can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The parameters were refused.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// The lab has no real experiment yet.
+    #[error("the `{0}` lab has no real experiment yet")]
+    NoExperiment(LabId),
+    /// The run was cancelled (by the client, a disconnect or Ctrl-C).
+    #[error("cancelled")]
+    Cancelled,
+    /// A system call or file operation failed.
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    /// A worker process misbehaved.
+    #[error("worker: {0}")]
+    Worker(String),
+}
+
+impl ExperimentError {
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExperimentError {
+        let what = what.into();
+        move |source| ExperimentError::Io { what, source }
+    }
+}
+
+/// Whether `lab` can run for real yet.
+pub fn has_experiment(lab: LabId) -> bool {
+    matches!(lab, LabId::Lock)
+}
+
+/// Runs `lab` for real with validated `params`; returns the notes for the reader.
+pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+    match lab {
+        LabId::Lock => lock::run(params, seed, ctx),
+        other => Err(ExperimentError::NoExperiment(other)),
+    }
+}
+
+/// The worker subcommand's entry: which experiment, and its spec as JSON.
+pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
+    match LabId::parse(lab)? {
+        LabId::Lock => lock::worker::main(spec_json),
+        other => Err(ExperimentError::NoExperiment(other)),
+    }
+}
+
+/// The path of the running binary, for experiments that start workers.
+pub fn current_exe() -> Result<PathBuf, ExperimentError> {
+    std::env::current_exe().map_err(ExperimentError::io("finding the companion's own binary"))
+}

@@ -1,0 +1,11 @@
+//! The companion's library: the real experiments, the runner that keeps them bounded and cleaned up, the
+//! websocket server and the command line's output. `main.rs` only parses arguments and calls in here.
+
+pub mod bench;
+pub mod cli;
+pub mod clock;
+pub mod experiment;
+pub mod host;
+pub mod runner;
+pub mod scratch;
+pub mod server;

@@ -1,0 +1,93 @@
+//! `syslab`: the companion binary. `serve` for the page, `run` headless, `bench` for the comparisons, and a
+//! hidden `__worker` subcommand that experiments start as their worker processes.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use native::runner::{Runner, RunnerConfig};
+use native::server::admission::{Admission, new_token};
+use native::server::{ServerState, router};
+use native::{bench, cli, experiment, host, scratch};
+
+#[derive(Debug, Parser)]
+#[command(name = "syslab", version, about = "syslab's companion: runs the labs' real experiments on this machine")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the websocket the lab page connects to, on 127.0.0.1.
+    Serve {
+        /// The port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 7878)]
+        port: u16,
+        /// The exact origin of the lab page; repeat for more than one.
+        #[arg(long = "page-origin", default_value = "http://127.0.0.1:8080")]
+        page_origins: Vec<String>,
+    },
+    /// Run a lab's experiment headless: `syslab run lock --procs 8 --mode nonblocking [--json]`.
+    Run {
+        lab: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Print the performance comparisons as ratios measured in this run.
+    Bench,
+    #[command(name = "__worker", hide = true)]
+    Worker { lab: String, spec: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Command::Worker { lab, spec } = &args.command {
+        // Workers stay silent but for their reports on stdout.
+        return experiment::run_worker(lab, spec).context("worker");
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match args.command {
+        Command::Serve { port, page_origins } => serve(port, page_origins),
+        Command::Run { lab, args } => {
+            let args = cli::parse_run_args(&lab, &args)?;
+            cli::run(&args)
+        }
+        Command::Bench => bench::run(),
+        Command::Worker { .. } => Ok(()),
+    }
+}
+
+#[tokio::main]
+async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
+    let port = listener.local_addr()?.port();
+    let token = new_token().context("drawing a token")?;
+    let base = scratch::default_base();
+    let swept = scratch::remove_leftovers(&base);
+    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
+    let host = host::describe(&base);
+    let (runner, runner_thread) =
+        Runner::start(RunnerConfig { scratch_base: base, worker_exe: experiment::current_exe()?, host: host.clone() });
+    let page = page_origins.first().cloned().unwrap_or_default();
+    let state = ServerState::new(Admission { port, origins: page_origins, token: token.clone() }, runner.clone(), host);
+
+    println!("listening ws://127.0.0.1:{port}/ws");
+    println!("open {page}/#companion={port}&token={token}");
+    tracing::info!(port, swept, "companion ready (loopback only)");
+
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping: cancelling runs and removing scratch files");
+        })
+        .await
+        .context("serving")?;
+    runner.shutdown();
+    tokio::task::spawn_blocking(move || runner_thread.join()).await.ok();
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `syslab serve`: the websocket the page talks to, on loopback only. Admission happens before the upgrade;
+//! each connection is a [`session`]; the [`crate::runner::Runner`] runs the experiments one at a time.
+
+pub mod admission;
+mod session;
+
+use crate::runner::Runner;
+use admission::Admission;
+use axum::Router;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use shared::protocol::MAX_MESSAGE_BYTES;
+use shared::trace::HostInfo;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug)]
+pub struct ServerState {
+    pub admission: Admission,
+    pub runner: Runner,
+    pub host: HostInfo,
+    next_conn: AtomicU64,
+}
+
+impl ServerState {
+    pub fn new(admission: Admission, runner: Runner, host: HostInfo) -> Arc<Self> {
+        Arc::new(ServerState { admission, runner, host, next_conn: AtomicU64::new(1) })
+    }
+}
+
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new().route("/ws", get(upgrade)).with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct WsQuery {
+    token: Option<String>,
+}
+
+async fn upgrade(
+    State(state): State<Arc<ServerState>>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let header_str = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    if let Err(refusal) =
+        state.admission.check(header_str(header::HOST), header_str(header::ORIGIN), query.token.as_deref())
+    {
+        tracing::warn!(%refusal, "refused a websocket");
+        return (StatusCode::FORBIDDEN, "refused\n").into_response();
+    }
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| session::serve(socket, conn, state))
+}

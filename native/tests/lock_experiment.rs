@@ -1,0 +1,183 @@
+//! The real lock experiment on real processes and files: the lock keeps the counter exact, shared locks admit
+//! several readers, LOCK_NB fails under contention, the two demonstrations behave as the lab says, and no worker
+//! or scratch file survives a run, cancelled or not.
+
+use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
+use native::scratch::{Scratch, process_alive};
+use shared::lab::lock::LockEvent;
+use shared::lab::metrics;
+use shared::{EventKind, LabId, ParamSet, ParamValue, Trace};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+fn base() -> PathBuf {
+    std::env::temp_dir().join(format!("syslab-native-test-{}", std::process::id()))
+}
+
+fn params(words: &[(&str, ParamValue)]) -> ParamSet {
+    let given = words.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    LabId::Lock.validate(&given).expect("valid parameters")
+}
+
+/// Runs the experiment in a fresh scratch directory; returns the trace (notes included), the outcome, the
+/// scratch path (already removed) and the workers' pids.
+fn run_with(set: &ParamSet, cancel_after_events: Option<usize>) -> (Trace, Result<(), ExperimentError>, PathBuf) {
+    static RUN: Mutex<u64> = Mutex::new(0);
+    let run_no = {
+        let mut n = RUN.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        *n
+    };
+    let scratch = Scratch::create(&base(), run_no).expect("scratch");
+    let dir = scratch.path().to_owned();
+    let host = native::host::describe(&base());
+    let cancel = CancelFlag::default();
+    let trace: Mutex<Option<Trace>> = Mutex::new(None);
+    let sink = |update: RunUpdate| {
+        let mut trace = trace.lock().unwrap_or_else(|e| e.into_inner());
+        match update {
+            RunUpdate::Started { info, actors } => {
+                *trace = Some(Trace { run: info, actors, events: Vec::new(), notes: Vec::new() })
+            }
+            RunUpdate::Events(events) => {
+                let t = trace.as_mut().expect("started before events");
+                t.events.extend(events);
+                if cancel_after_events.is_some_and(|n| t.events.len() >= n) {
+                    cancel.cancel();
+                }
+            }
+        }
+    };
+    let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
+    let ctx = RunContext { scratch: &dir, cancel: &cancel, host: &host, worker_exe: exe, sink: &sink };
+    let outcome = experiment::run(LabId::Lock, set, 7, &ctx);
+    drop(scratch);
+    let mut trace = trace.into_inner().unwrap_or_else(|e| e.into_inner()).expect("the run started");
+    trace.sort_events();
+    let outcome = outcome.map(|notes| trace.notes = notes);
+    (trace, outcome, dir)
+}
+
+fn metric(trace: &Trace, key: &str) -> f64 {
+    metrics(trace).into_iter().find(|m| m.key == key).and_then(|m| m.value).expect(key)
+}
+
+fn lock_events(trace: &Trace) -> impl Iterator<Item = (u32, LockEvent, u64)> + '_ {
+    trace.events.iter().map(|e| {
+        let EventKind::Lock(ev) = e.kind;
+        (e.actor.0, ev, e.t.0)
+    })
+}
+
+/// Every worker is gone and the scratch directory too.
+fn assert_clean(trace: &Trace, dir: &Path) {
+    assert!(!dir.exists(), "scratch directory left behind: {}", dir.display());
+    for actor in &trace.actors {
+        if let Some(pid) = actor.pid {
+            assert!(!process_alive(pid), "worker {} (pid {pid}) survived", actor.label);
+        }
+    }
+}
+
+use ParamValue::{Int, Text};
+
+#[test]
+fn exclusive_locks_keep_the_counter_exact_with_8_workers() {
+    let set = params(&[("procs", Int(8)), ("think_us", Int(200)), ("hold_us", Int(300)), ("duration_ms", Int(300))]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    let writes = lock_events(&trace).filter(|(_, e, _)| matches!(e, LockEvent::CounterWrite { .. })).count();
+    let final_value = lock_events(&trace)
+        .find_map(|(_, e, _)| if let LockEvent::CounterFinal { value } = e { Some(value) } else { None })
+        .expect("final counter");
+    assert!(writes > 50, "only {writes} writes");
+    assert_eq!(final_value, writes as u64);
+    assert_eq!(metric(&trace, "lost_updates"), 0.0);
+    assert_eq!(metric(&trace, "max_holders"), 1.0);
+    // Events came from several distinct worker processes.
+    let pids: std::collections::BTreeSet<u32> = trace.actors.iter().filter_map(|a| a.pid).collect();
+    assert_eq!(pids.len(), 8);
+    assert_clean(&trace, &dir);
+}
+
+#[test]
+fn shared_locks_show_more_than_one_holder() {
+    let set = params(&[("procs", Int(4)), ("readers", Int(100)), ("hold_us", Int(5_000)), ("think_us", Int(500))]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    assert!(metric(&trace, "max_holders") > 1.0);
+    assert_clean(&trace, &dir);
+}
+
+#[test]
+fn nonblocking_requests_fail_under_contention() {
+    let set = params(&[
+        ("procs", Int(6)),
+        ("mode", Text("nonblocking".into())),
+        ("retry_us", Int(50)),
+        ("think_us", Int(100)),
+        ("hold_us", Int(1_000)),
+    ]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    assert!(metric(&trace, "failed_per_acquisition") > 0.5);
+    assert_eq!(metric(&trace, "lost_updates"), 0.0);
+    assert_clean(&trace, &dir);
+}
+
+fn killed_at(trace: &Trace) -> (u32, u64) {
+    lock_events(trace).find(|(_, e, _)| *e == LockEvent::Killed).map(|(a, _, t)| (a, t)).expect("a holder was killed")
+}
+
+#[test]
+fn a_killed_flock_holder_releases_the_lock_at_once() {
+    let set = params(&[("procs", Int(4)), ("demo", Text("kill_holder".into())), ("duration_ms", Int(300))]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    let (victim, at) = killed_at(&trace);
+    let next = lock_events(&trace).find(|(a, e, t)| *t > at && *a != victim && matches!(e, LockEvent::Acquired { .. }));
+    assert!(next.is_some(), "nobody acquired the lock after the holder was killed");
+    assert_clean(&trace, &dir);
+}
+
+#[test]
+fn a_killed_lock_file_holder_leaves_a_stale_file_that_blocks_everyone() {
+    let set = params(&[
+        ("procs", Int(4)),
+        ("mode", Text("lockfile".into())),
+        ("demo", Text("kill_holder".into())),
+        ("duration_ms", Int(300)),
+    ]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    let (_, at) = killed_at(&trace);
+    let acquired_after = lock_events(&trace).any(|(_, e, t)| t > at && matches!(e, LockEvent::Acquired { .. }));
+    assert!(!acquired_after, "someone acquired a lock file that should be stale");
+    assert!(lock_events(&trace).any(|(_, e, _)| e == LockEvent::StaleLockRemoved));
+    assert!(metric(&trace, "gave_up") > 0.0);
+    assert_clean(&trace, &dir);
+}
+
+#[test]
+fn a_rogue_writer_ignores_the_advisory_lock_and_updates_are_lost() {
+    let set = params(&[
+        ("procs", Int(3)),
+        ("demo", Text("rogue_writer".into())),
+        ("think_us", Int(300)),
+        ("hold_us", Int(1_000)),
+        ("duration_ms", Int(300)),
+    ]);
+    let (trace, outcome, dir) = run_with(&set, None);
+    outcome.unwrap();
+    assert!(metric(&trace, "lost_updates") > 0.0, "the rogue lost no update");
+    assert_clean(&trace, &dir);
+}
+
+#[test]
+fn a_cancelled_run_leaves_no_worker_and_no_file() {
+    let set = params(&[("procs", Int(6)), ("duration_ms", Int(5_000))]);
+    let (trace, outcome, dir) = run_with(&set, Some(1));
+    assert!(matches!(outcome, Err(ExperimentError::Cancelled)), "{outcome:?}");
+    assert!(trace.end().0 < 4_000_000_000, "the run went on after the cancel");
+    assert_clean(&trace, &dir);
+}

@@ -1,0 +1,142 @@
+//! The companion's websocket end to end on loopback: admission before the upgrade, typed errors that keep the
+//! connection open, a real run streamed from several worker processes, and a disconnect that cancels the run.
+
+use futures_util::{SinkExt, StreamExt};
+use native::runner::{Runner, RunnerConfig};
+use native::scratch::process_alive;
+use native::server::admission::Admission;
+use native::server::{ServerState, router};
+use shared::protocol::{ClientMsg, LiveRun, LiveStatus, PROTOCOL_VERSION, ServerMsg, WireError};
+use shared::{ParamSet, ParamValue};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+
+const ORIGIN: &str = "http://127.0.0.1:8080";
+const TOKEN: &str = "00112233445566778899aabbccddeeff";
+
+struct Companion {
+    port: u16,
+    scratch: PathBuf,
+}
+
+async fn start_companion(name: &str) -> Companion {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let scratch = std::env::temp_dir().join(format!("syslab-server-test-{}-{name}", std::process::id()));
+    let host = native::host::describe(&std::env::temp_dir());
+    let (runner, _thread) = Runner::start(RunnerConfig {
+        scratch_base: scratch.clone(),
+        worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
+        host: host.clone(),
+    });
+    let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
+    let app = router(ServerState::new(admission, runner, host));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Companion { port, scratch }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(port: u16, origin: &str, token: &str) -> Result<Socket, tungstenite::Error> {
+    let mut request = format!("ws://127.0.0.1:{port}/ws?token={token}").into_client_request().unwrap();
+    request.headers_mut().insert("Origin", origin.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
+}
+
+async fn send(socket: &mut Socket, text: String) {
+    socket.send(Message::Text(text.into())).await.unwrap();
+}
+
+async fn recv(socket: &mut Socket) -> ServerMsg {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a reply in time");
+        if let Message::Text(text) = frame.expect("open").expect("a frame") {
+            return ServerMsg::parse(&text).expect("a server message");
+        }
+    }
+}
+
+fn lock_params(pairs: &[(&str, i64)]) -> ParamSet {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect()
+}
+
+#[tokio::test]
+async fn foreign_origins_and_bad_tokens_are_refused_before_the_upgrade() {
+    let c = start_companion("refuse").await;
+    for (origin, token) in [("http://127.0.0.1:9999", TOKEN), ("null", TOKEN), (ORIGIN, "wrong"), (ORIGIN, "")] {
+        match connect(c.port, origin, token).await {
+            Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403, "{origin} {token}"),
+            other => panic!("{origin} {token}: expected 403, got {:?}", other.map(|_| "an open socket")),
+        }
+    }
+    assert!(connect(c.port, ORIGIN, TOKEN).await.is_ok());
+}
+
+#[tokio::test]
+async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_workers() {
+    let c = start_companion("run").await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+
+    send(&mut ws, ClientMsg::StartRun { request: 1, lab: "lock".into(), params: ParamSet::new(), seed: 1 }.to_json())
+        .await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Error { error: WireError::HelloRequired, .. }));
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    for garbage in ["not json", r#"{"type":"start_run","request":"x"}"#, "{}", r#"{"type":"hello","protocol":99}"#] {
+        send(&mut ws, garbage.to_owned()).await;
+        assert!(matches!(recv(&mut ws).await, ServerMsg::Error { .. }), "{garbage}");
+    }
+    let bad = ClientMsg::StartRun { request: 2, lab: "lock".into(), params: lock_params(&[("procs", 65)]), seed: 1 };
+    send(&mut ws, bad.to_json()).await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(2), error: WireError::Params { .. } }));
+    let unbuilt = ClientMsg::StartRun { request: 3, lab: "mmap".into(), params: ParamSet::new(), seed: 1 };
+    send(&mut ws, unbuilt.to_json()).await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(3), .. }));
+
+    let params = lock_params(&[("procs", 4), ("duration_ms", 200)]);
+    send(&mut ws, ClientMsg::StartRun { request: 4, lab: "lock".into(), params, seed: 5 }.to_json()).await;
+    let queued = recv(&mut ws).await;
+    let ServerMsg::Queued { run, request: 4, .. } = queued else { panic!("not queued: {queued:?}") };
+    let mut live = LiveRun::new(run);
+    live.handle(&queued);
+    while !live.is_over() {
+        live.handle(&recv(&mut ws).await);
+    }
+    assert_eq!(live.status, LiveStatus::Finished);
+    assert_eq!(live.missed, 0);
+    let trace = live.trace.unwrap();
+    let pids: std::collections::BTreeSet<u32> =
+        trace.events.iter().filter_map(|e| trace.actor(e.actor).and_then(|a| a.pid)).collect();
+    assert!(pids.len() >= 2, "events from {} worker pids", pids.len());
+    assert!(!shared::lab::metrics(&trace).is_empty());
+}
+
+#[tokio::test]
+async fn a_disconnect_cancels_the_run_and_cleans_up() {
+    let c = start_companion("disconnect").await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    recv(&mut ws).await;
+    let params = lock_params(&[("procs", 4), ("duration_ms", 10_000)]);
+    send(&mut ws, ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 5 }.to_json()).await;
+    let pids = loop {
+        if let ServerMsg::Started { actors, .. } = recv(&mut ws).await {
+            break actors.iter().filter_map(|a| a.pid).collect::<Vec<_>>();
+        }
+    };
+    assert_eq!(pids.len(), 4);
+    drop(ws);
+    // The run is cancelled: within a few seconds every worker is gone and the scratch base is empty.
+    let mut clean = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
+        if empty && pids.iter().all(|p| !process_alive(*p)) {
+            clean = true;
+            break;
+        }
+    }
+    assert!(clean, "workers or scratch files survived the disconnect");
+    let _ = std::fs::remove_dir_all(&c.scratch);
+}
