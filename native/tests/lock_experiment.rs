@@ -2,6 +2,9 @@
 //! several readers, LOCK_NB fails under contention, the two demonstrations behave as the lab says, and no worker
 //! or scratch file survives a run, cancelled or not.
 
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
 use native::scratch::{Scratch, process_alive};
 use shared::lab::lock::LockEvent;

@@ -1,6 +1,9 @@
 //! The companion's websocket end to end on loopback: admission before the upgrade, typed errors that keep the
 //! connection open, a real run streamed from several worker processes, and a disconnect that cancels the run.
 
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use futures_util::{SinkExt, StreamExt};
 use native::runner::{Runner, RunnerConfig};
 use native::scratch::process_alive;

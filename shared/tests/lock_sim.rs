@@ -1,6 +1,9 @@
 //! Properties of the lock simulation: the lock is never violated, every request ends, the metrics agree with a
 //! recount from the raw events, and the same seed gives the same trace.
 
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use shared::lab::lock::{LockEvent, LockKind, LockParams};
 use shared::lab::{metrics, simulate};
@@ -193,6 +196,7 @@ pub fn reference_case() -> (ParamSet, u64) {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the test reads (and on request rewrites) its golden file; the library does no I/O
 fn the_reference_case_matches_the_golden_digest() {
     let (set, seed) = reference_case();
     let digest = shared::digest::trace_digest(&simulate(LabId::Lock, &set, seed).unwrap());

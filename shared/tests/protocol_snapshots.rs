@@ -1,5 +1,8 @@
 //! Every protocol message as JSON, snapshot-tested: a change of the wire format shows up in review.
 
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
 use shared::trace::HostInfo;
