@@ -1,0 +1,155 @@
+//! The app shell: the header with the lab list and the companion's status, the router, and the pages that are
+//! not labs (home, coming labs, not found).
+
+use crate::companion::{CompanionConfig, CompanionCtx, CompanionState, ConnStatus, Connection};
+use crate::lab_page::LabPage;
+use shared::catalogue::{LabStatus, catalogue};
+use shared::LabId;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Routable)]
+pub enum Route {
+    #[at("/")]
+    Home,
+    #[at("/lab/:id")]
+    Lab { id: String },
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(CompanionState::default);
+    let conn = {
+        let dispatcher = state.dispatcher();
+        use_memo((), move |_| Connection::new(CompanionConfig::discover(), Callback::from(move |a| dispatcher.dispatch(a))))
+    };
+    {
+        let conn = (*conn).clone();
+        use_effect_with((), move |_| conn.start());
+    }
+    let ctx = CompanionCtx { state, conn: (*conn).clone() };
+    html! {
+        <ContextProvider<CompanionCtx> context={ctx}>
+            <BrowserRouter>
+                <Header />
+                <Switch<Route> render={switch} />
+                <footer class="site-footer">
+                    {"syslab: see and measure how the operating system handles locks, mapped files, watching, I/O and concurrency. Press "}
+                    <kbd>{"space"}</kbd>{" to play or pause, "}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>{" to step, "}
+                    <kbd>{"+"}</kbd>{" "}<kbd>{"−"}</kbd>{" for speed."}
+                </footer>
+            </BrowserRouter>
+        </ContextProvider<CompanionCtx>>
+    }
+}
+
+fn switch(route: Route) -> Html {
+    match route {
+        Route::Home => html! { <Home /> },
+        Route::Lab { id } => match LabId::parse(&id) {
+            Ok(lab) if lab.info().status == LabStatus::Available => html! { <LabPage lab={lab} /> },
+            Ok(lab) => html! { <Coming lab={lab} /> },
+            Err(err) => html! { <NotFound detail={err.to_string()} /> },
+        },
+        Route::NotFound => html! { <NotFound detail={AttrValue::from("")} /> },
+    }
+}
+
+#[function_component(Header)]
+fn header() -> Html {
+    let route = use_route::<Route>();
+    let status = use_context::<CompanionCtx>().map(|c| c.state.status.clone());
+    let (pill_class, pill_text) = match status {
+        Some(ConnStatus::Connected) => ("on", "companion connected"),
+        Some(ConnStatus::Connecting { .. }) => ("pending", "connecting…"),
+        _ => ("off", "simulation only"),
+    };
+    html! {
+        <header class="site-header">
+            <Link<Route> to={Route::Home} classes="brand">{"syslab"}</Link<Route>>
+            <nav aria-label="Labs">
+                { for catalogue().map(|info| {
+                    let active = route == Some(Route::Lab { id: info.id.as_str().to_owned() });
+                    let coming = info.status == LabStatus::Coming;
+                    html! {
+                        <Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}
+                            classes={classes!("nav-link", active.then_some("active"), coming.then_some("coming"))}>
+                            {info.title}
+                            if coming { <span class="soon">{"soon"}</span> }
+                        </Link<Route>>
+                    }
+                }) }
+            </nav>
+            <span class={classes!("status-pill", pill_class)} role="status"><span class="dot" aria-hidden="true"></span>{pill_text}</span>
+        </header>
+    }
+}
+
+#[function_component(Home)]
+fn home() -> Html {
+    html! {
+        <main class="home">
+            <h1>{"See, then measure, how the OS really behaves"}</h1>
+            <p class="lede">
+                {"Each lab simulates a piece of the operating system in your browser, then runs the same scenario for real \
+                  on your machine through the companion, and puts both side by side."}
+            </p>
+            <ul class="lab-cards">
+                { for catalogue().map(|info| {
+                    let coming = info.status == LabStatus::Coming;
+                    html! {
+                        <li class={classes!("card", coming.then_some("coming"))}>
+                            <h2>
+                                <Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}>{info.title}</Link<Route>>
+                                if coming { <span class="soon">{"coming"}</span> }
+                            </h2>
+                            <p>{info.summary}</p>
+                        </li>
+                    }
+                }) }
+            </ul>
+        </main>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct ComingProps {
+    lab: LabId,
+}
+
+#[function_component(Coming)]
+fn coming(props: &ComingProps) -> Html {
+    let info = props.lab.info();
+    html! {
+        <main class="coming-page">
+            <h1>{info.title}<span class="soon">{"coming"}</span></h1>
+            <p>{info.summary}</p>
+            <p>{"This lab is planned but not built yet. Meanwhile, try "}
+                <Link<Route> to={Route::Lab { id: "lock".into() }}>{"File locks"}</Link<Route>>{"."}</p>
+        </main>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct NotFoundProps {
+    detail: AttrValue,
+}
+
+#[function_component(NotFound)]
+fn not_found(props: &NotFoundProps) -> Html {
+    html! {
+        <main class="not-found">
+            <h1>{"No such page"}</h1>
+            if !props.detail.is_empty() { <p class="field-error">{&props.detail}</p> }
+            <p>{"The labs are:"}</p>
+            <ul>
+                { for catalogue().map(|info| html! {
+                    <li><Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}>{info.title}</Link<Route>></li>
+                }) }
+            </ul>
+        </main>
+    }
+}

@@ -1,0 +1,222 @@
+//! The lock lab's drawing: processes around the locked file, a visible wait queue, holders joined to the file,
+//! shared and exclusive told apart by shape and label (not by colour alone), failed non-blocking attempts as
+//! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
+
+use shared::lab::lock::{LockFileView, LockKind, LockSnapshot, ProcState, ProcView, snapshot};
+use shared::{Nanos, Trace};
+use std::f64::consts::PI;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Debug, Properties)]
+pub struct LockViewProps {
+    pub trace: Rc<Trace>,
+    pub t: Nanos,
+}
+
+impl PartialEq for LockViewProps {
+    /// By identity: comparing whole traces on every frame would cost more than drawing them.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &other.trace) && self.t == other.t
+    }
+}
+
+const W: f64 = 720.0;
+const H: f64 = 430.0;
+const CX: f64 = 360.0;
+const CY: f64 = 205.0;
+
+#[function_component(LockView)]
+pub fn lock_view(props: &LockViewProps) -> Html {
+    let snap = snapshot(&props.trace, props.t);
+    let n = snap.procs.len().max(1) as f64;
+    let size = (220.0 / n).clamp(9.0, 24.0);
+    // Bounces stay visible for a short stretch of the run, so they can be seen while playing.
+    let bounce_window = Nanos((props.trace.end().0 / 80).max(1));
+    let pos = |i: usize| {
+        let angle = -PI / 2.0 + 2.0 * PI * i as f64 / n;
+        (CX + 290.0 * angle.cos(), CY + 165.0 * angle.sin())
+    };
+    // Holders are joined to what they hold: the lock file when there is one, else the file itself.
+    let target = if snap.lock_file == LockFileView::NotUsed { (CX, CY) } else { (CX + 121.0, CY) };
+    let label_of = |p: &ProcView| props.trace.actor(p.actor).map_or_else(|| format!("P{}", p.actor.0), |a| a.label.clone());
+
+    html! {
+        <figure class="lock-view">
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={caption(&snap, &props.trace)}>
+                <defs>
+                    <pattern id="stale-hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="8" height="8" class="stale-bg" />
+                        <line x1="0" y1="0" x2="0" y2="8" class="stale-line" />
+                    </pattern>
+                </defs>
+                // Holders are joined to the file.
+                { for snap.procs.iter().enumerate().filter(|(_, p)| matches!(p.state, ProcState::Holding { .. })).map(|(i, p)| {
+                    let (x, y) = pos(i);
+                    html! { <line class={classes!("hold-line", kind_class(p.kind))} x1={fmt(x)} y1={fmt(y)} x2={fmt(target.0)} y2={fmt(target.1)} /> }
+                }) }
+                { file(&snap, &props.trace) }
+                { for snap.procs.iter().enumerate().map(|(i, p)| {
+                    let queue_pos = snap.queue.iter().position(|a| *a == p.actor);
+                    let bouncing = p.last_bounce.is_some_and(|b| props.t.0.saturating_sub(b.0) <= bounce_window.0);
+                    process(pos(i), size, p, &label_of(p), queue_pos, bouncing)
+                }) }
+                { rogue(&snap, &props.trace, props.t, bounce_window) }
+            </svg>
+            <figcaption>
+                <p class="narration" aria-live="polite">{caption(&snap, &props.trace)}</p>
+                <p class="queue">
+                    <strong>{"Wait queue: "}</strong>
+                    if snap.queue.is_empty() { {"empty"} }
+                    { for snap.queue.iter().enumerate().map(|(k, a)| {
+                        let since = snap.procs.iter().find(|p| p.actor == *a).and_then(|p| match p.state {
+                            ProcState::Waiting { since } => Some(snap.t - since),
+                            _ => None,
+                        });
+                        html! { <span class="queue-item">{format!("{}{} P{} ({})", if k > 0 { "→ " } else { "" }, k + 1, a.0, since.unwrap_or_default())}</span> }
+                    }) }
+                </p>
+                <ul class="legend" aria-label="Legend">
+                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><rect x="2" y="2" width="10" height="10" class="legend-writer" /></svg>{"writer (exclusive lock)"}</li>
+                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><circle cx="7" cy="7" r="5" class="legend-reader" /></svg>{"reader (shared lock)"}</li>
+                    <li><span class="legend-text holding">{"HOLDS"}</span>{"has the lock (joined to the file)"}</li>
+                    <li><span class="legend-text waiting">{"#2"}</span>{"waiting, place in queue (dashed)"}</li>
+                    <li><span class="legend-text bounce">{"↩"}</span>{"a failed attempt (EWOULDBLOCK / EEXIST)"}</li>
+                    <li><span class="legend-text dead">{"✕"}</span>{"killed with SIGKILL"}</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn kind_class(kind: LockKind) -> &'static str {
+    match kind {
+        LockKind::Exclusive => "exclusive",
+        LockKind::Shared => "shared",
+    }
+}
+
+fn process((x, y): (f64, f64), size: f64, p: &ProcView, label: &str, queue_pos: Option<usize>, bouncing: bool) -> Html {
+    let state_class = match p.state {
+        ProcState::Idle => "idle",
+        ProcState::Waiting { .. } => "waiting",
+        ProcState::Holding { .. } => "holding",
+        ProcState::Dead => "dead",
+        ProcState::Finished => "finished",
+    };
+    let class = classes!("proc", state_class, kind_class(p.kind), bouncing.then_some("bounce"));
+    let shape = match p.kind {
+        LockKind::Exclusive => html! { <rect x={fmt(x - size)} y={fmt(y - size)} width={fmt(2.0 * size)} height={fmt(2.0 * size)} rx="3" class="shape" /> },
+        LockKind::Shared => html! { <circle cx={fmt(x)} cy={fmt(y)} r={fmt(size)} class="shape" /> },
+    };
+    let short = label.split_whitespace().next().unwrap_or(label).to_owned();
+    let badge = match (p.state, queue_pos) {
+        (ProcState::Holding { .. }, _) => Some("HOLDS".to_owned()),
+        (ProcState::Waiting { .. }, Some(k)) => Some(format!("#{}", k + 1)),
+        (ProcState::Dead, _) => Some("✕ killed".to_owned()),
+        (ProcState::Finished, _) => Some("gave up".to_owned()),
+        _ => None,
+    };
+    let big = size >= 14.0;
+    html! {
+        <g class={class} data-actor={p.actor.0.to_string()}>
+            <title>{format!("{label}: {state_class}, {} acquisitions, {} failed attempts", p.acquisitions, p.failed_attempts)}</title>
+            {shape}
+            if big { <text x={fmt(x)} y={fmt(y + 4.0)} class="proc-label">{short}</text> }
+            if let Some(badge) = badge {
+                <text x={fmt(x)} y={fmt(y + size + 13.0)} class="badge">{badge}</text>
+            }
+            if bouncing {
+                <text x={fmt(x + size + 2.0)} y={fmt(y - size + 2.0)} class="bounce-mark">{"↩"}</text>
+            }
+            if matches!(p.state, ProcState::Dead) {
+                <text x={fmt(x)} y={fmt(y + 5.0)} class="dead-mark">{"✕"}</text>
+            }
+        </g>
+    }
+}
+
+fn file(snap: &LockSnapshot, trace: &Trace) -> Html {
+    let holders: Vec<&ProcView> = snap.holders().collect();
+    let lock_state = match holders.as_slice() {
+        [] => "free".to_owned(),
+        [one] if one.kind == LockKind::Exclusive => format!("exclusive: P{}", one.actor.0),
+        many => format!("shared × {}", many.len()),
+    };
+    let lock_file = match snap.lock_file {
+        LockFileView::NotUsed => html! {},
+        LockFileView::Absent => html! {
+            <g class="lockfile absent">
+                <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" />
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 4.0)}>{"no data.lock"}</text>
+            </g>
+        },
+        LockFileView::Held(owner) => html! {
+            <g class="lockfile held">
+                <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" />
+                <text x={fmt(CX + 121.0)} y={fmt(CY - 4.0)}>{"data.lock"}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 14.0)} class="small">{format!("pid of P{}", owner.0)}</text>
+            </g>
+        },
+        LockFileView::Stale(owner) => html! {
+            <g class="lockfile stale">
+                <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" fill="url(#stale-hatch)" />
+                <text x={fmt(CX + 121.0)} y={fmt(CY - 4.0)}>{"data.lock"}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 14.0)} class="small">{format!("STALE: P{} dead", owner.0)}</text>
+            </g>
+        },
+    };
+    let uses_file = snap.lock_file != LockFileView::NotUsed;
+    let file_x = if uses_file { CX - 70.0 } else { CX };
+    html! {
+        <g class="file">
+            <rect x={fmt(file_x - 62.0)} y={fmt(CY - 40.0)} width="124" height="80" rx="6" class="file-body" />
+            <text x={fmt(file_x)} y={fmt(CY - 14.0)} class="file-name">{"data"}</text>
+            <text x={fmt(file_x)} y={fmt(CY + 6.0)} class="small">{ if uses_file { "counter file".to_owned() } else { format!("flock: {lock_state}") } }</text>
+            <text x={fmt(file_x)} y={fmt(CY + 26.0)} class="small counter">{format!("counter = {}", snap.counter)}</text>
+            {lock_file}
+            <text x={fmt(CX)} y={fmt(H - 8.0)} class="small time-label">{format!("t = {} of {}", snap.t, trace.end())}</text>
+        </g>
+    }
+}
+
+fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos) -> Html {
+    let p = shared::lab::lock::LockParams::from_validated(&trace.run.params);
+    if p.rogue_actor().is_none() {
+        return html! {};
+    }
+    let writing = snap.rogue_last_write.is_some_and(|w| t.0.saturating_sub(w.0) <= window.0);
+    let (x, y) = (70.0, H - 45.0);
+    html! {
+        <g class={classes!("rogue", writing.then_some("writing"))}>
+            <title>{"The rogue writer never asks for the lock"}</title>
+            <polygon points={format!("{},{} {},{} {},{} {},{}", x, y - 20.0, x + 20.0, y, x, y + 20.0, x - 20.0, y)} />
+            <text x={fmt(x)} y={fmt(y + 36.0)} class="badge">{ if writing { "rogue: WRITES" } else { "rogue (no lock)" } }</text>
+        </g>
+    }
+}
+
+/// One sentence for the narration and the drawing's accessible name.
+fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
+    let name = |p: &ProcView| format!("P{}", p.actor.0);
+    let holders: Vec<String> = snap.holders().map(|p| {
+        format!("{} ({})", name(p), match p.kind { LockKind::Exclusive => "exclusive", LockKind::Shared => "shared" })
+    }).collect();
+    let mut parts = Vec::new();
+    parts.push(if holders.is_empty() { "Nobody holds the lock".to_owned() } else { format!("{} holds the lock", holders.join(", ")) });
+    if !snap.queue.is_empty() {
+        parts.push(format!("{} waiting", snap.queue.len()));
+    }
+    let dead: Vec<String> = snap.procs.iter().filter(|p| p.state == ProcState::Dead).map(name).collect();
+    if !dead.is_empty() {
+        parts.push(format!("{} was killed", dead.join(", ")));
+    }
+    if let LockFileView::Stale(_) = snap.lock_file {
+        parts.push("its lock file is stale and blocks everyone".to_owned());
+    }
+    format!("{} at {} of {}.", parts.join("; "), snap.t, trace.end())
+}

@@ -1,0 +1,26 @@
+//! One module per lab view. Each lab's page composes the shared pieces: explanation, parameter form, player,
+//! metrics table and the connection, around its own drawing.
+
+pub mod lock;
+
+use shared::{LabId, Nanos, Trace};
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// A trace shared by pointer: cheap to clone and to compare (by identity), so props and memos never walk it.
+#[derive(Debug, Clone)]
+pub struct TraceRef(pub Rc<Trace>);
+
+impl PartialEq for TraceRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The drawing of `lab`'s trace at moment `t`; `None` for labs without a view yet.
+pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
+    match lab {
+        LabId::Lock => Some(html! { <lock::LockView trace={trace.0.clone()} t={t} /> }),
+        _ => None,
+    }
+}

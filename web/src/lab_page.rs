@@ -1,0 +1,249 @@
+//! A lab's page, the same for every lab: explanation, parameter form, "Simulate" and "Run on this machine", the
+//! lab's drawing under the shared player, and the figures of both runs side by side. The URL keeps the
+//! parameters and seed (the permalink).
+
+use crate::companion::{CompanionCtx, ConnectionPanel};
+use crate::lab::{self, TraceRef};
+use crate::metrics_table::MetricsTable;
+use crate::param_form::{self, ParamForm};
+use crate::permalink;
+use crate::player::{PlayerAction, PlayerControls, PlayerState};
+use shared::protocol::{ClientMsg, LiveStatus};
+use shared::{LabId, Nanos, Trace};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct LabPageProps {
+    pub lab: LabId,
+}
+
+/// Which run the drawing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Simulated,
+    Measured,
+}
+
+fn marks(trace: &Trace) -> Rc<Vec<Nanos>> {
+    let mut marks: Vec<Nanos> = trace.events.iter().map(|e| e.t).collect();
+    marks.dedup();
+    Rc::new(marks)
+}
+
+#[function_component(LabPage)]
+pub fn lab_page(props: &LabPageProps) -> Html {
+    let lab = props.lab;
+    let info = lab.info();
+    let initial = use_memo((), move |_| permalink::read(info.params));
+    let raw = use_state(|| initial.0.clone());
+    let seed = use_state(|| initial.1);
+    let simulated = use_state(|| None::<TraceRef>);
+    let sim_error = use_state(|| None::<String>);
+    let request = use_state(|| None::<u32>);
+    let next_request = use_mut_ref(|| 1u32);
+    let shown = use_state(|| Shown::Simulated);
+    let player = use_reducer(PlayerState::default);
+    let companion = use_context::<CompanionCtx>();
+    let checked = param_form::check(lab, &raw);
+    let errors = checked.clone().err().unwrap_or_default();
+
+    let simulate = {
+        let (raw, seed, simulated, sim_error, shown, player) =
+            (raw.clone(), seed.clone(), simulated.clone(), sim_error.clone(), shown.clone(), player.clone());
+        Callback::from(move |_: ()| {
+            let Ok(params) = param_form::check(lab, &raw) else { return };
+            match shared::lab::simulate(lab, &params, *seed) {
+                Ok(trace) => {
+                    player.dispatch(PlayerAction::Load { end: trace.end(), marks: marks(&trace), autoplay: true });
+                    simulated.set(Some(TraceRef(Rc::new(trace))));
+                    sim_error.set(None);
+                    shown.set(Shown::Simulated);
+                    permalink::write(&raw, *seed, info.params);
+                }
+                Err(err) => sim_error.set(Some(err.to_string())),
+            }
+        })
+    };
+    {
+        // The page opens with the permalink's run already simulated.
+        let simulate = simulate.clone();
+        use_effect_with((), move |_| simulate.emit(()));
+    }
+
+    let live = companion.as_ref().and_then(|c| request.and_then(|r| c.state.run_of(r).cloned()));
+    let live_key = live.as_ref().map(|l| (l.run, l.trace.as_ref().map_or(0, |t| t.events.len()), l.status.clone()));
+    let measured = {
+        let live = live.clone();
+        use_memo(live_key.clone(), move |_| live.and_then(|l| l.trace).map(|t| TraceRef(Rc::new(t))))
+    };
+    let live_running = live.as_ref().is_some_and(|l| !l.is_over());
+    {
+        // When a live run finishes, its replay is loaded into the player.
+        let (player, shown, measured) = (player.clone(), shown.clone(), measured.clone());
+        let finished = live.as_ref().is_some_and(|l| l.status == LiveStatus::Finished);
+        use_effect_with((live.as_ref().map(|l| l.run), finished), move |(_, finished)| {
+            if *finished
+                && *shown == Shown::Measured
+                && let Some(trace) = measured.as_ref()
+            {
+                player.dispatch(PlayerAction::Load { end: trace.0.end(), marks: marks(&trace.0), autoplay: true });
+            }
+        });
+    }
+
+    let run_live = {
+        let (raw, seed, request, shown, companion) = (raw.clone(), seed.clone(), request.clone(), shown.clone(), companion.clone());
+        let next_request = next_request.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &raw)) else { return };
+            let id = {
+                let mut next = next_request.borrow_mut();
+                *next += 1;
+                *next
+            };
+            if ctx.conn.send(&ClientMsg::StartRun { request: id, lab: lab.as_str().to_owned(), params, seed: *seed }) {
+                request.set(Some(id));
+                shown.set(Shown::Measured);
+                permalink::write(&raw, *seed, info.params);
+            }
+        })
+    };
+    let cancel_live = {
+        let (companion, live) = (companion.clone(), live.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let (Some(ctx), Some(live)) = (&companion, &live) {
+                ctx.conn.send(&ClientMsg::Cancel { run: live.run });
+            }
+        })
+    };
+    let show = |which: Shown| {
+        let (shown, player, simulated, measured) = (shown.clone(), player.clone(), simulated.clone(), measured.clone());
+        Callback::from(move |_: MouseEvent| {
+            let trace = match which {
+                Shown::Simulated => (*simulated).clone(),
+                Shown::Measured => (*measured).clone(),
+            };
+            if let Some(trace) = trace {
+                player.dispatch(PlayerAction::Load { end: trace.0.end(), marks: marks(&trace.0), autoplay: false });
+            }
+            shown.set(which);
+        })
+    };
+    let on_param = {
+        let raw = raw.clone();
+        Callback::from(move |(key, value): (String, String)| {
+            let mut next = (*raw).clone();
+            next.insert(key, value);
+            raw.set(next);
+        })
+    };
+    let on_seed = {
+        let seed = seed.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>()
+                && let Ok(value) = input.value().trim().parse::<u64>()
+            {
+                seed.set(value);
+            }
+        })
+    };
+    let new_seed = {
+        let seed = seed.clone();
+        Callback::from(move |_: MouseEvent| seed.set((js_sys::Math::random() * 1e9) as u64))
+    };
+
+    let connected = companion.as_ref().is_some_and(|c| c.state.is_connected());
+    let request_error = companion.as_ref().and_then(|c| request.and_then(|r| c.state.errors.get(&r).cloned()));
+    let measured_status = match (&live, &request_error) {
+        (_, Some(err)) => format!("Refused: {err}"),
+        (None, _) if connected => "Not run yet: press “Run on this machine”.".to_owned(),
+        (None, _) => "Not run yet: start the companion to measure this on your machine.".to_owned(),
+        (Some(l), _) => match &l.status {
+            LiveStatus::Queued { position } => format!("Queued behind {position} other run(s)…"),
+            LiveStatus::Running => "Running…".to_owned(),
+            LiveStatus::Finished => "Finished.".to_owned(),
+            LiveStatus::Cancelled => "Cancelled.".to_owned(),
+            LiveStatus::Failed(err) => format!("Failed: {err}"),
+        },
+    };
+    let sim_metrics = use_memo((*simulated).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    let (view_trace, view_t) = match *shown {
+        Shown::Simulated => ((*simulated).clone(), player.t),
+        Shown::Measured => match (*measured).clone() {
+            Some(t) if live_running => {
+                let end = t.0.end();
+                (Some(t), end)
+            }
+            other => (other, player.t),
+        },
+    };
+    let notes = view_trace.as_ref().map(|t| t.0.notes.clone()).unwrap_or_default();
+    let valid = checked.is_ok();
+
+    html! {
+        <main class="lab-page" data-lab={lab.as_str()}>
+            <header class="lab-head">
+                <h1>{info.title}</h1>
+                <p class="summary">{info.summary}</p>
+            </header>
+            <details class="explanation" open=true>
+                <summary>{"What this lab shows"}</summary>
+                <div class="explanation-body">
+                    { for info.explanation.iter().map(|p| html! { <p>{*p}</p> }) }
+                </div>
+            </details>
+            <div class="lab-grid">
+                <aside class="controls">
+                    <ParamForm specs={info.params} values={(*raw).clone()} errors={errors.clone()} on_change={on_param} />
+                    <div class="field seed">
+                        <label for="param-seed">{"Seed"}</label>
+                        <div class="control">
+                            <input id="param-seed" type="number" min="0" value={seed.to_string()} oninput={on_seed} />
+                            <button class="secondary" onclick={new_seed} title="Draw a new seed">{"New seed"}</button>
+                        </div>
+                        <p class="help">{"The same parameters and seed give the same simulated run, here and on any machine."}</p>
+                    </div>
+                    <div class="actions">
+                        <button class="primary simulate" disabled={!valid} onclick={simulate.reform(|_: MouseEvent| ())}>{"Simulate"}</button>
+                        <button class="primary run-live" disabled={!valid || !connected || live_running} onclick={run_live}
+                            title={if connected { "Run the real experiment on this machine" } else { "Start the companion first" }}>
+                            {"Run on this machine"}
+                        </button>
+                        if live_running {
+                            <button class="secondary cancel" onclick={cancel_live}>{"Cancel run"}</button>
+                        }
+                    </div>
+                    if let Some(err) = &*sim_error { <p class="field-error" role="alert">{err}</p> }
+                    <ConnectionPanel />
+                </aside>
+                <section class="stage" aria-label="Run">
+                    <div class="tabs" role="group" aria-label="Which run to show">
+                        <button class={classes!("tab", (*shown == Shown::Simulated).then_some("active"))}
+                            aria-pressed={(*shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>{"Simulated"}</button>
+                        <button class={classes!("tab", (*shown == Shown::Measured).then_some("active"))}
+                            aria-pressed={(*shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
+                            disabled={measured.is_none()}>
+                            {"Measured on this machine"}
+                            if live_running { <span class="live-badge">{"LIVE"}</span> }
+                        </button>
+                    </div>
+                    <div class="view">
+                        { match &view_trace {
+                            Some(trace) => lab::view(lab, trace, view_t).unwrap_or_default(),
+                            None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { "Press Simulate.".to_owned() } }</p> },
+                        } }
+                    </div>
+                    if live_running && *shown == Shown::Measured {
+                        <p class="live-note">{"Live: showing events as they arrive. The replay starts when the run ends."}</p>
+                    } else {
+                        <PlayerControls player={player.clone()} />
+                    }
+                    { for notes.iter().map(|n| html! { <p class="note">{n}</p> }) }
+                    <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
+                </section>
+            </div>
+        </main>
+    }
+}

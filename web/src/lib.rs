@@ -1,0 +1,13 @@
+//! syslab's page: a Yew app that animates each lab's simulation and replays real runs from the companion with
+//! the same components. It renders and connects; every computation (validation, simulation, metrics, the state
+//! drawn at a moment) comes from `shared`.
+
+pub mod app;
+pub mod companion;
+pub mod dom;
+pub mod lab;
+pub mod lab_page;
+pub mod metrics_table;
+pub mod param_form;
+pub mod permalink;
+pub mod player;

@@ -1,0 +1,47 @@
+//! The figures of a lab, simulated and measured side by side.
+
+use shared::trace::Metric;
+use yew::prelude::*;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct MetricsTableProps {
+    pub simulated: Option<Vec<Metric>>,
+    pub measured: Option<Vec<Metric>>,
+    /// What the measured column says while it has no figures ("not run yet", "running…").
+    pub measured_status: AttrValue,
+}
+
+#[function_component(MetricsTable)]
+pub fn metrics_table(props: &MetricsTableProps) -> Html {
+    let rows = props.simulated.as_ref().or(props.measured.as_ref()).cloned().unwrap_or_default();
+    let cell = |metrics: &Option<Vec<Metric>>, key: &str| {
+        metrics
+            .as_ref()
+            .and_then(|ms| ms.iter().find(|m| m.key == key))
+            .map_or_else(|| "—".to_owned(), Metric::display_value)
+    };
+    html! {
+        <table class="metrics">
+            <caption>{"Figures"}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{"Metric"}</th>
+                    <th scope="col">{"Simulated"}</th>
+                    <th scope="col">{"Measured on this machine"}</th>
+                </tr>
+            </thead>
+            <tbody>
+                { for rows.iter().map(|m| html! {
+                    <tr data-metric={m.key.clone()}>
+                        <th scope="row">{&m.label}</th>
+                        <td class="sim">{cell(&props.simulated, &m.key)}</td>
+                        <td class="real">{cell(&props.measured, &m.key)}</td>
+                    </tr>
+                }) }
+            </tbody>
+            if props.measured.is_none() {
+                <tfoot><tr><td colspan="3" class="measured-status">{&props.measured_status}</td></tr></tfoot>
+            }
+        </table>
+    }
+}

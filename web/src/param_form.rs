@@ -1,0 +1,111 @@
+//! A lab's parameter form, generated from the catalogue's declarations. Each field is checked by `shared` as it
+//! is typed and shows its error beside it; the page disables its run buttons while any field is wrong.
+
+use crate::permalink::RawParams;
+use shared::params::{ParamError, ParamKind, ParamSet, ParamSpec};
+use std::collections::BTreeMap;
+use yew::prelude::*;
+
+/// Checks every field; returns the validated set, or the error per field key.
+pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<String, String>> {
+    let specs = lab.info().params;
+    let mut set = ParamSet::new();
+    let mut errors = BTreeMap::new();
+    for spec in specs {
+        let text = raw.get(spec.key).cloned().unwrap_or_else(|| spec.default_value().to_string());
+        match spec.parse_text(&text) {
+            Ok(value) => {
+                set.insert(spec.key.to_owned(), value);
+            }
+            Err(err) => {
+                errors.insert(spec.key.to_owned(), err.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    lab.validate(&set).map_err(|err: ParamError| {
+        let key = err.key().unwrap_or("form").to_owned();
+        BTreeMap::from([(key, err.to_string())])
+    })
+}
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ParamFormProps {
+    pub specs: &'static [ParamSpec],
+    pub values: RawParams,
+    pub errors: BTreeMap<String, String>,
+    pub on_change: Callback<(String, String)>,
+}
+
+#[function_component(ParamForm)]
+pub fn param_form(props: &ParamFormProps) -> Html {
+    html! {
+        <fieldset class="params">
+            <legend>{"Parameters"}</legend>
+            { for props.specs.iter().map(|spec| field(spec, props)) }
+        </fieldset>
+    }
+}
+
+fn field(spec: &'static ParamSpec, props: &ParamFormProps) -> Html {
+    let id = format!("param-{}", spec.key);
+    let value = props.values.get(spec.key).cloned().unwrap_or_else(|| spec.default_value().to_string());
+    let error = props.errors.get(spec.key);
+    let on_change = props.on_change.clone();
+    let key = spec.key.to_owned();
+    let on_input = Callback::from(move |e: InputEvent| {
+        if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+            on_change.emit((key.clone(), input.value()));
+        }
+    });
+    let on_change = props.on_change.clone();
+    let key = spec.key.to_owned();
+    let on_select = Callback::from(move |e: Event| {
+        if let Some(select) = e.target_dyn_into::<web_sys::HtmlSelectElement>() {
+            on_change.emit((key.clone(), select.value()));
+        }
+    });
+    let error_id = format!("{id}-error");
+    let control = match spec.kind {
+        ParamKind::Int { min, max, .. } => html! {
+            <input id={id.clone()} name={spec.key} type="number" inputmode="numeric" min={min.to_string()}
+                max={max.to_string()} step="1" value={value} oninput={on_input}
+                aria-invalid={error.is_some().to_string()} aria-describedby={error_id.clone()} />
+        },
+        ParamKind::Float { min, max, .. } => html! {
+            <input id={id.clone()} name={spec.key} type="number" min={min.to_string()} max={max.to_string()}
+                step="any" value={value} oninput={on_input}
+                aria-invalid={error.is_some().to_string()} aria-describedby={error_id.clone()} />
+        },
+        ParamKind::Choice { choices, .. } => html! {
+            <select id={id.clone()} name={spec.key} onchange={on_select} aria-describedby={error_id.clone()}>
+                { for choices.iter().map(|c| html! {
+                    <option value={c.value} selected={c.value == value}>{c.label}</option>
+                }) }
+            </select>
+        },
+    };
+    let range = match spec.kind {
+        ParamKind::Int { min, max, .. } => format!("{min} – {max}"),
+        ParamKind::Float { min, max, .. } => format!("{min} – {max}"),
+        ParamKind::Choice { .. } => String::new(),
+    };
+    html! {
+        <div class={classes!("field", error.is_some().then_some("invalid"))}>
+            <label for={id.clone()}>
+                {spec.label}
+                if spec.simulation_only { <span class="tag">{"simulation only"}</span> }
+            </label>
+            <div class="control">
+                {control}
+                if !spec.unit.is_empty() { <span class="unit">{spec.unit}</span> }
+            </div>
+            <p class="help" title={range.clone()}>{spec.help}
+                if !range.is_empty() { <span class="range">{format!(" ({range}{}{})", if spec.unit.is_empty() { "" } else { " " }, spec.unit)}</span> }
+            </p>
+            <p id={error_id} class="field-error" role="alert">{ error.cloned().unwrap_or_default() }</p>
+        </div>
+    }
+}

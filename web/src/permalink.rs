@@ -1,0 +1,114 @@
+//! The permalink: the URL's query holds a lab's parameters and seed, so a shared link reproduces the same run.
+
+use crate::dom::window;
+use shared::params::ParamSpec;
+use std::collections::BTreeMap;
+
+/// The form's text per parameter key, as typed (it may not validate).
+pub type RawParams = BTreeMap<String, String>;
+
+/// The seed used when a link names none.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Reads the parameters and seed from a query string like `?procs=8&mode=nonblocking&seed=7`; missing keys take
+/// their defaults; unknown keys are ignored.
+pub fn parse_query(query: &str, specs: &[ParamSpec]) -> (RawParams, u64) {
+    let pairs: Vec<(String, String)> = query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let raw = specs.iter().map(|s| (s.key.to_owned(), get(s.key).unwrap_or_else(|| s.default_value().to_string()))).collect();
+    let seed = get("seed").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
+    (raw, seed)
+}
+
+/// The query string for parameters and seed, in declaration order.
+pub fn to_query(raw: &RawParams, seed: u64, specs: &[ParamSpec]) -> String {
+    let mut parts: Vec<String> =
+        specs.iter().filter_map(|s| raw.get(s.key).map(|v| format!("{}={}", s.key, encode(v)))).collect();
+    parts.push(format!("seed={seed}"));
+    format!("?{}", parts.join("&"))
+}
+
+/// Reads the current page's permalink.
+pub fn read(specs: &[ParamSpec]) -> (RawParams, u64) {
+    let query = window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    parse_query(&query, specs)
+}
+
+/// Replaces the address bar's query (no new history entry).
+pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec]) {
+    let Some(window) = window() else { return };
+    let path = window.location().pathname().unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let url = format!("{path}{}", to_query(raw, seed, specs));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 3 <= bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_round_trips_and_fills_defaults() {
+        let specs = shared::lab::lock::INFO.params;
+        let (raw, seed) = parse_query("?procs=8&mode=nonblocking&seed=7&junk=1", specs);
+        assert_eq!(raw["procs"], "8");
+        assert_eq!(raw["mode"], "nonblocking");
+        assert_eq!(raw["hold_us"], "1000");
+        assert_eq!(seed, 7);
+        let query = to_query(&raw, seed, specs);
+        assert_eq!(parse_query(&query, specs), (raw, 7));
+    }
+
+    #[test]
+    fn odd_text_survives_encoding() {
+        assert_eq!(decode(&encode("a b&c=d%")), "a b&c=d%");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(parse_query("", &[]).1, DEFAULT_SEED);
+    }
+}
