@@ -5,22 +5,14 @@
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
 use rustix::fs::{FlockOperation, flock};
+use shared::LabId;
 use shared::lab::lock::{LockEvent, LockKind};
-use shared::{LabId, ParamSet, ParamValue};
 use std::io::Read;
-
-/// The case both the native and the in-browser benchmark simulate.
-pub fn reference_params() -> ParamSet {
-    let mut set = ParamSet::new();
-    set.insert("procs".into(), ParamValue::Int(16));
-    set.insert("mode".into(), ParamValue::Text("nonblocking".into()));
-    set.insert("duration_ms".into(), ParamValue::Int(2_000));
-    set
-}
 
 pub fn run() -> anyhow::Result<()> {
     let (events, secs) = simulation_speed()?;
     println!("simulation, native: {:.2} M events/s ({events} events per run)", events as f64 / secs / 1e6);
+    println!("sim_events_per_sec={:.0}", events as f64 / secs);
     let (plain, instrumented) = flock_loop_overhead()?;
     println!(
         "flock lock+unlock: plain {:.0} ns, instrumented {:.0} ns per iteration: overhead {:+.1}%",
@@ -33,14 +25,16 @@ pub fn run() -> anyhow::Result<()> {
 
 /// Runs the reference simulation for about a second; returns events per run and seconds per run.
 pub fn simulation_speed() -> anyhow::Result<(usize, f64)> {
-    let params = reference_params();
+    let params = shared::lab::lock::benchmark_params();
     let start = monotonic_ns();
     let (mut runs, mut events) = (0u32, 0usize);
     while monotonic_ns() - start < 1_000_000_000 || runs < 3 {
-        events = shared::lab::simulate(LabId::Lock, &params, u64::from(runs))?.events.len();
+        events += shared::lab::simulate(LabId::Lock, &params, u64::from(runs))?.events.len();
         runs += 1;
     }
-    Ok((events, (monotonic_ns() - start) as f64 / 1e9 / f64::from(runs)))
+    // Events and seconds per run, averaged over the runs.
+    let per_run = events / runs as usize;
+    Ok((per_run, (monotonic_ns() - start) as f64 / 1e9 / f64::from(runs)))
 }
 
 /// ns per lock+unlock without and with the worker's reporting (through a real pipe, drained by a thread).

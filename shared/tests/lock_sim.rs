@@ -180,25 +180,10 @@ fn a_rogue_writer_loses_updates() {
     assert!(metric(&trace, "lost_updates").unwrap() > 0.0);
 }
 
-/// The reference case whose digest `golden/lock.digest` holds; the wasm32 test in `web` checks the same digest,
-/// which is how we know native and wasm32 simulate identically.
-pub fn reference_case() -> (ParamSet, u64) {
-    use ParamValue::{Int, Text};
-    (
-        params(&[
-            ("procs", Int(6)),
-            ("mode", Text("nonblocking".into())),
-            ("readers", Int(33)),
-            ("demo", Text("kill_holder".into())),
-        ]),
-        42,
-    )
-}
-
 #[test]
 #[allow(clippy::disallowed_methods)] // the test reads (and on request rewrites) its golden file; the library does no I/O
 fn the_reference_case_matches_the_golden_digest() {
-    let (set, seed) = reference_case();
+    let (set, seed) = shared::lab::lock::reference_case();
     let digest = shared::digest::trace_digest(&simulate(LabId::Lock, &set, seed).unwrap());
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/lock.digest");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -3,8 +3,8 @@
 
 use crate::companion::{CompanionConfig, CompanionCtx, CompanionState, ConnStatus, Connection};
 use crate::lab_page::LabPage;
-use shared::catalogue::{LabStatus, catalogue};
 use shared::LabId;
+use shared::catalogue::{LabStatus, catalogue};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -14,6 +14,9 @@ pub enum Route {
     Home,
     #[at("/lab/:id")]
     Lab { id: String },
+    /// The simulation's speed in this browser, for `cargo xtask bench`.
+    #[at("/bench")]
+    Bench,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -24,7 +27,9 @@ pub fn app() -> Html {
     let state = use_reducer(CompanionState::default);
     let conn = {
         let dispatcher = state.dispatcher();
-        use_memo((), move |_| Connection::new(CompanionConfig::discover(), Callback::from(move |a| dispatcher.dispatch(a))))
+        use_memo((), move |_| {
+            Connection::new(CompanionConfig::discover(), Callback::from(move |a| dispatcher.dispatch(a)))
+        })
     };
     {
         let conn = (*conn).clone();
@@ -54,6 +59,7 @@ fn switch(route: Route) -> Html {
             Ok(lab) => html! { <Coming lab={lab} /> },
             Err(err) => html! { <NotFound detail={err.to_string()} /> },
         },
+        Route::Bench => html! { <crate::bench::Bench /> },
         Route::NotFound => html! { <NotFound detail={AttrValue::from("")} /> },
     }
 }

@@ -58,11 +58,8 @@ impl CompanionConfig {
             }
             if let Ok(history) = window.history() {
                 let location = window.location();
-                let url = format!(
-                    "{}{}",
-                    location.pathname().unwrap_or_default(),
-                    location.search().unwrap_or_default()
-                );
+                let url =
+                    format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
                 let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
             }
             return Some(config);
@@ -79,10 +76,15 @@ impl CompanionConfig {
 pub enum ConnStatus {
     /// The page was opened without the companion's address.
     NotConfigured,
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     Connected,
     /// Not reachable; the next attempt is scheduled.
-    Retrying { attempt: u32, in_ms: u32 },
+    Retrying {
+        attempt: u32,
+        in_ms: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +141,8 @@ impl Reducible for CompanionState {
         let mut s = (*self).clone();
         match action {
             CompanionAction::Configured(config) => {
-                s.status = if config.is_some() { ConnStatus::Connecting { attempt: 1 } } else { ConnStatus::NotConfigured };
+                s.status =
+                    if config.is_some() { ConnStatus::Connecting { attempt: 1 } } else { ConnStatus::NotConfigured };
                 s.config = config;
             }
             CompanionAction::Connecting { attempt } => s.status = ConnStatus::Connecting { attempt },
@@ -221,7 +224,10 @@ impl Connection {
 
     /// Sends a message; false if there is no open connection.
     pub fn send(&self, msg: &ClientMsg) -> bool {
-        self.socket.borrow().as_ref().is_some_and(|ws| ws.ready_state() == WebSocket::OPEN && ws.send_with_str(&msg.to_json()).is_ok())
+        self.socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN && ws.send_with_str(&msg.to_json()).is_ok())
     }
 
     fn connect(self: &Rc<Self>) {
@@ -272,10 +278,7 @@ impl Connection {
     }
 }
 
-fn handler(
-    weak: &Weak<Connection>,
-    f: impl Fn(&Rc<Connection>, web_sys::Event) + 'static,
-) -> EventHandler {
+fn handler(weak: &Weak<Connection>, f: impl Fn(&Rc<Connection>, web_sys::Event) + 'static) -> EventHandler {
     let weak = weak.clone();
     Closure::wrap(Box::new(move |event: web_sys::Event| {
         if let Some(conn) = weak.upgrade() {
@@ -371,12 +374,14 @@ mod tests {
 
     #[test]
     fn the_reducer_tracks_hello_runs_and_refusals() {
-        let host = HostInfo { kernel: "Linux".into(), n_cpus: 2, scratch_fs: "ext4".into(), companion_version: "0".into() };
+        let host =
+            HostInfo { kernel: "Linux".into(), n_cpus: 2, scratch_fs: "ext4".into(), companion_version: "0".into() };
         let s = Rc::new(CompanionState::default())
             .reduce(CompanionAction::Configured(Some(CompanionConfig { port: 1, token: "t".into() })))
             .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: 1, host }));
         assert!(s.is_connected());
-        let s = s.reduce(CompanionAction::Received(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 }));
+        let s =
+            s.reduce(CompanionAction::Received(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 }));
         assert_eq!(s.run_of(7).map(|r| r.status.clone()), Some(shared::protocol::LiveStatus::Queued { position: 1 }));
         let s = s.reduce(CompanionAction::Closed { attempt: 1, in_ms: 500 });
         assert!(s.run_of(7).is_some_and(LiveRun::is_over));

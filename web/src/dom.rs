@@ -14,9 +14,7 @@ pub fn now_ms() -> f64 {
 
 /// Whether the person asked the system for less motion.
 pub fn prefers_reduced_motion() -> bool {
-    window()
-        .and_then(|w| w.match_media("(prefers-reduced-motion: reduce)").ok().flatten())
-        .is_some_and(|m| m.matches())
+    window().and_then(|w| w.match_media("(prefers-reduced-motion: reduce)").ok().flatten()).is_some_and(|m| m.matches())
 }
 
 pub fn local_storage() -> Option<web_sys::Storage> {

@@ -93,7 +93,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     }
 
     let run_live = {
-        let (raw, seed, request, shown, companion) = (raw.clone(), seed.clone(), request.clone(), shown.clone(), companion.clone());
+        let (raw, seed, request, shown, companion) =
+            (raw.clone(), seed.clone(), request.clone(), shown.clone(), companion.clone());
         let next_request = next_request.clone();
         Callback::from(move |_: MouseEvent| {
             let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &raw)) else { return };

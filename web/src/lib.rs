@@ -3,6 +3,7 @@
 //! drawn at a moment) comes from `shared`.
 
 pub mod app;
+pub mod bench;
 pub mod companion;
 pub mod dom;
 pub mod lab;

@@ -20,7 +20,8 @@ pub fn parse_query(query: &str, specs: &[ParamSpec]) -> (RawParams, u64) {
         .map(|(k, v)| (decode(k), decode(v)))
         .collect();
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let raw = specs.iter().map(|s| (s.key.to_owned(), get(s.key).unwrap_or_else(|| s.default_value().to_string()))).collect();
+    let raw =
+        specs.iter().map(|s| (s.key.to_owned(), get(s.key).unwrap_or_else(|| s.default_value().to_string()))).collect();
     let seed = get("seed").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
     (raw, seed)
 }

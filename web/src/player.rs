@@ -28,14 +28,25 @@ pub struct PlayerState {
 
 impl Default for PlayerState {
     fn default() -> Self {
-        PlayerState { t: Nanos::ZERO, end: Nanos::ZERO, playing: false, speed: 1.0, marks: Rc::default(), discrete: false }
+        PlayerState {
+            t: Nanos::ZERO,
+            end: Nanos::ZERO,
+            playing: false,
+            speed: 1.0,
+            marks: Rc::default(),
+            discrete: false,
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlayerAction {
     /// A new run to play, from its start.
-    Load { end: Nanos, marks: Rc<Vec<Nanos>>, autoplay: bool },
+    Load {
+        end: Nanos,
+        marks: Rc<Vec<Nanos>>,
+        autoplay: bool,
+    },
     Play,
     Pause,
     Toggle,
@@ -49,7 +60,9 @@ pub enum PlayerAction {
     SetSpeed(f64),
     SetDiscrete(bool),
     /// The clock moved by this many milliseconds of wall time.
-    Tick { wall_ms: f64 },
+    Tick {
+        wall_ms: f64,
+    },
 }
 
 impl PlayerState {
@@ -94,7 +107,9 @@ impl Reducible for PlayerState {
                 s.playing = s.end.0 > 0;
             }
             PlayerAction::Pause => s.playing = false,
-            PlayerAction::Toggle => return self.reduce(if s.playing { PlayerAction::Pause } else { PlayerAction::Play }),
+            PlayerAction::Toggle => {
+                return self.reduce(if s.playing { PlayerAction::Pause } else { PlayerAction::Play });
+            }
             PlayerAction::StepForward => {
                 s.playing = false;
                 s.t = s.next_mark();

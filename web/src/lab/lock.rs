@@ -39,7 +39,8 @@ pub fn lock_view(props: &LockViewProps) -> Html {
     };
     // Holders are joined to what they hold: the lock file when there is one, else the file itself.
     let target = if snap.lock_file == LockFileView::NotUsed { (CX, CY) } else { (CX + 121.0, CY) };
-    let label_of = |p: &ProcView| props.trace.actor(p.actor).map_or_else(|| format!("P{}", p.actor.0), |a| a.label.clone());
+    let label_of =
+        |p: &ProcView| props.trace.actor(p.actor).map_or_else(|| format!("P{}", p.actor.0), |a| a.label.clone());
 
     html! {
         <figure class="lock-view">
@@ -59,7 +60,8 @@ pub fn lock_view(props: &LockViewProps) -> Html {
                 { for snap.procs.iter().enumerate().map(|(i, p)| {
                     let queue_pos = snap.queue.iter().position(|a| *a == p.actor);
                     let bouncing = p.last_bounce.is_some_and(|b| props.t.0.saturating_sub(b.0) <= bounce_window.0);
-                    process(pos(i), size, p, &label_of(p), queue_pos, bouncing)
+                    let pid = props.trace.actor(p.actor).and_then(|a| a.pid);
+                    process(pos(i), size, p, &label_of(p), pid, queue_pos, bouncing)
                 }) }
                 { rogue(&snap, &props.trace, props.t, bounce_window) }
             </svg>
@@ -100,7 +102,15 @@ fn kind_class(kind: LockKind) -> &'static str {
     }
 }
 
-fn process((x, y): (f64, f64), size: f64, p: &ProcView, label: &str, queue_pos: Option<usize>, bouncing: bool) -> Html {
+fn process(
+    (x, y): (f64, f64),
+    size: f64,
+    p: &ProcView,
+    label: &str,
+    pid: Option<u32>,
+    queue_pos: Option<usize>,
+    bouncing: bool,
+) -> Html {
     let state_class = match p.state {
         ProcState::Idle => "idle",
         ProcState::Waiting { .. } => "waiting",
@@ -110,7 +120,9 @@ fn process((x, y): (f64, f64), size: f64, p: &ProcView, label: &str, queue_pos: 
     };
     let class = classes!("proc", state_class, kind_class(p.kind), bouncing.then_some("bounce"));
     let shape = match p.kind {
-        LockKind::Exclusive => html! { <rect x={fmt(x - size)} y={fmt(y - size)} width={fmt(2.0 * size)} height={fmt(2.0 * size)} rx="3" class="shape" /> },
+        LockKind::Exclusive => {
+            html! { <rect x={fmt(x - size)} y={fmt(y - size)} width={fmt(2.0 * size)} height={fmt(2.0 * size)} rx="3" class="shape" /> }
+        }
         LockKind::Shared => html! { <circle cx={fmt(x)} cy={fmt(y)} r={fmt(size)} class="shape" /> },
     };
     let short = label.split_whitespace().next().unwrap_or(label).to_owned();
@@ -123,8 +135,14 @@ fn process((x, y): (f64, f64), size: f64, p: &ProcView, label: &str, queue_pos: 
     };
     let big = size >= 14.0;
     html! {
-        <g class={class} data-actor={p.actor.0.to_string()}>
-            <title>{format!("{label}: {state_class}, {} acquisitions, {} failed attempts", p.acquisitions, p.failed_attempts)}</title>
+        <g class={class} data-actor={p.actor.0.to_string()} data-pid={pid.map(|p| p.to_string())}
+            data-acquisitions={p.acquisitions.to_string()}>
+            <title>{format!(
+                "{label}{}: {state_class}, {} acquisitions, {} failed attempts",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                p.acquisitions,
+                p.failed_attempts
+            )}</title>
             {shape}
             if big { <text x={fmt(x)} y={fmt(y + 4.0)} class="proc-label">{short}</text> }
             if let Some(badge) = badge {
@@ -203,11 +221,25 @@ fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos) -> Html {
 /// One sentence for the narration and the drawing's accessible name.
 fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
     let name = |p: &ProcView| format!("P{}", p.actor.0);
-    let holders: Vec<String> = snap.holders().map(|p| {
-        format!("{} ({})", name(p), match p.kind { LockKind::Exclusive => "exclusive", LockKind::Shared => "shared" })
-    }).collect();
+    let holders: Vec<String> = snap
+        .holders()
+        .map(|p| {
+            format!(
+                "{} ({})",
+                name(p),
+                match p.kind {
+                    LockKind::Exclusive => "exclusive",
+                    LockKind::Shared => "shared",
+                }
+            )
+        })
+        .collect();
     let mut parts = Vec::new();
-    parts.push(if holders.is_empty() { "Nobody holds the lock".to_owned() } else { format!("{} holds the lock", holders.join(", ")) });
+    parts.push(if holders.is_empty() {
+        "Nobody holds the lock".to_owned()
+    } else {
+        format!("{} holds the lock", holders.join(", "))
+    });
     if !snap.queue.is_empty() {
         parts.push(format!("{} waiting", snap.queue.len()));
     }

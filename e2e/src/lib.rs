@@ -1,0 +1,215 @@
+//! What the end-to-end tests and the in-browser benchmark share: a static server for the built page (with the
+//! single-page fallback), chromedriver on a free loopback port, the companion, and a headless Chromium session.
+//! Everything listens on 127.0.0.1 and is stopped when dropped.
+
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use thirtyfour::{ChromiumLikeCapabilities, DesiredCapabilities, WebDriver};
+
+/// A path from the environment that `cargo xtask test` sets; a clear error when run any other way.
+pub fn env_path(name: &str) -> Result<PathBuf> {
+    let path = std::env::var_os(name)
+        .map(PathBuf::from)
+        .with_context(|| format!("{name} is not set: run the end-to-end tests through `cargo xtask test`"))?;
+    if !path.exists() {
+        bail!("{name}={} does not exist: run `cargo xtask test`, which builds it first", path.display());
+    }
+    Ok(path)
+}
+
+/// Serves a directory on a free loopback port; unknown paths get `index.html` (the page routes itself).
+#[derive(Debug)]
+pub struct StaticServer {
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path) -> Result<StaticServer> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let _ = serve_one(stream, &dir);
+                });
+            }
+        });
+        Ok(StaticServer { port })
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn serve_one(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    // Drain the headers.
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/").trim_start_matches('/');
+    let candidate = dir.join(path);
+    let file = if !path.is_empty() && !path.contains("..") && candidate.is_file() {
+        candidate
+    } else {
+        dir.join("index.html")
+    };
+    let mut body = Vec::new();
+    std::fs::File::open(&file)?.read_to_end(&mut body)?;
+    let content_type = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        _ => "application/octet-stream",
+    };
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(&body)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+/// A child process killed and reaped on drop.
+#[derive(Debug)]
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// chromedriver on a free loopback port.
+#[derive(Debug)]
+pub struct Chromedriver {
+    pub port: u16,
+    _process: Process,
+}
+
+impl Chromedriver {
+    pub fn start() -> Result<Chromedriver> {
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        let port = free_port()?;
+        let child = Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {bin} (install chromium-driver, or run `cargo xtask test`)"))?;
+        let process = Process(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("chromedriver did not start listening on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Chromedriver { port, _process: process })
+    }
+
+    /// A headless Chromium session, with the flags that keep it off the network.
+    pub async fn browser(&self) -> Result<WebDriver> {
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary("/usr/bin/chromium")?;
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,1000",
+        ] {
+            caps.add_arg(arg)?;
+        }
+        Ok(WebDriver::new(format!("http://127.0.0.1:{}", self.port), caps).await?)
+    }
+}
+
+/// The companion, started with `syslab serve` on a free port for the given page origin.
+#[derive(Debug)]
+pub struct Companion {
+    pub port: u16,
+    pub token: String,
+    _process: Process,
+}
+
+impl Companion {
+    pub fn start(bin: &Path, page_origin: &str) -> Result<Companion> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--port", "0", "--page-origin", page_origin])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("the companion's stdout")?;
+        let process = Process(child);
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut port, mut token) = (None, None);
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(fragment) =
+                line.strip_prefix("open ").and_then(|url| url.split_once('#')).map(|(_, f)| f.to_owned())
+            {
+                for pair in fragment.split('&') {
+                    match pair.split_once('=') {
+                        Some(("companion", p)) => port = p.parse().ok(),
+                        Some(("token", t)) => token = Some(t.to_owned()),
+                        _ => {}
+                    }
+                }
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Companion {
+            port: port.context("the companion printed no port")?,
+            token: token.context("the companion printed no token")?,
+            _process: process,
+        })
+    }
+
+    /// The URL fragment that tells the page where the companion is.
+    pub fn fragment(&self) -> String {
+        format!("#companion={}&token={}", self.port, self.token)
+    }
+}
+
+/// Polls `check` until it returns `Some` or the time is up.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,98 @@
+//! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
+//! advances; a live run against a real companion streams events from several worker processes to the page; and
+//! a page served from another origin is refused by the companion.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::{Chromedriver, Companion, StaticServer, env_path, wait_for};
+use std::time::Duration;
+use thirtyfour::prelude::*;
+
+async fn text(browser: &WebDriver, css: &str) -> Option<String> {
+    browser.find(By::Css(css)).await.ok()?.text().await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_lab_simulates_runs_live_and_refuses_foreign_pages() -> anyhow::Result<()> {
+    let dist = env_path("SYSLAB_DIST")?;
+    let bin = env_path("SYSLAB_BIN")?;
+    let page = StaticServer::start(&dist)?;
+    let foreign = StaticServer::start(&dist)?;
+    let companion = Companion::start(&bin, &page.origin())?;
+    let driver = Chromedriver::start()?;
+    let browser = driver.browser().await?;
+    let outcome = scenario(&browser, &page, &foreign, &companion).await;
+    browser.quit().await?;
+    outcome
+}
+
+async fn scenario(
+    browser: &WebDriver,
+    page: &StaticServer,
+    foreign: &StaticServer,
+    companion: &Companion,
+) -> anyhow::Result<()> {
+    // 1. Simulate: the page opens with the permalink's run simulated and playing.
+    browser.goto(format!("{}/lab/lock?procs=4&duration_ms=300&seed=7", page.origin())).await?;
+    browser.find(By::Css(".lock-view svg")).await?;
+    let first = wait_for("the playhead to move", Duration::from_secs(20), || async {
+        text(browser, ".time-now").await.filter(|t| t != "0 ns")
+    })
+    .await?;
+    let later = wait_for("the timeline to advance", Duration::from_secs(20), || async {
+        text(browser, ".time-now").await.filter(|t| *t != first)
+    })
+    .await?;
+    assert_ne!(first, later);
+    let simulated = text(browser, "tr[data-metric=acquisitions] td.sim").await.unwrap_or_default();
+    assert!(simulated.parse::<u32>().is_ok_and(|n| n > 0), "simulated acquisitions: {simulated:?}");
+    browser.find(By::Css("button.simulate")).await?.click().await?;
+
+    // 2. Live: the same page, told where the companion is, runs the experiment on this machine.
+    browser.goto(format!("{}/lab/lock?procs=4&duration_ms=300&seed=7{}", page.origin(), companion.fragment())).await?;
+    wait_for("the companion to connect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    assert!(text(browser, ".connection .host").await.is_some_and(|h| h.contains("CPUs")), "no host description");
+    browser.find(By::Css("button.run-live")).await?.click().await?;
+    let measured = wait_for("the measured figures", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=acquisitions] td.real").await.filter(|t| t.parse::<u32>().is_ok_and(|n| n > 0))
+    })
+    .await?;
+    // The replay of the measured run: at its end, processes with real pids have acquired the lock.
+    wait_for("the replay of the finished run", Duration::from_secs(30), || async {
+        let tab = browser.find(By::Css("button.tab.active")).await.ok()?.text().await.ok()?;
+        let player = browser.find(By::Css(".player button.play")).await.ok()?;
+        tab.contains("Measured").then_some(player)
+    })
+    .await?
+    .click()
+    .await?;
+    browser.find(By::Css("body")).await?.send_keys(Key::End).await?;
+    let pids = wait_for("worker pids in the drawing", Duration::from_secs(20), || async {
+        let mut pids = std::collections::BTreeSet::new();
+        for g in browser.find_all(By::Css("g.proc[data-pid]")).await.ok()? {
+            let acquired: u32 = g.attr("data-acquisitions").await.ok()??.parse().ok()?;
+            if acquired > 0 {
+                pids.insert(g.attr("data-pid").await.ok()??);
+            }
+        }
+        (pids.len() >= 2).then_some(pids)
+    })
+    .await?;
+    println!("measured {measured} acquisitions from worker pids {pids:?}");
+
+    // 3. A page from another origin, with the same link, is refused: it never connects.
+    browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;
+    browser.find(By::Css(".lock-view svg")).await?;
+    wait_for("the refusal to show", Duration::from_secs(20), || async {
+        text(browser, ".connection h2").await.filter(|t| t.contains("not reachable"))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pill = text(browser, ".status-pill").await.unwrap_or_default();
+    assert!(!pill.contains("connected"), "a foreign page connected: {pill}");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Component tests in a real browser (headless Chromium through wasm-bindgen-test): the simulation is the same
+//! as native, the lab page simulates and its player steps, shortcuts work, and bad parameters are shown and
+//! block the run buttons.
+
+#![cfg(target_arch = "wasm32")]
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use shared::LabId;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web::lab_page::{LabPage, LabPageProps};
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(80)).await;
+}
+
+/// Waits (up to 10 s, a debug build in a busy browser can be slow) until `selector` matches in `root`.
+async fn wait_for(root: &Element, selector: &str) {
+    for _ in 0..200 {
+        if root.query_selector(selector).ok().flatten().is_some() {
+            return;
+        }
+        yew::platform::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{selector} never appeared");
+}
+
+/// Mounts the lock lab page in a fresh element and waits for its first simulated run.
+async fn mount_lock_lab() -> Element {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Lock }).render();
+    wait_for(&root, ".lock-view svg").await;
+    wait_for(&root, "tr[data-metric=acquisitions] td.sim").await;
+    root
+}
+
+fn find(root: &Element, selector: &str) -> HtmlElement {
+    root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("no {selector}")).dyn_into().unwrap()
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    find(root, selector).text_content().unwrap_or_default()
+}
+
+fn press(key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    document().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn the_simulation_in_wasm_matches_the_native_golden_digest() {
+    let (set, seed) = shared::lab::lock::reference_case();
+    let trace = shared::lab::simulate(LabId::Lock, &set, seed).unwrap();
+    let golden = include_str!("../../shared/tests/golden/lock.digest").trim();
+    assert_eq!(shared::digest::trace_digest(&trace), golden);
+}
+
+#[wasm_bindgen_test]
+async fn the_lab_page_simulates_on_open_and_the_player_steps() {
+    let root = mount_lock_lab().await;
+    assert!(root.query_selector(".lock-view svg").unwrap().is_some(), "no drawing");
+    let acquisitions = text(&root, "tr[data-metric=acquisitions] td.sim");
+    assert!(acquisitions.parse::<u32>().unwrap() > 0, "acquisitions: {acquisitions}");
+    assert_eq!(text(&root, "tr[data-metric=acquisitions] td.real"), "—");
+
+    // It plays on open: pause it, then step.
+    find(&root, "button.play").click();
+    settle().await;
+    assert_eq!(find(&root, "button.play").get_attribute("aria-label").as_deref(), Some("Play"));
+    let before = text(&root, ".time-now");
+    find(&root, "button.step-forward").click();
+    settle().await;
+    let after = text(&root, ".time-now");
+    assert_ne!(before, after, "step forward did not move the playhead");
+    find(&root, "button.step-back").click();
+    settle().await;
+    assert_ne!(text(&root, ".time-now"), after, "step back did not move the playhead");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn keyboard_shortcuts_drive_the_player() {
+    let root = mount_lock_lab().await;
+    find(&root, "button.play").click(); // pause the autoplay
+    settle().await;
+    press("End");
+    settle().await;
+    let end = text(&root, ".player .time");
+    assert!(end.starts_with(&text(&root, ".time-now")), "End did not reach the end: {end}");
+    press("Home");
+    settle().await;
+    assert_eq!(text(&root, ".time-now"), "0 ns");
+    press(" ");
+    settle().await;
+    assert_eq!(find(&root, "button.play").get_attribute("aria-label").as_deref(), Some("Pause"));
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn an_out_of_range_parameter_is_shown_beside_its_field_and_blocks_the_run() {
+    let root = mount_lock_lab().await;
+    let input: HtmlInputElement = find(&root, "#param-procs").dyn_into().unwrap();
+    input.set_value("99");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    input.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    settle().await;
+    let error = text(&root, "#param-procs-error");
+    assert!(error.contains("between 1 and 64"), "error shown: {error:?}");
+    assert!(find(&root, "button.simulate").has_attribute("disabled"));
+    assert!(find(&root, "button.run-live").has_attribute("disabled"));
+    root.remove();
+}

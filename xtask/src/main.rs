@@ -1,0 +1,188 @@
+//! `cargo xtask run | test | ci | bench | setup`: everything it takes to build, serve and check syslab, in one
+//! place, so the README's two commands and CI do exactly the same steps.
+
+mod tools;
+
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tools::{cmd, run};
+
+const USAGE: &str = "usage: cargo xtask <run [--port P] [--companion-port P] | test | ci | bench | setup>";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") => serve(&args[1..]),
+        Some("test" | "ci") => test(),
+        Some("bench") => bench(),
+        Some("setup") => tools::page_tools().and_then(|()| tools::browser()),
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn flag(args: &[String], name: &str, default: u16) -> Result<u16> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).with_context(|| format!("{name} needs a port number")),
+        None => Ok(default),
+    }
+}
+
+/// Builds everything, starts the companion and `trunk serve`, prints the URL; Ctrl-C stops both.
+fn serve(args: &[String]) -> Result<()> {
+    let page_port = flag(args, "--port", 8080)?;
+    let companion_port = flag(args, "--companion-port", 7878)?;
+    tools::page_tools()?;
+    run(cmd("cargo").args(["build", "--release", "-p", "native"]))?;
+
+    // Ctrl-C reaches the whole process group: the children stop themselves; we only wait for them.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+
+    let origin = format!("http://127.0.0.1:{page_port}");
+    let mut companion = Command::new(tools::root().join("target/release/syslab"))
+        .args(["serve", "--port", &companion_port.to_string(), "--page-origin", &origin])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the companion")?;
+    let stdout = companion.stdout.take().context("the companion's stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("open ") {
+                    break url.to_owned();
+                }
+            }
+            _ => {
+                let _ = companion.wait();
+                bail!(
+                    "the companion stopped before it was ready (is port {companion_port} free? try --companion-port)"
+                );
+            }
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let mut trunk = cmd("trunk")
+        .args(["serve", "--release", "--offline", "--address", "127.0.0.1", "--port", &page_port.to_string()])
+        .spawn()
+        .context("starting trunk serve")?;
+    println!(
+        "\n  syslab is starting. The page builds first (about a minute the first time), then open:\n\n    {url}\n"
+    );
+    println!("  The link carries the companion's port and token for this start. Ctrl-C stops both.\n");
+
+    let mut children: [(&str, &mut Child); 2] = [("companion", &mut companion), ("trunk", &mut trunk)];
+    loop {
+        for (name, child) in &mut children {
+            if let Some(status) = child.try_wait()? {
+                if !interrupted.load(Ordering::SeqCst) {
+                    eprintln!("xtask: {name} stopped ({status}); stopping the rest");
+                }
+                return stop_all(&mut children);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn stop_all(children: &mut [(&str, &mut Child)]) -> Result<()> {
+    for (_, child) in children.iter_mut() {
+        if child.try_wait()?.is_none() {
+            // SIGINT, as Ctrl-C would: the companion then cancels its run and removes its scratch files.
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        }
+    }
+    for (_, child) in children.iter_mut() {
+        child.wait()?;
+    }
+    Ok(())
+}
+
+/// Every check CI runs, in the order that fails fastest.
+fn test() -> Result<()> {
+    let started = std::time::Instant::now();
+    tools::page_tools()?;
+    tools::browser()?;
+    run(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cmd("cargo").args([
+        "clippy",
+        "-p",
+        "shared",
+        "-p",
+        "web",
+        "--all-targets",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cmd("cargo").args(["test", "--workspace", "--exclude", "e2e"]))?;
+    // The component tests in headless Chromium (web/webdriver.json has the flags).
+    run(cmd("cargo")
+        .args(["test", "-p", "web", "--target", "wasm32-unknown-unknown"])
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
+    build_page()?;
+    run(cmd("cargo").args(["build", "-p", "native"]))?;
+    run(cmd("cargo")
+        .args(["test", "-p", "e2e"])
+        .env("SYSLAB_DIST", tools::root().join("dist"))
+        .env("SYSLAB_BIN", tools::root().join("target/debug/syslab"))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER))?;
+    eprintln!("xtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn build_page() -> Result<()> {
+    run(cmd("trunk").args(["build", "--release", "--offline"]))
+}
+
+/// The benchmarks: each figure is a ratio against a reference measured in the same run.
+fn bench() -> Result<()> {
+    tools::page_tools()?;
+    tools::browser()?;
+    run(cmd("cargo").args(["build", "--release", "-p", "native", "-p", "e2e", "--bins"]))?;
+    build_page()?;
+    let native = cmd("target/release/syslab").arg("bench").output().context("running syslab bench")?;
+    let native_out = String::from_utf8_lossy(&native.stdout).into_owned();
+    print!("{native_out}");
+    let browser = cmd("target/release/browser-bench")
+        .env("SYSLAB_DIST", tools::root().join("dist"))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        .output()
+        .context("running the in-browser benchmark")?;
+    let browser_out = String::from_utf8_lossy(&browser.stdout).into_owned();
+    print!("{browser_out}");
+    if !browser.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&browser.stderr));
+    }
+    let figure = |text: &str, key: &str| {
+        text.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse::<f64>().ok()))
+    };
+    if let (Some(n), Some(w)) =
+        (figure(&native_out, "sim_events_per_sec="), figure(&browser_out, "wasm_events_per_sec="))
+    {
+        println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
+    }
+    for entry in std::fs::read_dir(tools::root().join("dist"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let raw = std::fs::metadata(&path)?.len();
+            let gz = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().context("running gzip")?.stdout.len();
+            println!(
+                "page wasm: {:.1} KB raw, {:.1} KB gzipped ({:.2}× smaller)",
+                raw as f64 / 1e3,
+                gz as f64 / 1e3,
+                raw as f64 / gz as f64
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Installs what syslab needs where a user's machine would keep it, skipping what is already there at the right
+//! version: the wasm32 target, Trunk, wasm-bindgen-cli at Cargo.lock's version, wasm-opt from npm's binaryen
+//! (Debian's is too old for Rust's wasm), and for tests Debian's Chromium and chromedriver.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+pub const BINARYEN_VERSION: &str = "132";
+
+/// The repository root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Where npm's binaryen goes.
+pub fn tools_dir() -> PathBuf {
+    root().join("target").join("tools")
+}
+
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default()
+        .join("bin")
+}
+
+/// PATH with our tools first: binaryen's wasm-opt, then cargo's bin directory.
+pub fn path_env() -> std::ffi::OsString {
+    let mut dirs = vec![tools_dir().join("node_modules").join(".bin"), cargo_bin()];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// A command with our PATH and the settings every tool needs here.
+pub fn cmd(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("PATH", path_env()).env("TRUNK_SKIP_VERSION_CHECK", "true").current_dir(root());
+    c
+}
+
+/// Runs a command, failing with its command line if it fails.
+pub fn run(c: &mut Command) -> Result<()> {
+    let line = format!("{c:?}");
+    eprintln!("xtask: {}", line.replace('"', ""));
+    let status = c.status().with_context(|| format!("starting {line}"))?;
+    if !status.success() {
+        bail!("{line} failed ({status})");
+    }
+    Ok(())
+}
+
+/// The first line a tool prints for `--version`, or None if it is not there.
+fn version_of(program: &str) -> Option<String> {
+    let out = cmd(program).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned())
+}
+
+/// The version of `wasm-bindgen` that Cargo.lock pins.
+pub fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package")
+}
+
+pub fn wasm_target() -> Result<()> {
+    let out = cmd("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+pub fn trunk() -> Result<()> {
+    if version_of("trunk").is_some_and(|v| v == format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    // 0.22 needs a newer rustc than this project's; --locked keeps its tested dependency set.
+    run(cmd("cargo").args(["install", "trunk", "--locked", "--version", TRUNK_VERSION]))
+}
+
+pub fn wasm_bindgen() -> Result<()> {
+    let want = locked_wasm_bindgen()?;
+    let trunk_toml = std::fs::read_to_string(root().join("Trunk.toml")).context("reading Trunk.toml")?;
+    if !trunk_toml.contains(&format!("wasm_bindgen = \"{want}\"")) {
+        bail!("Trunk.toml's [tools] wasm_bindgen must be \"{want}\", the version in Cargo.lock");
+    }
+    let runner_ok = version_of("wasm-bindgen-test-runner").is_some_and(|v| v.ends_with(&want));
+    if version_of("wasm-bindgen").is_some_and(|v| v == format!("wasm-bindgen {want}")) && runner_ok {
+        return Ok(());
+    }
+    // Without --locked: the crate's own lock file wants a webpki-roots that the registry here lacks.
+    run(cmd("cargo").args(["install", "wasm-bindgen-cli", "--version", &format!("={want}")]))
+}
+
+pub fn wasm_opt() -> Result<()> {
+    let bin = tools_dir().join("node_modules").join(".bin").join("wasm-opt");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("version {BINARYEN_VERSION}")));
+    if ok {
+        return Ok(());
+    }
+    std::fs::create_dir_all(tools_dir())?;
+    let dir = tools_dir();
+    run(cmd("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+}
+
+/// The tools to build and serve the page.
+pub fn page_tools() -> Result<()> {
+    wasm_target()?;
+    wasm_bindgen()?;
+    trunk()?;
+    wasm_opt()
+}
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Debian's Chromium and chromedriver, installed when missing and we are root.
+pub fn browser() -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if uid.as_deref().ok() != Some("0") {
+        bail!(
+            "the browser tests need Chromium and chromedriver: run `sudo apt-get install -y chromium chromium-driver`"
+        );
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
