@@ -1,6 +1,7 @@
 //! Properties of the lock simulation: the lock is never violated, every request ends, the metrics agree with a
 //! recount from the raw events, and the same seed gives the same trace.
 
+#![cfg(not(target_arch = "wasm32"))]
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

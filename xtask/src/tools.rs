@@ -43,8 +43,9 @@ pub fn cmd(program: &str) -> Command {
 
 /// Runs a command, failing with its command line if it fails.
 pub fn run(c: &mut Command) -> Result<()> {
-    let line = format!("{c:?}");
-    eprintln!("xtask: {}", line.replace('"', ""));
+    let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let line = format!("{} {}", c.get_program().to_string_lossy(), args.join(" "));
+    eprintln!("xtask: {line}");
     let status = c.status().with_context(|| format!("starting {line}"))?;
     if !status.success() {
         bail!("{line} failed ({status})");
@@ -63,10 +64,10 @@ pub fn locked_wasm_bindgen() -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_owned());
-            }
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
         }
     }
     bail!("Cargo.lock has no wasm-bindgen package")
