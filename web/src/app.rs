@@ -77,17 +77,18 @@ fn header() -> Html {
         <header class="site-header">
             <Link<Route> to={Route::Home} classes="brand">{"syslab"}</Link<Route>>
             <nav aria-label="Labs">
-                { for catalogue().map(|info| {
+                { for catalogue().filter(|info| info.status == LabStatus::Available).map(|info| {
                     let active = route == Some(Route::Lab { id: info.id.as_str().to_owned() });
-                    let coming = info.status == LabStatus::Coming;
                     html! {
                         <Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}
-                            classes={classes!("nav-link", active.then_some("active"), coming.then_some("coming"))}>
+                            classes={classes!("nav-link", active.then_some("active"))}>
                             {info.title}
-                            if coming { <span class="soon">{"soon"}</span> }
                         </Link<Route>>
                     }
                 }) }
+                <Link<Route> to={Route::Home} classes={classes!("nav-link", (route == Some(Route::Home)).then_some("active"))}>
+                    {"All labs"}
+                </Link<Route>>
             </nav>
             <span class={classes!("status-pill", pill_class)} role="status"><span class="dot" aria-hidden="true"></span>{pill_text}</span>
         </header>

@@ -228,19 +228,20 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
         })
     };
     let empty = player.end.0 == 0;
-    let (play_label, play_icon) = if player.playing { ("Pause", "❚❚") } else { ("Play", "▶") };
+    let play_label = if player.playing { "Pause" } else { "Play" };
+    let play_icon = if player.playing { icon("M5 3h4v14H5zM11 3h4v14h-4z") } else { icon("M5 3l12 7-12 7z") };
 
     html! {
         <div class="player" role="group" aria-label="Timeline player">
             <div class="player-buttons">
                 <button class="icon" onclick={send(PlayerAction::ToStart)} disabled={empty}
-                    aria-label="To start" title="To start (Home)">{"⏮"}</button>
+                    aria-label="To start" title="To start (Home)">{icon("M3 3h2v14H3zM17 3v14L7 10z")}</button>
                 <button class="icon step-back" onclick={send(PlayerAction::StepBack)} disabled={empty}
-                    aria-label="Step back" title="Step back (←)">{"◀❘"}</button>
+                    aria-label="Step back" title="Step back (←)">{icon("M15 3v14L5 10zM3 3h2v14H3z")}</button>
                 <button class="icon play" onclick={send(PlayerAction::Toggle)} disabled={empty}
                     aria-label={play_label} title={format!("{play_label} (space)")}>{play_icon}</button>
                 <button class="icon step-forward" onclick={send(PlayerAction::StepForward)} disabled={empty}
-                    aria-label="Step forward" title="Step forward (→)">{"❘▶"}</button>
+                    aria-label="Step forward" title="Step forward (→)">{icon("M5 3v14l10-7zM15 3h2v14h-2z")}</button>
                 <label class="speed" title="Speed (+/−)">
                     <span>{"Speed"}</span>
                     <select onchange={on_speed} aria-label="Speed">
@@ -258,6 +259,11 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                 oninput={on_scrub} disabled={empty} />
         </div>
     }
+}
+
+/// A 20×20 icon drawn from one path, so the buttons never depend on the fonts a machine has.
+fn icon(path: &'static str) -> Html {
+    html! { <svg class="icon-svg" viewBox="0 0 20 20" aria-hidden="true"><path d={path} /></svg> }
 }
 
 #[cfg(test)]

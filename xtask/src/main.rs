@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tools::{cmd, run};
 
-const USAGE: &str = "usage: cargo xtask <run [--port P] [--companion-port P] | test | ci | bench | setup>";
+const USAGE: &str =
+    "usage: cargo xtask <run [--port P] [--companion-port P] | test | ci | bench | screenshots | setup>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +20,7 @@ fn main() -> Result<()> {
         Some("run") => serve(&args[1..]),
         Some("test" | "ci") => test(),
         Some("bench") => bench(),
+        Some("screenshots") => screenshots(),
         Some("setup") => tools::page_tools().and_then(|()| tools::browser()),
         _ => bail!("{USAGE}"),
     }
@@ -123,21 +125,40 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cmd("cargo").args(["test", "--workspace", "--exclude", "e2e"]))?;
+    let mut tally = tools::Tally::default();
+    tally.run(cmd("cargo").args(["test", "--workspace", "--exclude", "e2e"]))?;
     // The component tests in headless Chromium (web/webdriver.json has the flags).
-    run(cmd("cargo")
-        .args(["test", "-p", "web", "--target", "wasm32-unknown-unknown"])
-        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
+    tally.run(
+        cmd("cargo")
+            .args(["test", "-p", "web", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+    build_page()?;
+    run(cmd("cargo").args(["build", "-p", "native"]))?;
+    tally.run(
+        cmd("cargo")
+            .args(["test", "-p", "e2e"])
+            .env("SYSLAB_DIST", tools::root().join("dist"))
+            .env("SYSLAB_BIN", tools::root().join("target/debug/syslab"))
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER),
+    )?;
+    eprintln!("xtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());
+    println!("summary: {} passed, {} failed", tally.passed, tally.failed);
+    Ok(())
+}
+
+/// Saves PNGs of the page's main states into target/screenshots, to look at.
+fn screenshots() -> Result<()> {
+    tools::page_tools()?;
+    tools::browser()?;
     build_page()?;
     run(cmd("cargo").args(["build", "-p", "native"]))?;
     run(cmd("cargo")
-        .args(["test", "-p", "e2e"])
+        .args(["run", "-p", "e2e", "--bin", "screenshots", "--", "target/screenshots"])
         .env("SYSLAB_DIST", tools::root().join("dist"))
         .env("SYSLAB_BIN", tools::root().join("target/debug/syslab"))
-        .env("CHROMEDRIVER", tools::CHROMEDRIVER))?;
-    eprintln!("xtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER))
 }
 
 fn build_page() -> Result<()> {

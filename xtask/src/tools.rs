@@ -147,3 +147,41 @@ pub fn browser() -> Result<()> {
         .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
+
+/// Adds up the test runners' own summary lines (`test result: ok. 9 passed; 0 failed; ...`) while passing
+/// their output through, so the run can end with one total.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl Tally {
+    pub fn run(&mut self, c: &mut Command) -> Result<()> {
+        use std::io::{BufRead, BufReader};
+        let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let line = format!("{} {}", c.get_program().to_string_lossy(), args.join(" "));
+        eprintln!("xtask: {line}");
+        let mut child = c.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("starting {line}"))?;
+        if let Some(out) = child.stdout.take() {
+            for text in BufReader::new(out).lines().map_while(Result::ok) {
+                println!("{text}");
+                if let Some(rest) = text.trim().strip_prefix("test result: ") {
+                    self.passed += count(rest, "passed");
+                    self.failed += count(rest, "failed");
+                }
+            }
+        }
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("{line} failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// The number before `word` in "ok. 9 passed; 0 failed; ...".
+fn count(summary: &str, word: &str) -> u64 {
+    let words: Vec<&str> = summary.split([' ', ';', '.']).filter(|w| !w.is_empty()).collect();
+    words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse().ok()).unwrap_or(0)
+}

@@ -182,9 +182,10 @@ fn file(snap: &LockSnapshot, trace: &Trace) -> Html {
         },
         LockFileView::Stale(owner) => html! {
             <g class="lockfile stale">
-                <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" fill="url(#stale-hatch)" />
-                <text x={fmt(CX + 121.0)} y={fmt(CY - 4.0)}>{"data.lock"}</text>
-                <text x={fmt(CX + 121.0)} y={fmt(CY + 14.0)} class="small">{format!("STALE: P{} dead", owner.0)}</text>
+                <rect x={fmt(CX + 65.0)} y={fmt(CY - 34.0)} width="112" height="68" rx="4" fill="url(#stale-hatch)" />
+                <text x={fmt(CX + 121.0)} y={fmt(CY - 12.0)}>{"data.lock"}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 6.0)}>{"STALE"}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 22.0)} class="small">{format!("P{} was killed", owner.0)}</text>
             </g>
         },
     };

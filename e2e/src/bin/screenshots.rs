@@ -1,0 +1,96 @@
+//! `cargo xtask screenshots`: drives the built page through its main states in headless Chromium and saves a
+//! PNG of each into `target/screenshots/`, so a person can look at what the page really shows.
+
+use anyhow::Context;
+use e2e::{Chromedriver, Companion, StaticServer, env_path, wait_for};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thirtyfour::prelude::*;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "target/screenshots".to_owned()));
+    std::fs::create_dir_all(&out)?;
+    let page = StaticServer::start(&env_path("SYSLAB_DIST")?)?;
+    let companion = Companion::start(&env_path("SYSLAB_BIN")?, &page.origin())?;
+    let driver = Chromedriver::start()?;
+    let browser = driver.browser().await?;
+    let outcome = shoot_all(&browser, &page, &companion, &out).await;
+    browser.quit().await?;
+    outcome
+}
+
+async fn shoot(browser: &WebDriver, out: &Path, name: &str) -> anyhow::Result<()> {
+    let path = out.join(format!("{name}.png"));
+    browser.screenshot(&path).await.with_context(|| format!("saving {}", path.display()))?;
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// Opens a lab URL, lets it play for `play_ms`, then pauses.
+async fn open_paused(browser: &WebDriver, url: &str, play_ms: u64) -> anyhow::Result<()> {
+    browser.goto(url).await?;
+    browser.find(By::Css(".lock-view svg")).await?;
+    tokio::time::sleep(Duration::from_millis(play_ms)).await;
+    let play = browser.find(By::Css(".player button.play")).await?;
+    if play.attr("aria-label").await?.as_deref() == Some("Pause") {
+        browser.execute("document.querySelector('.player button.play').click()", vec![]).await?;
+    }
+    Ok(())
+}
+
+async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Companion, out: &Path) -> anyhow::Result<()> {
+    let origin = page.origin();
+    browser.set_window_rect(0, 0, 1280, 900).await?;
+    browser.goto(format!("{origin}/")).await?;
+    browser.find(By::Css(".lab-cards")).await?;
+    shoot(browser, out, "home").await?;
+
+    open_paused(browser, &format!("{origin}/lab/lock?procs=8&readers=25&seed=3"), 2_500).await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-simulated-blocking").await?;
+
+    open_paused(
+        browser,
+        &format!("{origin}/lab/lock?procs=12&mode=nonblocking&retry_us=100&think_us=200&seed=5"),
+        2_000,
+    )
+    .await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-simulated-nonblocking").await?;
+
+    open_paused(browser, &format!("{origin}/lab/lock?procs=6&mode=lockfile&demo=kill_holder&seed=42"), 500).await?;
+    browser.find(By::Css("body")).await?.send_keys(Key::End).await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-simulated-stale-lockfile").await?;
+
+    // Live: run on this machine, then replay the measured run next to the simulated figures.
+    browser
+        .goto(format!("{origin}/lab/lock?procs=6&readers=33&duration_ms=400&seed=9{}", companion.fragment()))
+        .await?;
+    wait_for("the companion", Duration::from_secs(20), || async {
+        browser.find(By::Css(".status-pill.on")).await.ok()
+    })
+    .await?;
+    // A script click: the sticky header may cover the button at this scroll position.
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    wait_for("the replay", Duration::from_secs(60), || async {
+        browser.find(By::Css(".player button.play")).await.ok()
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    browser.execute("document.querySelector('.player button.play').click()", vec![]).await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-measured-replay").await?;
+    browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
+    shoot(browser, out, "lock-metrics-side-by-side").await?;
+
+    // A laptop-sized window, and the page without a companion.
+    browser.set_window_rect(0, 0, 1024, 700).await?;
+    open_paused(browser, &format!("{origin}/lab/lock?procs=4&seed=1"), 1_000).await?;
+    shoot(browser, out, "lock-laptop-top").await?;
+    browser.goto(format!("{origin}/lab/nope")).await?;
+    browser.find(By::Css(".not-found")).await?;
+    shoot(browser, out, "not-found").await?;
+    Ok(())
+}
