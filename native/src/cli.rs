@@ -1,7 +1,7 @@
 //! `syslab run LAB ...`: the lab's parameters read from `--key value` words by the catalogue's declarations,
 //! the real run with a progress bar, and a table of measured against simulated figures (or the trace as JSON).
 
-use crate::experiment::{self, CancelFlag, RunContext, RunUpdate};
+use crate::experiment::{self, CancelFlag, RunContext, RunUpdate, TraceCollector};
 use crate::host;
 use crate::scratch::{self, Scratch};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -9,7 +9,6 @@ use shared::LabId;
 use shared::lab::{metrics, simulate};
 use shared::params::{ParamError, ParamSet};
 use shared::trace::{Metric, Trace};
-use std::sync::Mutex;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,28 +91,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(args.lab.as_str().to_owned());
-    let trace: Mutex<Option<Trace>> = Mutex::new(None);
+    let collector = TraceCollector::default();
     let sink = |update: RunUpdate| {
-        let mut trace = trace.lock().unwrap_or_else(|e| e.into_inner());
-        match update {
-            RunUpdate::Started { info, actors } => {
-                *trace = Some(Trace { run: info, actors, events: Vec::new(), notes: Vec::new() })
-            }
-            RunUpdate::Events(events) => {
-                if let Some(trace) = trace.as_mut() {
-                    trace.events.extend(events);
-                    bar.set_position(trace.events.iter().map(|e| e.t.0 / 1_000_000).max().unwrap_or(0));
-                }
-            }
-        }
+        let (_, latest) = collector.add(update);
+        bar.set_position(latest.0 / 1_000_000);
     };
     let ctx = RunContext { scratch: scratch.path(), cancel: &cancel, host: &host, worker_exe: &exe, sink: &sink };
     let outcome = experiment::run(args.lab, &args.params, args.seed, &ctx);
     bar.finish_and_clear();
     let notes = outcome.with_context(|| format!("running the {} lab", args.lab))?;
-    let mut measured = trace.into_inner().unwrap_or_else(|e| e.into_inner()).context("the run reported nothing")?;
-    measured.notes = notes;
-    measured.sort_events();
+    let measured = collector.finish(notes).context("the run reported nothing")?;
 
     if args.json {
         println!("{}", serde_json::to_string(&measured)?);

@@ -5,7 +5,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
+use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate, TraceCollector};
 use native::scratch::{Scratch, process_alive};
 use shared::lab::lock::LockEvent;
 use shared::lab::metrics;
@@ -35,30 +35,22 @@ fn run_with(set: &ParamSet, cancel_after_events: Option<usize>) -> (Trace, Resul
     let dir = scratch.path().to_owned();
     let host = native::host::describe(&base());
     let cancel = CancelFlag::default();
-    let trace: Mutex<Option<Trace>> = Mutex::new(None);
+    let collector = TraceCollector::default();
     let sink = |update: RunUpdate| {
-        let mut trace = trace.lock().unwrap_or_else(|e| e.into_inner());
-        match update {
-            RunUpdate::Started { info, actors } => {
-                *trace = Some(Trace { run: info, actors, events: Vec::new(), notes: Vec::new() })
-            }
-            RunUpdate::Events(events) => {
-                let t = trace.as_mut().expect("started before events");
-                t.events.extend(events);
-                if cancel_after_events.is_some_and(|n| t.events.len() >= n) {
-                    cancel.cancel();
-                }
-            }
+        let (n_events, _) = collector.add(update);
+        if cancel_after_events.is_some_and(|n| n_events >= n) {
+            cancel.cancel();
         }
     };
     let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
     let ctx = RunContext { scratch: &dir, cancel: &cancel, host: &host, worker_exe: exe, sink: &sink };
     let outcome = experiment::run(LabId::Lock, set, 7, &ctx);
     drop(scratch);
-    let mut trace = trace.into_inner().unwrap_or_else(|e| e.into_inner()).expect("the run started");
-    trace.sort_events();
-    let outcome = outcome.map(|notes| trace.notes = notes);
-    (trace, outcome, dir)
+    let (notes, outcome) = match outcome {
+        Ok(notes) => (notes, Ok(())),
+        Err(err) => (Vec::new(), Err(err)),
+    };
+    (collector.finish(notes).expect("the run started"), outcome, dir)
 }
 
 fn metric(trace: &Trace, key: &str) -> f64 {

@@ -33,6 +33,38 @@ pub enum RunUpdate {
     Events(Vec<Event>),
 }
 
+/// Folds a run's updates into its trace, for callers that want the whole run (the command line, tests).
+#[derive(Debug, Default)]
+pub struct TraceCollector(std::sync::Mutex<Option<shared::Trace>>);
+
+impl TraceCollector {
+    /// Adds an update; returns the number of events so far and the time of the latest.
+    pub fn add(&self, update: RunUpdate) -> (usize, shared::Nanos) {
+        let mut trace = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match update {
+            RunUpdate::Started { info, actors } => {
+                *trace = Some(shared::Trace { run: info, actors, events: Vec::new(), notes: Vec::new() });
+            }
+            RunUpdate::Events(events) => {
+                if let Some(trace) = trace.as_mut() {
+                    trace.events.extend(events);
+                }
+            }
+        }
+        trace.as_ref().map_or((0, shared::Nanos::ZERO), |t| {
+            (t.events.len(), t.events.iter().map(|e| e.t).max().unwrap_or_default())
+        })
+    }
+
+    /// The trace in time order with the run's notes, if the run started at all.
+    pub fn finish(self, notes: Vec<String>) -> Option<shared::Trace> {
+        let mut trace = self.0.into_inner().unwrap_or_else(|e| e.into_inner())?;
+        trace.notes = notes;
+        trace.sort_events();
+        Some(trace)
+    }
+}
+
 /// Everything a run may use.
 pub struct RunContext<'a> {
     pub scratch: &'a Path,
