@@ -120,9 +120,11 @@ pub fn wasm_opt() -> Result<()> {
         .arg(format!("binaryen@{BINARYEN_VERSION}")))
 }
 
-/// The tools to build and serve the page.
+/// The tools to build and serve the page, and every crate of the lock file (Trunk builds offline, so the wasm
+/// side's crates must be downloaded before it runs).
 pub fn page_tools() -> Result<()> {
     wasm_target()?;
+    run(cmd("cargo").arg("fetch"))?;
     wasm_bindgen()?;
     trunk()?;
     wasm_opt()
