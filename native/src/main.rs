@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use native::runner::{Runner, RunnerConfig};
 use native::server::admission::{Admission, new_token};
-use native::server::{ServerState, router};
+use native::server::{ServerState, serve_until};
 use native::{bench, cli, experiment, host, scratch};
 
 #[derive(Debug, Parser)]
@@ -80,14 +80,29 @@ async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
     println!("open {page}/#companion={port}&token={token}");
     tracing::info!(port, swept, "companion ready (loopback only)");
 
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("stopping: cancelling runs and removing scratch files");
-        })
-        .await
-        .context("serving")?;
+    serve_until(listener, state, async {
+        stop_signal().await;
+        tracing::info!("stopping: cancelling runs and removing scratch files");
+    })
+    .await
+    .context("serving")?;
     runner.shutdown();
     tokio::task::spawn_blocking(move || runner_thread.join()).await.ok();
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }

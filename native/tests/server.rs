@@ -116,6 +116,31 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
 }
 
 #[tokio::test]
+async fn stopping_closes_open_sockets_and_ends_the_server() {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let host = native::host::describe(&std::env::temp_dir());
+    let (runner, runner_thread) = Runner::start(RunnerConfig {
+        scratch_base: std::env::temp_dir().join(format!("syslab-server-test-{}-stop", std::process::id())),
+        worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
+        host: host.clone(),
+    });
+    let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        tokio::spawn(native::server::serve_until(listener, ServerState::new(admission, runner, host), async {
+            let _ = stopped.await;
+        }));
+    let mut ws = connect(port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    recv(&mut ws).await;
+    stop.send(()).unwrap();
+    // The server finishes although the client never closed its socket.
+    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server finished").unwrap().unwrap();
+    assert!(tokio::task::spawn_blocking(move || runner_thread.join()).await.unwrap().is_ok());
+}
+
+#[tokio::test]
 async fn a_disconnect_cancels_the_run_and_cleans_up() {
     let c = start_companion("disconnect").await;
     let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();

@@ -16,6 +16,7 @@ use shared::protocol::MAX_MESSAGE_BYTES;
 use shared::trace::HostInfo;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::watch;
 
 #[derive(Debug)]
 pub struct ServerState {
@@ -23,12 +24,34 @@ pub struct ServerState {
     pub runner: Runner,
     pub host: HostInfo,
     next_conn: AtomicU64,
+    /// Becomes true when the companion stops: open sessions close so the server can finish.
+    stopping: watch::Receiver<bool>,
+    stop: watch::Sender<bool>,
 }
 
 impl ServerState {
     pub fn new(admission: Admission, runner: Runner, host: HostInfo) -> Arc<Self> {
-        Arc::new(ServerState { admission, runner, host, next_conn: AtomicU64::new(1) })
+        let (stop, stopping) = watch::channel(false);
+        Arc::new(ServerState { admission, runner, host, next_conn: AtomicU64::new(1), stopping, stop })
     }
+}
+
+/// Serves until `shutdown` completes; then cancels every run (workers killed, scratch removed), closes the open
+/// websockets and returns once the server has finished. Without closing them, a page left open would keep the
+/// companion alive after Ctrl-C.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let on_stop = state.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            on_stop.runner.shutdown();
+            let _ = on_stop.stop.send(true);
+        })
+        .await
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {

@@ -22,7 +22,15 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     });
     tracing::info!(conn, "client connected");
     let mut greeted = false;
-    while let Some(frame) = stream.next().await {
+    let mut stopping = state.stopping.clone();
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => match frame {
+                Some(frame) => frame,
+                None => break,
+            },
+            _ = stopping.wait_for(|stop| *stop) => break,
+        };
         let text = match frame {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
