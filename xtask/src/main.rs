@@ -45,9 +45,11 @@ fn serve(args: &[String]) -> Result<()> {
     let flag = interrupted.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
 
+    // The page is the same whether the browser calls it 127.0.0.1 or localhost; no other origin is let in.
     let origin = format!("http://127.0.0.1:{page_port}");
+    let localhost = format!("http://localhost:{page_port}");
     let mut companion = Command::new(tools::root().join("target/release/syslab"))
-        .args(["serve", "--port", &companion_port.to_string(), "--page-origin", &origin])
+        .args(["serve", "--port", &companion_port.to_string(), "--page-origin", &origin, "--page-origin", &localhost])
         .stdout(Stdio::piped())
         .spawn()
         .context("starting the companion")?;

@@ -62,15 +62,20 @@ fn version_of(program: &str) -> Option<String> {
 /// The version of `wasm-bindgen` that Cargo.lock pins.
 pub fn locked_wasm_bindgen() -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    version_in_lock(&lock, "wasm-bindgen")
+}
+
+fn version_in_lock(lock: &str, package: &str) -> Result<String> {
+    let name_line = format!("name = \"{package}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\""
+        if line.trim() == name_line
             && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \""))
         {
             return Ok(version.trim_end_matches('"').to_owned());
         }
     }
-    bail!("Cargo.lock has no wasm-bindgen package")
+    bail!("Cargo.lock has no {package} package")
 }
 
 pub fn wasm_target() -> Result<()> {
@@ -186,4 +191,23 @@ impl Tally {
 fn count(summary: &str, word: &str) -> u64 {
     let words: Vec<&str> = summary.split([' ', ';', '.']).filter(|w| !w.is_empty()).collect();
     words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_package_version_from_a_lock_file() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"9\"\n\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(version_in_lock(lock, "wasm-bindgen").unwrap(), "0.2.130");
+        assert!(version_in_lock(lock, "trunk").is_err());
+    }
+
+    #[test]
+    fn counts_the_runners_summary_lines() {
+        assert_eq!(count("ok. 9 passed; 1 failed; 0 ignored; 0 measured", "passed"), 9);
+        assert_eq!(count("ok. 9 passed; 1 failed; 0 ignored", "failed"), 1);
+        assert_eq!(count("FAILED. 3 passed; 2 failed; 0 ignored; 0 filtered out; finished in 0.9s", "failed"), 2);
+    }
 }
