@@ -25,12 +25,16 @@ const W: f64 = 720.0;
 const H: f64 = 430.0;
 const CX: f64 = 360.0;
 const CY: f64 = 205.0;
+/// How many of the waiting processes the queue line names.
+const QUEUE_SHOWN: usize = 12;
 
 #[function_component(LockView)]
 pub fn lock_view(props: &LockViewProps) -> Html {
     let snap = snapshot(&props.trace, props.t);
     let n = snap.procs.len().max(1) as f64;
-    let size = (220.0 / n).clamp(9.0, 24.0);
+    let size = (240.0 / n).clamp(6.0, 24.0);
+    // With many processes, only holders keep their text badge; the rest would overlap.
+    let crowded = n > 24.0;
     // Bounces stay visible for a short stretch of the run, so they can be seen while playing.
     let bounce_window = Nanos((props.trace.end().0 / 80).max(1));
     let pos = |i: usize| {
@@ -61,7 +65,7 @@ pub fn lock_view(props: &LockViewProps) -> Html {
                     let queue_pos = snap.queue.iter().position(|a| *a == p.actor);
                     let bouncing = p.last_bounce.is_some_and(|b| props.t.0.saturating_sub(b.0) <= bounce_window.0);
                     let pid = props.trace.actor(p.actor).and_then(|a| a.pid);
-                    process(pos(i), size, p, &label_of(p), pid, queue_pos, bouncing)
+                    process(pos(i), size, p, &label_of(p), pid, if crowded { None } else { queue_pos }, bouncing)
                 }) }
                 { rogue(&snap, &props.trace, props.t, bounce_window) }
             </svg>
@@ -70,13 +74,16 @@ pub fn lock_view(props: &LockViewProps) -> Html {
                 <p class="queue">
                     <strong>{"Wait queue: "}</strong>
                     if snap.queue.is_empty() { {"empty"} }
-                    { for snap.queue.iter().enumerate().map(|(k, a)| {
+                    { for snap.queue.iter().take(QUEUE_SHOWN).enumerate().map(|(k, a)| {
                         let since = snap.procs.iter().find(|p| p.actor == *a).and_then(|p| match p.state {
                             ProcState::Waiting { since } => Some(snap.t - since),
                             _ => None,
                         });
                         html! { <span class="queue-item">{format!("{}{} P{} ({})", if k > 0 { "→ " } else { "" }, k + 1, a.0, since.unwrap_or_default())}</span> }
                     }) }
+                    if snap.queue.len() > QUEUE_SHOWN {
+                        <span class="queue-item">{format!("and {} more", snap.queue.len() - QUEUE_SHOWN)}</span>
+                    }
                 </p>
                 <ul class="legend" aria-label="Legend">
                     <li><svg viewBox="0 0 14 14" aria-hidden="true"><rect x="2" y="2" width="10" height="10" class="legend-writer" /></svg>{"writer (exclusive lock)"}</li>
