@@ -29,6 +29,10 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(spec.parent_pid) {
         return Err(ExperimentError::Worker("the companion is gone".to_owned()));
     }
+    // Sleep as long as asked: the default 50 µs timer slack would stretch every short hold and think time, and
+    // the measured run would no longer be the scenario the simulation models.
+    rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1))
+        .map_err(|e| ExperimentError::io("setting the timer slack")(e.into()))?;
     let params = shared::LabId::Lock.validate(&spec.params)?;
     let p = LockParams::from_validated(&params);
     let dir = Path::new(&spec.dir);

@@ -35,7 +35,9 @@ pub static INFO: LabInfo = LabInfo {
         "Try: raise the processes from 2 to 32 in blocking mode and watch throughput stay flat while waits grow; \
          switch to non-blocking with a 50 µs retry and watch the failed attempts and the fairness index; give \
          half the processes shared locks; then run the two demonstrations, a killed holder and a rogue writer, \
-         simulated and on this machine.",
+         simulated and on this machine. Finally set the think time to 0 and compare: the model, which has no \
+         scheduler, lets a releasing process take the lock straight back and starve the rest, while the real run \
+         shows how this kernel's scheduler interleaves them.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
