@@ -72,6 +72,8 @@ fn the_simulation_in_wasm_matches_the_native_golden_digest() {
 async fn the_lab_page_simulates_on_open_and_the_player_steps() {
     let root = mount_lock_lab().await;
     assert!(root.query_selector(".lock-view svg").unwrap().is_some(), "no drawing");
+    let held_spans = root.query_selector_all(".lock-lanes rect.span.holding").unwrap().length();
+    assert!(held_spans > 0, "the lane chart shows no holding span");
     let acquisitions = text(&root, "tr[data-metric=acquisitions] td.sim");
     assert!(acquisitions.parse::<u32>().unwrap() > 0, "acquisitions: {acquisitions}");
     assert_eq!(text(&root, "tr[data-metric=acquisitions] td.real"), "—");

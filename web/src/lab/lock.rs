@@ -2,7 +2,8 @@
 //! shared and exclusive told apart by shape and label (not by colour alone), failed non-blocking attempts as
 //! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
 
-use shared::lab::lock::{LockFileView, LockKind, LockSnapshot, ProcState, ProcView, snapshot};
+use crate::lab::TraceRef;
+use shared::lab::lock::{Lane, LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
 use shared::{Nanos, Trace};
 use std::f64::consts::PI;
 use std::rc::Rc;
@@ -69,6 +70,7 @@ pub fn lock_view(props: &LockViewProps) -> Html {
                 }) }
                 { rogue(&snap, &props.trace, props.t, bounce_window) }
             </svg>
+            <LockLanes trace={props.trace.clone()} t={props.t} />
             <figcaption>
                 <p class="narration" aria-live="polite">{caption(&snap, &props.trace)}</p>
                 <p class="queue">
@@ -259,4 +261,74 @@ fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
         parts.push("its lock file is stale and blocks everyone".to_owned());
     }
     format!("{} at {} of {}.", parts.join("; "), snap.t, trace.end())
+}
+
+/// The most spans the lane chart draws; beyond it the chart says so instead of freezing the page.
+const MAX_SPANS: usize = 8_000;
+
+#[derive(Debug, Properties)]
+pub struct LockLanesProps {
+    pub trace: Rc<Trace>,
+    pub t: Nanos,
+}
+
+impl PartialEq for LockLanesProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &other.trace) && self.t == other.t
+    }
+}
+
+/// One lane per process across the whole run: waiting (light, hatched) and holding (solid; shared dashed), with
+/// the playhead. It shows what the circle cannot: who waited how long, and who never got a turn.
+#[function_component(LockLanes)]
+pub fn lock_lanes(props: &LockLanesProps) -> Html {
+    let lanes = use_memo(TraceRef(props.trace.clone()), |t| lanes(&t.0));
+    let n_spans: usize = lanes.iter().map(|l| l.spans.len()).sum();
+    if n_spans > MAX_SPANS {
+        return html! { <p class="lanes-note">{format!("The lane chart is hidden: {n_spans} spans are too many to draw. Shorten the run to see it.")}</p> };
+    }
+    let end = props.trace.end().0.max(1) as f64;
+    let (left, width) = (44.0, W - 80.0);
+    let lane_h = (240.0 / lanes.len().max(1) as f64).clamp(3.0, 14.0);
+    let height = lane_h * lanes.len() as f64 + 18.0;
+    let x = |t: Nanos| left + width * t.0 as f64 / end;
+    let lane_svg = |(row, lane): (usize, &Lane)| {
+        let y = row as f64 * lane_h;
+        html! {
+            <g class="lane" data-actor={lane.actor.0.to_string()}>
+                if lane_h >= 8.0 {
+                    <text x={fmt(left - 6.0)} y={fmt(y + lane_h * 0.75)} class="lane-label">{format!("P{}", lane.actor.0)}</text>
+                }
+                { for lane.spans.iter().map(|span| {
+                    let class = match span.state {
+                        SpanState::Waiting => "span waiting",
+                        SpanState::Holding(LockKind::Exclusive) => "span holding exclusive",
+                        SpanState::Holding(LockKind::Shared) => "span holding shared",
+                    };
+                    let w = (x(span.end) - x(span.start)).max(0.6);
+                    let fill = (span.state == SpanState::Holding(LockKind::Shared)).then_some("url(#lane-shared)");
+                    html! { <rect class={class} fill={fill} x={fmt(x(span.start))} y={fmt(y + 1.0)} width={fmt(w)} height={fmt((lane_h - 2.0).max(1.0))} /> }
+                }) }
+                if let Some(k) = lane.killed_at {
+                    <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
+                }
+            </g>
+        }
+    };
+    html! {
+        <svg class="lock-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
+            aria-label="Timeline per process: light when waiting, solid when holding the lock">
+            <defs>
+                <pattern id="lane-shared" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                    <rect width="6" height="6" class="lane-shared-bg" />
+                    <line x1="0" y1="0" x2="0" y2="6" class="lane-shared-line" />
+                </pattern>
+            </defs>
+            { for lanes.iter().enumerate().map(lane_svg) }
+            <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
+            <text x={fmt(left)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{"0"}</text>
+            <text x={fmt(left + width)} y={fmt(height - 2.0)} class="axis" text-anchor="end">{props.trace.end().to_string()}</text>
+            <text x={fmt(left + width / 2.0)} y={fmt(height - 2.0)} class="axis">{"light: waiting · solid: holding (striped: shared)"}</text>
+        </svg>
+    }
 }

@@ -1,10 +1,12 @@
 //! The file-lock lab: N processes looping think → request → hold → release on one file, with `flock(2)`
 //! (exclusive or shared, blocking or `LOCK_NB` retried) or with a lock file created with `O_CREAT|O_EXCL`.
 
+mod lanes;
 mod metrics;
 mod model;
 mod snapshot;
 
+pub use lanes::{Lane, Span, SpanState, lanes};
 pub use metrics::metrics;
 pub use model::simulate;
 pub use snapshot::{LockFileView, LockSnapshot, ProcState, ProcView, snapshot};
