@@ -126,3 +126,20 @@ async fn an_out_of_range_parameter_is_shown_beside_its_field_and_blocks_the_run(
     assert!(find(&root, "button.run-live").has_attribute("disabled"));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn without_a_companion_the_page_says_how_to_start_one() {
+    let window = web_sys::window().unwrap();
+    window.history().unwrap().push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/lab/lock")).unwrap();
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<web::app::App>::with_root(root.clone()).render();
+    wait_for(&root, ".connection h2").await;
+    assert!(text(&root, ".connection h2").contains("not set up"));
+    assert!(text(&root, ".connection .hint").contains(web::companion::START_COMMAND));
+    assert_eq!(text(&root, ".status-pill"), "simulation only");
+    // The run button waits for the companion; simulating works.
+    assert!(find(&root, "button.run-live").has_attribute("disabled"));
+    assert!(!find(&root, "button.simulate").has_attribute("disabled"));
+    root.remove();
+}
