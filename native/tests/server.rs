@@ -168,3 +168,46 @@ async fn a_disconnect_cancels_the_run_and_cleans_up() {
     assert!(clean, "workers or scratch files survived the disconnect");
     let _ = std::fs::remove_dir_all(&c.scratch);
 }
+
+#[tokio::test]
+async fn runs_go_one_at_a_time_and_a_queued_run_is_told_its_place_and_can_be_cancelled() {
+    let c = start_companion("queue").await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    recv(&mut ws).await;
+    let params = lock_params(&[("procs", 2), ("duration_ms", 400)]);
+    for request in [1, 2, 3] {
+        let msg = ClientMsg::StartRun { request, lab: "lock".into(), params: params.clone(), seed: 1 };
+        send(&mut ws, msg.to_json()).await;
+    }
+    // Each request is queued behind the ones before it.
+    let mut positions = std::collections::BTreeMap::new();
+    let mut runs = std::collections::BTreeMap::new();
+    while positions.len() < 3 {
+        if let ServerMsg::Queued { request, run, position, .. } = recv(&mut ws).await {
+            positions.entry(request).or_insert(position);
+            runs.insert(request, run);
+        }
+    }
+    assert_eq!(positions.values().copied().collect::<Vec<_>>(), vec![0, 1, 2]);
+    // The third is cancelled while it waits; the first two finish, one after the other.
+    send(&mut ws, ClientMsg::Cancel { run: runs[&3] }.to_json()).await;
+    let (mut finished, mut cancelled, mut running_at_once, mut running) = (Vec::new(), Vec::new(), 0, 0);
+    while finished.len() + cancelled.len() < 3 {
+        match recv(&mut ws).await {
+            ServerMsg::Started { .. } => {
+                running += 1;
+                running_at_once = running_at_once.max(running);
+            }
+            ServerMsg::Finished { run, .. } => {
+                running -= 1;
+                finished.push(run);
+            }
+            ServerMsg::Cancelled { run, .. } => cancelled.push(run),
+            _ => {}
+        }
+    }
+    assert_eq!(finished, vec![runs[&1], runs[&2]]);
+    assert_eq!(cancelled, vec![runs[&3]]);
+    assert_eq!(running_at_once, 1);
+}
