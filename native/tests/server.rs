@@ -211,3 +211,26 @@ async fn runs_go_one_at_a_time_and_a_queued_run_is_told_its_place_and_can_be_can
     assert_eq!(cancelled, vec![runs[&3]]);
     assert_eq!(running_at_once, 1);
 }
+
+#[tokio::test]
+async fn an_oversized_message_ends_that_connection_only() {
+    let c = start_companion("oversize").await;
+    let mut other = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    let huge =
+        format!(r#"{{"type":"hello","protocol":1,"pad":"{}"}}"#, "x".repeat(shared::protocol::MAX_MESSAGE_BYTES));
+    let _ = ws.send(Message::Text(huge.into())).await;
+    // The server drops the connection (today without a close frame; a close code is the hardening issue's).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(frame)) = ws.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the oversized message ended the connection");
+    // The other client still talks to the companion.
+    send(&mut other, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    assert!(matches!(recv(&mut other).await, ServerMsg::Hello { .. }));
+}

@@ -97,6 +97,7 @@ pub struct CompanionState {
     pub requests: BTreeMap<u32, RunId>,
     /// Refusals, by request (requests of `None` are about the connection).
     pub errors: BTreeMap<u32, String>,
+    /// The companion's last refusal, shown in the connection panel.
     pub last_error: Option<String>,
 }
 
@@ -324,6 +325,7 @@ pub fn connection_panel() -> Html {
             <code>{"syslab serve"}</code>{" and open the link it prints. Simulations work without it."}
         </p>
     };
+    let refusal = state.last_error.as_ref().map(|e| html! { <p class="field-error">{format!("Refused: {e}")}</p> });
     let (class, title, body) = match &state.status {
         ConnStatus::NotConfigured => ("off", "Companion: not set up".to_owned(), how_to_start),
         ConnStatus::Connecting { .. } => (
@@ -354,6 +356,7 @@ pub fn connection_panel() -> Html {
         <section class={classes!("connection", class)} aria-live="polite">
             <h2><span class="dot" aria-hidden="true"></span>{title}</h2>
             {body}
+            {refusal.unwrap_or_default()}
         </section>
     }
 }
