@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use native::runner::{Runner, RunnerConfig};
 use native::scratch::process_alive;
 use native::server::admission::Admission;
-use native::server::{ServerState, router};
+use native::server::{ServerState, serve_until};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, PROTOCOL_VERSION, ServerMsg, WireError};
 use shared::{ParamSet, ParamValue};
 use std::path::PathBuf;
@@ -21,6 +21,10 @@ const TOKEN: &str = "00112233445566778899aabbccddeeff";
 struct Companion {
     port: u16,
     scratch: PathBuf,
+    /// Completing it stops the server, as Ctrl-C does.
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    runner_thread: std::thread::JoinHandle<()>,
 }
 
 async fn start_companion(name: &str) -> Companion {
@@ -28,15 +32,17 @@ async fn start_companion(name: &str) -> Companion {
     let port = listener.local_addr().unwrap().port();
     let scratch = std::env::temp_dir().join(format!("syslab-server-test-{}-{name}", std::process::id()));
     let host = native::host::describe(&std::env::temp_dir());
-    let (runner, _thread) = Runner::start(RunnerConfig {
+    let (runner, runner_thread) = Runner::start(RunnerConfig {
         scratch_base: scratch.clone(),
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
         host: host.clone(),
     });
     let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
-    let app = router(ServerState::new(admission, runner, host));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Companion { port, scratch }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host), async {
+        let _ = stopped.await;
+    }));
+    Companion { port, scratch, stop, server, runner_thread }
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -117,26 +123,14 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
 
 #[tokio::test]
 async fn stopping_closes_open_sockets_and_ends_the_server() {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let host = native::host::describe(&std::env::temp_dir());
-    let (runner, runner_thread) = Runner::start(RunnerConfig {
-        scratch_base: std::env::temp_dir().join(format!("syslab-server-test-{}-stop", std::process::id())),
-        worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
-        host: host.clone(),
-    });
-    let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        tokio::spawn(native::server::serve_until(listener, ServerState::new(admission, runner, host), async {
-            let _ = stopped.await;
-        }));
-    let mut ws = connect(port, ORIGIN, TOKEN).await.unwrap();
+    let c = start_companion("stop").await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
     send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
     recv(&mut ws).await;
-    stop.send(()).unwrap();
+    c.stop.send(()).unwrap();
     // The server finishes although the client never closed its socket.
-    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server finished").unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), c.server).await.expect("the server finished").unwrap().unwrap();
+    let runner_thread = c.runner_thread;
     assert!(tokio::task::spawn_blocking(move || runner_thread.join()).await.unwrap().is_ok());
 }
 

@@ -2,25 +2,11 @@
 //! shared and exclusive told apart by shape and label (not by colour alone), failed non-blocking attempts as
 //! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
 
-use crate::lab::TraceRef;
+use crate::lab::{MomentProps, TraceRef};
 use shared::lab::lock::{Lane, LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
 use shared::{Nanos, Trace};
 use std::f64::consts::PI;
-use std::rc::Rc;
 use yew::prelude::*;
-
-#[derive(Debug, Properties)]
-pub struct LockViewProps {
-    pub trace: Rc<Trace>,
-    pub t: Nanos,
-}
-
-impl PartialEq for LockViewProps {
-    /// By identity: comparing whole traces on every frame would cost more than drawing them.
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.trace, &other.trace) && self.t == other.t
-    }
-}
 
 const W: f64 = 720.0;
 const H: f64 = 430.0;
@@ -30,7 +16,7 @@ const CY: f64 = 205.0;
 const QUEUE_SHOWN: usize = 12;
 
 #[function_component(LockView)]
-pub fn lock_view(props: &LockViewProps) -> Html {
+pub fn lock_view(props: &MomentProps) -> Html {
     let snap = snapshot(&props.trace, props.t);
     let n = snap.procs.len().max(1) as f64;
     let size = (240.0 / n).clamp(6.0, 24.0);
@@ -266,22 +252,10 @@ fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
 /// The most spans the lane chart draws; beyond it the chart says so instead of freezing the page.
 const MAX_SPANS: usize = 8_000;
 
-#[derive(Debug, Properties)]
-pub struct LockLanesProps {
-    pub trace: Rc<Trace>,
-    pub t: Nanos,
-}
-
-impl PartialEq for LockLanesProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.trace, &other.trace) && self.t == other.t
-    }
-}
-
 /// One lane per process across the whole run: waiting (light, hatched) and holding (solid; shared dashed), with
 /// the playhead. It shows what the circle cannot: who waited how long, and who never got a turn.
 #[function_component(LockLanes)]
-pub fn lock_lanes(props: &LockLanesProps) -> Html {
+pub fn lock_lanes(props: &MomentProps) -> Html {
     let lanes = use_memo(TraceRef(props.trace.clone()), |t| lanes(&t.0));
     let n_spans: usize = lanes.iter().map(|l| l.spans.len()).sum();
     if n_spans > MAX_SPANS {

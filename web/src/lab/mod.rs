@@ -17,6 +17,20 @@ impl PartialEq for TraceRef {
     }
 }
 
+/// What every lab drawing gets: a trace and the moment to draw.
+#[derive(Debug, Properties)]
+pub struct MomentProps {
+    pub trace: Rc<Trace>,
+    pub t: Nanos,
+}
+
+impl PartialEq for MomentProps {
+    /// By identity: comparing whole traces on every frame would cost more than drawing them.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.trace, &other.trace) && self.t == other.t
+    }
+}
+
 /// The drawing of `lab`'s trace at moment `t`; `None` for labs without a view yet.
 pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
     match lab {

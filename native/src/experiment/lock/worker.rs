@@ -41,67 +41,88 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
         .write(true)
         .open(dir.join(COUNTER_FILE))
         .map_err(ExperimentError::io("opening the counter file"))?;
-    let mut out = Reporter::new(io::stdout().lock());
-    let mut rng = SimRng::new(spec.seed, u64::from(spec.idx));
-    let deadline = spec.t0_ns + p.duration.0;
-    let result = if spec.rogue {
-        rogue_loop(&p, &counter, deadline, &mut rng, &mut out)
-    } else {
-        lock_loop(&p, spec.idx, dir, &counter, deadline, &mut rng, &mut out)
+    let mut worker = Worker {
+        p,
+        counter,
+        deadline: spec.t0_ns + p.duration.0,
+        rng: SimRng::new(spec.seed, u64::from(spec.idx)),
+        out: Reporter::new(io::stdout().lock()),
     };
-    out.flush(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
+    let result = if spec.rogue { worker.rogue_loop() } else { worker.lock_loop(spec.idx, dir) };
+    worker.out.flush(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
     result.map_err(ExperimentError::io("lock worker"))
 }
 
-fn sleep_for(dist_mean: Nanos, p: &LockParams, rng: &mut SimRng) {
-    let d = p.dist.sample(dist_mean, rng);
-    if d.0 > 0 {
-        std::thread::sleep(Duration::from_nanos(d.0));
-    }
+/// What one worker process works with.
+struct Worker<W: Write> {
+    p: LockParams,
+    counter: File,
+    /// When to stop asking for the lock, on CLOCK_MONOTONIC.
+    deadline: u64,
+    rng: SimRng,
+    out: Reporter<W>,
 }
 
-fn lock_loop<W: Write>(
-    p: &LockParams,
-    idx: u32,
-    dir: &Path,
-    counter: &File,
-    deadline: u64,
-    rng: &mut SimRng,
-    out: &mut Reporter<W>,
-) -> io::Result<()> {
-    let kind = p.kind_of(idx);
-    let victim = p.demo == Demo::KillHolder && idx == 0;
-    let kill_at = deadline - p.duration.0 + p.kill_at().0;
-    // Each worker opens the file itself: a flock belongs to an open file description, not to the file.
-    let locked = OpenOptions::new().read(true).write(true).open(dir.join(COUNTER_FILE))?;
-    let lock_path = dir.join(LOCK_FILE);
-    sleep_for(p.think, p, rng);
-    while monotonic_ns() < deadline {
-        out.emit(monotonic_ns(), LockEvent::Requested { kind })?;
-        if !acquire(p, kind, &locked, &lock_path, deadline, out)? {
-            out.emit(monotonic_ns(), LockEvent::GaveUp)?;
-            return Ok(());
+impl<W: Write> Worker<W> {
+    /// Sleeps a time drawn around `mean` from the same stream as the simulated process.
+    fn sleep_around(&mut self, mean: Nanos) {
+        let d = self.p.dist.sample(mean, &mut self.rng);
+        if d.0 > 0 {
+            std::thread::sleep(Duration::from_nanos(d.0));
         }
-        let acquired_at = monotonic_ns();
-        out.emit(acquired_at, LockEvent::Acquired { kind })?;
-        if victim && acquired_at >= kill_at {
-            // The kill demonstration's victim: tell the companion it holds the lock, then hold on until the
-            // companion's SIGKILL lands (bounded, in case it never does).
-            out.flush(acquired_at)?;
-            std::thread::sleep(Duration::from_secs(VICTIM_WAIT_SECS));
-        }
-        let read = (kind == LockKind::Exclusive).then(|| read_counter(counter)).transpose()?;
-        sleep_for(p.hold, p, rng);
-        if let Some(read) = read {
-            write_counter(counter, read + 1)?;
-            out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true })?;
-        }
-        // Stamped before letting go, so no waiter's `Acquired` can carry an earlier time than this release.
-        out.emit(monotonic_ns(), LockEvent::Released)?;
-        release(p, &locked, &lock_path)?;
-        sleep_for(p.think, p, rng);
     }
-    Ok(())
+
+    /// Process `idx`'s loop: think, request, hold (reading and writing the counter if it writes), release.
+    fn lock_loop(&mut self, idx: u32, dir: &Path) -> io::Result<()> {
+        let p = self.p;
+        let kind = p.kind_of(idx);
+        let victim = p.demo == Demo::KillHolder && idx == 0;
+        let kill_at = self.deadline - p.duration.0 + p.kill_at().0;
+        // Each worker opens the file itself: a flock belongs to an open file description, not to the file.
+        let locked = OpenOptions::new().read(true).write(true).open(dir.join(COUNTER_FILE))?;
+        let lock_path = dir.join(LOCK_FILE);
+        self.sleep_around(p.think);
+        while monotonic_ns() < self.deadline {
+            self.out.emit(monotonic_ns(), LockEvent::Requested { kind })?;
+            if !acquire(&p, kind, &locked, &lock_path, self.deadline, &mut self.out)? {
+                self.out.emit(monotonic_ns(), LockEvent::GaveUp)?;
+                return Ok(());
+            }
+            let acquired_at = monotonic_ns();
+            self.out.emit(acquired_at, LockEvent::Acquired { kind })?;
+            if victim && acquired_at >= kill_at {
+                // The kill demonstration's victim: tell the companion it holds the lock, then hold on until the
+                // companion's SIGKILL lands (bounded, in case it never does).
+                self.out.flush(acquired_at)?;
+                std::thread::sleep(Duration::from_secs(VICTIM_WAIT_SECS));
+            }
+            let read = (kind == LockKind::Exclusive).then(|| read_counter(&self.counter)).transpose()?;
+            self.sleep_around(p.hold);
+            if let Some(read) = read {
+                write_counter(&self.counter, read + 1)?;
+                self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true })?;
+            }
+            // Stamped before letting go, so no waiter's `Acquired` can carry an earlier time than this release.
+            self.out.emit(monotonic_ns(), LockEvent::Released)?;
+            release(&p, &locked, &lock_path)?;
+            self.sleep_around(p.think);
+        }
+        Ok(())
+    }
+
+    /// The rogue writer: read-modify-write of the counter without ever asking for the lock.
+    fn rogue_loop(&mut self) -> io::Result<()> {
+        let p = self.p;
+        self.sleep_around(p.think);
+        while monotonic_ns() < self.deadline {
+            let read = read_counter(&self.counter)?;
+            self.sleep_around(p.hold);
+            write_counter(&self.counter, read + 1)?;
+            self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false })?;
+            self.sleep_around(p.think);
+        }
+        Ok(())
+    }
 }
 
 /// Takes the lock; `false` if a non-blocking request was still refused when the run ended.
@@ -157,25 +178,6 @@ fn release(p: &LockParams, locked: &File, lock_path: &Path) -> io::Result<()> {
         AcquireMode::LockFile => std::fs::remove_file(lock_path),
         AcquireMode::Blocking | AcquireMode::NonBlocking => flock(locked, FlockOperation::Unlock).map_err(Into::into),
     }
-}
-
-/// The rogue writer: read-modify-write of the counter without ever asking for the lock.
-fn rogue_loop<W: Write>(
-    p: &LockParams,
-    counter: &File,
-    deadline: u64,
-    rng: &mut SimRng,
-    out: &mut Reporter<W>,
-) -> io::Result<()> {
-    sleep_for(p.think, p, rng);
-    while monotonic_ns() < deadline {
-        let read = read_counter(counter)?;
-        sleep_for(p.hold, p, rng);
-        write_counter(counter, read + 1)?;
-        out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false })?;
-        sleep_for(p.think, p, rng);
-    }
-    Ok(())
 }
 
 /// The counter is 20 decimal digits at offset 0, so every write replaces it whole.
