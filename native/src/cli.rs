@@ -83,18 +83,24 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     watch_ctrl_c(cancel.clone());
     let exe = experiment::current_exe()?;
 
-    let duration_ms = args.params.get("duration_ms").map_or(0, |v| v.to_string().parse::<u64>().unwrap_or(0));
-    let bar = ProgressBar::new(duration_ms.max(1));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:>12} [{bar:40}] {pos}/{len} ms")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    // A bar over the run's duration where the lab has one; otherwise a spinner that counts events.
+    let duration_ms = args.params.get("duration_ms").and_then(|v| v.to_string().parse::<u64>().ok());
+    let bar = match duration_ms {
+        Some(ms) => ProgressBar::new(ms.max(1)).with_style(
+            ProgressStyle::with_template("{spinner} {msg:>8} [{bar:40}] {pos}/{len} ms")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg:>8} {pos} events, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
     bar.set_message(args.lab.as_str().to_owned());
     let collector = TraceCollector::default();
     let sink = |update: RunUpdate| {
-        let (_, latest) = collector.add(update);
-        bar.set_position(latest.0 / 1_000_000);
+        let (n_events, latest) = collector.add(update);
+        bar.set_position(if duration_ms.is_some() { latest.0 / 1_000_000 } else { n_events as u64 });
     };
     let ctx = RunContext { scratch: scratch.path(), cancel: &cancel, host: &host, worker_exe: &exe, sink: &sink };
     let outcome = experiment::run(args.lab, &args.params, args.seed, &ctx);

@@ -58,10 +58,7 @@ fn metric(trace: &Trace, key: &str) -> f64 {
 }
 
 fn lock_events(trace: &Trace) -> impl Iterator<Item = (u32, LockEvent, u64)> + '_ {
-    trace.events.iter().map(|e| {
-        let EventKind::Lock(ev) = e.kind;
-        (e.actor.0, ev, e.t.0)
-    })
+    trace.events.iter().filter_map(|e| Some((e.actor.0, e.kind.as_lock()?, e.t.0)))
 }
 
 /// Every worker is gone and the scratch directory too.

@@ -51,7 +51,7 @@ impl LabId {
             LabId::Io => &IO,
             LabId::Pipeline => &PIPELINE,
             LabId::Methods => &METHODS,
-            LabId::Amdahl => &AMDAHL,
+            LabId::Amdahl => &lab::amdahl::INFO,
         }
     }
 
@@ -125,11 +125,6 @@ static METHODS: LabInfo = coming(
     LabId::Methods,
     "Processes, threads, events",
     "What it costs on this machine to start a process, a thread and a pooled task, and to hand them a message.",
-);
-static AMDAHL: LabInfo = coming(
-    LabId::Amdahl,
-    "Amdahl's law",
-    "The speed-up a parallel fraction allows, against a parallel-for measured on this machine's cores.",
 );
 
 #[cfg(test)]

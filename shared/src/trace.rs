@@ -2,6 +2,7 @@
 //! simulation emits it, the companion emits it, the views draw it; a view never cares which produced it.
 
 use crate::catalogue::LabId;
+use crate::lab::amdahl::AmdahlEvent;
 use crate::lab::lock::LockEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
@@ -48,6 +49,17 @@ pub struct Event {
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Lock(LockEvent),
+    Amdahl(AmdahlEvent),
+}
+
+impl EventKind {
+    /// The lock lab's event, if this is one.
+    pub fn as_lock(&self) -> Option<LockEvent> {
+        match self {
+            EventKind::Lock(ev) => Some(*ev),
+            _ => None,
+        }
+    }
 }
 
 /// The machine a measured run ran on.

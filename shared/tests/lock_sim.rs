@@ -19,10 +19,7 @@ fn metric(trace: &Trace, key: &str) -> Option<f64> {
 }
 
 fn lock_events(trace: &Trace) -> impl Iterator<Item = (u32, LockEvent)> + '_ {
-    trace.events.iter().map(|e| {
-        let EventKind::Lock(ev) = e.kind;
-        (e.actor.0, ev)
-    })
+    trace.events.iter().filter_map(|e| Some((e.actor.0, e.kind.as_lock()?)))
 }
 
 fn arb_params() -> impl Strategy<Value = ParamSet> {

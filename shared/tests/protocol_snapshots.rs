@@ -4,6 +4,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
 use shared::trace::HostInfo;
@@ -59,6 +60,11 @@ fn server_messages() -> Vec<ServerMsg> {
                 event(6_000, 1, LockEvent::GaveUp),
                 event(7_000, 2, LockEvent::StaleLockRemoved),
                 event(7_000, 2, LockEvent::CounterFinal { value: 1 }),
+                Event {
+                    t: Nanos(9_000),
+                    actor: ActorId(0),
+                    kind: EventKind::Amdahl(AmdahlEvent::Run { threads: 2, serial_ns: 1_000, parallel_ns: 4_000 }),
+                },
             ],
         },
         ServerMsg::Finished { run, seq: 3, notes: vec!["a note".into()] },
@@ -126,7 +132,7 @@ fn a_live_run_assembles_the_trace_and_counts_gaps() {
     assert_eq!(live.status, LiveStatus::Finished);
     assert_eq!(live.missed, 1);
     let trace = live.trace.unwrap();
-    assert_eq!(trace.events.len(), 9);
+    assert_eq!(trace.events.len(), 10);
     assert_eq!(trace.notes, vec!["a note".to_owned()]);
     // Messages of another run change nothing.
     let mut other = LiveRun::new(RunId(99));

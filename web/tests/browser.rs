@@ -143,3 +143,21 @@ async fn without_a_companion_the_page_says_how_to_start_one() {
     assert!(!find(&root, "button.simulate").has_attribute("disabled"));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_amdahl_page_plots_a_point_per_thread_count() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Amdahl }).render();
+    wait_for(&root, ".amdahl-view svg").await;
+    find(&root, "button.play").click(); // pause the autoplay
+    settle().await;
+    find(&root, "button[aria-label='To start']").click();
+    settle().await;
+    assert_eq!(root.query_selector_all(".amdahl-view g.point").unwrap().length(), 0, "points before any run");
+    press("End");
+    settle().await;
+    assert_eq!(root.query_selector_all(".amdahl-view g.point").unwrap().length(), 8, "one point per thread count");
+    assert!(text(&root, "tr[data-metric=fitted_parallel] td.sim").starts_with("0.9"));
+    root.remove();
+}

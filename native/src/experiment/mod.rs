@@ -1,6 +1,7 @@
 //! The real experiments, one module per lab, and what they share: the context a run gets (its scratch
 //! directory, a cancel flag, where to send its events) and the errors a run can end with.
 
+pub mod amdahl;
 pub mod lock;
 
 use shared::LabId;
@@ -110,13 +111,14 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock)
+    matches!(lab, LabId::Lock | LabId::Amdahl)
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
 pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
     match lab {
         LabId::Lock => lock::run(params, seed, ctx),
+        LabId::Amdahl => amdahl::run(params, seed, ctx),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }

@@ -1,6 +1,7 @@
 //! The labs' pure parts: one module per lab, each with its parameters, events, simulation model, metrics and the
 //! state a view draws at a moment. This file only dispatches on the lab id.
 
+pub mod amdahl;
 pub mod lock;
 
 use crate::catalogue::LabId;
@@ -15,6 +16,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
     let params = lab.validate(params)?;
     match lab {
         LabId::Lock => Ok(lock::simulate(&params, seed)),
+        LabId::Amdahl => Ok(amdahl::simulate(&params, seed)),
         other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
     }
 }
@@ -23,6 +25,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
     match trace.run.lab {
         LabId::Lock => lock::metrics(trace),
+        LabId::Amdahl => amdahl::metrics(trace),
         _ => Vec::new(),
     }
 }

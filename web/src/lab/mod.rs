@@ -1,6 +1,7 @@
 //! One module per lab view. Each lab's page composes the shared pieces: explanation, parameter form, player,
 //! metrics table and the connection, around its own drawing.
 
+pub mod amdahl;
 pub mod lock;
 
 use shared::{LabId, Nanos, Trace};
@@ -35,6 +36,7 @@ impl PartialEq for MomentProps {
 pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
     match lab {
         LabId::Lock => Some(html! { <lock::LockView trace={trace.0.clone()} t={t} /> }),
+        LabId::Amdahl => Some(html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> }),
         _ => None,
     }
 }

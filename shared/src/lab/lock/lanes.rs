@@ -3,7 +3,7 @@
 
 use super::{LockEvent, LockKind, LockParams};
 use crate::time::Nanos;
-use crate::trace::{ActorId, EventKind, Trace};
+use crate::trace::{ActorId, Trace};
 
 /// What a process was doing during a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub fn lanes(trace: &Trace) -> Vec<Lane> {
         (0..p.n_procs).map(|i| Lane { actor: ActorId(i), spans: Vec::new(), killed_at: None }).collect();
     let mut open: Vec<Option<(Nanos, SpanState)>> = vec![None; lanes.len()];
     for event in &trace.events {
-        let EventKind::Lock(ev) = event.kind;
+        let Some(ev) = event.kind.as_lock() else { continue };
         let idx = event.actor.0 as usize;
         let (Some(lane), Some(slot)) = (lanes.get_mut(idx), open.get_mut(idx)) else { continue };
         let next = match ev {
@@ -65,6 +65,7 @@ mod tests {
     use super::*;
     use crate::catalogue::LabId;
     use crate::params::{ParamSet, ParamValue};
+    use crate::trace::EventKind;
 
     #[test]
     fn spans_follow_request_acquire_release_and_never_overlap_within_a_lane() {

@@ -4,7 +4,7 @@
 use super::{LockEvent, LockKind, LockParams};
 use crate::stats::{jain_index, mean, percentile};
 use crate::time::Nanos;
-use crate::trace::{EventKind, Metric, Trace, Unit};
+use crate::trace::{Metric, Trace, Unit};
 
 /// Per-process bookkeeping while scanning events.
 #[derive(Debug, Default, Clone, Copy)]
@@ -22,7 +22,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let mut final_value = None;
 
     for event in &trace.events {
-        let EventKind::Lock(lock_event) = event.kind;
+        let Some(lock_event) = event.kind.as_lock() else { continue };
         match lock_event {
             LockEvent::CounterWrite { .. } => writes += 1,
             LockEvent::CounterFinal { value } => final_value = Some(value),

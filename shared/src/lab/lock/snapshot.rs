@@ -3,7 +3,7 @@
 
 use super::{AcquireMode, LockEvent, LockKind, LockParams};
 use crate::time::Nanos;
-use crate::trace::{ActorId, EventKind, Trace};
+use crate::trace::{ActorId, Trace};
 
 /// A process's state at the moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub fn snapshot(trace: &Trace, t: Nanos) -> LockSnapshot {
     let (mut counter, mut rogue_last_write) = (0, None);
 
     for event in &trace.events[..trace.count_until(t)] {
-        let EventKind::Lock(lock_event) = event.kind;
+        let Some(lock_event) = event.kind.as_lock() else { continue };
         if let LockEvent::CounterWrite { value, locked } = lock_event {
             counter = value;
             if !locked {

@@ -1,6 +1,6 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
-//! advances; a live run against a real companion streams events from several worker processes to the page; and
-//! a page served from another origin is refused by the companion.
+//! advances; a live run against a real companion streams events from several worker processes to the page; the
+//! Amdahl lab runs live through the same companion; and a page served from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,7 +14,7 @@ async fn text(browser: &WebDriver, css: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lock_lab_simulates_runs_live_and_refuses_foreign_pages() -> anyhow::Result<()> {
+async fn the_labs_simulate_run_live_and_foreign_pages_are_refused() -> anyhow::Result<()> {
     let dist = env_path("SYSLAB_DIST")?;
     let bin = env_path("SYSLAB_BIN")?;
     let page = StaticServer::start(&dist)?;
@@ -84,7 +84,20 @@ async fn scenario(
     .await?;
     println!("measured {measured} acquisitions from worker pids {pids:?}");
 
-    // 3. A page from another origin, with the same link, is refused: it never connects.
+    // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads.
+    browser.goto(format!("{}/lab/amdahl?max_threads=3&work_ms=20&repeats=1", page.origin())).await?;
+    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    let fitted = wait_for("the measured speed-up on 3 threads", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=speedup_3] td.real").await.filter(|t| t.parse::<f64>().is_ok())
+    })
+    .await?;
+    println!("measured speed-up on 3 threads: {fitted}");
+
+    // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;
     browser.find(By::Css(".lock-view svg")).await?;
     wait_for("the refusal to show", Duration::from_secs(20), || async {

@@ -1,0 +1,118 @@
+//! The real Amdahl experiment: a compute loop calibrated to the requested one-thread time, its serial part run
+//! on one thread and its parallel part split over n scoped threads, timed for n = 1..max, each repeated.
+//! Everything runs inside the companion (threads, no files), streamed run by run.
+
+use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
+use crate::clock::monotonic_ns;
+use shared::lab::amdahl::{AmdahlEvent, AmdahlParams, actors};
+use shared::params::ParamSet;
+use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::{LabId, Nanos};
+use std::hint::black_box;
+
+/// No run of this lab may take longer than this in all; the rest is skipped and the notes say so.
+const BUDGET_NS: u64 = 30_000_000_000;
+
+/// The unit of work: a xorshift step, which no compiler can fold away through `black_box`.
+fn spin(iterations: u64, seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..iterations {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    black_box(x)
+}
+
+/// Nanoseconds per iteration of [`spin`] on one thread (the median of a few short timings).
+pub fn calibrate() -> f64 {
+    const ITERATIONS: u64 = 2_000_000;
+    let mut samples: Vec<f64> = (0..5)
+        .map(|i| {
+            let t = monotonic_ns();
+            spin(ITERATIONS, i + 1);
+            (monotonic_ns() - t) as f64 / ITERATIONS as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2].max(1e-3)
+}
+
+/// Runs `parallel` iterations split over `threads` scoped threads; returns when all are done.
+fn parallel_for(parallel: u64, threads: u32) {
+    let threads = u64::from(threads.max(1));
+    std::thread::scope(|scope| {
+        for i in 0..threads {
+            let share = parallel / threads + u64::from(i < parallel % threads);
+            scope.spawn(move || spin(share, i + 7));
+        }
+    });
+}
+
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+    let p = AmdahlParams::from_validated(params);
+    let ns_per_iteration = calibrate();
+    let (serial, parallel) = p.split();
+    let serial_iterations = (serial.0 as f64 / ns_per_iteration) as u64;
+    let parallel_iterations = (parallel.0 as f64 / ns_per_iteration) as u64;
+    let info = RunInfo {
+        lab: LabId::Amdahl,
+        params: params.clone(),
+        seed,
+        source: Source::Measured { host: ctx.host.clone() },
+    };
+    (ctx.sink)(RunUpdate::Started { info, actors: actors(Some(std::process::id())) });
+    let mut notes = vec![format!("The workload was calibrated at {ns_per_iteration:.2} ns per step on one thread.")];
+    let t0 = monotonic_ns();
+    for threads in 1..=p.max_threads {
+        for _ in 0..p.repeats {
+            check(ctx.cancel)?;
+            if monotonic_ns() - t0 > BUDGET_NS {
+                notes.push(format!(
+                    "Stopped before {threads} threads: the run reached its {} s budget.",
+                    BUDGET_NS / 1_000_000_000
+                ));
+                return Ok(notes);
+            }
+            let start = monotonic_ns();
+            spin(serial_iterations, u64::from(threads));
+            let mid = monotonic_ns();
+            parallel_for(parallel_iterations, threads);
+            let end = monotonic_ns();
+            let event = AmdahlEvent::Run { threads, serial_ns: mid - start, parallel_ns: end - mid };
+            (ctx.sink)(RunUpdate::Events(vec![Event {
+                t: Nanos(end - t0),
+                actor: ActorId(0),
+                kind: EventKind::Amdahl(event),
+            }]));
+        }
+    }
+    if p.max_threads > ctx.host.n_cpus {
+        notes.push(format!(
+            "This machine has {} CPUs: runs with more threads than that only share them (oversubscription).",
+            ctx.host.n_cpus
+        ));
+    }
+    Ok(notes)
+}
+
+fn check(cancel: &CancelFlag) -> Result<(), ExperimentError> {
+    if cancel.is_cancelled() { Err(ExperimentError::Cancelled) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parallel_for_does_all_the_work_whatever_the_split() {
+        // The shares add up to the whole, however the iterations divide: the timing relies on it.
+        for (parallel, threads) in [(10u64, 3u32), (7, 7), (3, 8), (1_000_003, 4)] {
+            let t = u64::from(threads);
+            let total: u64 = (0..t).map(|i| parallel / t + u64::from(i < parallel % t)).sum();
+            assert_eq!(total, parallel);
+            parallel_for(parallel, threads);
+        }
+        assert!(calibrate() > 0.0);
+    }
+}

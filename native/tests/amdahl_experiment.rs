@@ -1,0 +1,66 @@
+//! The real Amdahl experiment: every thread count runs its repeats on real threads, the figures are computed
+//! from them, and a cancel stops it.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate, TraceCollector};
+use shared::lab::amdahl::AmdahlEvent;
+use shared::{EventKind, LabId, ParamSet, ParamValue};
+use std::path::Path;
+
+fn run(
+    pairs: &[(&str, ParamValue)],
+    cancel_after: Option<usize>,
+) -> (Option<shared::Trace>, Result<Vec<String>, ExperimentError>) {
+    let given: ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let set = LabId::Amdahl.validate(&given).unwrap();
+    let host = native::host::describe(&std::env::temp_dir());
+    let cancel = CancelFlag::default();
+    let collector = TraceCollector::default();
+    let sink = |update: RunUpdate| {
+        let (n, _) = collector.add(update);
+        if cancel_after.is_some_and(|limit| n >= limit) {
+            cancel.cancel();
+        }
+    };
+    let ctx = RunContext {
+        scratch: &std::env::temp_dir(),
+        cancel: &cancel,
+        host: &host,
+        worker_exe: Path::new("unused"),
+        sink: &sink,
+    };
+    let outcome = experiment::run(LabId::Amdahl, &set, 1, &ctx);
+    (collector.finish(Vec::new()), outcome)
+}
+
+#[test]
+fn every_thread_count_runs_its_repeats() {
+    use ParamValue::{Float, Int};
+    let (trace, outcome) =
+        run(&[("parallel", Float(0.8)), ("max_threads", Int(3)), ("repeats", Int(2)), ("work_ms", Int(20))], None);
+    outcome.unwrap();
+    let trace = trace.unwrap();
+    let mut counts = [0u32; 4];
+    for e in &trace.events {
+        let EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns, parallel_ns }) = e.kind else { panic!("{e:?}") };
+        assert!(serial_ns > 0 && parallel_ns > 0);
+        counts[threads as usize] += 1;
+    }
+    assert_eq!(counts, [0, 2, 2, 2]);
+    // The figures exist for a measured run; their values are timings, which tests never judge.
+    let metrics = shared::lab::metrics(&trace);
+    for key in ["speedup_1", "speedup_3", "best_speedup"] {
+        assert!(metrics.iter().any(|m| m.key == key && m.value.is_some()), "{key} missing");
+    }
+    assert!(matches!(trace.run.source, shared::Source::Measured { .. }));
+}
+
+#[test]
+fn a_cancel_stops_the_run() {
+    use ParamValue::Int;
+    let (trace, outcome) = run(&[("max_threads", Int(32)), ("repeats", Int(5)), ("work_ms", Int(50))], Some(2));
+    assert!(matches!(outcome, Err(ExperimentError::Cancelled)), "{outcome:?}");
+    assert!(trace.unwrap().events.len() < 32 * 5);
+}

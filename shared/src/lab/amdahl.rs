@@ -1,0 +1,275 @@
+//! Amdahl's law: a workload whose serial part runs on one thread and whose parallel part is split over n
+//! threads. The simulation is the law itself on a given number of cores; the real run times a calibrated compute
+//! loop on 1..n threads; the metrics are the speed-ups and the parallel fraction fitted back from them
+//! (Karp–Flatt), the same arithmetic for both.
+
+use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
+use crate::stats::percentile;
+use crate::time::Nanos;
+use crate::trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace, Unit};
+use serde::{Deserialize, Serialize};
+
+pub static INFO: LabInfo = LabInfo {
+    id: LabId::Amdahl,
+    title: "Amdahl's law",
+    summary: "The speed-up a parallel fraction allows, against a parallel-for measured on this machine's cores.",
+    explanation: &[
+        "A program that is a fraction p parallel and 1 − p serial runs on n cores in (1 − p) + p / n of its \
+         one-core time, so its speed-up is 1 / ((1 − p) + p / n). However many cores you add, the serial part \
+         stays: the speed-up can never pass 1 / (1 − p). A program that is half parallel (p = 0.5) can never run \
+         more than twice as fast.",
+        "Why it matters: before buying cores or adding threads, measure the serial part. On a machine with two \
+         cores the curve is short: the measured speed-up stops at about what two cores give for pure compute \
+         (and threads beyond the cores only add switching). The lab fits the parallel fraction back from the \
+         measured speed-ups (the Karp–Flatt metric) and shows how far the machine is from the law.",
+        "Try: p = 0.5 and 32 threads (the limit is 2×); p = 0.99 and watch how the cores, not the law, set the \
+         ceiling; then run it on this machine and compare the fitted fraction with the one you asked for.",
+    ],
+    status: LabStatus::Available,
+    params: PARAMS,
+};
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "parallel",
+        label: "Parallel fraction p",
+        unit: "",
+        help: "The share of the one-thread time that can be split across threads.",
+        kind: ParamKind::Float { min: 0.0, max: 1.0, default: 0.9 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "max_threads",
+        label: "Threads up to",
+        unit: "",
+        help: "Runs with 1, 2, … up to this many threads (more than the cores shows oversubscription).",
+        kind: ParamKind::Int { min: 1, max: 32, default: 8 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "work_ms",
+        label: "Work",
+        unit: "ms",
+        help: "How long the whole workload takes on one thread.",
+        kind: ParamKind::Int { min: 10, max: 1_000, default: 100 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "repeats",
+        label: "Repeats",
+        unit: "",
+        help: "Timed runs per thread count; the median counts.",
+        kind: ParamKind::Int { min: 1, max: 5, default: 3 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "cores",
+        label: "Cores",
+        unit: "",
+        help: "Simulation only: how many cores the modelled machine has (a real run uses this machine's).",
+        kind: ParamKind::Int { min: 1, max: 64, default: 2 },
+        simulation_only: true,
+    },
+];
+
+/// What happened in the Amdahl lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum AmdahlEvent {
+    /// One timed run of the workload on `threads` threads, ending at the event's time: first its serial part on
+    /// one thread, then its parallel part split over all of them.
+    Run { threads: u32, serial_ns: u64, parallel_ns: u64 },
+}
+
+/// The Amdahl lab's parameters, typed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AmdahlParams {
+    pub parallel: f64,
+    pub max_threads: u32,
+    pub work: Nanos,
+    pub repeats: u32,
+    pub cores: u32,
+}
+
+impl AmdahlParams {
+    pub fn from_validated(set: &ParamSet) -> Self {
+        let r = Reader { specs: PARAMS, set };
+        AmdahlParams {
+            parallel: r.float("parallel").clamp(0.0, 1.0),
+            max_threads: r.int("max_threads").clamp(1, 32) as u32,
+            work: Nanos::from_millis(r.int("work_ms").max(1) as u64),
+            repeats: r.int("repeats").clamp(1, 5) as u32,
+            cores: r.int("cores").clamp(1, 64) as u32,
+        }
+    }
+
+    /// The serial and parallel parts of the one-thread time.
+    pub fn split(&self) -> (Nanos, Nanos) {
+        let parallel = libm::round(self.work.0 as f64 * self.parallel) as u64;
+        (Nanos(self.work.0 - parallel.min(self.work.0)), Nanos(parallel))
+    }
+}
+
+/// The one actor: the workload (its threads are drawn from the events).
+pub fn actors(pid: Option<u32>) -> Vec<Actor> {
+    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "workload".to_owned(), pid }]
+}
+
+/// Amdahl's speed-up for parallel fraction `p` on `n` cores.
+pub fn speedup(p: f64, n: f64) -> f64 {
+    1.0 / ((1.0 - p) + p / n)
+}
+
+/// The speed-up no number of cores can pass: 1 / (1 − p); `None` for p = 1 (no limit).
+pub fn limit(p: f64) -> Option<f64> {
+    (p < 1.0).then(|| 1.0 / (1.0 - p))
+}
+
+/// The law on `cores` cores: the parallel part splits over min(n, cores) of them.
+pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
+    let p = AmdahlParams::from_validated(params);
+    let (serial, parallel) = p.split();
+    let mut t = Nanos::ZERO;
+    let mut events = Vec::new();
+    for threads in 1..=p.max_threads {
+        let parallel_ns = parallel.0 / u64::from(threads.min(p.cores));
+        for _ in 0..p.repeats {
+            t = t + serial + Nanos(parallel_ns);
+            events.push(Event {
+                t,
+                actor: ActorId(0),
+                kind: EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns: serial.0, parallel_ns }),
+            });
+        }
+    }
+    Trace {
+        run: RunInfo { lab: LabId::Amdahl, params: params.clone(), seed, source: Source::Simulated },
+        actors: actors(None),
+        events,
+        notes: Vec::new(),
+    }
+}
+
+/// The median elapsed time per thread count, ascending by threads.
+pub fn medians(trace: &Trace) -> Vec<(u32, u64)> {
+    let mut by_threads: std::collections::BTreeMap<u32, Vec<u64>> = std::collections::BTreeMap::new();
+    for event in &trace.events {
+        if let EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns, parallel_ns }) = event.kind {
+            by_threads.entry(threads).or_default().push(serial_ns + parallel_ns);
+        }
+    }
+    by_threads
+        .into_iter()
+        .filter_map(|(n, mut times)| {
+            times.sort_unstable();
+            percentile(&times, 50.0).map(|m| (n, m))
+        })
+        .collect()
+}
+
+/// The parallel fraction fitted from measured speed-ups (Karp–Flatt: the serial fraction
+/// e = (1/S − 1/n) / (1 − 1/n) for each n > 1), with the spread of the estimates as its error.
+pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<(f64, f64)> {
+    let serial: Vec<f64> = speedups
+        .iter()
+        .filter(|(n, s)| *n > 1 && *s > 0.0)
+        .map(|(n, s)| {
+            let n = f64::from(*n);
+            (1.0 / s - 1.0 / n) / (1.0 - 1.0 / n)
+        })
+        .collect();
+    if serial.is_empty() {
+        return None;
+    }
+    let mean = serial.iter().sum::<f64>() / serial.len() as f64;
+    let spread = serial.iter().map(|e| (e - mean).abs()).fold(0.0, f64::max);
+    Some((1.0 - mean, spread))
+}
+
+/// The cores the run had: the model's for a simulation, the host's for a measurement.
+pub fn cores_of(trace: &Trace) -> u32 {
+    match &trace.run.source {
+        Source::Measured { host } => host.n_cpus.max(1),
+        Source::Simulated => AmdahlParams::from_validated(&trace.run.params).cores,
+    }
+}
+
+pub fn metrics(trace: &Trace) -> Vec<Metric> {
+    let p = AmdahlParams::from_validated(&trace.run.params);
+    let medians = medians(trace);
+    let one = medians.iter().find(|(n, _)| *n == 1).map(|(_, t)| *t as f64);
+    let speedups: Vec<(u32, f64)> =
+        one.map(|one| medians.iter().map(|(n, t)| (*n, one / (*t).max(1) as f64)).collect()).unwrap_or_default();
+    // The fit uses thread counts the cores can actually run at once; beyond them the law does not apply.
+    let cores = cores_of(trace);
+    let in_cores: Vec<(u32, f64)> = speedups.iter().copied().filter(|(n, _)| *n <= cores).collect();
+    let fit = fit_parallel(&in_cores);
+    let best = speedups.iter().copied().fold(None, |best: Option<(u32, f64)>, s| match best {
+        Some(b) if b.1 >= s.1 => Some(b),
+        _ => Some(s),
+    });
+    let mut out = vec![
+        Metric::new("limit", "Amdahl limit 1/(1−p)", Unit::Ratio, limit(p.parallel)),
+        Metric::new("best_speedup", "Best speed-up", Unit::Ratio, best.map(|b| b.1)),
+        Metric::new("best_threads", "… reached with threads", Unit::Count, best.map(|b| f64::from(b.0))),
+        Metric::new("fitted_parallel", "Fitted parallel fraction", Unit::Index, fit.map(|f| f.0)),
+        Metric::new("fit_spread", "… spread of the fit (±)", Unit::Index, fit.map(|f| f.1)),
+    ];
+    out.extend(speedups.iter().map(|(n, s)| {
+        let label = format!("Speed-up, {n} thread{}", if *n == 1 { "" } else { "s" });
+        Metric::new(&format!("speedup_{n}"), &label, Unit::Ratio, Some(*s))
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ParamValue;
+
+    fn params(pairs: &[(&str, ParamValue)]) -> ParamSet {
+        let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        LabId::Amdahl.validate(&given).unwrap()
+    }
+
+    fn metric(trace: &Trace, key: &str) -> Option<f64> {
+        metrics(trace).into_iter().find(|m| m.key == key).and_then(|m| m.value)
+    }
+
+    #[test]
+    fn the_law_and_its_limit() {
+        assert!((speedup(0.5, 1e12) - 2.0).abs() < 1e-9, "p = 0.5 tends to 2×");
+        assert_eq!(speedup(0.5, 1.0), 1.0);
+        assert!((speedup(0.9, 10.0) - 1.0 / 0.19).abs() < 1e-12);
+        assert_eq!(limit(0.5), Some(2.0));
+        assert_eq!(limit(1.0), None);
+    }
+
+    #[test]
+    fn karp_flatt_recovers_the_fraction_exactly_from_ideal_speedups() {
+        for p in [0.0, 0.25, 0.5, 0.9, 0.99] {
+            let data: Vec<(u32, f64)> = (1..=16).map(|n| (n, speedup(p, f64::from(n)))).collect();
+            let (fitted, spread) = fit_parallel(&data).unwrap();
+            assert!((fitted - p).abs() < 1e-12, "p = {p}: fitted {fitted}");
+            assert!(spread < 1e-12);
+        }
+        assert_eq!(fit_parallel(&[(1, 1.0)]), None);
+    }
+
+    #[test]
+    fn the_simulation_follows_the_law_up_to_the_cores_and_is_flat_beyond() {
+        use ParamValue::{Float, Int};
+        let set =
+            params(&[("parallel", Float(0.5)), ("max_threads", Int(8)), ("cores", Int(4)), ("work_ms", Int(100))]);
+        let trace = simulate(&set, 1);
+        assert_eq!(trace.events.len(), 8 * 3);
+        assert!((metric(&trace, "speedup_4").unwrap() - speedup(0.5, 4.0)).abs() < 1e-6);
+        assert_eq!(metric(&trace, "speedup_8"), metric(&trace, "speedup_4"));
+        assert!((metric(&trace, "fitted_parallel").unwrap() - 0.5).abs() < 1e-6);
+        assert_eq!(metric(&trace, "limit"), Some(2.0));
+        assert!(metric(&trace, "best_speedup").unwrap() < 2.0);
+        // Deterministic.
+        assert_eq!(simulate(&set, 1), trace);
+    }
+}
