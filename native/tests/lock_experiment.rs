@@ -9,7 +9,7 @@ use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdat
 use native::scratch::{Scratch, process_alive};
 use shared::lab::lock::LockEvent;
 use shared::lab::metrics;
-use shared::{EventKind, LabId, ParamSet, ParamValue, Trace};
+use shared::{LabId, ParamSet, ParamValue, Trace};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
