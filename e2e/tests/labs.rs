@@ -1,6 +1,6 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl lab runs live through the same companion; and a page served from another origin is refused.
+//! Amdahl and methods labs run live through the same companion; and a page served from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -96,6 +96,19 @@ async fn scenario(
     })
     .await?;
     println!("measured speed-up on 3 threads: {fitted}");
+
+    // And the methods lab: what starting a process costs here, measured.
+    browser.goto(format!("{}/lab/methods?samples=20", page.origin())).await?;
+    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    let process = wait_for("the measured process start", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=process_start_p50] td.real").await.filter(|t| t.ends_with('s'))
+    })
+    .await?;
+    println!("measured process start (p50): {process}");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

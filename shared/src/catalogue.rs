@@ -50,7 +50,7 @@ impl LabId {
             LabId::Watch => &WATCH,
             LabId::Io => &IO,
             LabId::Pipeline => &PIPELINE,
-            LabId::Methods => &METHODS,
+            LabId::Methods => &lab::methods::INFO,
             LabId::Amdahl => &lab::amdahl::INFO,
         }
     }
@@ -120,11 +120,6 @@ static PIPELINE: LabInfo = coming(
     LabId::Pipeline,
     "Channels and patterns",
     "Producer/consumer, back pressure, worker pools, fan-out/fan-in and select, with items moving through channels.",
-);
-static METHODS: LabInfo = coming(
-    LabId::Methods,
-    "Processes, threads, events",
-    "What it costs on this machine to start a process, a thread and a pooled task, and to hand them a message.",
 );
 
 #[cfg(test)]

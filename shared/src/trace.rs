@@ -4,6 +4,7 @@
 use crate::catalogue::LabId;
 use crate::lab::amdahl::AmdahlEvent;
 use crate::lab::lock::LockEvent;
+use crate::lab::methods::MethodsEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,7 @@ pub struct Event {
 pub enum EventKind {
     Lock(LockEvent),
     Amdahl(AmdahlEvent),
+    Methods(MethodsEvent),
 }
 
 impl EventKind {

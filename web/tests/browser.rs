@@ -161,3 +161,20 @@ async fn the_amdahl_page_plots_a_point_per_thread_count() {
     assert!(text(&root, "tr[data-metric=fitted_parallel] td.sim").starts_with("0.9"));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_methods_page_draws_the_four_ways_and_the_modelled_costs() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Methods }).render();
+    wait_for(&root, ".methods-lanes").await;
+    find(&root, "button.play").click(); // pause the autoplay
+    settle().await;
+    press("End");
+    settle().await;
+    assert_eq!(root.query_selector_all(".methods-lanes g.way").unwrap().length(), 4, "four ways");
+    assert!(root.query_selector_all(".methods-lanes rect.span.compute").unwrap().length() > 0);
+    assert!(text(&root, "tr[data-metric=makespan_event_loop] td.sim").ends_with("ms"));
+    assert!(root.query_selector(".methods-costs g.cost[data-cost=process_start] rect.bar").unwrap().is_some());
+    root.remove();
+}

@@ -30,7 +30,7 @@ async fn shoot(browser: &WebDriver, out: &Path, name: &str) -> anyhow::Result<()
 /// Opens a lab URL, lets it play for `play_ms`, then pauses.
 async fn open_paused(browser: &WebDriver, url: &str, play_ms: u64) -> anyhow::Result<()> {
     browser.goto(url).await?;
-    browser.find(By::Css(".lock-view svg")).await?;
+    browser.find(By::Css(".view figure")).await?;
     tokio::time::sleep(Duration::from_millis(play_ms)).await;
     let play = browser.find(By::Css(".player button.play")).await?;
     if play.attr("aria-label").await?.as_deref() == Some("Pause") {
@@ -84,6 +84,26 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     shoot(browser, out, "lock-measured-replay").await?;
     browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
     shoot(browser, out, "lock-metrics-side-by-side").await?;
+
+    // The other labs, simulated then measured through the same companion.
+    for (lab, query, name) in [
+        ("amdahl", "parallel=0.9&max_threads=6&work_ms=60&repeats=2", "amdahl"),
+        ("methods", "tasks=12&samples=100", "methods"),
+    ] {
+        open_paused(browser, &format!("{origin}/lab/{lab}?{query}"), 1_500).await?;
+        browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+        shoot(browser, out, &format!("{name}-simulated")).await?;
+        browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+        wait_for("the measured replay", Duration::from_secs(90), || async {
+            let tab = browser.find(By::Css("button.tab.active")).await.ok()?.text().await.ok()?;
+            let player = browser.find(By::Css(".player button.play")).await.ok()?;
+            tab.contains("Measured").then_some(player)
+        })
+        .await?;
+        browser.find(By::Css("body")).await?.send_keys(Key::End).await?;
+        browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+        shoot(browser, out, &format!("{name}-measured")).await?;
+    }
 
     // A laptop-sized window, and the page without a companion.
     browser.set_window_rect(0, 0, 1024, 700).await?;

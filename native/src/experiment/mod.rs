@@ -3,6 +3,7 @@
 
 pub mod amdahl;
 pub mod lock;
+pub mod methods;
 
 use shared::LabId;
 use shared::params::{ParamError, ParamSet};
@@ -111,7 +112,7 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock | LabId::Amdahl)
+    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods)
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
@@ -119,6 +120,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
     match lab {
         LabId::Lock => lock::run(params, seed, ctx),
         LabId::Amdahl => amdahl::run(params, seed, ctx),
+        LabId::Methods => methods::run(params, seed, ctx),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }
@@ -127,6 +129,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
 pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
     match LabId::parse(lab)? {
         LabId::Lock => lock::worker::main(spec_json),
+        LabId::Methods => methods::worker(spec_json),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod amdahl;
 pub mod lock;
+pub mod methods;
 
 use crate::catalogue::LabId;
 use crate::params::{ParamError, ParamSet};
@@ -17,6 +18,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
     match lab {
         LabId::Lock => Ok(lock::simulate(&params, seed)),
         LabId::Amdahl => Ok(amdahl::simulate(&params, seed)),
+        LabId::Methods => Ok(methods::simulate(&params, seed)),
         other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
     }
 }
@@ -26,6 +28,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     match trace.run.lab {
         LabId::Lock => lock::metrics(trace),
         LabId::Amdahl => amdahl::metrics(trace),
+        LabId::Methods => methods::metrics(trace),
         _ => Vec::new(),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod amdahl;
 pub mod lock;
+pub mod methods;
 
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -37,6 +38,7 @@ pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
     match lab {
         LabId::Lock => Some(html! { <lock::LockView trace={trace.0.clone()} t={t} /> }),
         LabId::Amdahl => Some(html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> }),
+        LabId::Methods => Some(html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> }),
         _ => None,
     }
 }

@@ -1,0 +1,51 @@
+//! The real methods experiment: every way of starting work and handing over a message is really exercised the
+//! number of times asked, and no worker process is left behind.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use native::experiment::{self, CancelFlag, RunContext, RunUpdate, TraceCollector};
+use shared::lab::methods::{Cost, samples};
+use shared::{LabId, ParamSet, ParamValue};
+use std::path::Path;
+
+#[test]
+fn every_cost_is_sampled_and_no_worker_survives() {
+    let given: ParamSet = [("samples".to_owned(), ParamValue::Int(20))].into_iter().collect();
+    let set = LabId::Methods.validate(&given).unwrap();
+    let host = native::host::describe(&std::env::temp_dir());
+    let cancel = CancelFlag::default();
+    let collector = TraceCollector::default();
+    let sink = |update: RunUpdate| {
+        collector.add(update);
+    };
+    let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
+    let ctx = RunContext { scratch: &std::env::temp_dir(), cancel: &cancel, host: &host, worker_exe: exe, sink: &sink };
+    let notes = experiment::run(LabId::Methods, &set, 1, &ctx).unwrap();
+    let trace = collector.finish(notes).unwrap();
+    for cost in Cost::ALL {
+        let n = samples(&trace, cost).len();
+        let want = if cost == Cost::ProcessStart { 10 } else { 20 };
+        assert_eq!(n, want, "{cost:?}");
+    }
+    // Every worker this run started (no-op processes and the echo process) has been reaped.
+    let (seen, children) = processes_with_parent(std::process::id());
+    assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
+    assert!(children.is_empty(), "children left: {children:?}");
+}
+
+/// Every process /proc lists, and those whose parent is `parent` (from the ppid field of /proc/PID/stat).
+fn processes_with_parent(parent: u32) -> (Vec<u32>, Vec<u32>) {
+    let (mut seen, mut children) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // The command name is in parentheses and may hold spaces: the fields after the last ')' are fixed.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        seen.push(pid);
+        if ppid == Some(parent) {
+            children.push(pid);
+        }
+    }
+    (seen, children)
+}

@@ -1,0 +1,148 @@
+//! The methods lab's drawing: the four ways as lanes over the same time axis (start-up, waiting for a core,
+//! computing, waiting for I/O), with the playhead and when each way finished; and, for a measured run, the cost
+//! of each way of starting work or handing over a message, as bars on a logarithmic scale.
+
+use crate::lab::MomentProps;
+use shared::lab::methods::{Activity, Cost, MethodsEvent, Way, makespans, samples};
+use shared::stats::percentile;
+use shared::{EventKind, Nanos, Trace};
+use yew::prelude::*;
+
+const W: f64 = 720.0;
+const LEFT: f64 = 92.0;
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+#[function_component(MethodsView)]
+pub fn methods_view(props: &MomentProps) -> Html {
+    let trace = &props.trace;
+    let has_spans = trace.events.iter().any(|e| matches!(e.kind, EventKind::Methods(MethodsEvent::Span { .. })));
+    let has_costs = Cost::ALL.iter().any(|c| !samples(trace, *c).is_empty());
+    html! {
+        <figure class="methods-view">
+            if has_spans { { lanes(trace, props.t) } }
+            if has_costs { { costs(trace, props.t) } }
+            <figcaption>
+                <ul class="legend">
+                    <li><span class="swatch startup"></span>{"starting up"}</li>
+                    <li><span class="swatch runnable"></span>{"ready, waiting for a core"}</li>
+                    <li><span class="swatch compute"></span>{"computing"}</li>
+                    <li><span class="swatch wait"></span>{"waiting for I/O"}</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+fn lanes(trace: &Trace, t: Nanos) -> Html {
+    let end = trace.end().0.max(1) as f64;
+    let width = W - LEFT - 12.0;
+    let x = |t: Nanos| LEFT + width * t.0 as f64 / end;
+    let done = makespans(trace);
+    let mut rows: Vec<(Way, u32)> = Vec::new();
+    for e in &trace.events {
+        if let EventKind::Methods(MethodsEvent::Span { way, lane, .. }) = e.kind
+            && !rows.contains(&(way, lane))
+        {
+            rows.push((way, lane));
+        }
+    }
+    rows.sort();
+    let row_h = 12.0;
+    let gap = 16.0;
+    let mut y = 4.0;
+    let mut groups = Vec::new();
+    for way in Way::ALL {
+        let lanes: Vec<u32> = rows.iter().filter(|(w, _)| *w == way).map(|(_, l)| *l).collect();
+        if lanes.is_empty() {
+            continue;
+        }
+        let top = y;
+        let finished = done.iter().find(|(w, _)| *w == way).map(|(_, t)| *t);
+        let spans = trace.events.iter().filter_map(|e| match e.kind {
+            EventKind::Methods(MethodsEvent::Span { way: w, lane, activity, start }) if w == way && start <= t => {
+                let row = lanes.iter().position(|l| *l == lane).unwrap_or(0) as f64;
+                let class = match activity {
+                    Activity::Startup => "span startup",
+                    Activity::Runnable => "span runnable",
+                    Activity::Compute => "span compute",
+                    Activity::Wait => "span wait",
+                };
+                let shown_end = e.t.min(t);
+                Some(html! {
+                    <rect class={class} x={fmt(x(start))} y={fmt(top + 14.0 + row * row_h)}
+                        width={fmt((x(shown_end) - x(start)).max(0.5))} height={fmt(row_h - 2.0)} />
+                })
+            }
+            _ => None,
+        });
+        let label = format!(
+            "{}{}",
+            way.label(),
+            finished.filter(|f| *f <= t).map(|f| format!(": all done at {f}")).unwrap_or_default()
+        );
+        groups.push(html! {
+            <g class="way" data-way={way.label()}>
+                <text class="way-label" x="4" y={fmt(top + 10.0)}>{label}</text>
+                { for spans }
+                if let Some(f) = finished.filter(|f| *f <= t) {
+                    <line class="done" x1={fmt(x(f))} x2={fmt(x(f))} y1={fmt(top + 12.0)} y2={fmt(top + 14.0 + lanes.len() as f64 * row_h)} />
+                }
+            </g>
+        });
+        y = top + 14.0 + lanes.len() as f64 * row_h + gap;
+    }
+    let height = y + 6.0;
+    html! {
+        <svg class="methods-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
+            aria-label="The four ways over time: start-up, waiting for a core, computing and waiting for I/O">
+            { for groups }
+            <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="0" y2={fmt(height - 4.0)} />
+        </svg>
+    }
+}
+
+fn costs(trace: &Trace, t: Nanos) -> Html {
+    let shown = Trace { events: trace.events[..trace.count_until(t)].to_vec(), ..trace.clone() };
+    let rows: Vec<(Cost, Option<u64>, Option<u64>)> = Cost::ALL
+        .iter()
+        .map(|c| {
+            let s = samples(&shown, *c);
+            (*c, percentile(&s, 50.0), percentile(&s, 99.0))
+        })
+        .collect();
+    // A logarithmic axis from 100 ns to 10 ms: the costs span four orders of magnitude.
+    let (lo, hi) = (2.0_f64, 7.0_f64);
+    let width = W - 250.0 - 90.0;
+    let x = |ns: u64| 250.0 + width * (((ns.max(100)) as f64).log10() - lo) / (hi - lo);
+    let row_h = 26.0;
+    let height = row_h * rows.len() as f64 + 26.0;
+    html! {
+        <svg class="methods-costs" viewBox={format!("0 0 {W} {height:.1}")} role="img"
+            aria-label="Measured cost of each way to start work or hand over a message (median, p99 whisker)">
+            { for rows.iter().enumerate().map(|(i, (cost, p50, p99))| {
+                let y = 6.0 + i as f64 * row_h;
+                html! {
+                    <g class="cost" data-cost={cost.key()}>
+                        <text class="cost-label" x="244" y={fmt(y + 14.0)}>{cost.label()}</text>
+                        if let Some(m) = p50 {
+                            <rect class="bar" x="250" y={fmt(y + 3.0)} width={fmt(x(*m) - 250.0)} height="16" />
+                            <text class="value" x={fmt(x((*m).max(p99.unwrap_or(0))) + 6.0)} y={fmt(y + 15.0)}>
+                                {format!("{} (p99 {})", Nanos(*m), Nanos(p99.unwrap_or(*m)))}
+                            </text>
+                        }
+                        if let (Some(m), Some(p)) = (p50, p99) {
+                            <line class="whisker" x1={fmt(x(*m))} x2={fmt(x(*p))} y1={fmt(y + 11.0)} y2={fmt(y + 11.0)} />
+                        }
+                    </g>
+                }
+            }) }
+            { for (2..=7).map(|e| {
+                let label = match e { 2 => "100 ns", 3 => "1 µs", 4 => "10 µs", 5 => "100 µs", 6 => "1 ms", _ => "10 ms" };
+                html! { <text class="axis" x={fmt(x(10u64.pow(e)))} y={fmt(height - 4.0)}>{label}</text> }
+            }) }
+        </svg>
+    }
+}
