@@ -1,6 +1,8 @@
 //! `syslab bench`: comparisons measured in one run and printed as ratios, never as pass/fail.
 //! - the simulation's speed natively (events per second; the page measures the same case in wasm);
-//! - the lock worker's instrumented flock loop against the same loop without instrumentation.
+//! - the lock worker's instrumented flock loop against the same loop without instrumentation;
+//! - the methods lab's start costs as ratios (process/thread, thread/pooled task);
+//! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with.
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
@@ -20,6 +22,50 @@ pub fn run() -> anyhow::Result<()> {
         instrumented,
         (instrumented / plain - 1.0) * 100.0
     );
+    lab_figures()
+}
+
+/// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.
+fn measure(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<Vec<shared::Metric>> {
+    let given: shared::ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let params = lab.validate(&given)?;
+    let base = crate::scratch::default_base();
+    let scratch = crate::scratch::Scratch::create(&base, 0)?;
+    let host = crate::host::describe(&base);
+    let cancel = crate::experiment::CancelFlag::default();
+    let exe = crate::experiment::current_exe()?;
+    let collector = crate::experiment::TraceCollector::default();
+    let sink = |update| {
+        collector.add(update);
+    };
+    let ctx = crate::experiment::RunContext {
+        scratch: scratch.path(),
+        cancel: &cancel,
+        host: &host,
+        worker_exe: &exe,
+        sink: &sink,
+    };
+    let notes = crate::experiment::run(lab, &params, 1, &ctx)?;
+    let trace = collector.finish(notes).ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))?;
+    Ok(shared::lab::metrics(&trace))
+}
+
+fn lab_figures() -> anyhow::Result<()> {
+    use shared::ParamValue::{Float, Int};
+    let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
+    let methods = measure(LabId::Methods, &[("samples", Int(300))])?;
+    if let (Some(pt), Some(tp)) = (value(&methods, "process_per_thread"), value(&methods, "thread_per_pooled")) {
+        println!("starting work: a process costs {pt:.1}× a thread; a thread costs {tp:.1}× a pooled task");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as i64);
+    let amdahl = measure(
+        LabId::Amdahl,
+        &[("parallel", Float(0.9)), ("max_threads", Int(cores.clamp(2, 32))), ("work_ms", Int(200))],
+    )?;
+    if let Some(fitted) = value(&amdahl, "fitted_parallel") {
+        let spread = value(&amdahl, "fit_spread").unwrap_or(0.0);
+        println!("Amdahl workload built with p = 0.900: fitted p = {fitted:.3} ± {spread:.3} on {cores} CPUs");
+    }
     Ok(())
 }
 
