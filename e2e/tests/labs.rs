@@ -1,6 +1,6 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl and methods labs run live through the same companion; and a page served from another origin is refused.
+//! Amdahl, methods and mmap labs run live through the same companion; and a page from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -109,6 +109,20 @@ async fn scenario(
     })
     .await?;
     println!("measured process start (p50): {process}");
+
+    // And mmap against read on a small file: the checksums of every method agree.
+    browser.goto(format!("{}/lab/mmap?size_mib=4", page.origin())).await?;
+    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    wait_for("the measured checksums", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=checksums_agree] td.real").await.filter(|t| t == "1")
+    })
+    .await?;
+    let gbps = text(browser, "tr[data-metric=mmap_seq_gbps] td.real").await.unwrap_or_default();
+    println!("measured mmap sequential: {gbps} GB/s");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

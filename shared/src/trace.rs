@@ -5,6 +5,7 @@ use crate::catalogue::LabId;
 use crate::lab::amdahl::AmdahlEvent;
 use crate::lab::lock::LockEvent;
 use crate::lab::methods::MethodsEvent;
+use crate::lab::mmap::MmapEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,7 @@ pub enum EventKind {
     Lock(LockEvent),
     Amdahl(AmdahlEvent),
     Methods(MethodsEvent),
+    Mmap(MmapEvent),
 }
 
 impl EventKind {

@@ -6,6 +6,8 @@
 
 use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
+use shared::lab::methods::{Activity, Cost, MethodsEvent, Way};
+use shared::lab::mmap::{Method, MmapEvent};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
 use shared::trace::HostInfo;
 use shared::{
@@ -64,6 +66,39 @@ fn server_messages() -> Vec<ServerMsg> {
                     t: Nanos(9_000),
                     actor: ActorId(0),
                     kind: EventKind::Amdahl(AmdahlEvent::Run { threads: 2, serial_ns: 1_000, parallel_ns: 4_000 }),
+                },
+                Event {
+                    t: Nanos(9_500),
+                    actor: ActorId(0),
+                    kind: EventKind::Methods(MethodsEvent::Span {
+                        way: Way::Threads,
+                        lane: 1,
+                        activity: Activity::Compute,
+                        start: Nanos(9_000),
+                    }),
+                },
+                Event {
+                    t: Nanos(9_600),
+                    actor: ActorId(0),
+                    kind: EventKind::Methods(MethodsEvent::Sample { cost: Cost::PipeHandoff, ns: 15_000 }),
+                },
+                Event {
+                    t: Nanos(9_700),
+                    actor: ActorId(0),
+                    kind: EventKind::Mmap(MmapEvent::Chunk {
+                        method: Method::Read { buffer_kib: 64 },
+                        index: 0,
+                        bytes: 65_536,
+                        ns: 700,
+                        syscalls: 1,
+                        minor_faults: 0,
+                        major_faults: 0,
+                    }),
+                },
+                Event {
+                    t: Nanos(9_800),
+                    actor: ActorId(0),
+                    kind: EventKind::Mmap(MmapEvent::Done { method: Method::MmapSequential, checksum: 42 }),
                 },
             ],
         },
@@ -132,7 +167,7 @@ fn a_live_run_assembles_the_trace_and_counts_gaps() {
     assert_eq!(live.status, LiveStatus::Finished);
     assert_eq!(live.missed, 1);
     let trace = live.trace.unwrap();
-    assert_eq!(trace.events.len(), 10);
+    assert_eq!(trace.events.len(), 14);
     assert_eq!(trace.notes, vec!["a note".to_owned()]);
     // Messages of another run change nothing.
     let mut other = LiveRun::new(RunId(99));

@@ -178,3 +178,19 @@ async fn the_methods_page_draws_the_four_ways_and_the_modelled_costs() {
     assert!(root.query_selector(".methods-costs g.cost[data-cost=process_start] rect.bar").unwrap().is_some());
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Mmap }).render();
+    wait_for(&root, ".mmap-view").await;
+    find(&root, "button.play").click(); // pause the autoplay
+    settle().await;
+    press("End");
+    settle().await;
+    assert_eq!(root.query_selector_all(".mmap-strip rect.cell").unwrap().length(), 128);
+    assert_eq!(root.query_selector_all(".mmap-bars rect.bar").unwrap().length(), 10, "one bar per method");
+    assert_eq!(text(&root, "tr[data-metric=mmap_seq_syscalls] td.sim"), "2");
+    root.remove();
+}

@@ -4,6 +4,7 @@
 pub mod amdahl;
 pub mod lock;
 pub mod methods;
+pub mod mmap;
 
 use shared::LabId;
 use shared::params::{ParamError, ParamSet};
@@ -112,7 +113,7 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods)
+    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap)
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
@@ -121,6 +122,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         LabId::Lock => lock::run(params, seed, ctx),
         LabId::Amdahl => amdahl::run(params, seed, ctx),
         LabId::Methods => methods::run(params, seed, ctx),
+        LabId::Mmap => mmap::run(params, seed, ctx),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }

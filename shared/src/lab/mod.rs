@@ -4,6 +4,7 @@
 pub mod amdahl;
 pub mod lock;
 pub mod methods;
+pub mod mmap;
 
 use crate::catalogue::LabId;
 use crate::params::{ParamError, ParamSet};
@@ -19,6 +20,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
         LabId::Lock => Ok(lock::simulate(&params, seed)),
         LabId::Amdahl => Ok(amdahl::simulate(&params, seed)),
         LabId::Methods => Ok(methods::simulate(&params, seed)),
+        LabId::Mmap => Ok(mmap::simulate(&params, seed)),
         other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
     }
 }
@@ -29,6 +31,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         LabId::Lock => lock::metrics(trace),
         LabId::Amdahl => amdahl::metrics(trace),
         LabId::Methods => methods::metrics(trace),
+        LabId::Mmap => mmap::metrics(trace),
         _ => Vec::new(),
     }
 }

@@ -4,6 +4,7 @@
 pub mod amdahl;
 pub mod lock;
 pub mod methods;
+pub mod mmap;
 
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -39,6 +40,7 @@ pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
         LabId::Lock => Some(html! { <lock::LockView trace={trace.0.clone()} t={t} /> }),
         LabId::Amdahl => Some(html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> }),
         LabId::Methods => Some(html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> }),
+        LabId::Mmap => Some(html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> }),
         _ => None,
     }
 }

@@ -1,0 +1,333 @@
+//! The real mmap experiment: a file of the requested size, filled with pseudo-random bytes in the run's scratch
+//! directory, read whole with read(2) at six buffer sizes, read in part with pread at random 4 KiB pages,
+//! mapped (memmap2) and touched sequentially and at random, and set against a memcpy of the same bytes from
+//! memory into a small buffer (the ceiling). Every method checksums every byte it reads; chunks of each pass
+//! stream with their time, system calls and page faults (getrusage for this thread).
+
+use super::{ExperimentError, RunContext, RunUpdate};
+use crate::clock::monotonic_ns;
+use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, PAGE, actors};
+use shared::params::ParamSet;
+use shared::rng::SimRng;
+use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::{LabId, Nanos};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
+
+const DATA_FILE: &str = "data.bin";
+/// The ceiling copies through a buffer this big, as a well-sized read(2) would.
+const CEILING_BUFFER: usize = 64 << 10;
+
+/// The only `unsafe` of the lab: mapping the file, and asking the kernel for this thread's fault counts.
+mod fenced {
+    #![allow(unsafe_code)] // Mapping a file and getrusage have no safe interface; both are fenced here.
+
+    use std::fs::File;
+
+    /// Maps `file` read-only.
+    pub fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+        // SAFETY: a mapping turns a file truncated under it into SIGBUS on the next touch. The file lives in this
+        // run's private scratch directory, was created and sized by this run, is never truncated or written while
+        // mapped, and the mapping is dropped before the run removes it.
+        unsafe { memmap2::Mmap::map(file) }
+    }
+
+    /// (minor, major) page faults of the calling thread so far.
+    pub fn thread_faults() -> (u64, u64) {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a whole rusage into the pointer it is given, which points at a zeroed,
+        // properly aligned rusage owned by this frame; RUSAGE_THREAD is valid on Linux.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+        if rc != 0 {
+            return (0, 0);
+        }
+        // SAFETY: getrusage returned 0, so it filled the struct (and it was zeroed before in any case).
+        let usage = unsafe { usage.assume_init() };
+        (usage.ru_minflt.max(0) as u64, usage.ru_majflt.max(0) as u64)
+    }
+}
+
+/// The checksum every method computes: the wrapping sum of the bytes as little-endian u64 words.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let mut words = bytes.chunks_exact(8);
+    let mut sum = (&mut words)
+        .fold(0u64, |s, w| s.wrapping_add(u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])));
+    for (i, b) in words.remainder().iter().enumerate() {
+        sum = sum.wrapping_add(u64::from(*b) << (8 * i));
+    }
+    sum
+}
+
+/// Deterministic pseudo-random content, so a file and an in-memory copy of it can be made alike.
+fn fill(buf: &mut [u8], seed: u64) {
+    let mut x = seed | 1;
+    for chunk in buf.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let bytes = x.to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}
+
+/// Streams one method's chunks.
+struct Pass<'a> {
+    ctx: &'a RunContext<'a>,
+    t0: u64,
+    method: Method,
+    index: u32,
+}
+
+impl Pass<'_> {
+    /// Times `f` as the next chunk; `f` returns (bytes read, system calls).
+    fn chunk(&mut self, f: impl FnOnce() -> std::io::Result<(u64, u64)>) -> Result<(), ExperimentError> {
+        if self.ctx.cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
+        let (minor0, major0) = fenced::thread_faults();
+        let start = monotonic_ns();
+        let (bytes, syscalls) = f().map_err(ExperimentError::io(format!("{} pass", self.method.label())))?;
+        let end = monotonic_ns();
+        let (minor1, major1) = fenced::thread_faults();
+        let ev = MmapEvent::Chunk {
+            method: self.method,
+            index: self.index,
+            bytes,
+            ns: end - start,
+            syscalls,
+            minor_faults: minor1.saturating_sub(minor0),
+            major_faults: major1.saturating_sub(major0),
+        };
+        self.index += 1;
+        (self.ctx.sink)(RunUpdate::Events(vec![Event {
+            t: Nanos(end - self.t0),
+            actor: ActorId(0),
+            kind: EventKind::Mmap(ev),
+        }]));
+        Ok(())
+    }
+
+    fn done(self, checksum: u64) {
+        let ev = MmapEvent::Done { method: self.method, checksum };
+        let t = Nanos(monotonic_ns() - self.t0);
+        (self.ctx.sink)(RunUpdate::Events(vec![Event { t, actor: ActorId(0), kind: EventKind::Mmap(ev) }]));
+    }
+}
+
+/// The chunk boundaries of `n` items.
+fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..CHUNKS).map(move |i| (n * i / CHUNKS, n * (i + 1) / CHUNKS))
+}
+
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+    let p = MmapParams::from_validated(params);
+    let path = ctx.scratch.join(DATA_FILE);
+    let io = |what: &str| ExperimentError::io(what.to_owned());
+    let mut notes = Vec::new();
+    {
+        let mut file = File::create(&path).map_err(io("creating the data file"))?;
+        let mut block = vec![0u8; 1 << 20];
+        let mut written = 0u64;
+        while written < p.size {
+            if ctx.cancel.is_cancelled() {
+                return Err(ExperimentError::Cancelled);
+            }
+            let n = (p.size - written).min(block.len() as u64) as usize;
+            fill(&mut block[..n], seed.wrapping_add(written / (1 << 20)));
+            file.write_all(&block[..n]).map_err(io("writing the data file"))?;
+            written += n as u64;
+        }
+        file.sync_all().map_err(io("syncing the data file"))?;
+    }
+    let file = File::open(&path).map_err(io("opening the data file"))?;
+    let info =
+        RunInfo { lab: LabId::Mmap, params: params.clone(), seed, source: Source::Measured { host: ctx.host.clone() } };
+    (ctx.sink)(RunUpdate::Started { info, actors: actors(Some(std::process::id())) });
+    if let Some(huge) = file_huge_pages() {
+        notes.push(format!(
+            "FileHugePages in /proc/meminfo: {huge} kB (large folios make warm sequential reads faster)."
+        ));
+    }
+    let pages = p.pages();
+    let random = random_pages(pages, p.random_pages(), seed);
+    let t0 = monotonic_ns();
+    for method in Method::all() {
+        if method != Method::Memcpy {
+            prepare_cache(&file, &p, &mut notes)?;
+        }
+        let mut pass = Pass { ctx, t0, method, index: 0 };
+        let sum = match method {
+            Method::Read { buffer_kib } => read_pass(&mut pass, &file, p.size, (buffer_kib as usize) << 10)?,
+            Method::PreadRandom => pread_pass(&mut pass, &file, &random)?,
+            Method::MmapSequential => mmap_pass(&mut pass, &file, p.size, None)?,
+            Method::MmapRandom => mmap_pass(&mut pass, &file, p.size, Some(&random))?,
+            Method::Memcpy => memcpy_pass(&mut pass, p.size, seed)?,
+        };
+        pass.done(sum);
+    }
+    if p.cold {
+        notes.push(
+            "Cold runs drop the file's pages with fsync and posix_fadvise(DONTNEED) before each method. This is \
+             best effort: if a cold method runs as fast as the warm figures, the cache was not really dropped."
+                .to_owned(),
+        );
+    }
+    Ok(notes)
+}
+
+/// Warm: one sequential read of the whole file. Cold: fsync, then ask the kernel to drop its pages.
+fn prepare_cache(file: &File, p: &MmapParams, _notes: &mut [String]) -> Result<(), ExperimentError> {
+    if p.cold {
+        file.sync_all().map_err(ExperimentError::io("syncing before dropping the cache"))?;
+        rustix::fs::fadvise(file, 0, std::num::NonZeroU64::new(p.size), rustix::fs::Advice::DontNeed)
+            .map_err(|e| ExperimentError::io("posix_fadvise(DONTNEED)")(e.into()))
+    } else {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut offset = 0u64;
+        while offset < p.size {
+            let n = file.read_at(&mut buf, offset).map_err(ExperimentError::io("warming the cache"))?;
+            if n == 0 {
+                break;
+            }
+            offset += n as u64;
+        }
+        Ok(())
+    }
+}
+
+fn read_pass(pass: &mut Pass<'_>, file: &File, size: u64, buffer: usize) -> Result<u64, ExperimentError> {
+    let mut reader = file.try_clone().map_err(ExperimentError::io("reopening the data file"))?;
+    std::io::Seek::rewind(&mut reader).map_err(ExperimentError::io("rewinding the data file"))?;
+    let mut buf = vec![0u8; buffer];
+    let mut sum = 0u64;
+    // Chunks are whole numbers of buffers, so reporting in chunks adds no system call.
+    let buffers = size.div_ceil(buffer as u64);
+    for (first, last) in chunk_ranges(buffers) {
+        let (from, to) = (first * buffer as u64, (last * buffer as u64).min(size));
+        pass.chunk(|| {
+            let (mut done, mut calls) = (from, 0u64);
+            while done < to {
+                let want = ((to - done) as usize).min(buffer);
+                let n = reader.read(&mut buf[..want])?;
+                calls += 1;
+                if n == 0 {
+                    break;
+                }
+                sum = sum.wrapping_add(checksum(&buf[..n]));
+                done += n as u64;
+            }
+            Ok((done - from, calls))
+        })?;
+    }
+    Ok(sum)
+}
+
+fn pread_pass(pass: &mut Pass<'_>, file: &File, pages: &[u64]) -> Result<u64, ExperimentError> {
+    let mut buf = vec![0u8; PAGE as usize];
+    let mut sum = 0u64;
+    for (from, to) in chunk_ranges(pages.len() as u64) {
+        pass.chunk(|| {
+            for &page in &pages[from as usize..to as usize] {
+                file.read_exact_at(&mut buf, page * PAGE)?;
+                sum = sum.wrapping_add(checksum(&buf));
+            }
+            Ok(((to - from) * PAGE, to - from))
+        })?;
+    }
+    Ok(sum)
+}
+
+fn mmap_pass(pass: &mut Pass<'_>, file: &File, size: u64, pages: Option<&[u64]>) -> Result<u64, ExperimentError> {
+    let map = fenced::map(file).map_err(ExperimentError::io("mapping the data file"))?;
+    // The hint matches the pattern: read ahead for a sequential pass, not for a random one. One call.
+    let advice = if pages.is_some() { memmap2::Advice::Random } else { memmap2::Advice::Sequential };
+    map.advise(advice).map_err(ExperimentError::io("madvise"))?;
+    let mut sum = 0u64;
+    let mut first = true;
+    match pages {
+        None => {
+            for (from, to) in chunk_ranges(size) {
+                let calls = if std::mem::take(&mut first) { 2 } else { 0 };
+                pass.chunk(|| {
+                    sum = sum.wrapping_add(checksum(&map[from as usize..to as usize]));
+                    Ok((to - from, calls))
+                })?;
+            }
+        }
+        Some(pages) => {
+            for (from, to) in chunk_ranges(pages.len() as u64) {
+                let calls = if std::mem::take(&mut first) { 2 } else { 0 };
+                pass.chunk(|| {
+                    for &page in &pages[from as usize..to as usize] {
+                        let at = (page * PAGE) as usize;
+                        sum = sum.wrapping_add(checksum(&map[at..at + PAGE as usize]));
+                    }
+                    Ok(((to - from) * PAGE, calls))
+                })?;
+            }
+        }
+    }
+    Ok(sum)
+}
+
+/// The ceiling: the same bytes, already in memory, copied through a small buffer and checksummed.
+fn memcpy_pass(pass: &mut Pass<'_>, size: u64, seed: u64) -> Result<u64, ExperimentError> {
+    let mut source = vec![0u8; size as usize];
+    for (i, block) in source.chunks_mut(1 << 20).enumerate() {
+        fill(block, seed.wrapping_add(i as u64));
+    }
+    let mut buf = vec![0u8; CEILING_BUFFER];
+    let mut sum = 0u64;
+    for (from, to) in chunk_ranges(size) {
+        pass.chunk(|| {
+            for piece in source[from as usize..to as usize].chunks(CEILING_BUFFER) {
+                buf[..piece.len()].copy_from_slice(piece);
+                sum = sum.wrapping_add(checksum(&buf[..piece.len()]));
+            }
+            Ok((to - from, 0))
+        })?;
+    }
+    Ok(sum)
+}
+
+/// `count` distinct pages out of `pages`, in a seeded random order.
+fn random_pages(pages: u64, count: u64, seed: u64) -> Vec<u64> {
+    let mut all: Vec<u64> = (0..pages).collect();
+    let mut rng = SimRng::new(seed, 1);
+    for i in 0..count.min(pages) as usize {
+        let j = i + rng.below(pages - i as u64) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(count as usize);
+    all
+}
+
+fn file_huge_pages() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("FileHugePages:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_and_fill_are_stable_and_random_pages_are_distinct() {
+        let mut a = vec![0u8; 4096];
+        let mut b = vec![0u8; 4096];
+        fill(&mut a, 5);
+        fill(&mut b, 5);
+        assert_eq!(checksum(&a), checksum(&b));
+        assert_eq!(checksum(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 3);
+        let pages = random_pages(100, 40, 9);
+        let mut sorted = pages.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 40);
+        assert!(sorted.iter().all(|p| *p < 100));
+    }
+}

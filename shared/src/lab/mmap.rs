@@ -1,0 +1,447 @@
+//! mmap against read(2). A file of S bytes is read whole with read(2) at buffer sizes from 4 KiB to 4 MiB, read
+//! in part at random with pread, and mapped and touched sequentially or at random; a memcpy of the same size is
+//! the ceiling. The model charges system calls, copies, page faults (with the kernel's fault-around of 16 pages)
+//! and, for a cold cache, the disk; the real run measures the same passes. Both report chunks of each pass.
+
+use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
+use crate::time::Nanos;
+use crate::trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace, Unit};
+use serde::{Deserialize, Serialize};
+
+pub static INFO: LabInfo = LabInfo {
+    id: LabId::Mmap,
+    title: "mmap vs read",
+    summary: "Memory-mapped files against read(2) at several buffer sizes, sequential and random, against the machine's memory bandwidth.",
+    explanation: &[
+        "read(2) asks the kernel to copy bytes from the page cache into the program's buffer: one system call per \
+         buffer, and every byte copied once. mmap maps the file's pages into the program's memory instead: no copy \
+         and no call per chunk, but the first touch of each page faults, and the kernel maps it (and, by \
+         fault-around, up to 15 neighbours) then.",
+        "Why it matters: for one sequential pass the two are close, and small read buffers lose to system calls. \
+         For random access to part of a big file, pread pays a call and a copy per piece and the mapping a \
+         fault per untouched region; which wins depends on how the pieces fall, so measure it. A cold cache makes both wait for the disk. The machine's \
+         own memory bandwidth, measured in the same run, is the ceiling every method is set against.",
+        "Try: a warm 256 MiB file and watch read climb with its buffer size and flatten; touch 1 % of the file at \
+         random and compare pread with the mapping; switch to a cold cache. Every measured method reports the \
+         same checksum of the bytes it read, so none can win by not reading.",
+    ],
+    status: LabStatus::Available,
+    params: PARAMS,
+};
+
+const CACHES: &[Choice] = &[
+    Choice { value: "warm", label: "warm (read once first)" },
+    Choice { value: "cold", label: "cold (dropped first)" },
+];
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "size_mib",
+        label: "File size",
+        unit: "MiB",
+        help: "How big the file is.",
+        kind: ParamKind::Int { min: 1, max: 1_024, default: 256 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "cache",
+        label: "Page cache",
+        unit: "",
+        help: "Whether the file is in the page cache before each method.",
+        kind: ParamKind::Choice { choices: CACHES, default: "warm" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "fraction_pct",
+        label: "Random share",
+        unit: "%",
+        help: "The share of the file's 4 KiB pages that the random methods touch.",
+        kind: ParamKind::Int { min: 1, max: 100, default: 10 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "syscall_ns",
+        label: "System call",
+        unit: "ns",
+        help: "Model: the cost of one system call (measured here: about 170 ns).",
+        kind: ParamKind::Int { min: 10, max: 10_000, default: 170 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "copy_gbps",
+        label: "Copy bandwidth",
+        unit: "GB/s",
+        help: "Model: copying into a small cached buffer (measured here: about 19 GB/s).",
+        kind: ParamKind::Int { min: 1, max: 200, default: 19 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "scan_gbps",
+        label: "Scan bandwidth",
+        unit: "GB/s",
+        help: "Model: reading mapped memory (measured here: about 32 GB/s).",
+        kind: ParamKind::Int { min: 1, max: 200, default: 32 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "fault_ns",
+        label: "Page fault",
+        unit: "ns",
+        help: "Model: one minor fault, mapping up to 16 pages.",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "disk_mbps",
+        label: "Disk",
+        unit: "MB/s",
+        help: "Model: how fast a cold file comes from the disk.",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+];
+
+/// The page size the lab counts in, and the kernel's fault-around (pages mapped per read fault).
+pub const PAGE: u64 = 4_096;
+pub const FAULT_AROUND: u64 = 16;
+/// The read(2) buffer sizes every run sweeps.
+pub const READ_BUFFERS_KIB: [u32; 6] = [4, 16, 64, 256, 1_024, 4_096];
+/// Each pass is reported in this many chunks.
+pub const CHUNKS: u64 = 16;
+
+/// How a pass reads the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Method {
+    /// read(2) through the whole file with a buffer of this many KiB.
+    Read { buffer_kib: u32 },
+    /// pread(2) of 4 KiB pages at random offsets.
+    PreadRandom,
+    /// The mapping touched front to back.
+    MmapSequential,
+    /// The mapping touched at random pages.
+    MmapRandom,
+    /// The ceiling: memcpy of an in-memory buffer of the same size.
+    Memcpy,
+}
+
+impl Method {
+    /// Every method, in the order a run does them.
+    pub fn all() -> Vec<Method> {
+        let mut all: Vec<Method> = READ_BUFFERS_KIB.iter().map(|&buffer_kib| Method::Read { buffer_kib }).collect();
+        all.extend([Method::PreadRandom, Method::MmapSequential, Method::MmapRandom, Method::Memcpy]);
+        all
+    }
+
+    pub fn key(self) -> String {
+        match self {
+            Method::Read { buffer_kib } => format!("read_{buffer_kib}k"),
+            Method::PreadRandom => "pread_random".to_owned(),
+            Method::MmapSequential => "mmap_seq".to_owned(),
+            Method::MmapRandom => "mmap_random".to_owned(),
+            Method::Memcpy => "memcpy".to_owned(),
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Method::Read { buffer_kib } if buffer_kib >= 1_024 => format!("read, {} MiB buffer", buffer_kib / 1_024),
+            Method::Read { buffer_kib } => format!("read, {buffer_kib} KiB buffer"),
+            Method::PreadRandom => "pread, random 4 KiB".to_owned(),
+            Method::MmapSequential => "mmap, sequential".to_owned(),
+            Method::MmapRandom => "mmap, random pages".to_owned(),
+            Method::Memcpy => "memcpy (ceiling)".to_owned(),
+        }
+    }
+
+    /// Whether the method touches only the random share of the pages.
+    pub fn is_random(self) -> bool {
+        matches!(self, Method::PreadRandom | Method::MmapRandom)
+    }
+}
+
+/// What happened in the mmap lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum MmapEvent {
+    /// One chunk of a method's pass, ending at the event's time: `index` of [`CHUNKS`], the bytes it read, how
+    /// long it took, and what it cost.
+    Chunk { method: Method, index: u32, bytes: u64, ns: u64, syscalls: u64, minor_faults: u64, major_faults: u64 },
+    /// A method's pass finished; all methods must report the same checksum of the bytes they read.
+    Done { method: Method, checksum: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MmapParams {
+    pub size: u64,
+    pub cold: bool,
+    pub fraction: f64,
+    pub syscall_ns: f64,
+    pub copy_gbps: f64,
+    pub scan_gbps: f64,
+    pub fault_ns: f64,
+    pub disk_mbps: f64,
+}
+
+impl MmapParams {
+    pub fn from_validated(set: &ParamSet) -> Self {
+        let r = Reader { specs: PARAMS, set };
+        MmapParams {
+            size: (r.int("size_mib").clamp(1, 1_024) as u64) << 20,
+            cold: r.choice("cache") == "cold",
+            fraction: r.int("fraction_pct").clamp(1, 100) as f64 / 100.0,
+            syscall_ns: r.int("syscall_ns") as f64,
+            copy_gbps: r.int("copy_gbps") as f64,
+            scan_gbps: r.int("scan_gbps") as f64,
+            fault_ns: r.int("fault_ns") as f64,
+            disk_mbps: r.int("disk_mbps") as f64,
+        }
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.size.div_ceil(PAGE)
+    }
+
+    /// How many pages the random methods touch.
+    pub fn random_pages(&self) -> u64 {
+        (libm::ceil(self.pages() as f64 * self.fraction) as u64).clamp(1, self.pages())
+    }
+}
+
+/// The modelled cost of one whole pass: (bytes read, ns, syscalls, minor faults, major faults). Every method
+/// also pays for scanning the bytes it reads (the checksum), as the real run does.
+pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
+    let disk = |bytes: u64| if p.cold { bytes as f64 / (p.disk_mbps * 1e6) * 1e9 } else { 0.0 };
+    let gbps = |bytes: u64, rate: f64| bytes as f64 / rate;
+    match method {
+        Method::Read { buffer_kib } => {
+            let buffer = u64::from(buffer_kib) << 10;
+            let calls = p.size.div_ceil(buffer);
+            // A buffer beyond the CPU's caches is copied at a lower rate (the copy leaves the caches).
+            let rate = if buffer > 1 << 20 { p.copy_gbps * 0.6 } else { p.copy_gbps };
+            let ns = calls as f64 * p.syscall_ns + gbps(p.size, rate) + gbps(p.size, p.scan_gbps) + disk(p.size);
+            (p.size, ns, calls, 0, 0)
+        }
+        Method::PreadRandom => {
+            let pages = p.random_pages();
+            let bytes = pages * PAGE;
+            // Each random page read from a cold file pays a disk access of its own.
+            let ns = pages as f64 * p.syscall_ns + gbps(bytes, p.copy_gbps) + gbps(bytes, p.scan_gbps) + disk(bytes);
+            (bytes, ns, pages, 0, 0)
+        }
+        Method::MmapSequential => {
+            let faults = p.pages().div_ceil(FAULT_AROUND);
+            let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
+            (p.size, faults as f64 * p.fault_ns + gbps(p.size, p.scan_gbps) + disk(p.size), 2, minor, major)
+        }
+        Method::MmapRandom => {
+            let pages = p.random_pages();
+            // Random pages rarely share a fault-around window unless most of the file is touched.
+            let windows = p.pages().div_ceil(FAULT_AROUND);
+            let faults = windows
+                .min(pages)
+                .max(libm::ceil(windows as f64 * (1.0 - libm::pow(1.0 - p.fraction, FAULT_AROUND as f64))) as u64)
+                .min(pages);
+            let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
+            let bytes = pages * PAGE;
+            (
+                bytes,
+                faults as f64 * p.fault_ns + gbps(bytes, p.scan_gbps) + disk(faults * FAULT_AROUND * PAGE),
+                2,
+                minor,
+                major,
+            )
+        }
+        // The same bytes from memory through a small buffer, checksummed: read(2) without calls or page cache.
+        Method::Memcpy => (p.size, gbps(p.size, p.copy_gbps) + gbps(p.size, p.scan_gbps), 0, 0, 0),
+    }
+}
+
+/// Throughput in GB/s of a modelled pass.
+pub fn model_gbps(p: &MmapParams, method: Method) -> f64 {
+    let (bytes, ns, ..) = model_pass(p, method);
+    bytes as f64 / ns.max(1.0)
+}
+
+pub fn actors(pid: Option<u32>) -> Vec<Actor> {
+    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "reader".to_owned(), pid }]
+}
+
+/// The model's passes, each split into [`CHUNKS`] equal chunks. The seed does not change the model (it is
+/// deterministic arithmetic); it is kept for the random page order the real run draws from it.
+pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
+    let p = MmapParams::from_validated(params);
+    let mut events = Vec::new();
+    let split = |total: u64, i: u64| total / CHUNKS + u64::from(i < total % CHUNKS);
+    for method in Method::all() {
+        let (bytes, ns, syscalls, minor, major) = model_pass(&p, method);
+        let ns = libm::round(ns) as u64;
+        for i in 0..CHUNKS {
+            let chunk_ns = split(ns, i);
+            events.push(MmapEvent::Chunk {
+                method,
+                index: i as u32,
+                bytes: split(bytes, i),
+                ns: chunk_ns,
+                syscalls: split(syscalls, i),
+                minor_faults: split(minor, i),
+                major_faults: split(major, i),
+            });
+            if i == CHUNKS - 1 {
+                // The model reads no bytes: its checksums are all zero, and agree by construction.
+                events.push(MmapEvent::Done { method, checksum: 0 });
+            }
+        }
+    }
+    let mut at = 0u64;
+    let events = events
+        .into_iter()
+        .map(|ev| {
+            if let MmapEvent::Chunk { ns, .. } = ev {
+                at += ns;
+            }
+            Event { t: Nanos(at), actor: ActorId(0), kind: EventKind::Mmap(ev) }
+        })
+        .collect();
+    Trace {
+        run: RunInfo { lab: LabId::Mmap, params: params.clone(), seed, source: Source::Simulated },
+        actors: actors(None),
+        events,
+        notes: Vec::new(),
+    }
+}
+
+/// Per method: (bytes, ns, syscalls, minor faults, major faults) summed over its chunks.
+pub fn totals(trace: &Trace) -> Vec<(Method, u64, u64, u64, u64, u64)> {
+    let mut out: Vec<(Method, u64, u64, u64, u64, u64)> = Vec::new();
+    for e in &trace.events {
+        if let EventKind::Mmap(MmapEvent::Chunk { method, bytes, ns, syscalls, minor_faults, major_faults, .. }) =
+            e.kind
+        {
+            match out.iter_mut().find(|r| r.0 == method) {
+                Some(r) => {
+                    r.1 += bytes;
+                    r.2 += ns;
+                    r.3 += syscalls;
+                    r.4 += minor_faults;
+                    r.5 += major_faults;
+                }
+                None => out.push((method, bytes, ns, syscalls, minor_faults, major_faults)),
+            }
+        }
+    }
+    out
+}
+
+/// Whether the methods that read the same bytes reported the same checksum: every whole-file method (and the
+/// memcpy of the same content) one sum, both random methods (the same pages) another.
+pub fn checksums_agree(trace: &Trace) -> Option<bool> {
+    let group = |random: bool| -> Vec<u64> {
+        trace
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Mmap(MmapEvent::Done { method, checksum }) if method.is_random() == random => Some(checksum),
+                _ => None,
+            })
+            .collect()
+    };
+    let (whole, random) = (group(false), group(true));
+    let agree = |sums: &[u64]| sums.windows(2).all(|w| w[0] == w[1]);
+    (!whole.is_empty()).then(|| agree(&whole) && agree(&random))
+}
+
+pub fn metrics(trace: &Trace) -> Vec<Metric> {
+    let totals = totals(trace);
+    let ceiling = totals.iter().find(|r| r.0 == Method::Memcpy).map(|r| r.1 as f64 / r.2.max(1) as f64);
+    let mut out = Vec::new();
+    for (method, bytes, ns, syscalls, minor, major) in &totals {
+        let key = method.key();
+        let gbps = *bytes as f64 / (*ns).max(1) as f64;
+        out.push(Metric::new(&format!("{key}_gbps"), &format!("{}: GB/s", method.label()), Unit::Ratio, Some(gbps)));
+        if *method != Method::Memcpy {
+            out.push(Metric::new(
+                &format!("{key}_of_ceiling"),
+                "… of the memcpy ceiling",
+                Unit::Ratio,
+                ceiling.map(|c| gbps / c),
+            ));
+            out.push(Metric::new(&format!("{key}_syscalls"), "… system calls", Unit::Count, Some(*syscalls as f64)));
+            out.push(Metric::new(
+                &format!("{key}_faults"),
+                "… page faults (minor + major)",
+                Unit::Count,
+                Some((*minor + *major) as f64),
+            ));
+        }
+    }
+    if let Source::Measured { .. } = trace.run.source {
+        out.push(Metric::new(
+            "checksums_agree",
+            "Checksums agree (1 = yes)",
+            Unit::Count,
+            checksums_agree(trace).map(|a| f64::from(u8::from(a))),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ParamValue;
+
+    fn params(pairs: &[(&str, ParamValue)]) -> MmapParams {
+        let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        MmapParams::from_validated(&LabId::Mmap.validate(&given).unwrap())
+    }
+
+    #[test]
+    fn a_sequential_mapping_faults_once_per_fault_around_window_and_read_calls_once_per_buffer() {
+        let p = params(&[("size_mib", ParamValue::Int(3))]);
+        assert_eq!(p.pages(), 768);
+        let (_, _, calls, minor, major) = model_pass(&p, Method::MmapSequential);
+        assert_eq!((minor, major), (768 / FAULT_AROUND, 0));
+        assert_eq!(calls, 2);
+        for kib in READ_BUFFERS_KIB {
+            let (_, _, calls, ..) = model_pass(&p, Method::Read { buffer_kib: kib });
+            assert_eq!(calls, (3u64 << 20).div_ceil(u64::from(kib) << 10), "{kib} KiB");
+        }
+        let cold = params(&[("size_mib", ParamValue::Int(3)), ("cache", ParamValue::Text("cold".into()))]);
+        let (_, _, _, minor, major) = model_pass(&cold, Method::MmapSequential);
+        assert_eq!((minor, major), (0, 768 / FAULT_AROUND));
+    }
+
+    #[test]
+    fn small_buffers_lose_to_calls_and_random_methods_pay_per_piece() {
+        let p = params(&[("fraction_pct", ParamValue::Int(1))]);
+        assert!(model_gbps(&p, Method::Read { buffer_kib: 4 }) < model_gbps(&p, Method::Read { buffer_kib: 256 }));
+        let pages = p.random_pages();
+        let (_, _, calls, ..) = model_pass(&p, Method::PreadRandom);
+        assert_eq!(calls, pages, "one pread per page");
+        let (_, _, _, minor, _) = model_pass(&p, Method::MmapRandom);
+        assert!(minor <= pages && minor >= pages.div_ceil(FAULT_AROUND), "{minor} faults for {pages} pages");
+        // Touching every page at random faults as often as a sequential pass.
+        let all = params(&[("fraction_pct", ParamValue::Int(100))]);
+        assert_eq!(model_pass(&all, Method::MmapRandom).3, model_pass(&all, Method::MmapSequential).3);
+    }
+
+    #[test]
+    fn the_simulation_reports_every_method_in_chunks_and_is_deterministic() {
+        let given = ParamSet::new();
+        let set = LabId::Mmap.validate(&given).unwrap();
+        let trace = simulate(&set, 1);
+        assert_eq!(totals(&trace).len(), Method::all().len());
+        assert_eq!(trace.events.len(), Method::all().len() * (CHUNKS as usize + 1));
+        assert!(trace.events.windows(2).all(|w| w[0].t <= w[1].t));
+        assert_eq!(simulate(&set, 1), trace);
+        let p = MmapParams::from_validated(&set);
+        let (_, _, _, minor, _) = totals(&trace)
+            .into_iter()
+            .find(|r| r.0 == Method::MmapSequential)
+            .map(|r| (r.1, r.2, r.3, r.4, r.5))
+            .unwrap();
+        assert_eq!(minor, p.pages().div_ceil(FAULT_AROUND));
+    }
+}

@@ -1,0 +1,175 @@
+//! The mmap lab's drawing: the file as a strip of pages (not in cache, in cache, touched) for the method under
+//! the playhead with its running counts of calls and faults; throughput bars for every method against the memcpy
+//! ceiling; and the model's curves of read throughput against buffer size and of random mapping against the share
+//! touched, with the run's points on them.
+
+use crate::lab::MomentProps;
+use shared::lab::mmap::{Method, MmapEvent, MmapParams, READ_BUFFERS_KIB, model_gbps, totals};
+use shared::{EventKind, Trace};
+use yew::prelude::*;
+
+const W: f64 = 720.0;
+const CELLS: u32 = 128;
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+#[function_component(MmapView)]
+pub fn mmap_view(props: &MomentProps) -> Html {
+    let trace = &props.trace;
+    let p = MmapParams::from_validated(&trace.run.params);
+    let shown = Trace { events: trace.events[..trace.count_until(props.t)].to_vec(), ..(**trace).clone() };
+    let current = shown.events.iter().rev().find_map(|e| match e.kind {
+        EventKind::Mmap(MmapEvent::Chunk { method, index, .. }) => Some((method, index)),
+        _ => None,
+    });
+    let sums = totals(&shown);
+    html! {
+        <figure class="mmap-view">
+            { strip(&p, current, &sums) }
+            { bars(&sums) }
+            <div class="mmap-charts">
+                { read_chart(&p, &sums) }
+                { fraction_chart(&p, &sums) }
+            </div>
+            <figcaption>
+                <ul class="legend">
+                    <li><span class="swatch uncached"></span>{"not in the page cache"}</li>
+                    <li><span class="swatch cached"></span>{"in the page cache"}</li>
+                    <li><span class="swatch touched"></span>{"read by the method"}</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// A stable pseudo-random order of the cells, for drawing which pages a random method touched.
+fn scatter(cell: u32) -> f64 {
+    let mut x = u64::from(cell).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    x ^= x >> 29;
+    (x % 10_000) as f64 / 10_000.0
+}
+
+fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+    let Some((method, index)) = current else {
+        return html! { <p class="empty">{"The file's pages appear here when a method starts."}</p> };
+    };
+    let progress = f64::from(index + 1) / shared::lab::mmap::CHUNKS as f64;
+    let cell_w = (W - 20.0) / f64::from(CELLS);
+    let row = sums.iter().find(|r| r.0 == method).copied().unwrap_or((method, 0, 0, 0, 0, 0));
+    let cells = (0..CELLS).map(|c| {
+        let at = f64::from(c) / f64::from(CELLS);
+        let touched = if method.is_random() { scatter(c) < p.fraction * progress } else { at < progress };
+        let class = match (touched, p.cold) {
+            (true, _) => "cell touched",
+            (false, true) => "cell uncached",
+            (false, false) => "cell cached",
+        };
+        html! { <rect class={class} x={fmt(10.0 + f64::from(c) * cell_w)} y="22" width={fmt((cell_w - 1.0).max(0.5))} height="26" /> }
+    });
+    html! {
+        <svg class="mmap-strip" viewBox={format!("0 0 {W} 76")} role="img"
+            aria-label={format!("{}: chunk {} of 16", method.label(), index + 1)}>
+            <text class="strip-title" x="10" y="14">{format!("{} — {} MiB file, {} pages", method.label(), p.size >> 20, p.pages())}</text>
+            { for cells }
+            <text class="strip-counts" x="10" y="66">
+                {format!("{:.1} MiB read · {} system calls · {} minor + {} major page faults", row.1 as f64 / 1_048_576.0, row.3, row.4, row.5)}
+            </text>
+        </svg>
+    }
+}
+
+fn bars(sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+    let gbps = |r: &(Method, u64, u64, u64, u64, u64)| r.1 as f64 / r.2.max(1) as f64;
+    let ceiling = sums.iter().find(|r| r.0 == Method::Memcpy).map(gbps);
+    let top = sums.iter().map(gbps).fold(1.0, f64::max) * 1.15;
+    let row_h = 20.0;
+    let height = row_h * Method::all().len() as f64 + 8.0;
+    let x = |v: f64| 190.0 + (W - 270.0) * v / top;
+    html! {
+        <svg class="mmap-bars" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="Throughput of each method in GB/s">
+            { for Method::all().into_iter().enumerate().map(|(i, m)| {
+                let y = 4.0 + i as f64 * row_h;
+                let row = sums.iter().find(|r| r.0 == m);
+                html! {
+                    <g class="bar-row" data-method={m.key()}>
+                        <text class="bar-label" x="184" y={fmt(y + 13.0)}>{m.label()}</text>
+                        if let Some(r) = row {
+                            <rect class={classes!("bar", (m == Method::Memcpy).then_some("ceiling-bar"))} x="190" y={fmt(y + 2.0)} width={fmt(x(gbps(r)) - 190.0)} height="14" />
+                            <text class="bar-value" x={fmt(x(gbps(r)) + 5.0)} y={fmt(y + 13.0)}>
+                                {format!("{:.2} GB/s{}", gbps(r), ceiling.filter(|_| m != Method::Memcpy).map(|c| format!(" ({:.0} %)", 100.0 * gbps(r) / c)).unwrap_or_default())}
+                            </text>
+                        }
+                    </g>
+                }
+            }) }
+            if let Some(c) = ceiling {
+                <line class="ceiling" x1={fmt(x(c))} x2={fmt(x(c))} y1="0" y2={fmt(height)} />
+            }
+        </svg>
+    }
+}
+
+/// A small chart: the model's curve through `xs`, the run's points, log-scaled x labels given by the caller.
+fn chart(
+    title: &str,
+    curve: &[(f64, f64)],
+    points: &[(f64, f64)],
+    x_labels: &[(f64, String)],
+    x_of: &dyn Fn(f64) -> f64,
+) -> Html {
+    let (w, h) = (350.0, 170.0);
+    let top = curve.iter().chain(points).map(|(_, v)| *v).fold(1.0, f64::max) * 1.15;
+    let x = |v: f64| 34.0 + (w - 44.0) * x_of(v);
+    let y = |v: f64| 20.0 + (h - 46.0) * (1.0 - v / top);
+    let line = curve.iter().map(|(a, b)| format!("{},{}", fmt(x(*a)), fmt(y(*b)))).collect::<Vec<_>>().join(" ");
+    html! {
+        <svg class="mmap-chart" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={title.to_owned()}>
+            <text class="chart-title" x="34" y="12">{title.to_owned()}</text>
+            <line class="axis" x1="34" x2={fmt(w - 10.0)} y1={fmt(y(0.0))} y2={fmt(y(0.0))} />
+            <text class="ytick" x="30" y={fmt(y(top / 1.15) + 4.0)}>{format!("{:.0}", top / 1.15)}</text>
+            <text class="ytick" x="30" y={fmt(y(0.0) + 4.0)}>{"0"}</text>
+            <polyline class="model" points={line} />
+            { for points.iter().map(|(a, b)| html! { <rect class="point" x={fmt(x(*a) - 4.0)} y={fmt(y(*b) - 4.0)} width="8" height="8" /> }) }
+            { for x_labels.iter().map(|(v, label)| html! { <text class="tick" x={fmt(x(*v))} y={fmt(h - 10.0)}>{label.clone()}</text> }) }
+        </svg>
+    }
+}
+
+fn read_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+    let log = |kib: f64| (kib.log2() - 2.0) / 10.0;
+    let curve: Vec<(f64, f64)> = (0..=40)
+        .map(|i| {
+            let kib = 2f64.powf(2.0 + f64::from(i) * 0.25);
+            (kib, model_gbps(p, Method::Read { buffer_kib: kib.round() as u32 }))
+        })
+        .collect();
+    let points: Vec<(f64, f64)> = sums
+        .iter()
+        .filter_map(|r| match r.0 {
+            Method::Read { buffer_kib } => Some((f64::from(buffer_kib), r.1 as f64 / r.2.max(1) as f64)),
+            _ => None,
+        })
+        .collect();
+    let labels: Vec<(f64, String)> = READ_BUFFERS_KIB
+        .iter()
+        .map(|k| (f64::from(*k), if *k >= 1_024 { format!("{}M", k / 1_024) } else { format!("{k}K") }))
+        .collect();
+    chart("read: GB/s against buffer size (line: model)", &curve, &points, &labels, &log)
+}
+
+fn fraction_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+    let curve: Vec<(f64, f64)> = (1..=100)
+        .map(|pct| {
+            (f64::from(pct), model_gbps(&MmapParams { fraction: f64::from(pct) / 100.0, ..*p }, Method::MmapRandom))
+        })
+        .collect();
+    let points: Vec<(f64, f64)> = sums
+        .iter()
+        .filter(|r| r.0 == Method::MmapRandom)
+        .map(|r| (p.fraction * 100.0, r.1 as f64 / r.2.max(1) as f64))
+        .collect();
+    let labels = vec![(1.0, "1 %".to_owned()), (50.0, "50 %".to_owned()), (100.0, "100 %".to_owned())];
+    chart("mmap random: GB/s against share touched", &curve, &points, &labels, &|v| (v - 1.0) / 99.0)
+}
