@@ -13,7 +13,13 @@ pub struct MetricsTableProps {
 
 #[function_component(MetricsTable)]
 pub fn metrics_table(props: &MetricsTableProps) -> Html {
-    let rows = props.simulated.as_ref().or(props.measured.as_ref()).cloned().unwrap_or_default();
+    // Every metric either run has: the simulated ones in their order, then those only the measured run has.
+    let mut rows = props.simulated.clone().unwrap_or_default();
+    for m in props.measured.iter().flatten() {
+        if !rows.iter().any(|r| r.key == m.key) {
+            rows.push(m.clone());
+        }
+    }
     let cell = |metrics: &Option<Vec<Metric>>, key: &str| {
         metrics
             .as_ref()
