@@ -66,6 +66,19 @@ fn lab_figures() -> anyhow::Result<()> {
         let spread = value(&amdahl, "fit_spread").unwrap_or(0.0);
         println!("Amdahl workload built with p = 0.900: fitted p = {fitted:.3} ± {spread:.3} on {cores} CPUs");
     }
+    // mmap: 256 MiB, warm, random methods on 10 % of the pages; every method as a fraction of the ceiling, and
+    // machine-readable lines for `cargo xtask bench` to set against fio.
+    let mmap = measure(LabId::Mmap, &[("size_mib", Int(256)), ("fraction_pct", Int(10))])?;
+    for method in shared::lab::mmap::Method::all() {
+        let key = method.key();
+        if let Some(gbps) = value(&mmap, &format!("{key}_gbps")) {
+            let of = value(&mmap, &format!("{key}_of_ceiling"))
+                .map(|f| format!(" = {:.2} of the memcpy ceiling", f))
+                .unwrap_or_default();
+            println!("mmap lab, {}: {gbps:.2} GB/s{of}", method.label());
+            println!("mmap_{key}_gbps={gbps:.4}");
+        }
+    }
     Ok(())
 }
 

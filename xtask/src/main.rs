@@ -150,6 +150,58 @@ fn test() -> Result<()> {
     Ok(())
 }
 
+/// fio on a file of the same size in the same kind of place, warm, against the mmap lab's figures from
+/// `syslab bench` in the same run: read(2) at 1 MiB against fio's psync, the mapping against fio's mmap engine,
+/// and random 4 KiB reads of 10 % of the file against fio's randread.
+fn fio_comparison(native_out: &str) -> Result<()> {
+    tools::fio()?;
+    let dir = tools::root().join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("fio.bin");
+    let fio = |name: &str, rw: &str, bs: &str, engine: &str, io_size: &str| -> Result<f64> {
+        let out = Command::new("fio")
+            .args(["--output-format=json", "--invalidate=0", "--size=256M", "--loops=3"])
+            .arg(format!("--name={name}"))
+            .arg(format!("--filename={}", file.display()))
+            .arg(format!("--rw={rw}"))
+            .arg(format!("--bs={bs}"))
+            .arg(format!("--ioengine={engine}"))
+            .arg(format!("--io_size={io_size}"))
+            .output()
+            .context("running fio")?;
+        let json = String::from_utf8_lossy(&out.stdout);
+        // The first "bw_bytes" in fio's JSON is the read side of the only job.
+        json.split("\"bw_bytes\"")
+            .nth(1)
+            .and_then(|rest| rest.trim_start_matches([' ', ':']).split([',', '\n']).next())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|bytes_per_sec| bytes_per_sec / 1e9)
+            .with_context(|| format!("fio {name} reported no bandwidth: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    // Lay the file out and warm it once, as the lab warms its file before each method.
+    fio("warm", "read", "1M", "psync", "256M")?;
+    let ours = |key: &str| {
+        native_out
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("mmap_{key}_gbps=")).and_then(|v| v.trim().parse::<f64>().ok()))
+    };
+    let compare = |what: &str, ours: Option<f64>, theirs: f64| match ours {
+        Some(o) => println!("{what}: syslab {o:.2} GB/s, fio {theirs:.2} GB/s → {:.2}×", o / theirs),
+        None => println!("{what}: fio {theirs:.2} GB/s (no syslab figure)"),
+    };
+    compare("sequential read(2), 1 MiB", ours("read_1024k"), fio("psync", "read", "1M", "psync", "256M")?);
+    compare("sequential mmap", ours("mmap_seq"), fio("mmap", "read", "1M", "mmap", "256M")?);
+    compare(
+        "random 4 KiB, pread vs fio psync",
+        ours("pread_random"),
+        fio("randread", "randread", "4k", "psync", "26M")?,
+    );
+    compare("random 4 KiB, mmap vs fio mmap", ours("mmap_random"), fio("randmmap", "randread", "4k", "mmap", "26M")?);
+    println!("(fio's mmap engine copies out of the mapping into its buffer; the lab's mapping is scanned in place.)");
+    std::fs::remove_file(&file).ok();
+    Ok(())
+}
+
 /// Saves PNGs of the page's main states into target/screenshots, to look at.
 fn screenshots() -> Result<()> {
     tools::page_tools()?;
@@ -194,6 +246,7 @@ fn bench() -> Result<()> {
     {
         println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
     }
+    fio_comparison(&native_out)?;
     for entry in std::fs::read_dir(tools::root().join("dist"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {

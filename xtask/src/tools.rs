@@ -135,6 +135,14 @@ pub fn page_tools() -> Result<()> {
     wasm_opt()
 }
 
+/// Debian's fio, the reference the mmap benchmark is set against.
+pub fn fio() -> Result<()> {
+    if Command::new("fio").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "fio"]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
