@@ -193,10 +193,10 @@ fn fio_comparison(native_out: &str) -> Result<()> {
     compare("sequential mmap", ours("mmap_seq"), fio("mmap", "read", "1M", "mmap", "256M")?);
     compare(
         "random 4 KiB, pread vs fio psync",
-        ours("pread_random"),
+        ours("pread_pieces"),
         fio("randread", "randread", "4k", "psync", "26M")?,
     );
-    compare("random 4 KiB, mmap vs fio mmap", ours("mmap_random"), fio("randmmap", "randread", "4k", "mmap", "26M")?);
+    compare("random 4 KiB, mmap vs fio mmap", ours("mmap_pieces"), fio("randmmap", "randread", "4k", "mmap", "26M")?);
     println!("(fio's mmap engine copies out of the mapping into its buffer; the lab's mapping is scanned in place.)");
     std::fs::remove_file(&file).ok();
     Ok(())

@@ -30,6 +30,12 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
+const PATTERNS: &[Choice] = &[
+    Choice { value: "random", label: "random pages" },
+    Choice { value: "strided", label: "every k-th page (strided)" },
+];
+const READAHEAD: &[Choice] =
+    &[Choice { value: "on", label: "hint the pattern (madvise)" }, Choice { value: "off", label: "no hint" }];
 const CACHES: &[Choice] = &[
     Choice { value: "warm", label: "warm (read once first)" },
     Choice { value: "cold", label: "cold (dropped first)" },
@@ -54,10 +60,26 @@ static PARAMS: &[ParamSpec] = &[
     },
     ParamSpec {
         key: "fraction_pct",
-        label: "Random share",
+        label: "Share read in pieces",
         unit: "%",
-        help: "The share of the file's 4 KiB pages that the random methods touch.",
+        help: "The share of the file's 4 KiB pages that the piecewise methods read.",
         kind: ParamKind::Int { min: 1, max: 100, default: 10 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "pattern",
+        label: "Pieces",
+        unit: "",
+        help: "Which pages the piecewise methods (pread, mapped pieces) read.",
+        kind: ParamKind::Choice { choices: PATTERNS, default: "random" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "readahead",
+        label: "Read-ahead hint",
+        unit: "",
+        help: "Tell the kernel the access pattern of a mapping (MADV_SEQUENTIAL / MADV_RANDOM) or not.",
+        kind: ParamKind::Choice { choices: READAHEAD, default: "on" },
         simulation_only: false,
     },
     ParamSpec {
@@ -93,6 +115,14 @@ static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
+        key: "disk_latency_us",
+        label: "Disk latency",
+        unit: "µs",
+        help: "Model: what one disk request costs beyond its bytes (a cold fault without read-ahead pays it).",
+        kind: ParamKind::Int { min: 0, max: 100_000, default: 100 },
+        simulation_only: true,
+    },
+    ParamSpec {
         key: "disk_mbps",
         label: "Disk",
         unit: "MB/s",
@@ -116,12 +146,12 @@ pub const CHUNKS: u64 = 16;
 pub enum Method {
     /// read(2) through the whole file with a buffer of this many KiB.
     Read { buffer_kib: u32 },
-    /// pread(2) of 4 KiB pages at random offsets.
-    PreadRandom,
+    /// pread(2) of 4 KiB pages, random or strided.
+    PreadPieces,
     /// The mapping touched front to back.
     MmapSequential,
-    /// The mapping touched at random pages.
-    MmapRandom,
+    /// The mapping touched at 4 KiB pages, random or strided.
+    MmapPieces,
     /// The ceiling: memcpy of an in-memory buffer of the same size.
     Memcpy,
 }
@@ -130,16 +160,16 @@ impl Method {
     /// Every method, in the order a run does them.
     pub fn all() -> Vec<Method> {
         let mut all: Vec<Method> = READ_BUFFERS_KIB.iter().map(|&buffer_kib| Method::Read { buffer_kib }).collect();
-        all.extend([Method::PreadRandom, Method::MmapSequential, Method::MmapRandom, Method::Memcpy]);
+        all.extend([Method::PreadPieces, Method::MmapSequential, Method::MmapPieces, Method::Memcpy]);
         all
     }
 
     pub fn key(self) -> String {
         match self {
             Method::Read { buffer_kib } => format!("read_{buffer_kib}k"),
-            Method::PreadRandom => "pread_random".to_owned(),
+            Method::PreadPieces => "pread_pieces".to_owned(),
             Method::MmapSequential => "mmap_seq".to_owned(),
-            Method::MmapRandom => "mmap_random".to_owned(),
+            Method::MmapPieces => "mmap_pieces".to_owned(),
             Method::Memcpy => "memcpy".to_owned(),
         }
     }
@@ -148,16 +178,16 @@ impl Method {
         match self {
             Method::Read { buffer_kib } if buffer_kib >= 1_024 => format!("read, {} MiB buffer", buffer_kib / 1_024),
             Method::Read { buffer_kib } => format!("read, {buffer_kib} KiB buffer"),
-            Method::PreadRandom => "pread, random 4 KiB".to_owned(),
+            Method::PreadPieces => "pread, 4 KiB pieces".to_owned(),
             Method::MmapSequential => "mmap, sequential".to_owned(),
-            Method::MmapRandom => "mmap, random pages".to_owned(),
+            Method::MmapPieces => "mmap, 4 KiB pieces".to_owned(),
             Method::Memcpy => "memcpy (ceiling)".to_owned(),
         }
     }
 
-    /// Whether the method touches only the random share of the pages.
-    pub fn is_random(self) -> bool {
-        matches!(self, Method::PreadRandom | Method::MmapRandom)
+    /// Whether the method reads only the chosen share of the pages.
+    pub fn is_partial(self) -> bool {
+        matches!(self, Method::PreadPieces | Method::MmapPieces)
     }
 }
 
@@ -177,6 +207,9 @@ pub struct MmapParams {
     pub size: u64,
     pub cold: bool,
     pub fraction: f64,
+    pub strided: bool,
+    pub readahead: bool,
+    pub disk_latency_ns: f64,
     pub syscall_ns: f64,
     pub copy_gbps: f64,
     pub scan_gbps: f64,
@@ -191,6 +224,9 @@ impl MmapParams {
             size: (r.int("size_mib").clamp(1, 1_024) as u64) << 20,
             cold: r.choice("cache") == "cold",
             fraction: r.int("fraction_pct").clamp(1, 100) as f64 / 100.0,
+            strided: r.choice("pattern") == "strided",
+            readahead: r.choice("readahead") == "on",
+            disk_latency_ns: r.int("disk_latency_us").max(0) as f64 * 1e3,
             syscall_ns: r.int("syscall_ns") as f64,
             copy_gbps: r.int("copy_gbps") as f64,
             scan_gbps: r.int("scan_gbps") as f64,
@@ -203,9 +239,30 @@ impl MmapParams {
         self.size.div_ceil(PAGE)
     }
 
-    /// How many pages the random methods touch.
+    /// How many pages the piecewise methods read.
     pub fn random_pages(&self) -> u64 {
         (libm::ceil(self.pages() as f64 * self.fraction) as u64).clamp(1, self.pages())
+    }
+
+    /// The distance between two strided pieces, in pages.
+    pub fn stride(&self) -> u64 {
+        (self.pages() / self.random_pages()).max(1)
+    }
+
+    /// The pieces' pages in the order they are read: every stride-th page, or a seeded random choice.
+    pub fn piece_pages(&self, seed: u64) -> Vec<u64> {
+        let (pages, count) = (self.pages(), self.random_pages());
+        if self.strided {
+            return (0..count).map(|i| i * self.stride()).collect();
+        }
+        let mut all: Vec<u64> = (0..pages).collect();
+        let mut rng = crate::rng::SimRng::new(seed, 1);
+        for i in 0..count as usize {
+            let j = i + rng.below(pages - i as u64) as usize;
+            all.swap(i, j);
+        }
+        all.truncate(count as usize);
+        all
     }
 }
 
@@ -223,19 +280,27 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
             let ns = calls as f64 * p.syscall_ns + gbps(p.size, rate) + gbps(p.size, p.scan_gbps) + disk(p.size);
             (p.size, ns, calls, 0, 0)
         }
-        Method::PreadRandom => {
+        Method::PreadPieces => {
             let pages = p.random_pages();
             let bytes = pages * PAGE;
-            // Each random page read from a cold file pays a disk access of its own.
-            let ns = pages as f64 * p.syscall_ns + gbps(bytes, p.copy_gbps) + gbps(bytes, p.scan_gbps) + disk(bytes);
+            // Each piece read from a cold file pays a disk access of its own.
+            let latency = if p.cold { pages as f64 * p.disk_latency_ns } else { 0.0 };
+            let ns = latency
+                + pages as f64 * p.syscall_ns
+                + gbps(bytes, p.copy_gbps)
+                + gbps(bytes, p.scan_gbps)
+                + disk(bytes);
             (bytes, ns, pages, 0, 0)
         }
         Method::MmapSequential => {
             let faults = p.pages().div_ceil(FAULT_AROUND);
             let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
-            (p.size, faults as f64 * p.fault_ns + gbps(p.size, p.scan_gbps) + disk(p.size), 2, minor, major)
+            // Without the hint a cold mapping waits for the disk at every fault instead of reading ahead.
+            let latency = if p.cold && !p.readahead { faults as f64 * p.disk_latency_ns } else { 0.0 };
+            let ns = faults as f64 * p.fault_ns + gbps(p.size, p.scan_gbps) + disk(p.size) + latency;
+            (p.size, ns, if p.readahead { 2 } else { 1 }, minor, major)
         }
-        Method::MmapRandom => {
+        Method::MmapPieces => {
             let pages = p.random_pages();
             // Random pages rarely share a fault-around window unless most of the file is touched.
             let windows = p.pages().div_ceil(FAULT_AROUND);
@@ -342,7 +407,9 @@ pub fn checksums_agree(trace: &Trace) -> Option<bool> {
             .events
             .iter()
             .filter_map(|e| match e.kind {
-                EventKind::Mmap(MmapEvent::Done { method, checksum }) if method.is_random() == random => Some(checksum),
+                EventKind::Mmap(MmapEvent::Done { method, checksum }) if method.is_partial() == random => {
+                    Some(checksum)
+                }
                 _ => None,
             })
             .collect()
@@ -403,7 +470,7 @@ mod tests {
         assert_eq!(p.pages(), 768);
         let (_, _, calls, minor, major) = model_pass(&p, Method::MmapSequential);
         assert_eq!((minor, major), (768 / FAULT_AROUND, 0));
-        assert_eq!(calls, 2);
+        assert_eq!(calls, 2, "mmap and madvise");
         for kib in READ_BUFFERS_KIB {
             let (_, _, calls, ..) = model_pass(&p, Method::Read { buffer_kib: kib });
             assert_eq!(calls, (3u64 << 20).div_ceil(u64::from(kib) << 10), "{kib} KiB");
@@ -418,13 +485,29 @@ mod tests {
         let p = params(&[("fraction_pct", ParamValue::Int(1))]);
         assert!(model_gbps(&p, Method::Read { buffer_kib: 4 }) < model_gbps(&p, Method::Read { buffer_kib: 256 }));
         let pages = p.random_pages();
-        let (_, _, calls, ..) = model_pass(&p, Method::PreadRandom);
+        let (_, _, calls, ..) = model_pass(&p, Method::PreadPieces);
         assert_eq!(calls, pages, "one pread per page");
-        let (_, _, _, minor, _) = model_pass(&p, Method::MmapRandom);
+        let (_, _, _, minor, _) = model_pass(&p, Method::MmapPieces);
         assert!(minor <= pages && minor >= pages.div_ceil(FAULT_AROUND), "{minor} faults for {pages} pages");
         // Touching every page at random faults as often as a sequential pass.
         let all = params(&[("fraction_pct", ParamValue::Int(100))]);
-        assert_eq!(model_pass(&all, Method::MmapRandom).3, model_pass(&all, Method::MmapSequential).3);
+        assert_eq!(model_pass(&all, Method::MmapPieces).3, model_pass(&all, Method::MmapSequential).3);
+        // Strided pieces 16 or more pages apart fault once each; the order is every stride-th page.
+        let strided = params(&[("fraction_pct", ParamValue::Int(5)), ("pattern", ParamValue::Text("strided".into()))]);
+        assert_eq!(strided.stride(), 19, "65 536 pages / 3 277 pieces");
+        assert_eq!(model_pass(&strided, Method::MmapPieces).3, strided.random_pages());
+        assert_eq!(&strided.piece_pages(1)[..3], &[0, 19, 38]);
+        assert!(strided.piece_pages(1).iter().all(|p| *p < strided.pages()));
+    }
+
+    #[test]
+    fn without_the_hint_a_cold_sequential_mapping_waits_at_every_fault() {
+        let text = |v: &str| ParamValue::Text(v.into());
+        let hinted = params(&[("cache", text("cold"))]);
+        let unhinted = params(&[("cache", text("cold")), ("readahead", text("off"))]);
+        assert!(model_pass(&unhinted, Method::MmapSequential).1 > model_pass(&hinted, Method::MmapSequential).1);
+        let warm = params(&[("readahead", text("off"))]);
+        assert_eq!(model_pass(&warm, Method::MmapSequential).3, warm.pages().div_ceil(FAULT_AROUND));
     }
 
     #[test]

@@ -60,7 +60,12 @@ fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u
     let row = sums.iter().find(|r| r.0 == method).copied().unwrap_or((method, 0, 0, 0, 0, 0));
     let cells = (0..CELLS).map(|c| {
         let at = f64::from(c) / f64::from(CELLS);
-        let touched = if method.is_random() { scatter(c) < p.fraction * progress } else { at < progress };
+        let touched = match (method.is_partial(), p.strided) {
+            (false, _) => at < progress,
+            // Strided pieces: evenly spaced cells, reached front to back.
+            (true, true) => at < progress && c.is_multiple_of(((1.0 / p.fraction).round() as u32).clamp(1, CELLS)),
+            (true, false) => scatter(c) < p.fraction * progress,
+        };
         let class = match (touched, p.cold) {
             (true, _) => "cell touched",
             (false, true) => "cell uncached",
@@ -69,14 +74,54 @@ fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u
         html! { <rect class={class} x={fmt(10.0 + f64::from(c) * cell_w)} y="22" width={fmt((cell_w - 1.0).max(0.5))} height="26" /> }
     });
     html! {
-        <svg class="mmap-strip" viewBox={format!("0 0 {W} 76")} role="img"
+        <svg class="mmap-strip" viewBox={format!("0 0 {W} 126")} role="img"
             aria-label={format!("{}: chunk {} of 16", method.label(), index + 1)}>
             <text class="strip-title" x="10" y="14">{format!("{} — {} MiB file, {} pages", method.label(), p.size >> 20, p.pages())}</text>
             { for cells }
             <text class="strip-counts" x="10" y="66">
                 {format!("{:.1} MiB read · {} system calls · {} minor + {} major page faults", row.1 as f64 / 1_048_576.0, row.3, row.4, row.5)}
             </text>
+            { mechanism(method, index) }
         </svg>
+    }
+}
+
+/// How one step of the method works: a read(2) copies a buffer's worth out of the page cache; a first touch of
+/// a mapped page faults and the kernel maps it (and its neighbours); memcpy copies memory to memory. The arrow
+/// alternates with the chunks, so playing shows the steps repeat.
+fn mechanism(method: Method, index: u32) -> Html {
+    let (from, arrow, to, caption) = match method {
+        Method::Read { buffer_kib } => (
+            "page cache",
+            "read(2): copy",
+            format!("buffer, {buffer_kib} KiB"),
+            "one system call per buffer; every byte is copied once".to_owned(),
+        ),
+        Method::PreadPieces => (
+            "page cache",
+            "pread(2): copy",
+            "buffer, 4 KiB".to_owned(),
+            "one system call and one copy per piece".to_owned(),
+        ),
+        Method::MmapSequential | Method::MmapPieces => (
+            "page cache",
+            "fault: map 16 pages",
+            "page table".to_owned(),
+            "no call and no copy: the first touch of a page faults, the kernel maps it and its neighbours".to_owned(),
+        ),
+        Method::Memcpy => ("memory", "memcpy", "buffer, 64 KiB".to_owned(), "the ceiling: no kernel at all".to_owned()),
+    };
+    let pulse = if index.is_multiple_of(2) { "arrow" } else { "arrow pulse" };
+    html! {
+        <g class="mechanism">
+            <rect class="box" x="10" y="78" width="120" height="26" rx="4" />
+            <text class="box-label" x="70" y="95">{from}</text>
+            <line class={pulse} x1="134" y1="91" x2="300" y2="91" />
+            <text class="arrow-label" x="217" y="86">{arrow}</text>
+            <rect class="box" x="304" y="78" width="140" height="26" rx="4" />
+            <text class="box-label" x="374" y="95">{to}</text>
+            <text class="strip-counts" x="10" y="120">{caption}</text>
+        </g>
     }
 }
 
@@ -162,14 +207,14 @@ fn read_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Htm
 fn fraction_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
     let curve: Vec<(f64, f64)> = (1..=100)
         .map(|pct| {
-            (f64::from(pct), model_gbps(&MmapParams { fraction: f64::from(pct) / 100.0, ..*p }, Method::MmapRandom))
+            (f64::from(pct), model_gbps(&MmapParams { fraction: f64::from(pct) / 100.0, ..*p }, Method::MmapPieces))
         })
         .collect();
     let points: Vec<(f64, f64)> = sums
         .iter()
-        .filter(|r| r.0 == Method::MmapRandom)
+        .filter(|r| r.0 == Method::MmapPieces)
         .map(|r| (p.fraction * 100.0, r.1 as f64 / r.2.max(1) as f64))
         .collect();
     let labels = vec![(1.0, "1 %".to_owned()), (50.0, "50 %".to_owned()), (100.0, "100 %".to_owned())];
-    chart("mmap random: GB/s against share touched", &curve, &points, &labels, &|v| (v - 1.0) / 99.0)
+    chart("mmap pieces: GB/s against the share read", &curve, &points, &labels, &|v| (v - 1.0) / 99.0)
 }
