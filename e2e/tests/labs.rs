@@ -13,6 +13,19 @@ async fn text(browser: &WebDriver, css: &str) -> Option<String> {
     browser.find(By::Css(css)).await.ok()?.text().await.ok()
 }
 
+/// Opens a lab page (the companion is remembered from an earlier link), waits for the connection and presses
+/// "Run on this machine".
+async fn run_live(browser: &WebDriver, url: String) -> anyhow::Result<()> {
+    browser.goto(url).await?;
+    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    // A script click: the sticky parts of the page may cover the button at this scroll position.
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_labs_simulate_run_live_and_foreign_pages_are_refused() -> anyhow::Result<()> {
     let dist = env_path("SYSLAB_DIST")?;
@@ -85,12 +98,7 @@ async fn scenario(
     println!("measured {measured} acquisitions from worker pids {pids:?}");
 
     // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads.
-    browser.goto(format!("{}/lab/amdahl?max_threads=3&work_ms=20&repeats=1", page.origin())).await?;
-    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
-        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
-    })
-    .await?;
-    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=20&repeats=1", page.origin())).await?;
     let fitted = wait_for("the measured speed-up on 3 threads", Duration::from_secs(60), || async {
         text(browser, "tr[data-metric=speedup_3] td.real").await.filter(|t| t.parse::<f64>().is_ok())
     })
@@ -98,12 +106,7 @@ async fn scenario(
     println!("measured speed-up on 3 threads: {fitted}");
 
     // And the methods lab: what starting a process costs here, measured.
-    browser.goto(format!("{}/lab/methods?samples=20", page.origin())).await?;
-    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
-        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
-    })
-    .await?;
-    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    run_live(browser, format!("{}/lab/methods?samples=20", page.origin())).await?;
     let process = wait_for("the measured process start", Duration::from_secs(60), || async {
         text(browser, "tr[data-metric=process_start_p50] td.real").await.filter(|t| t.ends_with('s'))
     })
@@ -111,12 +114,7 @@ async fn scenario(
     println!("measured process start (p50): {process}");
 
     // And mmap against read on a small file: the checksums of every method agree.
-    browser.goto(format!("{}/lab/mmap?size_mib=4", page.origin())).await?;
-    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
-        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
-    })
-    .await?;
-    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    run_live(browser, format!("{}/lab/mmap?size_mib=4", page.origin())).await?;
     wait_for("the measured checksums", Duration::from_secs(60), || async {
         text(browser, "tr[data-metric=checksums_agree] td.real").await.filter(|t| t == "1")
     })

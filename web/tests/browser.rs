@@ -34,13 +34,29 @@ async fn wait_for(root: &Element, selector: &str) {
     panic!("{selector} never appeared");
 }
 
-/// Mounts the lock lab page in a fresh element and waits for its first simulated run.
-async fn mount_lock_lab() -> Element {
+/// Mounts a lab's page in a fresh element and waits until `ready` shows.
+async fn mount_lab(lab: LabId, ready: &str) -> Element {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Lock }).render();
-    wait_for(&root, ".lock-view svg").await;
+    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab }).render();
+    wait_for(&root, ready).await;
+    root
+}
+
+/// Mounts the lock lab page and waits for its first simulated run.
+async fn mount_lock_lab() -> Element {
+    let root = mount_lab(LabId::Lock, ".lock-view svg").await;
     wait_for(&root, "tr[data-metric=acquisitions] td.sim").await;
+    root
+}
+
+/// Mounts a lab's page, pauses its autoplay and jumps to the end of the run.
+async fn mount_at_end(lab: LabId, ready: &str) -> Element {
+    let root = mount_lab(lab, ready).await;
+    find(&root, "button.play").click();
+    settle().await;
+    press("End");
+    settle().await;
     root
 }
 
@@ -146,10 +162,7 @@ async fn without_a_companion_the_page_says_how_to_start_one() {
 
 #[wasm_bindgen_test]
 async fn the_amdahl_page_plots_a_point_per_thread_count() {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Amdahl }).render();
-    wait_for(&root, ".amdahl-view svg").await;
+    let root = mount_lab(LabId::Amdahl, ".amdahl-view svg").await;
     find(&root, "button.play").click(); // pause the autoplay
     settle().await;
     find(&root, "button[aria-label='To start']").click();
@@ -164,14 +177,7 @@ async fn the_amdahl_page_plots_a_point_per_thread_count() {
 
 #[wasm_bindgen_test]
 async fn the_methods_page_draws_the_four_ways_and_the_modelled_costs() {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Methods }).render();
-    wait_for(&root, ".methods-lanes").await;
-    find(&root, "button.play").click(); // pause the autoplay
-    settle().await;
-    press("End");
-    settle().await;
+    let root = mount_at_end(LabId::Methods, ".methods-lanes").await;
     assert_eq!(root.query_selector_all(".methods-lanes g.way").unwrap().length(), 4, "four ways");
     assert!(root.query_selector_all(".methods-lanes rect.span.compute").unwrap().length() > 0);
     assert!(text(&root, "tr[data-metric=makespan_event_loop] td.sim").ends_with("ms"));
@@ -181,14 +187,7 @@ async fn the_methods_page_draws_the_four_ways_and_the_modelled_costs() {
 
 #[wasm_bindgen_test]
 async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab: LabId::Mmap }).render();
-    wait_for(&root, ".mmap-view").await;
-    find(&root, "button.play").click(); // pause the autoplay
-    settle().await;
-    press("End");
-    settle().await;
+    let root = mount_at_end(LabId::Mmap, ".mmap-view").await;
     assert_eq!(root.query_selector_all(".mmap-strip rect.cell").unwrap().length(), 128);
     assert_eq!(root.query_selector_all(".mmap-bars rect.bar").unwrap().length(), 10, "one bar per method");
     assert_eq!(text(&root, "tr[data-metric=mmap_seq_syscalls] td.sim"), "2");

@@ -2,7 +2,7 @@
 //! cores, the runs' measured points appearing as the timeline reaches them, and the run under the playhead as
 //! thread bars (serial part on one thread, then the parallel part on all of them).
 
-use crate::lab::MomentProps;
+use crate::lab::{MomentProps, fmt};
 use shared::lab::amdahl::{AmdahlEvent, AmdahlParams, cores_of, limit, medians, speedup};
 use shared::{EventKind, Nanos, Trace};
 use yew::prelude::*;
@@ -11,10 +11,6 @@ const W: f64 = 720.0;
 const H: f64 = 300.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
-
-fn fmt(v: f64) -> String {
-    format!("{v:.1}")
-}
 
 #[function_component(AmdahlView)]
 pub fn amdahl_view(props: &MomentProps) -> Html {

@@ -2,7 +2,7 @@
 //! shared and exclusive told apart by shape and label (not by colour alone), failed non-blocking attempts as
 //! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
 
-use crate::lab::{MomentProps, TraceRef};
+use crate::lab::{MomentProps, TraceRef, fmt};
 use shared::lab::lock::{Lane, LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
 use shared::{Nanos, Trace};
 use std::f64::consts::PI;
@@ -90,10 +90,6 @@ fn hatch(id: &'static str, size: u32, bg_class: &'static str, line_class: &'stat
             <line x1="0" y1="0" x2="0" y2={size} class={line_class} />
         </pattern>
     }
-}
-
-fn fmt(v: f64) -> String {
-    format!("{v:.1}")
 }
 
 fn kind_class(kind: LockKind) -> &'static str {

@@ -2,7 +2,7 @@
 //! computing, waiting for I/O), with the playhead and when each way finished; and, for a measured run, the cost
 //! of each way of starting work or handing over a message, as bars on a logarithmic scale.
 
-use crate::lab::MomentProps;
+use crate::lab::{MomentProps, fmt};
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way, makespans, samples};
 use shared::stats::percentile;
 use shared::{EventKind, Nanos, Trace};
@@ -10,10 +10,6 @@ use yew::prelude::*;
 
 const W: f64 = 720.0;
 const LEFT: f64 = 92.0;
-
-fn fmt(v: f64) -> String {
-    format!("{v:.1}")
-}
 
 #[function_component(MethodsView)]
 pub fn methods_view(props: &MomentProps) -> Html {

@@ -3,17 +3,13 @@
 //! ceiling; and the model's curves of read throughput against buffer size and of random mapping against the share
 //! touched, with the run's points on them.
 
-use crate::lab::MomentProps;
+use crate::lab::{MomentProps, fmt};
 use shared::lab::mmap::{Method, MmapEvent, MmapParams, READ_BUFFERS_KIB, model_gbps, totals};
 use shared::{EventKind, Trace};
 use yew::prelude::*;
 
 const W: f64 = 720.0;
 const CELLS: u32 = 128;
-
-fn fmt(v: f64) -> String {
-    format!("{v:.1}")
-}
 
 #[function_component(MmapView)]
 pub fn mmap_view(props: &MomentProps) -> Html {

@@ -20,6 +20,11 @@ impl PartialEq for TraceRef {
     }
 }
 
+/// An SVG coordinate, to one decimal: enough for the eye, and short in the DOM.
+pub(crate) fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
 /// What every lab drawing gets: a trace and the moment to draw.
 #[derive(Debug, Properties)]
 pub struct MomentProps {
