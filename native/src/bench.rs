@@ -29,24 +29,12 @@ pub fn run() -> anyhow::Result<()> {
 fn measure(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<Vec<shared::Metric>> {
     let given: shared::ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let params = lab.validate(&given)?;
-    let base = crate::scratch::default_base();
-    let scratch = crate::scratch::Scratch::create(&base, 0)?;
-    let host = crate::host::describe(&base);
-    let cancel = crate::experiment::CancelFlag::default();
     let exe = crate::experiment::current_exe()?;
-    let collector = crate::experiment::TraceCollector::default();
-    let sink = |update| {
-        collector.add(update);
-    };
-    let ctx = crate::experiment::RunContext {
-        scratch: scratch.path(),
-        cancel: &cancel,
-        host: &host,
-        worker_exe: &exe,
-        sink: &sink,
-    };
-    let notes = crate::experiment::run(lab, &params, 1, &ctx)?;
-    let trace = collector.finish(notes).ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))?;
+    let cancel = crate::experiment::CancelFlag::default();
+    let base = crate::scratch::default_base();
+    let run = crate::experiment::run_headless(lab, &params, 1, &base, &exe, &cancel, &|_, _| {})?;
+    run.outcome?;
+    let trace = run.trace.ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))?;
     Ok(shared::lab::metrics(&trace))
 }
 

@@ -1,9 +1,8 @@
 //! `syslab run LAB ...`: the lab's parameters read from `--key value` words by the catalogue's declarations,
 //! the real run with a progress bar, and a table of measured against simulated figures (or the trace as JSON).
 
-use crate::experiment::{self, CancelFlag, RunContext, RunUpdate, TraceCollector};
-use crate::host;
-use crate::scratch::{self, Scratch};
+use crate::experiment::{self, CancelFlag};
+use crate::scratch;
 use indicatif::{ProgressBar, ProgressStyle};
 use shared::LabId;
 use shared::lab::{metrics, simulate};
@@ -77,8 +76,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     let base = scratch::default_base();
     scratch::remove_leftovers(&base);
-    let scratch = Scratch::create(&base, 0).context("creating the scratch directory")?;
-    let host = host::describe(&base);
     let cancel = CancelFlag::default();
     watch_ctrl_c(cancel.clone());
     let exe = experiment::current_exe()?;
@@ -97,16 +94,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         ),
     };
     bar.set_message(args.lab.as_str().to_owned());
-    let collector = TraceCollector::default();
-    let sink = |update: RunUpdate| {
-        let (n_events, latest) = collector.add(update);
+    let progress = |n_events: usize, latest: shared::Nanos| {
         bar.set_position(if duration_ms.is_some() { latest.0 / 1_000_000 } else { n_events as u64 });
     };
-    let ctx = RunContext { scratch: scratch.path(), cancel: &cancel, host: &host, worker_exe: &exe, sink: &sink };
-    let outcome = experiment::run(args.lab, &args.params, args.seed, &ctx);
+    let run = experiment::run_headless(args.lab, &args.params, args.seed, &base, &exe, &cancel, &progress);
     bar.finish_and_clear();
-    let notes = outcome.with_context(|| format!("running the {} lab", args.lab))?;
-    let measured = collector.finish(notes).context("the run reported nothing")?;
+    let run = run.with_context(|| format!("running the {} lab", args.lab))?;
+    run.outcome.with_context(|| format!("running the {} lab", args.lab))?;
+    let measured = run.trace.context("the run reported nothing")?;
 
     if args.json {
         println!("{}", serde_json::to_string(&measured)?);

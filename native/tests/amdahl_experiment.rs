@@ -4,35 +4,18 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate, TraceCollector};
+mod common;
+
+use native::experiment::ExperimentError;
 use shared::lab::amdahl::AmdahlEvent;
-use shared::{EventKind, LabId, ParamSet, ParamValue};
-use std::path::Path;
+use shared::{EventKind, LabId, ParamValue};
 
 fn run(
     pairs: &[(&str, ParamValue)],
     cancel_after: Option<usize>,
-) -> (Option<shared::Trace>, Result<Vec<String>, ExperimentError>) {
-    let given: ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    let set = LabId::Amdahl.validate(&given).unwrap();
-    let host = native::host::describe(&std::env::temp_dir());
-    let cancel = CancelFlag::default();
-    let collector = TraceCollector::default();
-    let sink = |update: RunUpdate| {
-        let (n, _) = collector.add(update);
-        if cancel_after.is_some_and(|limit| n >= limit) {
-            cancel.cancel();
-        }
-    };
-    let ctx = RunContext {
-        scratch: &std::env::temp_dir(),
-        cancel: &cancel,
-        host: &host,
-        worker_exe: Path::new("unused"),
-        sink: &sink,
-    };
-    let outcome = experiment::run(LabId::Amdahl, &set, 1, &ctx);
-    (collector.finish(Vec::new()), outcome)
+) -> (Option<shared::Trace>, Result<(), ExperimentError>) {
+    let run = common::run_lab(LabId::Amdahl, &common::params(LabId::Amdahl, pairs), 1, cancel_after);
+    (run.trace, run.outcome)
 }
 
 #[test]

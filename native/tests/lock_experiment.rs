@@ -5,52 +5,24 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use native::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate, TraceCollector};
-use native::scratch::{Scratch, process_alive};
+mod common;
+
+use native::experiment::ExperimentError;
+use native::scratch::process_alive;
 use shared::lab::lock::LockEvent;
 use shared::lab::metrics;
 use shared::{LabId, ParamSet, ParamValue, Trace};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-fn base() -> PathBuf {
-    std::env::temp_dir().join(format!("syslab-native-test-{}", std::process::id()))
+fn params(pairs: &[(&str, ParamValue)]) -> ParamSet {
+    common::params(LabId::Lock, pairs)
 }
 
-fn params(words: &[(&str, ParamValue)]) -> ParamSet {
-    let given = words.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    LabId::Lock.validate(&given).expect("valid parameters")
-}
-
-/// Runs the experiment in a fresh scratch directory; returns the trace (notes included), the outcome, the
-/// scratch path (already removed) and the workers' pids.
+/// Runs the experiment in a fresh scratch directory; returns the trace (notes included), the outcome and the
+/// scratch path (already removed).
 fn run_with(set: &ParamSet, cancel_after_events: Option<usize>) -> (Trace, Result<(), ExperimentError>, PathBuf) {
-    static RUN: Mutex<u64> = Mutex::new(0);
-    let run_no = {
-        let mut n = RUN.lock().unwrap_or_else(|e| e.into_inner());
-        *n += 1;
-        *n
-    };
-    let scratch = Scratch::create(&base(), run_no).expect("scratch");
-    let dir = scratch.path().to_owned();
-    let host = native::host::describe(&base());
-    let cancel = CancelFlag::default();
-    let collector = TraceCollector::default();
-    let sink = |update: RunUpdate| {
-        let (n_events, _) = collector.add(update);
-        if cancel_after_events.is_some_and(|n| n_events >= n) {
-            cancel.cancel();
-        }
-    };
-    let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
-    let ctx = RunContext { scratch: &dir, cancel: &cancel, host: &host, worker_exe: exe, sink: &sink };
-    let outcome = experiment::run(LabId::Lock, set, 7, &ctx);
-    drop(scratch);
-    let (notes, outcome) = match outcome {
-        Ok(notes) => (notes, Ok(())),
-        Err(err) => (Vec::new(), Err(err)),
-    };
-    (collector.finish(notes).expect("the run started"), outcome, dir)
+    let run = common::run_lab(LabId::Lock, set, 7, cancel_after_events);
+    (run.trace.expect("the run started"), run.outcome, run.scratch)
 }
 
 fn metric(trace: &Trace, key: &str) -> f64 {

@@ -4,25 +4,17 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use native::experiment::{self, CancelFlag, RunContext, RunUpdate, TraceCollector};
+mod common;
+
 use shared::lab::methods::{Cost, samples};
-use shared::{LabId, ParamSet, ParamValue};
-use std::path::Path;
+use shared::{LabId, ParamValue};
 
 #[test]
 fn every_cost_is_sampled_and_no_worker_survives() {
-    let given: ParamSet = [("samples".to_owned(), ParamValue::Int(20))].into_iter().collect();
-    let set = LabId::Methods.validate(&given).unwrap();
-    let host = native::host::describe(&std::env::temp_dir());
-    let cancel = CancelFlag::default();
-    let collector = TraceCollector::default();
-    let sink = |update: RunUpdate| {
-        collector.add(update);
-    };
-    let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
-    let ctx = RunContext { scratch: &std::env::temp_dir(), cancel: &cancel, host: &host, worker_exe: exe, sink: &sink };
-    let notes = experiment::run(LabId::Methods, &set, 1, &ctx).unwrap();
-    let trace = collector.finish(notes).unwrap();
+    let set = common::params(LabId::Methods, &[("samples", ParamValue::Int(20))]);
+    let run = common::run_lab(LabId::Methods, &set, 1, None);
+    run.outcome.unwrap();
+    let trace = run.trace.unwrap();
     for cost in Cost::ALL {
         let n = samples(&trace, cost).len();
         let want = if cost == Cost::ProcessStart { 10 } else { 20 };

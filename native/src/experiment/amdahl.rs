@@ -6,7 +6,7 @@ use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use shared::lab::amdahl::{AmdahlEvent, AmdahlParams, actors};
 use shared::params::ParamSet;
-use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::hint::black_box;
 
@@ -55,13 +55,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     let (serial, parallel) = p.split();
     let serial_iterations = (serial.0 as f64 / ns_per_iteration) as u64;
     let parallel_iterations = (parallel.0 as f64 / ns_per_iteration) as u64;
-    let info = RunInfo {
-        lab: LabId::Amdahl,
-        params: params.clone(),
-        seed,
-        source: Source::Measured { host: ctx.host.clone() },
-    };
-    (ctx.sink)(RunUpdate::Started { info, actors: actors(Some(std::process::id())) });
+    ctx.started(LabId::Amdahl, params, seed, actors(Some(std::process::id())));
     let mut notes = vec![format!("The workload was calibrated at {ns_per_iteration:.2} ns per step on one thread.")];
     let t0 = monotonic_ns();
     for threads in 1..=p.max_threads {

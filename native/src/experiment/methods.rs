@@ -7,7 +7,7 @@ use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use shared::lab::methods::{Cost, MethodsEvent, MethodsParams, actors};
 use shared::params::ParamSet;
-use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -71,13 +71,7 @@ impl Samples<'_> {
 
 pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
     let p = MethodsParams::from_validated(params);
-    let info = RunInfo {
-        lab: LabId::Methods,
-        params: params.clone(),
-        seed,
-        source: Source::Measured { host: ctx.host.clone() },
-    };
-    (ctx.sink)(RunUpdate::Started { info, actors: actors(Some(std::process::id())) });
+    ctx.started(LabId::Methods, params, seed, actors(Some(std::process::id())));
     let mut s = Samples { ctx, t0: monotonic_ns(), batch: Vec::new() };
     let n = p.samples;
     // Process starts are the slowest (about a millisecond each): a tenth as many, at least ten.

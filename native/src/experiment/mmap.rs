@@ -8,7 +8,7 @@ use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, PAGE, actors};
 use shared::params::ParamSet;
-use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -157,9 +157,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
         file.sync_all().map_err(io("syncing the data file"))?;
     }
     let file = File::open(&path).map_err(io("opening the data file"))?;
-    let info =
-        RunInfo { lab: LabId::Mmap, params: params.clone(), seed, source: Source::Measured { host: ctx.host.clone() } };
-    (ctx.sink)(RunUpdate::Started { info, actors: actors(Some(std::process::id())) });
+    ctx.started(LabId::Mmap, params, seed, actors(Some(std::process::id())));
     if let Some(huge) = file_huge_pages() {
         notes.push(format!(
             "FileHugePages in /proc/meminfo: {huge} kB (large folios make warm sequential reads faster)."

@@ -8,7 +8,7 @@ pub mod mmap;
 
 use shared::LabId;
 use shared::params::{ParamError, ParamSet};
-use shared::trace::{Actor, Event, HostInfo, RunInfo};
+use shared::trace::{Actor, Event, HostInfo, RunInfo, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,13 +36,13 @@ pub enum RunUpdate {
     Events(Vec<Event>),
 }
 
-/// Folds a run's updates into its trace, for callers that want the whole run (the command line, tests).
+/// Folds a run's updates into its trace, for runs outside the server.
 #[derive(Debug, Default)]
-pub struct TraceCollector(std::sync::Mutex<Option<shared::Trace>>);
+struct TraceCollector(std::sync::Mutex<Option<shared::Trace>>);
 
 impl TraceCollector {
     /// Adds an update; returns the number of events so far and the time of the latest.
-    pub fn add(&self, update: RunUpdate) -> (usize, shared::Nanos) {
+    fn add(&self, update: RunUpdate) -> (usize, shared::Nanos) {
         let mut trace = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match update {
             RunUpdate::Started { info, actors } => {
@@ -60,12 +60,53 @@ impl TraceCollector {
     }
 
     /// The trace in time order with the run's notes, if the run started at all.
-    pub fn finish(self, notes: Vec<String>) -> Option<shared::Trace> {
+    fn finish(self, notes: Vec<String>) -> Option<shared::Trace> {
         let mut trace = self.0.into_inner().unwrap_or_else(|e| e.into_inner())?;
         trace.notes = notes;
         trace.sort_events();
         Some(trace)
     }
+}
+
+/// How a run outside the server went: the trace as far as it got (with the run's notes when it finished), how
+/// it ended, and its scratch directory (already removed).
+#[derive(Debug)]
+pub struct Headless {
+    pub trace: Option<shared::Trace>,
+    pub outcome: Result<(), ExperimentError>,
+    pub scratch: PathBuf,
+}
+
+/// Runs `lab` outside the server (the command line, the benchmarks, the tests): in a fresh scratch directory
+/// under `base`, removed afterwards, collecting the trace. `on_progress` sees the number of events and the
+/// latest event's time after every update; `cancel` stops the run.
+pub fn run_headless(
+    lab: LabId,
+    params: &ParamSet,
+    seed: u64,
+    base: &Path,
+    worker_exe: &Path,
+    cancel: &CancelFlag,
+    on_progress: &(dyn Fn(usize, shared::Nanos) + Sync),
+) -> Result<Headless, ExperimentError> {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let scratch = crate::scratch::Scratch::create(base, RUNS.fetch_add(1, Ordering::SeqCst))
+        .map_err(ExperimentError::io("creating the scratch directory"))?;
+    let dir = scratch.path().to_owned();
+    let host = crate::host::describe(base);
+    let collector = TraceCollector::default();
+    let sink = |update: RunUpdate| {
+        let (n_events, latest) = collector.add(update);
+        on_progress(n_events, latest);
+    };
+    let ctx = RunContext { scratch: &dir, cancel, host: &host, worker_exe, sink: &sink };
+    let result = run(lab, params, seed, &ctx);
+    drop(scratch);
+    let (notes, outcome) = match result {
+        Ok(notes) => (notes, Ok(())),
+        Err(err) => (Vec::new(), Err(err)),
+    };
+    Ok(Headless { trace: collector.finish(notes), outcome, scratch: dir })
 }
 
 /// Everything a run may use.
@@ -76,6 +117,14 @@ pub struct RunContext<'a> {
     /// The `syslab` binary, started again as a hidden worker subcommand for experiments with processes.
     pub worker_exe: &'a Path,
     pub sink: &'a (dyn Fn(RunUpdate) + Sync),
+}
+
+impl RunContext<'_> {
+    /// Announces a measured run: its lab, validated parameters, seed, this host, and its actors.
+    pub fn started(&self, lab: LabId, params: &ParamSet, seed: u64, actors: Vec<Actor>) {
+        let info = RunInfo { lab, params: params.clone(), seed, source: Source::Measured { host: self.host.clone() } };
+        (self.sink)(RunUpdate::Started { info, actors });
+    }
 }
 
 impl std::fmt::Debug for RunContext<'_> {

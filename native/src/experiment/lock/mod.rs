@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use shared::lab::MAX_SIM_EVENTS;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
 use shared::params::ParamSet;
-use shared::trace::{ActorId, Event, EventKind, RunInfo, Source};
+use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -159,9 +159,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
         }
         pids
     };
-    let info =
-        RunInfo { lab: LabId::Lock, params: params.clone(), seed, source: Source::Measured { host: ctx.host.clone() } };
-    (ctx.sink)(RunUpdate::Started { info, actors: p.actors(&pids) });
+    ctx.started(LabId::Lock, params, seed, p.actors(&pids));
 
     let mut batch = Batcher { sink: ctx.sink, pending: Vec::new(), last_sent: t0, total: 0 };
     let mut notes = Vec::new();
