@@ -6,6 +6,7 @@ use crate::lab::amdahl::AmdahlEvent;
 use crate::lab::lock::LockEvent;
 use crate::lab::methods::MethodsEvent;
 use crate::lab::mmap::MmapEvent;
+use crate::lab::watch::WatchEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,7 @@ pub enum EventKind {
     Amdahl(AmdahlEvent),
     Methods(MethodsEvent),
     Mmap(MmapEvent),
+    Watch(WatchEvent),
 }
 
 impl EventKind {

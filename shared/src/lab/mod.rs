@@ -5,6 +5,7 @@ pub mod amdahl;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod watch;
 
 use crate::catalogue::LabId;
 use crate::params::{ParamError, ParamSet};
@@ -21,6 +22,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
         LabId::Amdahl => Ok(amdahl::simulate(&params, seed)),
         LabId::Methods => Ok(methods::simulate(&params, seed)),
         LabId::Mmap => Ok(mmap::simulate(&params, seed)),
+        LabId::Watch => Ok(watch::simulate(&params, seed)),
         other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
     }
 }
@@ -32,6 +34,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         LabId::Amdahl => amdahl::metrics(trace),
         LabId::Methods => methods::metrics(trace),
         LabId::Mmap => mmap::metrics(trace),
+        LabId::Watch => watch::metrics(trace),
         _ => Vec::new(),
     }
 }
