@@ -5,6 +5,7 @@ pub mod amdahl;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod watch;
 
 use shared::LabId;
 use shared::params::{ParamError, ParamSet};
@@ -162,7 +163,7 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap)
+    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap | LabId::Watch)
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
@@ -172,6 +173,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         LabId::Amdahl => amdahl::run(params, seed, ctx),
         LabId::Methods => methods::run(params, seed, ctx),
         LabId::Mmap => mmap::run(params, seed, ctx),
+        LabId::Watch => watch::run(params, seed, ctx),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }
@@ -181,6 +183,7 @@ pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
     match LabId::parse(lab)? {
         LabId::Lock => lock::worker::main(spec_json),
         LabId::Methods => methods::worker(spec_json),
+        LabId::Watch => watch::worker(spec_json),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }

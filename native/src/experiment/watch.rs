@@ -1,0 +1,556 @@
+//! The real watch experiment. The companion builds a tree of N files in the run's scratch directory and starts
+//! two watcher processes over it (this binary again, as `__worker watch inotify|poll SPEC`), so each one's CPU
+//! time is its own: one uses the notify crate's recommended watcher (inotify), the other a poller of our own that
+//! stats every file each pass and compares nanosecond modification times and sizes (notify's `PollWatcher`
+//! compares whole seconds and would miss a second change within a second). The companion then writes the seeded
+//! plan of changes, stamping each on CLOCK_MONOTONIC before the write, and matches the watchers' reports to it.
+//!
+//! The watchers speak one line per fact on stdout: `ready SETUP_NS`, `detect FILE T`, `scan T NS`,
+//! `overflow T`, `limit NEEDED LIMIT`, and at the end `cost CPU_NS WALL_NS CALLS|-`. A line on stdin (or its
+//! end) stops them.
+
+use super::{ExperimentError, RunContext, RunUpdate};
+use crate::clock::monotonic_ns;
+use serde::{Deserialize, Serialize};
+use shared::lab::watch::{WRITER_ACTOR, WatchEvent, WatchParams, Watcher, actors};
+use shared::params::ParamSet;
+use shared::trace::{Event, EventKind};
+use shared::{LabId, Nanos};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The longest the writer writes in one round, and the longest a whole run (a sweep) may take.
+const ROUND_WRITE_BUDGET: Nanos = Nanos::from_millis(20_000);
+const RUN_BUDGET: Nanos = Nanos::from_millis(120_000);
+/// How long a watcher may take to get ready (the poller's first pass over 100 000 files takes ~0.2 s).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The sysctl that bounds inotify watches, and where the kernel shows it.
+pub const WATCH_SYSCTL: &str = "fs.inotify.max_user_watches";
+const WATCH_LIMIT_FILE: &str = "/proc/sys/fs/inotify/max_user_watches";
+/// Overrides the watch limit the run checks against (the tests set it low to reach the limit for real).
+pub const WATCH_LIMIT_ENV: &str = "SYSLAB_MAX_USER_WATCHES";
+
+/// What a watcher process is told, as JSON in its argument.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WatcherSpec {
+    pub watcher: Watcher,
+    pub root: PathBuf,
+    pub files: u32,
+    pub per_dir: u32,
+    pub interval_ms: u64,
+    /// The number of inotify watches the watcher may use.
+    pub watch_limit: u32,
+    pub parent_pid: u32,
+}
+
+/// Where file `index` of a tree lives: `d00012/f001234`, `per_dir` files to a directory.
+pub fn file_path(root: &Path, per_dir: u32, index: u32) -> PathBuf {
+    root.join(format!("d{:05}", index / per_dir)).join(format!("f{index:06}"))
+}
+
+/// The index of a file from its path, if it is one of the tree's files.
+pub fn file_index(path: &Path) -> Option<u32> {
+    path.file_name()?.to_str()?.strip_prefix('f')?.parse().ok()
+}
+
+/// The inotify watch limit: the override, else the kernel's, else none known.
+pub fn watch_limit() -> u32 {
+    let read = |text: Option<String>| text.and_then(|t| t.trim().parse().ok());
+    read(std::env::var(WATCH_LIMIT_ENV).ok())
+        .or_else(|| read(std::fs::read_to_string(WATCH_LIMIT_FILE).ok()))
+        .unwrap_or(u32::MAX)
+}
+
+/// The message for a watch limit that is too low, with the numbers and the fix.
+pub fn limit_note(needed: u32, limit: u32) -> String {
+    format!(
+        "inotify could not watch the tree: it needs {needed} watches (one per directory) and the limit is {limit} \
+         ({WATCH_SYSCTL}). Raise it with `sysctl {WATCH_SYSCTL}=524288`, or put more files in each directory; \
+         the poller ran alone."
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The watcher processes.
+
+/// The `__worker watch SPEC` entry.
+pub fn worker(spec_json: &str) -> Result<(), ExperimentError> {
+    let spec: WatcherSpec =
+        serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad watcher spec: {e}")))?;
+    // Die with the companion: the kernel sends SIGKILL if the parent goes, and if it already went, stop now.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(spec.parent_pid) {
+        return Err(ExperimentError::Worker("the companion is gone".to_owned()));
+    }
+    let out = Out::default();
+    // The companion stops a watcher by a line on stdin or by closing it.
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        let _ = stop_tx.send(());
+    });
+    match spec.watcher {
+        Watcher::Inotify => notified(&spec, &out, &stop_rx),
+        Watcher::Poll => poller(&spec, &out, &stop_rx),
+    }
+}
+
+/// The watcher's stdout, shared by its threads: one whole line at a time.
+#[derive(Debug, Clone, Default)]
+struct Out(std::sync::Arc<std::sync::Mutex<()>>);
+
+impl Out {
+    fn line(&self, text: std::fmt::Arguments<'_>) {
+        let _guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stdout = std::io::stdout().lock();
+        // A companion that stopped reading is gone; the parent-death signal ends us.
+        let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    }
+}
+
+/// This process's CPU time (user + system) so far.
+fn cpu_ns() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// Reports the cost of watching from `ready` (CPU time and wall time then) to now.
+fn report_cost(out: &Out, ready: (u64, u64), calls: Option<u64>) {
+    let (cpu, wall) = (cpu_ns().saturating_sub(ready.0), monotonic_ns().saturating_sub(ready.1));
+    let calls = calls.map_or_else(|| "-".to_owned(), |c| c.to_string());
+    out.line(format_args!("cost {cpu} {wall} {calls}"));
+}
+
+/// The notified watcher: notify's recommended watcher (inotify on Linux) on the tree, recursively.
+fn notified(spec: &WatcherSpec, out: &Out, stop: &mpsc::Receiver<()>) -> Result<(), ExperimentError> {
+    use notify::{EventKind as Kind, Watcher as _, event::ModifyKind};
+    let needed = spec.files.div_ceil(spec.per_dir) + 1;
+    if needed > spec.watch_limit {
+        out.line(format_args!("limit {needed} {}", spec.watch_limit));
+        return Ok(());
+    }
+    let start = monotonic_ns();
+    let handler_out = out.clone();
+    let handler = move |result: notify::Result<notify::Event>| match result {
+        Ok(event) if event.need_rescan() => handler_out.line(format_args!("overflow {}", monotonic_ns())),
+        // One write(2) is one IN_MODIFY; the open and close around it are not changes of the data.
+        Ok(event) if matches!(event.kind, Kind::Modify(ModifyKind::Data(_))) => {
+            let t = monotonic_ns();
+            for index in event.paths.iter().filter_map(|p| file_index(p)) {
+                handler_out.line(format_args!("detect {index} {t}"));
+            }
+        }
+        Ok(_) => {}
+        Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => {
+            handler_out.line(format_args!("limit {needed} {}", watch_limit()));
+        }
+        Err(err) => handler_out.line(format_args!("error {err}")),
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => {
+            out.line(format_args!("limit {needed} {}", watch_limit()));
+            return Ok(());
+        }
+        Err(err) => return Err(ExperimentError::Worker(format!("inotify: {err}"))),
+    };
+    match watcher.watch(&spec.root, notify::RecursiveMode::Recursive) {
+        Ok(()) => {}
+        Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => {
+            out.line(format_args!("limit {needed} {}", watch_limit()));
+            return Ok(());
+        }
+        Err(err) => return Err(ExperimentError::Worker(format!("inotify: {err}"))),
+    }
+    let ready = (cpu_ns(), monotonic_ns());
+    out.line(format_args!("ready {}", ready.1 - start));
+    let _ = stop.recv();
+    drop(watcher);
+    report_cost(out, ready, None);
+    Ok(())
+}
+
+/// The poller: a pass stats every file in index order and reports those whose modification time (to the
+/// nanosecond) or size changed since the last pass; between passes it sleeps the interval.
+fn poller(spec: &WatcherSpec, out: &Out, stop: &mpsc::Receiver<()>) -> Result<(), ExperimentError> {
+    let paths: Vec<PathBuf> = (0..spec.files).map(|i| file_path(&spec.root, spec.per_dir, i)).collect();
+    let look = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.mtime_nsec_total(), m.len()));
+    let start = monotonic_ns();
+    let mut last: Vec<Option<(i128, u64)>> = paths.iter().map(|p| look(p)).collect();
+    let ready = (cpu_ns(), monotonic_ns());
+    out.line(format_args!("scan {} {}", ready.1, ready.1 - start));
+    out.line(format_args!("ready {}", ready.1 - start));
+    let interval = Duration::from_millis(spec.interval_ms);
+    let mut passes = 0u64;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+        let pass_start = monotonic_ns();
+        for (index, (path, seen)) in paths.iter().zip(&mut last).enumerate() {
+            let now = look(path);
+            if now != *seen {
+                *seen = now;
+                out.line(format_args!("detect {index} {}", monotonic_ns()));
+            }
+        }
+        passes += 1;
+        let end = monotonic_ns();
+        out.line(format_args!("scan {end} {}", end - pass_start));
+    }
+    report_cost(out, ready, Some(passes * u64::from(spec.files)));
+    Ok(())
+}
+
+/// Nanoseconds since the epoch of a file's modification time.
+trait MtimeNanos {
+    fn mtime_nsec_total(&self) -> i128;
+}
+
+impl MtimeNanos for std::fs::Metadata {
+    fn mtime_nsec_total(&self) -> i128 {
+        use std::os::unix::fs::MetadataExt;
+        i128::from(self.mtime()) * 1_000_000_000 + i128::from(self.mtime_nsec())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The companion's side.
+
+/// A line from a watcher, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    Ready { setup_ns: u64 },
+    Detect { file: u32, t: u64 },
+    Scan { t: u64, ns: u64 },
+    Overflow { t: u64 },
+    Limit { needed: u32, limit: u32 },
+    Cost { cpu_ns: u64, wall_ns: u64, calls: Option<u64> },
+}
+
+fn parse_report(line: &str) -> Result<Report, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let num = |i: usize| -> Result<u64, String> {
+        words.get(i).and_then(|w| w.parse().ok()).ok_or_else(|| format!("bad watcher report `{line}`"))
+    };
+    let small = |i: usize| num(i).map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    match words.first().copied() {
+        Some("ready") => Ok(Report::Ready { setup_ns: num(1)? }),
+        Some("detect") => Ok(Report::Detect { file: small(1)?, t: num(2)? }),
+        Some("scan") => Ok(Report::Scan { t: num(1)?, ns: num(2)? }),
+        Some("overflow") => Ok(Report::Overflow { t: num(1)? }),
+        Some("limit") => Ok(Report::Limit { needed: small(1)?, limit: small(2)? }),
+        Some("cost") => Ok(Report::Cost { cpu_ns: num(1)?, wall_ns: num(2)?, calls: num(3).ok() }),
+        Some("error") => Err(line.trim_start_matches("error ").to_owned()),
+        _ => Err(format!("bad watcher report `{line}`")),
+    }
+}
+
+/// The watcher processes of a round. Dropping it kills and reaps any still running, so no exit path leaks one.
+#[derive(Debug, Default)]
+struct Watchers {
+    children: Vec<(Watcher, Child, Option<ChildStdin>)>,
+}
+
+impl Watchers {
+    /// Asks every watcher to stop (they report their cost and exit).
+    fn stop(&mut self) {
+        for (_, _, stdin) in &mut self.children {
+            if let Some(mut pipe) = stdin.take() {
+                let _ = pipe.write_all(b"stop\n");
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        for (_, child, _) in &mut self.children {
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for (_, child, _) in &mut self.children {
+            // An already-exited child makes kill fail harmlessly; wait reaps it either way.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One round's bookkeeping: the changes written and which each watcher has noticed.
+struct Round<'a> {
+    ctx: &'a RunContext<'a>,
+    t0: u64,
+    round: u32,
+    /// Per change: (file, write time on CLOCK_MONOTONIC).
+    writes: Vec<(u32, u64)>,
+    /// Per watcher, per change: noticed yet.
+    noticed: [Vec<bool>; 2],
+    active: [bool; 2],
+    costs: [Option<(u64, u64, Option<u64>)>; 2],
+    last_pass_ns: u64,
+    batch: Vec<Event>,
+    notes: &'a mut Vec<String>,
+}
+
+impl Round<'_> {
+    fn push(&mut self, t: u64, actor: shared::ActorId, ev: WatchEvent) {
+        self.batch.push(Event { t: Nanos(t.saturating_sub(self.t0)), actor, kind: EventKind::Watch(ev) });
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let mut events = std::mem::take(&mut self.batch);
+            events.sort_by_key(|e| e.t);
+            (self.ctx.sink)(RunUpdate::Events(events));
+        }
+    }
+
+    fn all_noticed(&self) -> bool {
+        Watcher::ALL.iter().all(|&w| !self.active[w as usize] || self.noticed[w as usize].iter().all(|&n| n))
+    }
+
+    /// Takes one report of a watcher into the trace.
+    fn take(&mut self, watcher: Watcher, report: Report) {
+        let (round, actor) = (self.round, watcher.actor());
+        match report {
+            Report::Ready { setup_ns } => {
+                self.push(monotonic_ns(), actor, WatchEvent::Ready { round, watcher, setup_ns });
+            }
+            // A notice covers every change of that file written before it and not yet noticed; notices of no
+            // pending change (a second event of one write) are not changes.
+            Report::Detect { file, t } => {
+                for change in 0..self.writes.len() {
+                    let (f, written) = self.writes[change];
+                    if f == file && written <= t && !self.noticed[watcher as usize][change] {
+                        self.noticed[watcher as usize][change] = true;
+                        let change = change as u32;
+                        self.push(t, actor, WatchEvent::Detect { round, change, file, watcher });
+                    }
+                }
+            }
+            Report::Scan { t, ns } => {
+                self.last_pass_ns = ns;
+                self.push(t, actor, WatchEvent::Scan { round, ns });
+            }
+            Report::Overflow { t } => {
+                self.push(t, actor, WatchEvent::Overflow { round });
+                self.notes.push(
+                    "The inotify queue overflowed (IN_Q_OVERFLOW): events were dropped and a real watcher must \
+                     rescan. Raise fs.inotify.max_queued_events or read faster."
+                        .to_owned(),
+                );
+            }
+            Report::Limit { needed, limit } => {
+                self.active[watcher as usize] = false;
+                self.push(monotonic_ns(), actor, WatchEvent::Limit { round, needed, limit });
+                self.notes.push(limit_note(needed, limit));
+            }
+            Report::Cost { cpu_ns, wall_ns, calls } => self.costs[watcher as usize] = Some((cpu_ns, wall_ns, calls)),
+        }
+    }
+}
+
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+    let p = WatchParams::from_validated(params);
+    let root = ctx.scratch.join("tree");
+    ctx.started(LabId::Watch, params, seed, actors([Some(std::process::id()), None, None]));
+    let t0 = monotonic_ns();
+    let mut notes = Vec::new();
+    let mut created = 0u32;
+    for (round, files) in p.rounds().into_iter().enumerate() {
+        if Nanos(monotonic_ns() - t0) > RUN_BUDGET {
+            notes.push(format!("The run's {RUN_BUDGET} budget ended the sweep before N = {files}."));
+            break;
+        }
+        while created < files {
+            let path = file_path(&root, p.per_dir, created);
+            if created.is_multiple_of(p.per_dir) {
+                let dir = path.parent().unwrap_or(&root);
+                std::fs::create_dir_all(dir).map_err(ExperimentError::io("creating the tree"))?;
+            }
+            std::fs::write(&path, b"0").map_err(ExperimentError::io("creating the tree's files"))?;
+            created += 1;
+        }
+        run_round(&p, seed, round as u32, files, &root, t0, ctx, &mut notes)?;
+    }
+    Ok(notes)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_round(
+    p: &WatchParams,
+    seed: u64,
+    round: u32,
+    files: u32,
+    root: &Path,
+    t0: u64,
+    ctx: &RunContext<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(), ExperimentError> {
+    let mut watchers = Watchers::default();
+    let (tx, rx) = mpsc::channel::<(Watcher, String)>();
+    for watcher in Watcher::ALL {
+        let spec = WatcherSpec {
+            watcher,
+            root: root.to_owned(),
+            files,
+            per_dir: p.per_dir,
+            interval_ms: p.interval.0 / 1_000_000,
+            watch_limit: watch_limit(),
+            parent_pid: std::process::id(),
+        };
+        let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
+        let mut child = Command::new(ctx.worker_exe)
+            .args(["__worker", "watch", &spec_json])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(ExperimentError::io(format!("starting the {} watcher", watcher.key())))?;
+        let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
+        let stdin = child.stdin.take();
+        watchers.children.push((watcher, child, stdin));
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send((watcher, line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+
+    let plan = p.write_plan(files, seed, round);
+    let mut r = Round {
+        ctx,
+        t0,
+        round,
+        writes: Vec::with_capacity(plan.len()),
+        noticed: [Vec::new(), Vec::new()],
+        active: [true, true],
+        costs: [None, None],
+        last_pass_ns: 0,
+        batch: Vec::new(),
+        notes,
+    };
+    r.push(monotonic_ns(), WRITER_ACTOR, WatchEvent::Round { round, files, dirs: p.dirs(files) });
+
+    // Wait until each watcher is ready or has said it cannot watch.
+    let mut waiting = [true, true];
+    let ready_by = std::time::Instant::now() + READY_TIMEOUT;
+    while waiting.iter().any(|&w| w) {
+        check_cancel(ctx)?;
+        let left = ready_by.saturating_duration_since(std::time::Instant::now());
+        let (watcher, line) = match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(got) => got,
+            Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                return Err(ExperimentError::Worker("a watcher did not get ready in time".to_owned()));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(ExperimentError::Worker("the watchers exited before they were ready".to_owned()));
+            }
+        };
+        let report = parse_report(&line).map_err(ExperimentError::Worker)?;
+        if matches!(report, Report::Ready { .. } | Report::Limit { .. }) {
+            waiting[watcher as usize] = false;
+        }
+        r.take(watcher, report);
+    }
+    r.flush();
+
+    // Write the plan, taking the watchers' reports between writes.
+    let start = monotonic_ns();
+    for (change, (at, file)) in plan.into_iter().enumerate() {
+        if at > ROUND_WRITE_BUDGET {
+            r.notes.push(format!(
+                "Round {round}: the writer stopped after {change} changes, at the {ROUND_WRITE_BUDGET} budget of a round."
+            ));
+            break;
+        }
+        let due = start + at.0;
+        loop {
+            check_cancel(ctx)?;
+            let now = monotonic_ns();
+            if now >= due {
+                break;
+            }
+            let wait = Duration::from_nanos((due - now).min(20_000_000));
+            if let Ok((watcher, line)) = rx.recv_timeout(wait) {
+                r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+            }
+        }
+        let t = monotonic_ns();
+        r.writes.push((file, t));
+        for seen in &mut r.noticed {
+            seen.push(false);
+        }
+        r.push(t, WRITER_ACTOR, WatchEvent::Write { round, change: change as u32, file });
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(file_path(root, p.per_dir, file))
+            .map_err(ExperimentError::io("opening a file to change"))?;
+        f.write_all(b"x").map_err(ExperimentError::io("changing a file"))?;
+        if r.batch.len() >= 64 {
+            r.flush();
+        }
+    }
+
+    // Give the watchers time to notice the last changes: two intervals and two passes, and a second.
+    let grace = 2 * (p.interval.0 + r.last_pass_ns) + 1_000_000_000;
+    let until = monotonic_ns() + grace;
+    while !r.all_noticed() && monotonic_ns() < until {
+        check_cancel(ctx)?;
+        if let Ok((watcher, line)) = rx.recv_timeout(Duration::from_millis(20)) {
+            r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+        }
+    }
+    let end = monotonic_ns();
+    watchers.stop();
+    // Their last reports (the cost) arrive as they exit; the channel closes when both have.
+    while let Ok((watcher, line)) = rx.recv_timeout(Duration::from_secs(10)) {
+        r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+    }
+    watchers.reap();
+    for watcher in Watcher::ALL {
+        if let Some((cpu_ns, wall_ns, syscalls)) = r.costs[watcher as usize] {
+            r.push(end, watcher.actor(), WatchEvent::Cost { round, watcher, cpu_ns, wall_ns, syscalls });
+        }
+    }
+    r.flush();
+    Ok(())
+}
+
+fn check_cancel(ctx: &RunContext<'_>) -> Result<(), ExperimentError> {
+    if ctx.cancel.is_cancelled() { Err(ExperimentError::Cancelled) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_and_indices_round_trip() {
+        let path = file_path(Path::new("/t"), 100, 1_234);
+        assert_eq!(path, Path::new("/t/d00012/f001234"));
+        assert_eq!(file_index(&path), Some(1_234));
+        assert_eq!(file_index(Path::new("/t/d00012")), None);
+    }
+
+    #[test]
+    fn reports_parse_and_garbage_is_an_error() {
+        assert_eq!(parse_report("detect 7 99"), Ok(Report::Detect { file: 7, t: 99 }));
+        assert_eq!(parse_report("cost 1 2 -"), Ok(Report::Cost { cpu_ns: 1, wall_ns: 2, calls: None }));
+        assert_eq!(parse_report("limit 11 5"), Ok(Report::Limit { needed: 11, limit: 5 }));
+        assert!(parse_report("detect x").is_err());
+        assert_eq!(parse_report("error boom"), Err("boom".to_owned()));
+    }
+}
