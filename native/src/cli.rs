@@ -80,23 +80,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     watch_ctrl_c(cancel.clone());
     let exe = experiment::current_exe()?;
 
-    // A bar over the run's duration where the lab has one; otherwise a spinner that counts events.
-    let duration_ms = args.params.get("duration_ms").and_then(|v| v.to_string().parse::<u64>().ok());
-    let bar = match duration_ms {
-        Some(ms) => ProgressBar::new(ms.max(1)).with_style(
-            ProgressStyle::with_template("{spinner} {msg:>8} [{bar:40}] {pos}/{len} ms")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {msg:>8} {pos} events, {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.set_message(args.lab.as_str().to_owned());
-    let progress = |n_events: usize, latest: shared::Nanos| {
-        bar.set_position(if duration_ms.is_some() { latest.0 / 1_000_000 } else { n_events as u64 });
-    };
+    let bar = progress_bar(args);
+    let progress = |trace: &Trace| bar.set_position(progress_position(trace));
     let run = experiment::run_headless(args.lab, &args.params, args.seed, &base, &exe, &cancel, &progress);
     bar.finish_and_clear();
     let run = run.with_context(|| format!("running the {} lab", args.lab))?;
@@ -110,6 +95,46 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let simulated = simulate(args.lab, &args.params, args.seed)?;
     print!("{}", table(&measured, &simulated));
     Ok(())
+}
+
+/// What the bar measures: the run's milliseconds where the lab has a duration, the changes written across the
+/// rounds for the watch lab (a sweep streams its rounds), else the events so far.
+fn progress_bar(args: &RunArgs) -> ProgressBar {
+    let bar = |len: u64, unit: &str| {
+        ProgressBar::new(len.max(1)).with_style(
+            ProgressStyle::with_template(&format!("{{spinner}} {{msg:>8}} [{{bar:40}}] {{pos}}/{{len}} {unit}"))
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        )
+    };
+    let int = |key: &str| args.params.get(key).and_then(|v| v.to_string().parse::<u64>().ok());
+    let bar = match (args.lab, int("duration_ms")) {
+        (_, Some(ms)) => bar(ms, "ms"),
+        (LabId::Watch, _) => {
+            let p = shared::lab::watch::WatchParams::from_validated(&args.params);
+            bar(p.rounds().len() as u64 * u64::from(p.changes), "changes")
+        }
+        _ => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg:>8} {pos} events, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(args.lab.as_str().to_owned());
+    bar
+}
+
+fn progress_position(trace: &Trace) -> u64 {
+    let int = |key: &str| trace.run.params.get(key).and_then(|v| v.to_string().parse::<u64>().ok());
+    match (trace.run.lab, int("duration_ms")) {
+        (_, Some(_)) => trace.events.iter().map(|e| e.t.0).max().unwrap_or(0) / 1_000_000,
+        (LabId::Watch, _) => {
+            let writes = |e: &&shared::Event| {
+                matches!(e.kind, shared::EventKind::Watch(shared::lab::watch::WatchEvent::Write { .. }))
+            };
+            trace.events.iter().filter(writes).count() as u64
+        }
+        _ => trace.events.len() as u64,
+    }
 }
 
 /// The measured and simulated figures side by side, with the host and the notes.

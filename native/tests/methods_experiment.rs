@@ -21,23 +21,7 @@ fn every_cost_is_sampled_and_no_worker_survives() {
         assert_eq!(n, want, "{cost:?}");
     }
     // Every worker this run started (no-op processes and the echo process) has been reaped.
-    let (seen, children) = processes_with_parent(std::process::id());
+    let (seen, children) = common::processes_with_parent(std::process::id());
     assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
     assert!(children.is_empty(), "children left: {children:?}");
-}
-
-/// Every process /proc lists, and those whose parent is `parent` (from the ppid field of /proc/PID/stat).
-fn processes_with_parent(parent: u32) -> (Vec<u32>, Vec<u32>) {
-    let (mut seen, mut children) = (Vec::new(), Vec::new());
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // The command name is in parentheses and may hold spaces: the fields after the last ')' are fixed.
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-        seen.push(pid);
-        if ppid == Some(parent) {
-            children.push(pid);
-        }
-    }
-    (seen, children)
 }

@@ -42,8 +42,8 @@ pub enum RunUpdate {
 struct TraceCollector(std::sync::Mutex<Option<shared::Trace>>);
 
 impl TraceCollector {
-    /// Adds an update; returns the number of events so far and the time of the latest.
-    fn add(&self, update: RunUpdate) -> (usize, shared::Nanos) {
+    /// Adds an update and shows the trace so far to `look`.
+    fn add(&self, update: RunUpdate, look: &dyn Fn(&shared::Trace)) {
         let mut trace = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match update {
             RunUpdate::Started { info, actors } => {
@@ -55,9 +55,9 @@ impl TraceCollector {
                 }
             }
         }
-        trace.as_ref().map_or((0, shared::Nanos::ZERO), |t| {
-            (t.events.len(), t.events.iter().map(|e| e.t).max().unwrap_or_default())
-        })
+        if let Some(trace) = trace.as_ref() {
+            look(trace);
+        }
     }
 
     /// The trace in time order with the run's notes, if the run started at all.
@@ -79,8 +79,8 @@ pub struct Headless {
 }
 
 /// Runs `lab` outside the server (the command line, the benchmarks, the tests): in a fresh scratch directory
-/// under `base`, removed afterwards, collecting the trace. `on_progress` sees the number of events and the
-/// latest event's time after every update; `cancel` stops the run.
+/// under `base`, removed afterwards, collecting the trace. `on_progress` sees the trace so far (unsorted) after
+/// every update; `cancel` stops the run.
 pub fn run_headless(
     lab: LabId,
     params: &ParamSet,
@@ -88,7 +88,7 @@ pub fn run_headless(
     base: &Path,
     worker_exe: &Path,
     cancel: &CancelFlag,
-    on_progress: &(dyn Fn(usize, shared::Nanos) + Sync),
+    on_progress: &(dyn Fn(&shared::Trace) + Sync),
 ) -> Result<Headless, ExperimentError> {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let scratch = crate::scratch::Scratch::create(base, RUNS.fetch_add(1, Ordering::SeqCst))
@@ -96,10 +96,7 @@ pub fn run_headless(
     let dir = scratch.path().to_owned();
     let host = crate::host::describe(base);
     let collector = TraceCollector::default();
-    let sink = |update: RunUpdate| {
-        let (n_events, latest) = collector.add(update);
-        on_progress(n_events, latest);
-    };
+    let sink = |update: RunUpdate| collector.add(update, on_progress);
     let ctx = RunContext { scratch: &dir, cancel, host: &host, worker_exe, sink: &sink };
     let result = run(lab, params, seed, &ctx);
     drop(scratch);

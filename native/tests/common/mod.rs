@@ -1,5 +1,7 @@
 //! What the experiment tests share: run a lab headless, as the command line does, with the real `syslab` binary
-//! as its worker and an optional cancel after some events.
+//! as its worker and an optional cancel after some events, and a scan of /proc for the processes a run left.
+// Each test binary uses its own part of these helpers.
+#![allow(dead_code)]
 
 use native::experiment::{self, CancelFlag, Headless};
 use shared::{LabId, ParamSet, ParamValue};
@@ -19,11 +21,27 @@ pub fn params(lab: LabId, pairs: &[(&str, ParamValue)]) -> ParamSet {
 /// Runs `lab` headless; cancels it once `cancel_after_events` events have arrived, if given.
 pub fn run_lab(lab: LabId, set: &ParamSet, seed: u64, cancel_after_events: Option<usize>) -> Headless {
     let cancel = CancelFlag::default();
-    let progress = |n_events: usize, _| {
-        if cancel_after_events.is_some_and(|n| n_events >= n) {
+    let progress = |trace: &shared::Trace| {
+        if cancel_after_events.is_some_and(|n| trace.events.len() >= n) {
             cancel.cancel();
         }
     };
     let exe = Path::new(env!("CARGO_BIN_EXE_syslab"));
     experiment::run_headless(lab, set, seed, &base(), exe, &cancel, &progress).expect("a scratch directory")
+}
+
+/// Every process /proc lists, and those whose parent is `parent` (from the ppid field of /proc/PID/stat).
+pub fn processes_with_parent(parent: u32) -> (Vec<u32>, Vec<u32>) {
+    let (mut seen, mut children) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // The command name is in parentheses and may hold spaces: the fields after the last ')' are fixed.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        seen.push(pid);
+        if ppid == Some(parent) {
+            children.push(pid);
+        }
+    }
+    (seen, children)
 }
