@@ -5,6 +5,7 @@ pub mod amdahl;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod watch;
 
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -46,6 +47,7 @@ pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
         LabId::Amdahl => Some(html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> }),
         LabId::Methods => Some(html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> }),
         LabId::Mmap => Some(html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> }),
+        LabId::Watch => Some(html! { <watch::WatchView trace={trace.0.clone()} t={t} /> }),
         _ => None,
     }
 }
