@@ -213,3 +213,21 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The text of the first element matching `css`, if there is one.
+pub async fn text(browser: &thirtyfour::WebDriver, css: &str) -> Option<String> {
+    browser.find(thirtyfour::By::Css(css)).await.ok()?.text().await.ok()
+}
+
+/// Opens a lab page (the companion comes from the link's fragment or is remembered from an earlier one), waits
+/// for the connection and presses "Run on this machine".
+pub async fn run_live(browser: &thirtyfour::WebDriver, url: String) -> Result<()> {
+    browser.goto(url).await?;
+    wait_for("the companion to connect", Duration::from_secs(20), || async {
+        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+    })
+    .await?;
+    // A script click: the sticky parts of the page may cover the button at this scroll position.
+    browser.execute("document.querySelector('button.run-live').click()", Vec::new()).await?;
+    Ok(())
+}

@@ -1,30 +1,13 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl, methods and mmap labs run live through the same companion; and a page from another origin is refused.
+//! Amdahl, methods, mmap and watch labs run live through the same companion; and a page from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Chromedriver, Companion, StaticServer, env_path, wait_for};
+use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, text, wait_for};
 use std::time::Duration;
 use thirtyfour::prelude::*;
-
-async fn text(browser: &WebDriver, css: &str) -> Option<String> {
-    browser.find(By::Css(css)).await.ok()?.text().await.ok()
-}
-
-/// Opens a lab page (the companion is remembered from an earlier link), waits for the connection and presses
-/// "Run on this machine".
-async fn run_live(browser: &WebDriver, url: String) -> anyhow::Result<()> {
-    browser.goto(url).await?;
-    wait_for("the companion to reconnect", Duration::from_secs(20), || async {
-        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
-    })
-    .await?;
-    // A script click: the sticky parts of the page may cover the button at this scroll position.
-    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_labs_simulate_run_live_and_foreign_pages_are_refused() -> anyhow::Result<()> {
@@ -121,6 +104,17 @@ async fn scenario(
     .await?;
     let gbps = text(browser, "tr[data-metric=mmap_seq_gbps] td.real").await.unwrap_or_default();
     println!("measured mmap sequential: {gbps} GB/s");
+
+    // And watching a small tree: both watchers' measured latencies reach the page.
+    run_live(browser, format!("{}/lab/watch?files=100&changes=20&rate=200&interval_ms=20", page.origin())).await?;
+    let notified = wait_for("the measured inotify latency", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=inotify_p50] td.real").await.filter(|t| t.ends_with('s'))
+    })
+    .await?;
+    let polled = text(browser, "tr[data-metric=poll_p50] td.real").await.unwrap_or_default();
+    assert!(polled.ends_with('s'), "no measured poller latency: {polled}");
+    browser.find(By::Css(".watch-view .watch-backend")).await?;
+    println!("measured detection latency p50: inotify {notified}, poller {polled}");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

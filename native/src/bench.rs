@@ -2,7 +2,10 @@
 //! - the simulation's speed natively (events per second; the page measures the same case in wasm);
 //! - the lock worker's instrumented flock loop against the same loop without instrumentation;
 //! - the methods lab's start costs as ratios (process/thread, thread/pooled task);
-//! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with.
+//! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with;
+//! - the watch lab: the poller's CPU against inotify's at N = 1 000 and 100 000, the detection latency of the
+//!   companion's inotify watcher against `inotifywait -m` for the same writes, and the headless run's figures
+//!   that `cargo xtask bench` sets against the same run streamed to the page.
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
@@ -22,7 +25,8 @@ pub fn run() -> anyhow::Result<()> {
         instrumented,
         (instrumented / plain - 1.0) * 100.0
     );
-    lab_figures()
+    lab_figures()?;
+    watch_figures()
 }
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.
@@ -121,4 +125,57 @@ pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
     let _ = drain.join();
     std::fs::remove_dir_all(&dir)?;
     Ok(best)
+}
+
+/// The watch lab's figures: a sweep to 100 000 files for the cost of each watcher, the default-sized run whose
+/// figures the page's run is compared with, and inotify against inotifywait.
+fn watch_figures() -> anyhow::Result<()> {
+    use shared::ParamValue::{Int, Text};
+    let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
+    let sweep = measure(
+        LabId::Watch,
+        &[("files", Int(100_000)), ("sweep", Text("on".into())), ("changes", Int(50)), ("rate", Int(100))],
+    )?;
+    for n in [1_000, 100_000] {
+        let (poll, notified) = (value(&sweep, &format!("poll_cpu_n{n}")), value(&sweep, &format!("inotify_cpu_n{n}")));
+        if let (Some(poll), Some(notified)) = (poll, notified) {
+            println!(
+                "watching {n} files, CPU per second: poller {:.2} ms, inotify {:.3} ms: {:.0}×",
+                poll / 1e6,
+                notified / 1e6,
+                poll / notified.max(1.0)
+            );
+        }
+    }
+    // The run the page repeats with a client (browser-bench): its figures without one.
+    let case = streaming_case();
+    let query: Vec<String> = case.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("watch_case={}", query.join("&"));
+    let alone = measure(LabId::Watch, &case)?;
+    for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
+        if let Some(v) = value(&alone, key) {
+            println!("watch_{key}_ns={v:.0}");
+        }
+    }
+    match crate::experiment::watch::against_inotifywait(500) {
+        Ok((ours, theirs)) => {
+            let pct = |v: &[u64], p: f64| shared::stats::percentile(v, p).unwrap_or(0) as f64;
+            for (p, name) in [(50.0, "p50"), (99.0, "p99")] {
+                println!(
+                    "inotify detection {name}: companion's watcher (notify) {:.1} µs, inotifywait -m {:.1} µs: {:.2}×",
+                    pct(&ours, p) / 1e3,
+                    pct(&theirs, p) / 1e3,
+                    pct(&ours, p) / pct(&theirs, p).max(1.0)
+                );
+            }
+        }
+        Err(err) => println!("inotify against inotifywait: skipped ({err:#})"),
+    }
+    Ok(())
+}
+
+/// The watch run measured alone here and streamed to the page by browser-bench.
+fn streaming_case() -> Vec<(&'static str, shared::ParamValue)> {
+    use shared::ParamValue::Int;
+    vec![("files", Int(1_000)), ("changes", Int(300)), ("rate", Int(200)), ("interval_ms", Int(50))]
 }

@@ -26,6 +26,10 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
             .and_then(|ms| ms.iter().find(|m| m.key == key))
             .map_or_else(|| "—".to_owned(), Metric::display_value)
     };
+    // The exact figure, for tools that read the page (the benchmark, the end-to-end tests).
+    let raw = |metrics: &Option<Vec<Metric>>, key: &str| {
+        metrics.as_ref()?.iter().find(|m| m.key == key)?.value.map(|v| AttrValue::from(v.to_string()))
+    };
     html! {
         <table class="metrics">
             <caption>{"Figures"}</caption>
@@ -40,8 +44,8 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
                 { for rows.iter().map(|m| html! {
                     <tr data-metric={m.key.clone()}>
                         <th scope="row">{&m.label}</th>
-                        <td class="sim">{cell(&props.simulated, &m.key)}</td>
-                        <td class="real">{cell(&props.measured, &m.key)}</td>
+                        <td class="sim" data-value={raw(&props.simulated, &m.key)}>{cell(&props.simulated, &m.key)}</td>
+                        <td class="real" data-value={raw(&props.measured, &m.key)}>{cell(&props.measured, &m.key)}</td>
                     </tr>
                 }) }
             </tbody>

@@ -193,3 +193,18 @@ async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
     assert_eq!(text(&root, "tr[data-metric=mmap_seq_syscalls] td.sim"), "2");
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_watch_page_draws_the_file_grid_both_histograms_and_the_cost_points() {
+    let root = mount_at_end(LabId::Watch, ".watch-view").await;
+    assert_eq!(root.query_selector_all(".watch-grid rect").unwrap().length(), 400, "1 000 files drawn as 400 cells");
+    assert!(text(&root, ".watch-grid .grid-title").contains("each cell is 3 files"));
+    for watcher in ["inotify", "poll"] {
+        let bars = root.query_selector_all(&format!(".watch-hist.{watcher} rect.hbar")).unwrap().length();
+        assert!(bars > 0, "{watcher}: no latency bars");
+    }
+    assert_eq!(root.query_selector_all(".watch-cost circle.point").unwrap().length(), 2, "one point per watcher");
+    assert_eq!(text(&root, "tr[data-metric=poll_missed] td.sim"), "0");
+    assert!(text(&root, ".watch-round").contains("inotify noticed 100"));
+    root.remove();
+}

@@ -154,7 +154,7 @@ fn test() -> Result<()> {
 /// `syslab bench` in the same run: read(2) at 1 MiB against fio's psync, the mapping against fio's mmap engine,
 /// and random 4 KiB reads of 10 % of the file against fio's randread.
 fn fio_comparison(native_out: &str) -> Result<()> {
-    tools::fio()?;
+    tools::debian_tool("fio", "fio")?;
     let dir = tools::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("fio.bin");
@@ -225,11 +225,18 @@ fn bench() -> Result<()> {
     tools::browser()?;
     run(cmd("cargo").args(["build", "--release", "-p", "native", "-p", "e2e", "--bins"]))?;
     build_page()?;
+    tools::debian_tool("inotifywait", "inotify-tools")?;
     let native = cmd("target/release/syslab").arg("bench").output().context("running syslab bench")?;
     let native_out = String::from_utf8_lossy(&native.stdout).into_owned();
     print!("{native_out}");
+    let figure = |text: &str, key: &str| {
+        text.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse::<f64>().ok()))
+    };
+    let watch_case = native_out.lines().find_map(|l| l.strip_prefix("watch_case=")).unwrap_or_default();
     let browser = cmd("target/release/browser-bench")
         .env("SYSLAB_DIST", tools::root().join("dist"))
+        .env("SYSLAB_BIN", tools::root().join("target/release/syslab"))
+        .env("SYSLAB_WATCH_CASE", watch_case)
         .env("CHROMEDRIVER", tools::CHROMEDRIVER)
         .output()
         .context("running the in-browser benchmark")?;
@@ -238,13 +245,23 @@ fn bench() -> Result<()> {
     if !browser.status.success() {
         eprint!("{}", String::from_utf8_lossy(&browser.stderr));
     }
-    let figure = |text: &str, key: &str| {
-        text.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse::<f64>().ok()))
-    };
     if let (Some(n), Some(w)) =
         (figure(&native_out, "sim_events_per_sec="), figure(&browser_out, "wasm_events_per_sec="))
     {
         println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
+    }
+    // The same watch run, alone (syslab bench) and streamed live to the page (browser-bench).
+    for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
+        let alone = figure(&native_out, &format!("watch_{key}_ns="));
+        let streamed = figure(&browser_out, &format!("watch_client_{key}_ns="));
+        if let (Some(a), Some(s)) = (alone, streamed) {
+            println!(
+                "watch {key}: {:.1} µs alone, {:.1} µs streamed to the page: {:.2}× (streaming overhead)",
+                a / 1e3,
+                s / 1e3,
+                s / a.max(1.0)
+            );
+        }
     }
     fio_comparison(&native_out)?;
     for entry in std::fs::read_dir(tools::root().join("dist"))? {

@@ -136,11 +136,12 @@ pub fn page_tools() -> Result<()> {
 }
 
 /// Debian's fio, the reference the mmap benchmark is set against.
-pub fn fio() -> Result<()> {
-    if Command::new("fio").arg("--version").output().is_ok_and(|o| o.status.success()) {
+/// A command from Debian's packages for the benchmark's reference runs (fio, inotifywait), installed when missing.
+pub fn debian_tool(command: &str, package: &str) -> Result<()> {
+    if Command::new(command).arg("--help").output().is_ok() {
         return Ok(());
     }
-    run(Command::new("apt-get").args(["install", "-y", "-qq", "fio"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get").args(["install", "-y", "-qq", package]).env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";

@@ -1,8 +1,10 @@
 //! The in-browser half of `cargo xtask bench`: opens the page's benchmark route in headless Chromium and prints
-//! how many simulation events per second the wasm build produces on the same reference case as `syslab bench`.
+//! how many simulation events per second the wasm build produces on the same reference case as `syslab bench`;
+//! then, with a companion, runs `syslab bench`'s watch case live from the page (every event streamed to it) and
+//! prints the measured figures, which `cargo xtask bench` sets against the same run without a client.
 
 use anyhow::Context;
-use e2e::{Chromedriver, StaticServer, env_path, wait_for};
+use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, wait_for};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
@@ -21,6 +23,20 @@ async fn main() -> anyhow::Result<()> {
         let rate: f64 = rate.parse().context("reading the rate")?;
         println!("simulation, wasm in headless Chromium: {:.2} M events/s", rate / 1e6);
         println!("wasm_events_per_sec={rate:.0}");
+        if let Ok(case) = std::env::var("SYSLAB_WATCH_CASE")
+            && !case.is_empty()
+        {
+            let companion = Companion::start(&env_path("SYSLAB_BIN")?, &page.origin())?;
+            run_live(&browser, format!("{}/lab/watch?{case}{}", page.origin(), companion.fragment())).await?;
+            for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
+                let value = wait_for("the measured figures", Duration::from_secs(120), || async {
+                    let cell = browser.find(By::Css(format!("tr[data-metric={key}] td.real"))).await.ok()?;
+                    cell.attr("data-value").await.ok().flatten()
+                })
+                .await?;
+                println!("watch_client_{key}_ns={value}");
+            }
+        }
         anyhow::Ok(())
     }
     .await;
