@@ -90,6 +90,8 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("amdahl", "parallel=0.9&max_threads=6&work_ms=60&repeats=2", "amdahl"),
         ("methods", "tasks=12&samples=100", "methods"),
         ("mmap", "size_mib=64&fraction_pct=5", "mmap"),
+        ("watch", "files=2000&changes=100&rate=100&interval_ms=50", "watch"),
+        ("watch", "files=100000&sweep=on&changes=20&rate=100", "watch-sweep"),
     ] {
         open_paused(browser, &format!("{origin}/lab/{lab}?{query}"), 1_500).await?;
         browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
