@@ -6,7 +6,7 @@
 //! plan of changes, stamping each on CLOCK_MONOTONIC before the write, and matches the watchers' reports to it.
 //!
 //! The watchers speak one line per fact on stdout: `ready SETUP_NS`, `detect FILE T`, `scan T NS`,
-//! `overflow T`, `limit NEEDED LIMIT`, and at the end `cost CPU_NS WALL_NS CALLS|-`. A line on stdin (or its
+//! `overflow T`, `limit NEEDED LIMIT`, `unavailable REASON`, and at the end `cost CPU_NS WALL_NS CALLS|-`. A line on stdin (or its
 //! end) stops them.
 
 use super::{ExperimentError, RunContext, RunUpdate};
@@ -30,6 +30,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The sysctl that bounds inotify watches, and where the kernel shows it.
 pub const WATCH_SYSCTL: &str = "fs.inotify.max_user_watches";
 const WATCH_LIMIT_FILE: &str = "/proc/sys/fs/inotify/max_user_watches";
+const INSTANCE_LIMIT_FILE: &str = "/proc/sys/fs/inotify/max_user_instances";
 /// Overrides the watch limit the run checks against (the tests set it low to reach the limit for real).
 pub const WATCH_LIMIT_ENV: &str = "SYSLAB_MAX_USER_WATCHES";
 
@@ -70,6 +71,17 @@ pub fn limit_note(needed: u32, limit: u32) -> String {
         "inotify could not watch the tree: it needs {needed} watches (one per directory) and the limit is {limit} \
          ({WATCH_SYSCTL}). Raise it with `sysctl {WATCH_SYSCTL}=524288`, or put more files in each directory; \
          the poller ran alone."
+    )
+}
+
+/// The message for inotify refusing to start at all, with the likely limit and the fix.
+pub fn unavailable_note(reason: &str) -> String {
+    let instances =
+        std::fs::read_to_string(INSTANCE_LIMIT_FILE).map_or_else(|_| "?".to_owned(), |t| t.trim().to_owned());
+    format!(
+        "inotify could not start ({reason}). \"Too many open files\" means this user already has \
+         fs.inotify.max_user_instances ({instances}) inotify instances: close some watchers or raise it with \
+         `sysctl fs.inotify.max_user_instances=512`. The poller ran alone."
     )
 }
 
@@ -151,13 +163,13 @@ fn notified(spec: &WatcherSpec, out: &Out, stop: &mpsc::Receiver<()>) -> Result<
         }
         Err(err) => handler_out.line(format_args!("error {err}")),
     };
+    // inotify_init fails with EMFILE when the user has max_user_instances instances already.
     let mut watcher = match notify::recommended_watcher(handler) {
         Ok(w) => w,
-        Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => {
-            out.line(format_args!("limit {needed} {}", watch_limit()));
+        Err(err) => {
+            out.line(format_args!("unavailable {err}"));
             return Ok(());
         }
-        Err(err) => return Err(ExperimentError::Worker(format!("inotify: {err}"))),
     };
     match watcher.watch(&spec.root, notify::RecursiveMode::Recursive) {
         Ok(()) => {}
@@ -220,13 +232,14 @@ impl MtimeNanos for std::fs::Metadata {
 // The companion's side.
 
 /// A line from a watcher, parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Report {
     Ready { setup_ns: u64 },
     Detect { file: u32, t: u64 },
     Scan { t: u64, ns: u64 },
     Overflow { t: u64 },
     Limit { needed: u32, limit: u32 },
+    Unavailable { reason: String },
     Cost { cpu_ns: u64, wall_ns: u64, calls: Option<u64> },
 }
 
@@ -243,6 +256,7 @@ fn parse_report(line: &str) -> Result<Report, String> {
         Some("overflow") => Ok(Report::Overflow { t: num(1)? }),
         Some("limit") => Ok(Report::Limit { needed: small(1)?, limit: small(2)? }),
         Some("cost") => Ok(Report::Cost { cpu_ns: num(1)?, wall_ns: num(2)?, calls: num(3).ok() }),
+        Some("unavailable") => Ok(Report::Unavailable { reason: words[1..].join(" ") }),
         Some("error") => Err(line.trim_start_matches("error ").to_owned()),
         _ => Err(format!("bad watcher report `{line}`")),
     }
@@ -350,6 +364,11 @@ impl Round<'_> {
                 self.active[watcher as usize] = false;
                 self.push(monotonic_ns(), actor, WatchEvent::Limit { round, needed, limit });
                 self.notes.push(limit_note(needed, limit));
+            }
+            Report::Unavailable { reason } => {
+                self.active[watcher as usize] = false;
+                self.push(monotonic_ns(), actor, WatchEvent::Unavailable { round });
+                self.notes.push(unavailable_note(&reason));
             }
             Report::Cost { cpu_ns, wall_ns, calls } => self.costs[watcher as usize] = Some((cpu_ns, wall_ns, calls)),
         }
@@ -460,7 +479,7 @@ fn run_round(
             }
         };
         let report = parse_report(&line).map_err(ExperimentError::Worker)?;
-        if matches!(report, Report::Ready { .. } | Report::Limit { .. }) {
+        if matches!(report, Report::Ready { .. } | Report::Limit { .. } | Report::Unavailable { .. }) {
             waiting[watcher as usize] = false;
         }
         r.take(watcher, report);
@@ -648,5 +667,10 @@ mod tests {
         assert_eq!(parse_report("limit 11 5"), Ok(Report::Limit { needed: 11, limit: 5 }));
         assert!(parse_report("detect x").is_err());
         assert_eq!(parse_report("error boom"), Err("boom".to_owned()));
+        assert_eq!(
+            parse_report("unavailable Too many open files"),
+            Ok(Report::Unavailable { reason: "Too many open files".into() })
+        );
+        assert!(unavailable_note("Too many open files").contains("fs.inotify.max_user_instances"));
     }
 }

@@ -205,6 +205,8 @@ pub enum WatchEvent {
     Overflow { round: u32 },
     /// inotify could not watch the tree: `needed` watches against the limit of `limit` (max_user_watches).
     Limit { round: u32, needed: u32, limit: u32 },
+    /// inotify could not start at all (no instance left: max_user_instances); the poller ran alone.
+    Unavailable { round: u32 },
     /// A watcher's cost over the round once ready: CPU time, wall time and, where counted, system calls.
     Cost { round: u32, watcher: Watcher, cpu_ns: u64, wall_ns: u64, syscalls: Option<u64> },
 }
@@ -467,6 +469,8 @@ pub struct RoundSummary {
     pub detected: [Vec<Option<Nanos>>; 2],
     pub overflows: u32,
     pub limit: Option<(u32, u32)>,
+    /// inotify could not start in this round.
+    pub unavailable: bool,
     pub cost: [Option<(u64, u64, Option<u64>)>; 2],
     /// The poller's passes: (end, duration).
     pub scans: Vec<(Nanos, u64)>,
@@ -548,6 +552,7 @@ pub fn rounds(trace: &Trace) -> Vec<(RoundSummary, Vec<u32>)> {
             WatchEvent::Cost { watcher, cpu_ns, wall_ns, syscalls, .. } => {
                 r.cost[watcher as usize] = Some((cpu_ns, wall_ns, syscalls));
             }
+            WatchEvent::Unavailable { .. } => r.unavailable = true,
             WatchEvent::Round { .. } | WatchEvent::Ready { .. } => {}
         }
     }

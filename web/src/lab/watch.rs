@@ -79,6 +79,11 @@ fn header(trace: &Trace, r: &RoundSummary, t: Nanos) -> Html {
                     {format!("inotify needed {needed} watches and the limit is {limit}: raise fs.inotify.max_user_watches. The poller ran alone.")}
                 </p>
             }
+            if r.unavailable {
+                <p class="watch-warning" role="status">
+                    {"inotify could not start (no inotify instance left: fs.inotify.max_user_instances). The poller ran alone; the run's notes say more."}
+                </p>
+            }
             if r.overflows > 0 {
                 <p class="watch-warning" role="status">{format!("The kernel queue overflowed {} time(s): changes were lost.", r.overflows)}</p>
             }
