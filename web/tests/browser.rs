@@ -198,7 +198,8 @@ async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
 async fn the_watch_page_draws_the_file_grid_both_histograms_and_the_cost_points() {
     let root = mount_at_end(LabId::Watch, ".watch-view").await;
     assert_eq!(root.query_selector_all(".watch-grid rect").unwrap().length(), 400, "1 000 files drawn as 400 cells");
-    assert!(text(&root, ".watch-grid .grid-title").contains("each cell is 3 files"));
+    let title = root.query_selector(".watch-grid .grid-title").unwrap().and_then(|t| t.text_content()).unwrap();
+    assert!(title.contains("each cell is 3 files"), "{title}");
     for watcher in ["inotify", "poll"] {
         let bars = root.query_selector_all(&format!(".watch-hist.{watcher} rect.hbar")).unwrap().length();
         assert!(bars > 0, "{watcher}: no latency bars");
