@@ -144,6 +144,14 @@ fn grid(p: &WatchParams, r: &RoundSummary, files_of: &[u32], t: Nanos) -> Html {
     }
 }
 
+/// A watcher's name where space is short.
+fn short_name(watcher: Watcher) -> &'static str {
+    match watcher {
+        Watcher::Inotify => "inotify",
+        Watcher::Poll => "poller",
+    }
+}
+
 /// The bin of a latency: three per decade from 1 µs.
 fn bin(ns: u64) -> usize {
     let decades = (ns.max(1) as f64 / 1_000.0).log10().max(0.0);
@@ -170,7 +178,7 @@ fn histogram(r: &RoundSummary, watcher: Watcher, t: Nanos) -> Html {
     html! {
         <svg class={classes!("watch-hist", watcher.key())} viewBox={format!("0 0 {w} {h}")} role="img"
             aria-label={format!("{}: detection latency histogram", watcher.label())}>
-            <text class="chart-title" x="10" y="12">{format!("{}: latency p50 {} · p99 {}", watcher.label(), pct(50.0), pct(99.0))}</text>
+            <text class="chart-title" x="10" y="12">{format!("{}: latency p50 {} · p99 {}", short_name(watcher), pct(50.0), pct(99.0))}</text>
             { for counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| {
                 let bh = (h - 50.0) * f64::from(*c) / top;
                 html! { <rect class="hbar" x={fmt(10.0 + i as f64 * bar_w)} y={fmt(h - 28.0 - bh)} width={fmt(bar_w - 1.0)} height={fmt(bh)} /> }
@@ -220,8 +228,9 @@ fn cost_chart(p: &WatchParams, all: &[(RoundSummary, Vec<u32>)], t: Nanos) -> Ht
             }) }
             <polyline class="model inotify" points={line(Watcher::Inotify)} />
             <polyline class="model poll" points={line(Watcher::Poll)} />
-            <text class="series inotify" x={fmt(w - 24.0)} y={fmt(y(model_cpu_per_second(p, 100_000, Watcher::Inotify)) - 6.0)}>{"inotify"}</text>
-            <text class="series poll" x={fmt(w - 24.0)} y={fmt(y(model_cpu_per_second(p, 100_000, Watcher::Poll)) - 6.0)}>{"poller"}</text>
+            { for Watcher::ALL.into_iter().map(|watcher| html! {
+                <text class={classes!("series", watcher.key())} x={fmt(w - 24.0)} y={fmt(y(model_cpu_per_second(p, 100_000, watcher)) - 6.0)}>{short_name(watcher)}</text>
+            }) }
             { for points }
         </svg>
     }
