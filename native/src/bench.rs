@@ -150,7 +150,8 @@ fn watch_figures() -> anyhow::Result<()> {
     // The run the page repeats with a client (browser-bench): its figures without one.
     let case = streaming_case();
     let query: Vec<String> = case.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    println!("watch_case={}", query.join("&"));
+    // The page's run takes its seed from the link: the same seed gives both runs the same plan of writes.
+    println!("watch_case={}&seed=1", query.join("&"));
     let alone = measure(LabId::Watch, &case)?;
     for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
         if let Some(v) = value(&alone, key) {

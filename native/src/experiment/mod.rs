@@ -185,6 +185,17 @@ pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
     }
 }
 
+/// A worker's first step: die with the companion. The kernel sends SIGKILL when the parent goes, and if it
+/// already went before the signal was set (the race after fork), stop now.
+pub fn die_with_parent(parent_pid: u32) -> Result<(), ExperimentError> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent_pid) {
+        return Err(ExperimentError::Worker("the companion is gone".to_owned()));
+    }
+    Ok(())
+}
+
 /// The path of the running binary, for experiments that start workers.
 pub fn current_exe() -> Result<PathBuf, ExperimentError> {
     std::env::current_exe().map_err(ExperimentError::io("finding the companion's own binary"))

@@ -92,12 +92,7 @@ pub fn unavailable_note(reason: &str) -> String {
 pub fn worker(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WatcherSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad watcher spec: {e}")))?;
-    // Die with the companion: the kernel sends SIGKILL if the parent goes, and if it already went, stop now.
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
-    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(spec.parent_pid) {
-        return Err(ExperimentError::Worker("the companion is gone".to_owned()));
-    }
+    crate::experiment::die_with_parent(spec.parent_pid)?;
     let out = Out::default();
     // The companion stops a watcher by a line on stdin or by closing it.
     let (stop_tx, stop_rx) = mpsc::channel::<()>();

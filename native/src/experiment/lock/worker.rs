@@ -23,12 +23,7 @@ const VICTIM_WAIT_SECS: u64 = 30;
 pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WorkerSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad worker spec: {e}")))?;
-    // Die with the companion: the kernel sends SIGKILL if the parent goes, and if it already went, stop now.
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
-    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(spec.parent_pid) {
-        return Err(ExperimentError::Worker("the companion is gone".to_owned()));
-    }
+    crate::experiment::die_with_parent(spec.parent_pid)?;
     // Sleep as long as asked: the default 50 µs timer slack would stretch every short hold and think time, and
     // the measured run would no longer be the scenario the simulation models.
     rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1))
