@@ -99,7 +99,7 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
     let bad = ClientMsg::StartRun { request: 2, lab: "lock".into(), params: lock_params(&[("procs", 65)]), seed: 1 };
     send(&mut ws, bad.to_json()).await;
     assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(2), error: WireError::Params { .. } }));
-    let unbuilt = ClientMsg::StartRun { request: 3, lab: "io".into(), params: ParamSet::new(), seed: 1 };
+    let unbuilt = ClientMsg::StartRun { request: 3, lab: "pipeline".into(), params: ParamSet::new(), seed: 1 };
     send(&mut ws, unbuilt.to_json()).await;
     assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(3), .. }));
 

@@ -3,6 +3,7 @@
 
 use crate::catalogue::LabId;
 use crate::lab::amdahl::AmdahlEvent;
+use crate::lab::io::IoEvent;
 use crate::lab::lock::LockEvent;
 use crate::lab::methods::MethodsEvent;
 use crate::lab::mmap::MmapEvent;
@@ -56,6 +57,7 @@ pub enum EventKind {
     Methods(MethodsEvent),
     Mmap(MmapEvent),
     Watch(WatchEvent),
+    Io(IoEvent),
 }
 
 impl EventKind {

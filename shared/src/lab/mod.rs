@@ -2,6 +2,7 @@
 //! state a view draws at a moment. This file only dispatches on the lab id.
 
 pub mod amdahl;
+pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
@@ -23,6 +24,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
         LabId::Methods => Ok(methods::simulate(&params, seed)),
         LabId::Mmap => Ok(mmap::simulate(&params, seed)),
         LabId::Watch => Ok(watch::simulate(&params, seed)),
+        LabId::Io => Ok(io::simulate(&params, seed)),
         other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
     }
 }
@@ -35,6 +37,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         LabId::Methods => methods::metrics(trace),
         LabId::Mmap => mmap::metrics(trace),
         LabId::Watch => watch::metrics(trace),
+        LabId::Io => io::metrics(trace),
         _ => Vec::new(),
     }
 }
