@@ -2,6 +2,7 @@
 //! directory, a cancel flag, where to send its events) and the errors a run can end with.
 
 pub mod amdahl;
+pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
@@ -160,7 +161,7 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap | LabId::Watch)
+    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap | LabId::Watch | LabId::Io)
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
@@ -171,6 +172,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         LabId::Methods => methods::run(params, seed, ctx),
         LabId::Mmap => mmap::run(params, seed, ctx),
         LabId::Watch => watch::run(params, seed, ctx),
+        LabId::Io => io::run(params, seed, ctx),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }
@@ -181,6 +183,7 @@ pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
         LabId::Lock => lock::worker::main(spec_json),
         LabId::Methods => methods::worker(spec_json),
         LabId::Watch => watch::worker(spec_json),
+        LabId::Io => io::feeder(spec_json),
         other => Err(ExperimentError::NoExperiment(other)),
     }
 }

@@ -81,8 +81,8 @@ static PARAMS: &[ParamSpec] = &[
         key: "syscall_ns",
         label: "Read call",
         unit: "ns",
-        help: "Model: one read(2) of a pipe, or an EAGAIN (measured here: about 0.5–1 µs).",
-        kind: ParamKind::Int { min: 10, max: 100_000, default: 600 },
+        help: "Model: one read(2) of a pipe, or an EAGAIN (measured here: about 0.3 µs).",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 300 },
         simulation_only: true,
     },
     ParamSpec {
