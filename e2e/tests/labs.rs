@@ -1,6 +1,6 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl, methods, mmap and watch labs run live through the same companion; and a page from another origin is refused.
+//! Amdahl, methods, mmap, watch and I/O labs run live through the same companion; and a page from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -115,6 +115,15 @@ async fn scenario(
     assert!(polled.ends_with('s'), "no measured poller latency: {polled}");
     browser.find(By::Css(".watch-view .watch-backend")).await?;
     println!("measured detection latency p50: inotify {notified}, poller {polled}");
+
+    // And the I/O models on a few pipes: epoll's measured latency reaches the page.
+    run_live(browser, format!("{}/lab/io?sources=8&requests=80", page.origin())).await?;
+    let epoll = wait_for("the measured epoll latency", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=epoll_p50] td.real").await.filter(|t| t.ends_with('s'))
+    })
+    .await?;
+    browser.find(By::Css("svg.io-lanes.epoll")).await?;
+    println!("measured epoll latency p50: {epoll}");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

@@ -209,3 +209,16 @@ async fn the_watch_page_draws_the_file_grid_both_histograms_and_the_cost_points(
     assert!(text(&root, ".watch-round").contains("inotify noticed 100"));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_io_page_places_the_servers_on_the_grid_and_draws_their_lanes() {
+    let root = mount_at_end(LabId::Io, ".io-view").await;
+    assert_eq!(root.query_selector_all(".io-quadrants a.quadrant-link").unwrap().length(), 5);
+    assert_eq!(root.query_selector_all("svg.io-lanes").unwrap().length(), 5, "a lane group per server");
+    // 16 sources: the thread-per-source server draws 8 lanes and counts the rest.
+    assert_eq!(root.query_selector_all("svg.io-lanes.threads g.lane").unwrap().length(), 8);
+    assert!(root.query_selector_all("svg.io-lanes.polling rect.span.polling").unwrap().length() > 0);
+    assert_eq!(text(&root, "tr[data-metric=epoll_threads] td.sim"), "1");
+    assert_eq!(text(&root, "tr[data-metric=uring_served] td.sim"), "200");
+    root.remove();
+}

@@ -2,6 +2,7 @@
 //! metrics table and the connection, around its own drawing.
 
 pub mod amdahl;
+pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
@@ -48,6 +49,7 @@ pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
         LabId::Methods => Some(html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> }),
         LabId::Mmap => Some(html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> }),
         LabId::Watch => Some(html! { <watch::WatchView trace={trace.0.clone()} t={t} /> }),
+        LabId::Io => Some(html! { <io::IoView trace={trace.0.clone()} t={t} /> }),
         _ => None,
     }
 }

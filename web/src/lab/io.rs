@@ -1,0 +1,142 @@
+//! The I/O lab's drawing: the 2×2 grid that places each server on the synchronous/asynchronous and blocking/
+//! non-blocking axes and links to its lanes; then, for each server, a lane per thread coloured by its state
+//! (running, blocked, polling) up to the playhead, with the moments messages became ready and were served.
+
+use crate::lab::{MomentProps, TraceRef, fmt};
+use shared::lab::io::{IoEvent, Server, ServerSummary, ThreadState, summaries};
+use shared::{EventKind, Nanos, Trace};
+use yew::prelude::*;
+
+const W: f64 = 720.0;
+const LEFT: f64 = 150.0;
+const LANE_H: f64 = 12.0;
+/// The most thread lanes drawn for one server; the rest are counted.
+const MAX_LANES: usize = 8;
+
+/// One server's lanes: per thread, its state spans (start, end, state), and the ready and served moments.
+#[derive(Debug, Default, PartialEq)]
+struct Lanes {
+    threads: Vec<Vec<(Nanos, Nanos, ThreadState)>>,
+    ready: Vec<Nanos>,
+    served: Vec<Nanos>,
+}
+
+fn lanes(trace: &Trace) -> Vec<Lanes> {
+    let mut out: Vec<Lanes> = Server::ALL.iter().map(|_| Lanes::default()).collect();
+    let end = trace.end();
+    for e in &trace.events {
+        let EventKind::Io(ev) = e.kind else { continue };
+        match ev {
+            IoEvent::State { server, thread, state } => {
+                let lanes = &mut out[server as usize].threads;
+                if lanes.len() <= thread as usize {
+                    lanes.resize(thread as usize + 1, Vec::new());
+                }
+                let lane = &mut lanes[thread as usize];
+                if let Some(last) = lane.last_mut() {
+                    last.1 = e.t;
+                }
+                lane.push((e.t, end, state));
+            }
+            IoEvent::Ready { server, .. } => out[server as usize].ready.push(e.t),
+            IoEvent::Served { server, .. } => out[server as usize].served.push(e.t),
+            IoEvent::Cost { .. } | IoEvent::Unavailable { .. } => {}
+        }
+    }
+    out
+}
+
+#[function_component(IoView)]
+pub fn io_view(props: &MomentProps) -> Html {
+    let all = use_memo(TraceRef(props.trace.clone()), |t| (lanes(&t.0), summaries(&t.0)));
+    let (lanes, sums) = (&all.0, &all.1);
+    let end = props.trace.end().max(Nanos(1));
+    html! {
+        <figure class="io-view">
+            { quadrants(sums) }
+            { for Server::ALL.into_iter().map(|server| server_lanes(server, &lanes[server as usize], &sums[server as usize], props.t, end)) }
+            <figcaption>
+                <ul class="legend">
+                    <li><span class="swatch running"></span>{"running (a call that returned data, or the work)"}</li>
+                    <li><span class="swatch blocked"></span>{"blocked in the kernel"}</li>
+                    <li><span class="swatch polling"></span>{"polling (EAGAIN, and the poller's sleeps)"}</li>
+                    <li><span class="tick-ready">{"▾"}</span>{" message ready"}</li>
+                    <li><span class="tick-served">{"▴"}</span>{" message served"}</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// The four ways on their two axes; each server links to its lanes.
+fn quadrants(sums: &[ServerSummary]) -> Html {
+    let cell = |sync: bool, blocking: bool| {
+        let servers: Vec<Server> = Server::ALL.into_iter().filter(|s| s.quadrant() == (sync, blocking)).collect();
+        html! {
+            <td>
+                { for servers.into_iter().map(|s| html! {
+                    <a class={classes!("quadrant-link", sums[s as usize].unavailable.then_some("unavailable"))} href={format!("#lane-{}", s.key())}>
+                        {s.label()}
+                    </a>
+                }) }
+            </td>
+        }
+    };
+    html! {
+        <table class="io-quadrants">
+            <caption>{"The four I/O models"}</caption>
+            <thead><tr><th></th><th scope="col">{"blocking"}</th><th scope="col">{"non-blocking"}</th></tr></thead>
+            <tbody>
+                <tr><th scope="row">{"synchronous"}</th>{ cell(true, true) }{ cell(true, false) }</tr>
+                <tr><th scope="row">{"asynchronous"}</th>{ cell(false, true) }{ cell(false, false) }</tr>
+            </tbody>
+        </table>
+    }
+}
+
+fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, end: Nanos) -> Html {
+    let x = |at: Nanos| LEFT + (W - LEFT - 10.0) * at.0 as f64 / end.0 as f64;
+    let shown = lanes.threads.len().min(MAX_LANES);
+    let height = 30.0 + shown as f64 * (LANE_H + 2.0) + if lanes.threads.len() > shown { 14.0 } else { 4.0 };
+    let lat = sum.latencies();
+    let p99 = shared::stats::percentile(&lat, 99.0).map_or_else(|| "—".to_owned(), |v| Nanos(v).to_string());
+    let served = lanes.served.iter().filter(|s| **s <= t).count();
+    let title = if sum.unavailable {
+        format!("{}: not available on this machine (see the notes)", server.label())
+    } else {
+        format!("{}: {served} served · p99 {p99}", server.label())
+    };
+    html! {
+        <svg id={format!("lane-{}", server.key())} class={classes!("io-lanes", server.key())} viewBox={format!("0 0 {W} {height:.1}")}
+            role="img" aria-label={title.clone()}>
+            <text class="lanes-title" x="4" y="12">{title}</text>
+            { for lanes.ready.iter().filter(|r| **r <= t).map(|r| html! {
+                <line class="ready" x1={fmt(x(*r))} x2={fmt(x(*r))} y1="16" y2="24" />
+            }) }
+            { for lanes.threads.iter().take(shown).enumerate().map(|(i, spans)| {
+                let y = 26.0 + i as f64 * (LANE_H + 2.0);
+                html! {
+                    <g class="lane">
+                        <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{format!("thread {}", i + 1)}</text>
+                        { for spans.iter().filter(|s| s.0 <= t && s.2 != ThreadState::Done).map(|&(start, stop, state)| {
+                            let class = match state {
+                                ThreadState::Running => "span running",
+                                ThreadState::Blocked => "span blocked",
+                                ThreadState::Polling => "span polling",
+                                ThreadState::Done => "span",
+                            };
+                            let (x0, x1) = (x(start), x(stop.min(t)));
+                            html! { <rect class={class} x={fmt(x0)} y={fmt(y)} width={fmt((x1 - x0).max(0.5))} height={fmt(LANE_H)} /> }
+                        }) }
+                    </g>
+                }
+            }) }
+            { for lanes.served.iter().filter(|s| **s <= t).map(|s| html! {
+                <line class="served" x1={fmt(x(*s))} x2={fmt(x(*s))} y1={fmt(height - 6.0)} y2={fmt(height - 1.0)} />
+            }) }
+            if lanes.threads.len() > shown {
+                <text class="lane-label more" x={fmt(LEFT - 6.0)} y={fmt(height - 4.0)}>{format!("… and {} more threads", lanes.threads.len() - shown)}</text>
+            }
+        </svg>
+    }
+}
