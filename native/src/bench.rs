@@ -5,7 +5,9 @@
 //! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with;
 //! - the watch lab: the poller's CPU against inotify's at N = 1 000 and 100 000, the detection latency of the
 //!   companion's inotify watcher against `inotifywait -m` for the same writes, and the headless run's figures
-//!   that `cargo xtask bench` sets against the same run streamed to the page.
+//!   that `cargo xtask bench` sets against the same run streamed to the page;
+//! - the I/O models at K = 10 and 1 000 sources: each server's CPU time per message and latency p99 against
+//!   epoll's.
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
@@ -26,7 +28,8 @@ pub fn run() -> anyhow::Result<()> {
         (instrumented / plain - 1.0) * 100.0
     );
     lab_figures()?;
-    watch_figures()
+    watch_figures()?;
+    io_figures()
 }
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.
@@ -179,4 +182,33 @@ fn watch_figures() -> anyhow::Result<()> {
 fn streaming_case() -> Vec<(&'static str, shared::ParamValue)> {
     use shared::ParamValue::Int;
     vec![("files", Int(1_000)), ("changes", Int(300)), ("rate", Int(200)), ("interval_ms", Int(50))]
+}
+
+/// The I/O models at 10 and 1 000 sources: CPU per message and p99 latency of each server as ratios to epoll.
+fn io_figures() -> anyhow::Result<()> {
+    use shared::ParamValue::Int;
+    use shared::lab::io::Server;
+    let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
+    for sources in [10, 1_000] {
+        let m = measure(LabId::Io, &[("sources", Int(sources)), ("requests", Int(2_000)), ("rate", Int(10_000))])?;
+        let of = |server: Server, what: &str| value(&m, &format!("{}_{what}", server.key()));
+        let (Some(cpu_ref), Some(p99_ref)) = (of(Server::Epoll, "cpu_per_msg"), of(Server::Epoll, "p99")) else {
+            continue;
+        };
+        for server in Server::ALL {
+            let (Some(cpu), Some(p99)) = (of(server, "cpu_per_msg"), of(server, "p99")) else {
+                println!("I/O, K = {sources}, {}: not measured (see the run's notes)", server.label());
+                continue;
+            };
+            println!(
+                "I/O, K = {sources}, {}: CPU {:.1} µs per message ({:.2}× epoll), p99 {:.1} µs ({:.2}× epoll)",
+                server.label(),
+                cpu / 1e3,
+                cpu / cpu_ref.max(1.0),
+                p99 / 1e3,
+                p99 / p99_ref.max(1.0)
+            );
+        }
+    }
+    Ok(())
 }

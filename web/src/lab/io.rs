@@ -98,7 +98,14 @@ fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, en
     let x = |at: Nanos| LEFT + (W - LEFT - 10.0) * at.0 as f64 / end.0 as f64;
     let shown = lanes.threads.len().min(MAX_LANES);
     let height = 30.0 + shown as f64 * (LANE_H + 2.0) + if lanes.threads.len() > shown { 14.0 } else { 4.0 };
-    let lat = sum.latencies();
+    // The latencies of the messages served so far.
+    let mut lat: Vec<u64> = sum
+        .ready
+        .iter()
+        .zip(&sum.served)
+        .filter_map(|(r, s)| Some(s.filter(|s| *s <= t)?.saturating_sub((*r)?).0))
+        .collect();
+    lat.sort_unstable();
     let p99 = shared::stats::percentile(&lat, 99.0).map_or_else(|| "—".to_owned(), |v| Nanos(v).to_string());
     let served = lanes.served.iter().filter(|s| **s <= t).count();
     let title = if sum.unavailable {
