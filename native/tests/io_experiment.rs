@@ -10,21 +10,10 @@ mod common;
 use native::experiment::ExperimentError;
 use shared::lab::io::{IoEvent, IoParams, Server, summaries};
 use shared::{EventKind, LabId, ParamValue};
-use std::sync::Mutex;
-
-/// The tests look for leftover child processes of this test process: one test at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn assert_nothing_left(scratch: &std::path::Path) {
-    assert!(!scratch.exists(), "the scratch directory {} is still there", scratch.display());
-    let (seen, children) = common::processes_with_parent(std::process::id());
-    assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
-    assert!(children.is_empty(), "feeder processes left: {children:?}");
-}
 
 #[test]
 fn every_server_reads_every_message_once_with_the_feeders_bytes() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Io,
         &[("sources", ParamValue::Int(12)), ("requests", ParamValue::Int(120)), ("rate", ParamValue::Int(8_000))],
@@ -48,12 +37,12 @@ fn every_server_reads_every_message_once_with_the_feeders_bytes() {
             assert_eq!(schedule[seq as usize].1, source, "message {seq}");
         }
     }
-    assert_nothing_left(&run.scratch);
+    common::assert_nothing_left(&run.scratch);
 }
 
 #[test]
 fn a_cancelled_run_leaves_no_feeder_and_no_pipe() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Io,
         &[("sources", ParamValue::Int(8)), ("requests", ParamValue::Int(2_000)), ("rate", ParamValue::Int(200))],
@@ -72,12 +61,12 @@ fn a_cancelled_run_leaves_no_feeder_and_no_pipe() {
     let run = native::experiment::run_headless(LabId::Io, &set, 1, &common::base(), exe, &cancel, &|_| {}).unwrap();
     canceller.join().unwrap();
     assert!(matches!(run.outcome, Err(ExperimentError::Cancelled)), "{:?}", run.outcome);
-    assert_nothing_left(&run.scratch);
+    common::assert_nothing_left(&run.scratch);
 }
 
 #[test]
 fn io_uring_refused_is_said_plainly_and_the_other_four_run() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let scratch = common::base().join("no-uring");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
         .args(["run", "io", "--sources", "4", "--requests", "20", "--rate", "5000", "--json"])

@@ -10,21 +10,10 @@ mod common;
 use native::experiment::ExperimentError;
 use shared::lab::watch::{WatchEvent, Watcher, rounds};
 use shared::{EventKind, LabId, Nanos, ParamValue};
-use std::sync::Mutex;
-
-/// The tests look for leftover child processes of this test process: one test at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn assert_nothing_left(scratch: &std::path::Path) {
-    assert!(!scratch.exists(), "the scratch directory {} is still there", scratch.display());
-    let (seen, children) = common::processes_with_parent(std::process::id());
-    assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
-    assert!(children.is_empty(), "watcher processes left: {children:?}");
-}
 
 #[test]
 fn both_watchers_notice_every_change_and_the_poller_within_one_pass() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Watch,
         &[
@@ -61,12 +50,12 @@ fn both_watchers_notice_every_change_and_the_poller_within_one_pass() {
     // The poller's calls are one stat per file per pass after its baseline.
     let (_, _, calls) = r.cost[Watcher::Poll as usize].unwrap();
     assert_eq!(calls, Some((r.scans.len() as u64 - 1) * 200));
-    assert_nothing_left(&run.scratch);
+    common::assert_nothing_left(&run.scratch);
 }
 
 #[test]
 fn a_sweep_runs_a_round_per_file_count() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Watch,
         &[
@@ -82,24 +71,24 @@ fn a_sweep_runs_a_round_per_file_count() {
     let trace = run.trace.unwrap();
     let files: Vec<u32> = rounds(&trace).iter().map(|(r, _)| r.files).collect();
     assert_eq!(files, vec![10, 100, 1_000]);
-    assert_nothing_left(&run.scratch);
+    common::assert_nothing_left(&run.scratch);
 }
 
 #[test]
 fn a_cancelled_run_leaves_no_watcher_and_no_file() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Watch,
         &[("files", ParamValue::Int(100)), ("changes", ParamValue::Int(2_000)), ("rate", ParamValue::Int(100))],
     );
     let run = common::run_lab(LabId::Watch, &set, 1, Some(8));
     assert!(matches!(run.outcome, Err(ExperimentError::Cancelled)), "{:?}", run.outcome);
-    assert_nothing_left(&run.scratch);
+    common::assert_nothing_left(&run.scratch);
 }
 
 #[test]
 fn a_watch_limit_too_low_is_explained_and_the_poller_runs_alone() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = common::one_at_a_time();
     let scratch = common::base().join("limit");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
         .args(["run", "watch", "--files", "100", "--per-dir", "10", "--changes", "5", "--rate", "500", "--json"])

@@ -45,3 +45,17 @@ pub fn processes_with_parent(parent: u32) -> (Vec<u32>, Vec<u32>) {
     }
     (seen, children)
 }
+
+/// Tests that look for leftover child processes of this test process take this first: one at a time.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A run left nothing: its scratch directory is gone and no child of this process is alive.
+pub fn assert_nothing_left(scratch: &Path) {
+    assert!(!scratch.exists(), "the scratch directory {} is still there", scratch.display());
+    let (seen, children) = processes_with_parent(std::process::id());
+    assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
+    assert!(children.is_empty(), "worker processes left: {children:?}");
+}
