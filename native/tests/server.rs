@@ -99,8 +99,8 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
     let bad = ClientMsg::StartRun { request: 2, lab: "lock".into(), params: lock_params(&[("procs", 65)]), seed: 1 };
     send(&mut ws, bad.to_json()).await;
     assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(2), error: WireError::Params { .. } }));
-    let unbuilt = ClientMsg::StartRun { request: 3, lab: "pipeline".into(), params: ParamSet::new(), seed: 1 };
-    send(&mut ws, unbuilt.to_json()).await;
+    let unknown = ClientMsg::StartRun { request: 3, lab: "nope".into(), params: ParamSet::new(), seed: 1 };
+    send(&mut ws, unknown.to_json()).await;
     assert!(matches!(recv(&mut ws).await, ServerMsg::Error { request: Some(3), .. }));
 
     let params = lock_params(&[("procs", 4), ("duration_ms", 200)]);

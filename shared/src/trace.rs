@@ -7,6 +7,7 @@ use crate::lab::io::IoEvent;
 use crate::lab::lock::LockEvent;
 use crate::lab::methods::MethodsEvent;
 use crate::lab::mmap::MmapEvent;
+use crate::lab::pipeline::PipelineEvent;
 use crate::lab::watch::WatchEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
@@ -58,6 +59,7 @@ pub enum EventKind {
     Mmap(MmapEvent),
     Watch(WatchEvent),
     Io(IoEvent),
+    Pipeline(PipelineEvent),
 }
 
 impl EventKind {

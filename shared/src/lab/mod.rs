@@ -6,6 +6,7 @@ pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod pipeline;
 pub mod watch;
 
 use crate::catalogue::LabId;
@@ -25,7 +26,7 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
         LabId::Mmap => Ok(mmap::simulate(&params, seed)),
         LabId::Watch => Ok(watch::simulate(&params, seed)),
         LabId::Io => Ok(io::simulate(&params, seed)),
-        other => Err(ParamError::LabNotAvailable { lab: other.as_str().to_owned() }),
+        LabId::Pipeline => Ok(pipeline::simulate(&params, seed)),
     }
 }
 
@@ -38,6 +39,6 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         LabId::Mmap => mmap::metrics(trace),
         LabId::Watch => watch::metrics(trace),
         LabId::Io => io::metrics(trace),
-        _ => Vec::new(),
+        LabId::Pipeline => pipeline::metrics(trace),
     }
 }

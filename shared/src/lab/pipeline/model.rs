@@ -1,0 +1,310 @@
+//! The stage-and-channel model: every thread is a small state machine (make or work, send, receive, select),
+//! every channel a buffer with its waiting senders and receivers, with Go's rules: a rendezvous hands an item
+//! from sender to receiver directly, a bounded channel stalls its sender when full, an unbounded one never
+//! does, and a channel closes when the last thread that sends on it has finished.
+
+use super::{PipelineEvent, PipelineParams, Role, Side, Topology};
+use crate::lab::MAX_SIM_EVENTS;
+use crate::rng::SimRng;
+use crate::sim::Timers;
+use crate::time::Nanos;
+use crate::trace::{ActorId, Event, EventKind};
+use std::collections::{BTreeSet, VecDeque};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Ready to take its next step when its timer fires.
+    Ready,
+    /// Making or working on an item until its timer fires.
+    Busy(u32),
+    /// select's default branch: other work until its timer fires.
+    Spinning,
+    SendWait,
+    RecvWait,
+    Done,
+}
+
+struct Thread {
+    stage: usize,
+    index: u32,
+    state: State,
+    rng: SimRng,
+}
+
+struct Channel {
+    capacity: Option<u32>,
+    queue: VecDeque<u32>,
+    senders: VecDeque<(usize, u32)>,
+    receivers: VecDeque<usize>,
+    /// Threads that may still send on it; at zero it is closed.
+    writers: u32,
+}
+
+struct Sim<'a> {
+    p: &'a PipelineParams,
+    topo: Topology,
+    threads: Vec<Thread>,
+    channels: Vec<Channel>,
+    /// Per stage: items it may still make (producers).
+    quota: Vec<u32>,
+    next_item: u32,
+    /// Start-order delivery: results waiting for their turn, and the next item due.
+    reorder: BTreeSet<u32>,
+    next_due: u32,
+    timers: Timers<usize>,
+    out: Vec<Event>,
+}
+
+pub fn simulate(p: &PipelineParams, seed: u64) -> Vec<Event> {
+    let topo = p.topology();
+    let mut threads = Vec::new();
+    for (s, stage) in topo.stages.iter().enumerate() {
+        for i in 0..stage.threads {
+            let stream = threads.len() as u64;
+            threads.push(Thread { stage: s, index: i, state: State::Ready, rng: SimRng::new(seed, stream) });
+        }
+    }
+    let channels = topo
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(c, info)| Channel {
+            capacity: info.capacity,
+            queue: VecDeque::new(),
+            senders: VecDeque::new(),
+            receivers: VecDeque::new(),
+            writers: topo.stages.iter().filter(|s| s.output == Some(c)).map(|s| s.threads).sum(),
+        })
+        .collect();
+    let quota = topo.stages.iter().map(|s| s.quota).collect();
+    let mut sim = Sim {
+        p,
+        topo,
+        threads,
+        channels,
+        quota,
+        next_item: 0,
+        reorder: BTreeSet::new(),
+        next_due: 0,
+        timers: Timers::default(),
+        out: Vec::new(),
+    };
+    for t in 0..sim.threads.len() {
+        sim.timers.set(Nanos::ZERO, t);
+    }
+    while let Some(now) = sim.timers.next_due() {
+        while let Some(t) = sim.timers.pop_due(now) {
+            sim.step(t, now);
+        }
+        if sim.out.len() >= MAX_SIM_EVENTS {
+            break;
+        }
+    }
+    sim.out.sort_by_key(|e| e.t);
+    sim.out
+}
+
+impl Sim<'_> {
+    fn emit(&mut self, t: Nanos, stage: usize, ev: PipelineEvent) {
+        self.out.push(Event { t, actor: ActorId(stage as u32), kind: EventKind::Pipeline(ev) });
+    }
+
+    fn ids(&self, t: usize) -> (u32, u32) {
+        (self.threads[t].stage as u32, self.threads[t].index)
+    }
+
+    fn draw(&mut self, t: usize, mean: Nanos) -> Nanos {
+        self.p.service.sample(mean, &mut self.threads[t].rng)
+    }
+
+    /// A thread's timer fired: it finished what it was doing, or it is ready to go on.
+    fn step(&mut self, t: usize, now: Nanos) {
+        let stage = self.threads[t].stage;
+        let role = self.topo.stages[stage].role;
+        match self.threads[t].state {
+            State::Busy(item) => {
+                let (s, i) = self.ids(t);
+                self.emit(now, stage, PipelineEvent::Finished { item, stage: s, thread: i });
+                match self.topo.stages[stage].output {
+                    Some(c) => {
+                        if !self.send(t, item, c, now) {
+                            return;
+                        }
+                    }
+                    None => self.deliver(item, now, stage),
+                }
+                self.next(t, role, now);
+            }
+            State::Spinning | State::Ready => self.next(t, role, now),
+            State::SendWait | State::RecvWait | State::Done => {}
+        }
+    }
+
+    /// The thread's next move in its loop.
+    fn next(&mut self, t: usize, role: Role, now: Nanos) {
+        let stage = self.threads[t].stage;
+        match role {
+            Role::Produce => {
+                if self.quota[stage] == 0 {
+                    return self.finish(t, now);
+                }
+                self.quota[stage] -= 1;
+                let item = self.next_item;
+                self.next_item += 1;
+                let (s, i) = self.ids(t);
+                self.emit(now, stage, PipelineEvent::Produced { item, stage: s, thread: i });
+                let mut service = self.draw(t, self.topo.stages[stage].service);
+                let downstream_spawns = self.topo.stages[stage]
+                    .output
+                    .is_some_and(|c| self.topo.stages.iter().any(|s| s.spawn_each && s.inputs.contains(&c)));
+                if downstream_spawns {
+                    service = service + self.p.spawn;
+                }
+                self.threads[t].state = State::Busy(item);
+                self.timers.set(now + service, t);
+            }
+            Role::Work | Role::Collect | Role::Select => self.receive(t, now),
+        }
+    }
+
+    /// Sends `item` on `c`; false when the sender must wait (it goes on when a receiver takes the item).
+    fn send(&mut self, t: usize, item: u32, c: usize, now: Nanos) -> bool {
+        let stage = self.threads[t].stage;
+        while let Some(r) = self.channels[c].receivers.pop_front() {
+            if self.threads[r].state != State::RecvWait {
+                continue;
+            }
+            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+            self.hand_to(r, item, c, now);
+            return true;
+        }
+        let ch = &self.channels[c];
+        if ch.capacity.is_none_or(|k| (ch.queue.len() as u32) < k) {
+            self.channels[c].queue.push_back(item);
+            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+            return true;
+        }
+        self.channels[c].senders.push_back((t, item));
+        self.threads[t].state = State::SendWait;
+        let (s, i) = self.ids(t);
+        self.emit(now, stage, PipelineEvent::Blocked { stage: s, thread: i, side: Side::Send });
+        false
+    }
+
+    /// A waiting receiver gets `item` from channel `c`: it wakes and starts on it.
+    fn hand_to(&mut self, r: usize, item: u32, c: usize, now: Nanos) {
+        let stage = self.threads[r].stage;
+        // A selector waits on all its inputs: it no longer waits on the others.
+        for ch in &mut self.channels {
+            ch.receivers.retain(|&x| x != r);
+        }
+        let (s, i) = self.ids(r);
+        self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
+        self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+        self.start(r, item, now + self.p.wake);
+    }
+
+    /// Starts the thread's work on an item it just received.
+    fn start(&mut self, t: usize, item: u32, at: Nanos) {
+        let stage = self.threads[t].stage;
+        let service = self.draw(t, self.topo.stages[stage].service);
+        self.threads[t].state = State::Busy(item);
+        self.timers.set(at + service, t);
+    }
+
+    /// Takes an item from channel `c` if one is there (buffered, or from a waiting sender).
+    fn take(&mut self, t: usize, c: usize, now: Nanos) -> bool {
+        let stage = self.threads[t].stage;
+        let (s, i) = self.ids(t);
+        if let Some(item) = self.channels[c].queue.pop_front() {
+            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+            // A sender stalled on the full buffer moves its item in and goes on.
+            if let Some((w, pending)) = self.channels[c].senders.pop_front() {
+                self.channels[c].queue.push_back(pending);
+                self.wake_sender(w, pending, c, now);
+            }
+            self.start(t, item, now);
+            return true;
+        }
+        if let Some((w, item)) = self.channels[c].senders.pop_front() {
+            // A rendezvous: the item passes straight from the waiting sender.
+            self.wake_sender(w, item, c, now);
+            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+            self.start(t, item, now);
+            return true;
+        }
+        false
+    }
+
+    fn wake_sender(&mut self, w: usize, item: u32, c: usize, now: Nanos) {
+        let stage = self.threads[w].stage;
+        let (s, i) = self.ids(w);
+        self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+        self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
+        self.threads[w].state = State::Ready;
+        self.timers.set(now + self.p.wake, w);
+    }
+
+    fn receive(&mut self, t: usize, now: Nanos) {
+        let stage = self.threads[t].stage;
+        let inputs = self.topo.stages[stage].inputs.clone();
+        for &c in &inputs {
+            if self.take(t, c, now) {
+                return;
+            }
+        }
+        if inputs.iter().all(|&c| self.channels[c].writers == 0) {
+            return self.finish(t, now);
+        }
+        let (s, i) = self.ids(t);
+        if self.topo.stages[stage].role == Role::Select && self.topo.default_branch {
+            self.emit(now, stage, PipelineEvent::EmptySelect { stage: s, thread: i });
+            self.threads[t].state = State::Spinning;
+            self.timers.set(now + self.p.default_work, t);
+            return;
+        }
+        for &c in &inputs {
+            if self.channels[c].writers > 0 {
+                self.channels[c].receivers.push_back(t);
+            }
+        }
+        self.threads[t].state = State::RecvWait;
+        self.emit(now, stage, PipelineEvent::Blocked { stage: s, thread: i, side: Side::Recv });
+    }
+
+    /// Delivers an item out of the pipeline, in start order if asked (a collector holds early ones back).
+    fn deliver(&mut self, item: u32, now: Nanos, stage: usize) {
+        let collect = self.topo.stages[stage].role == Role::Collect;
+        if !(collect && self.topo.start_order) {
+            return self.emit(now, stage, PipelineEvent::Delivered { item });
+        }
+        self.reorder.insert(item);
+        while self.reorder.remove(&self.next_due) {
+            let due = self.next_due;
+            self.emit(now, stage, PipelineEvent::Delivered { item: due });
+            self.next_due += 1;
+        }
+    }
+
+    /// The thread is done; the channel it sends on closes when its last sender is, waking its receivers.
+    fn finish(&mut self, t: usize, now: Nanos) {
+        self.threads[t].state = State::Done;
+        let Some(c) = self.topo.stages[self.threads[t].stage].output else { return };
+        self.channels[c].writers -= 1;
+        if self.channels[c].writers == 0 {
+            let waiting: Vec<usize> = self.channels[c].receivers.drain(..).collect();
+            for r in waiting {
+                if self.threads[r].state == State::RecvWait {
+                    for ch in &mut self.channels {
+                        ch.receivers.retain(|&x| x != r);
+                    }
+                    let stage = self.threads[r].stage;
+                    let (s, i) = self.ids(r);
+                    self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
+                    self.threads[r].state = State::Ready;
+                    self.timers.set(now, r);
+                }
+            }
+        }
+    }
+}
