@@ -6,6 +6,7 @@ pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod pipeline;
 pub mod watch;
 
 use shared::LabId;
@@ -161,7 +162,10 @@ impl ExperimentError {
 
 /// Whether `lab` can run for real yet.
 pub fn has_experiment(lab: LabId) -> bool {
-    matches!(lab, LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap | LabId::Watch | LabId::Io)
+    matches!(
+        lab,
+        LabId::Lock | LabId::Amdahl | LabId::Methods | LabId::Mmap | LabId::Watch | LabId::Io | LabId::Pipeline
+    )
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader.
@@ -173,7 +177,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         LabId::Mmap => mmap::run(params, seed, ctx),
         LabId::Watch => watch::run(params, seed, ctx),
         LabId::Io => io::run(params, seed, ctx),
-        other => Err(ExperimentError::NoExperiment(other)),
+        LabId::Pipeline => pipeline::run(params, seed, ctx),
     }
 }
 

@@ -77,7 +77,10 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> Vec<Event> {
             let start = workers[w]
                 .0
                 .max(tasks[task].0.iter().filter_map(|&d| done_at[d as usize]).max().unwrap_or(Nanos::ZERO));
-            out.push(ev(start, PipelineEvent::Received { item: task as u32, channel: 0, stage: 0, thread: w as u32 }));
+            out.push(ev(
+                start,
+                PipelineEvent::Received { item: task as u32, channel: 0, stage: 0, thread: w as u32, queued: 0 },
+            ));
             workers[w] = (start + tasks[task].1, Some(task));
         }
         let Some(w) = (0..workers.len()).filter(|&w| workers[w].1.is_some()).min_by_key(|&w| workers[w].0) else {

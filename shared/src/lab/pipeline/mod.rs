@@ -434,10 +434,11 @@ pub enum Side {
 pub enum PipelineEvent {
     /// A producer started making item `item` (its life starts).
     Produced { item: u32, stage: u32, thread: u32 },
-    /// The item entered a channel (its buffer, or straight into a waiting receiver's hands).
-    Sent { item: u32, channel: u32 },
-    /// A thread took the item from a channel and starts its work on it.
-    Received { item: u32, channel: u32, stage: u32, thread: u32 },
+    /// The item entered a channel (its buffer, or straight into a waiting receiver's hands); `queued` is how
+    /// many items the channel held right after, as the channel itself reports it.
+    Sent { item: u32, channel: u32, queued: u32 },
+    /// A thread took the item from a channel and starts its work on it; `queued` as for `Sent`.
+    Received { item: u32, channel: u32, stage: u32, thread: u32, queued: u32 },
     /// A thread finished its work on the item.
     Finished { item: u32, stage: u32, thread: u32 },
     /// A thread waits to send or to receive.
@@ -515,14 +516,12 @@ pub fn flow(trace: &Trace) -> Flow {
                 f.produced[item as usize] = Some(e.t);
                 started.insert((stage, thread), e.t);
             }
-            PipelineEvent::Sent { channel, .. } | PipelineEvent::Received { channel, .. } => {
+            PipelineEvent::Sent { channel, queued, .. } | PipelineEvent::Received { channel, queued, .. } => {
                 let c = channel as usize;
                 if f.queue.len() <= c {
                     f.queue.resize(c + 1, Vec::new());
                 }
-                let len = f.queue[c].last().map_or(0, |q| q.1);
-                let len = if matches!(ev, PipelineEvent::Sent { .. }) { len + 1 } else { len.saturating_sub(1) };
-                f.queue[c].push((e.t, len));
+                f.queue[c].push((e.t, queued));
                 if let PipelineEvent::Received { stage, thread, .. } = ev {
                     started.insert((stage, thread), e.t);
                 }

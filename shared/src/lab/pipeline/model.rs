@@ -109,6 +109,10 @@ impl Sim<'_> {
         self.out.push(Event { t, actor: ActorId(stage as u32), kind: EventKind::Pipeline(ev) });
     }
 
+    fn queued(&self, c: usize) -> u32 {
+        self.channels[c].queue.len() as u32
+    }
+
     fn ids(&self, t: usize) -> (u32, u32) {
         (self.threads[t].stage as u32, self.threads[t].index)
     }
@@ -174,14 +178,16 @@ impl Sim<'_> {
             if self.threads[r].state != State::RecvWait {
                 continue;
             }
-            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+            let queued = self.queued(c);
+            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32, queued });
             self.hand_to(r, item, c, now);
             return true;
         }
         let ch = &self.channels[c];
         if ch.capacity.is_none_or(|k| (ch.queue.len() as u32) < k) {
             self.channels[c].queue.push_back(item);
-            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+            let queued = self.queued(c);
+            self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32, queued });
             return true;
         }
         self.channels[c].senders.push_back((t, item));
@@ -200,7 +206,8 @@ impl Sim<'_> {
         }
         let (s, i) = self.ids(r);
         self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
-        self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+        let queued = self.queued(c);
+        self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i, queued });
         self.start(r, item, now + self.p.wake);
     }
 
@@ -217,7 +224,8 @@ impl Sim<'_> {
         let stage = self.threads[t].stage;
         let (s, i) = self.ids(t);
         if let Some(item) = self.channels[c].queue.pop_front() {
-            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+            let queued = self.queued(c);
+            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i, queued });
             // A sender stalled on the full buffer moves its item in and goes on.
             if let Some((w, pending)) = self.channels[c].senders.pop_front() {
                 self.channels[c].queue.push_back(pending);
@@ -229,7 +237,8 @@ impl Sim<'_> {
         if let Some((w, item)) = self.channels[c].senders.pop_front() {
             // A rendezvous: the item passes straight from the waiting sender.
             self.wake_sender(w, item, c, now);
-            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i });
+            let queued = self.queued(c);
+            self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i, queued });
             self.start(t, item, now);
             return true;
         }
@@ -239,7 +248,8 @@ impl Sim<'_> {
     fn wake_sender(&mut self, w: usize, item: u32, c: usize, now: Nanos) {
         let stage = self.threads[w].stage;
         let (s, i) = self.ids(w);
-        self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32 });
+        let queued = self.queued(c);
+        self.emit(now, stage, PipelineEvent::Sent { item, channel: c as u32, queued });
         self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
         self.threads[w].state = State::Ready;
         self.timers.set(now + self.p.wake, w);
