@@ -1,6 +1,6 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl, methods, mmap, watch and I/O labs run live through the same companion; and a page from another origin is refused.
+//! Amdahl, methods, mmap, watch, I/O and pipeline labs run live through the same companion; and a page from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -124,6 +124,15 @@ async fn scenario(
     .await?;
     browser.find(By::Css("svg.io-lanes.epoll")).await?;
     println!("measured epoll latency p50: {epoll}");
+
+    // And a pipeline on real threads: the items delivered reach the page.
+    run_live(browser, format!("{}/lab/pipeline?pattern=stages&items=60&work_us=200", page.origin())).await?;
+    let delivered = wait_for("the measured pipeline", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=delivered] td.real").await.filter(|t| t == "60")
+    })
+    .await?;
+    browser.find(By::Css(".pipeline-stages g.stage.bottleneck")).await?;
+    println!("measured pipeline: {delivered} items delivered");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

@@ -232,7 +232,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     </div>
                     <div class="view">
                         { match &view_trace {
-                            Some(trace) => lab::view(lab, trace, view_t).unwrap_or_default(),
+                            Some(trace) => lab::view(lab, trace, view_t),
                             None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { "Press Simulate.".to_owned() } }</p> },
                         } }
                     </div>

@@ -34,24 +34,54 @@ async fn wait_for(root: &Element, selector: &str) {
     panic!("{selector} never appeared");
 }
 
+/// A mounted page: its element, and the app, which `remove` stops (a page left running would go on animating
+/// beside the next tests and slow them down).
+struct Mounted {
+    root: Element,
+    app: yew::AppHandle<LabPage>,
+}
+
+impl std::ops::Deref for Mounted {
+    type Target = Element;
+
+    fn deref(&self) -> &Element {
+        &self.root
+    }
+}
+
+impl Mounted {
+    fn remove(self) {
+        self.app.destroy();
+        self.root.remove();
+    }
+}
+
 /// Mounts a lab's page in a fresh element and waits until `ready` shows.
-async fn mount_lab(lab: LabId, ready: &str) -> Element {
+async fn mount_lab(lab: LabId, ready: &str) -> Mounted {
+    // A fresh address: the page reads its parameters from it, and the previous test's page wrote its own there.
+    let url = format!("/lab/{lab}");
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .unwrap();
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab }).render();
+    let app = yew::Renderer::<LabPage>::with_root_and_props(root.clone(), LabPageProps { lab }).render();
     wait_for(&root, ready).await;
-    root
+    Mounted { root, app }
 }
 
 /// Mounts the lock lab page and waits for its first simulated run.
-async fn mount_lock_lab() -> Element {
+async fn mount_lock_lab() -> Mounted {
     let root = mount_lab(LabId::Lock, ".lock-view svg").await;
     wait_for(&root, "tr[data-metric=acquisitions] td.sim").await;
     root
 }
 
 /// Mounts a lab's page, pauses its autoplay and jumps to the end of the run.
-async fn mount_at_end(lab: LabId, ready: &str) -> Element {
+async fn mount_at_end(lab: LabId, ready: &str) -> Mounted {
     let root = mount_lab(lab, ready).await;
     find(&root, "button.play").click();
     settle().await;
@@ -220,5 +250,15 @@ async fn the_io_page_places_the_servers_on_the_grid_and_draws_their_lanes() {
     assert!(root.query_selector_all("svg.io-lanes.polling rect.span.polling").unwrap().length() > 0);
     assert_eq!(text(&root, "tr[data-metric=epoll_threads] td.sim"), "1");
     assert_eq!(text(&root, "tr[data-metric=uring_served] td.sim"), "200");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_pipeline_page_draws_stages_channels_and_the_queue_chart() {
+    let root = mount_at_end(LabId::Pipeline, ".pipeline-view").await;
+    assert_eq!(root.query_selector_all(".pipeline-stages g.stage").unwrap().length(), 2, "producers and consumers");
+    assert_eq!(root.query_selector_all(".pipeline-stages g.pipe rect.slot").unwrap().length(), 4, "K = 4 slots");
+    assert_eq!(root.query_selector_all(".pipeline-queues polyline.queue-line").unwrap().length(), 1);
+    assert_eq!(text(&root, "tr[data-metric=delivered] td.sim"), "200");
     root.remove();
 }

@@ -6,6 +6,7 @@ pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+pub mod pipeline;
 pub mod watch;
 
 use shared::{LabId, Nanos, Trace};
@@ -41,15 +42,15 @@ impl PartialEq for MomentProps {
     }
 }
 
-/// The drawing of `lab`'s trace at moment `t`; `None` for labs without a view yet.
-pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Option<Html> {
+/// The drawing of `lab`'s trace at moment `t`.
+pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Html {
     match lab {
-        LabId::Lock => Some(html! { <lock::LockView trace={trace.0.clone()} t={t} /> }),
-        LabId::Amdahl => Some(html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> }),
-        LabId::Methods => Some(html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> }),
-        LabId::Mmap => Some(html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> }),
-        LabId::Watch => Some(html! { <watch::WatchView trace={trace.0.clone()} t={t} /> }),
-        LabId::Io => Some(html! { <io::IoView trace={trace.0.clone()} t={t} /> }),
-        _ => None,
+        LabId::Lock => html! { <lock::LockView trace={trace.0.clone()} t={t} /> },
+        LabId::Amdahl => html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> },
+        LabId::Methods => html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> },
+        LabId::Mmap => html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> },
+        LabId::Watch => html! { <watch::WatchView trace={trace.0.clone()} t={t} /> },
+        LabId::Io => html! { <io::IoView trace={trace.0.clone()} t={t} /> },
+        LabId::Pipeline => html! { <pipeline::PipelineView trace={trace.0.clone()} t={t} /> },
     }
 }

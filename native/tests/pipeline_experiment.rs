@@ -1,0 +1,88 @@
+//! The real pipelines on OS threads and crossbeam channels: every pattern delivers every item exactly once, a
+//! bounded channel never reports more than K items, the start order is kept when asked, no task of the
+//! dependency graph starts before its inputs are done, and a cancel ends the run.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use native::experiment::ExperimentError;
+use shared::lab::pipeline::{PipelineEvent, PipelineParams, flow, graph};
+use shared::{EventKind, LabId, ParamValue};
+use std::collections::HashMap;
+
+fn params(pairs: &[(&str, &str)]) -> shared::ParamSet {
+    let pairs: Vec<(&str, ParamValue)> = pairs
+        .iter()
+        .map(|(k, v)| (*k, v.parse::<i64>().map_or_else(|_| ParamValue::Text((*v).to_owned()), ParamValue::Int)))
+        .collect();
+    common::params(LabId::Pipeline, &pairs)
+}
+
+#[test]
+fn every_pattern_delivers_every_item_once_on_real_threads() {
+    for pattern in
+        ["async_sync", "producer_consumer", "back_pressure", "start_order", "worker_pool", "stages", "select"]
+    {
+        let set = params(&[
+            ("pattern", pattern),
+            ("items", "48"),
+            ("produce_us", "50"),
+            ("work_us", "100"),
+            ("capacity", "2"),
+        ]);
+        let run = common::run_lab(LabId::Pipeline, &set, 3, None);
+        run.outcome.unwrap();
+        let trace = run.trace.unwrap();
+        let f = flow(&trace);
+        let mut order = f.delivery_order.clone();
+        order.sort_unstable();
+        assert_eq!(order, (0..48).collect::<Vec<u32>>(), "{pattern}: every item once");
+        // The channels' own counts: a bounded channel never held more than its capacity.
+        let topo = PipelineParams::from_validated(&set).topology();
+        for (c, info) in topo.channels.iter().enumerate() {
+            if let (Some(k), Some(q)) = (info.capacity, f.queue.get(c)) {
+                assert!(q.iter().all(|x| x.1 <= k), "{pattern}: channel {} held more than {k}", info.name);
+            }
+        }
+        if pattern == "start_order" {
+            assert!(f.delivery_order.windows(2).all(|w| w[0] < w[1]), "start order kept");
+        }
+    }
+}
+
+#[test]
+fn the_dependency_graph_starts_no_task_before_its_inputs() {
+    let set = params(&[("pattern", "dependency_graph"), ("items", "24"), ("workers", "3"), ("work_us", "200")]);
+    let run = common::run_lab(LabId::Pipeline, &set, 2, None);
+    run.outcome.unwrap();
+    let trace = run.trace.unwrap();
+    let (mut start, mut end) = (HashMap::new(), HashMap::new());
+    for e in &trace.events {
+        match e.kind {
+            EventKind::Pipeline(PipelineEvent::Received { item, .. }) => {
+                start.insert(item, e.t);
+            }
+            EventKind::Pipeline(PipelineEvent::Finished { item, .. }) => {
+                end.insert(item, e.t);
+            }
+            _ => {}
+        }
+    }
+    let tasks = graph::tasks(&PipelineParams::from_validated(&set), 2);
+    assert_eq!(end.len(), tasks.len());
+    for (i, (deps, _)) in tasks.iter().enumerate() {
+        for d in deps {
+            assert!(end[d] <= start[&(i as u32)], "task {i} started before its input {d} was done");
+        }
+    }
+}
+
+#[test]
+fn a_cancel_ends_a_long_run() {
+    let set = params(&[("pattern", "producer_consumer"), ("items", "2000"), ("work_us", "20000")]);
+    let run = common::run_lab(LabId::Pipeline, &set, 1, Some(10));
+    assert!(matches!(run.outcome, Err(ExperimentError::Cancelled)), "{:?}", run.outcome);
+    assert!(!run.scratch.exists());
+}

@@ -1,0 +1,304 @@
+//! The pipeline lab's drawing: stages as boxes holding their threads (working on an item, waiting to send,
+//! waiting to receive, idle), channels as pipes with their buffer slots filled by the items queued in them, the
+//! bottleneck stage marked, and the queue length of every channel over time. The dependency graph is drawn as
+//! its tasks (waiting, ready, running, done) with the critical path marked.
+
+use crate::lab::{MomentProps, TraceRef, fmt};
+use shared::lab::pipeline::{Flow, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph};
+use shared::{EventKind, Nanos, Trace};
+use std::collections::HashMap;
+use yew::prelude::*;
+
+const W: f64 = 720.0;
+/// The most thread dots drawn in a stage box, and buffer slots in a pipe.
+const MAX_DOTS: u32 = 16;
+const MAX_SLOTS: u32 = 16;
+
+/// What a thread is doing at a moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ThreadNow {
+    Working,
+    SendWait,
+    RecvWait,
+    Idle,
+}
+
+/// Every thread's state at `t`, from the events up to then.
+fn threads_at(trace: &Trace, t: Nanos) -> HashMap<(u32, u32), ThreadNow> {
+    let mut out = HashMap::new();
+    for e in &trace.events[..trace.count_until(t)] {
+        let EventKind::Pipeline(ev) = e.kind else { continue };
+        let (key, state) = match ev {
+            PipelineEvent::Produced { stage, thread, .. } | PipelineEvent::Received { stage, thread, .. } => {
+                ((stage, thread), ThreadNow::Working)
+            }
+            PipelineEvent::Finished { stage, thread, .. } | PipelineEvent::Unblocked { stage, thread } => {
+                ((stage, thread), ThreadNow::Idle)
+            }
+            PipelineEvent::Blocked { stage, thread, side: Side::Send } => ((stage, thread), ThreadNow::SendWait),
+            PipelineEvent::Blocked { stage, thread, side: Side::Recv } => ((stage, thread), ThreadNow::RecvWait),
+            _ => continue,
+        };
+        out.insert(key, state);
+    }
+    out
+}
+
+/// A channel's queue length at `t`.
+fn queued_at(f: &Flow, channel: usize, t: Nanos) -> u32 {
+    let Some(q) = f.queue.get(channel) else { return 0 };
+    let n = q.partition_point(|x| x.0 <= t);
+    n.checked_sub(1).map_or(0, |i| q[i].1)
+}
+
+#[function_component(PipelineView)]
+pub fn pipeline_view(props: &MomentProps) -> Html {
+    let f = use_memo(TraceRef(props.trace.clone()), |t| flow(&t.0));
+    let p = PipelineParams::from_validated(&props.trace.run.params);
+    let t = props.t;
+    let delivered = f.delivered.iter().flatten().filter(|d| **d <= t).count();
+    let in_flight = f.produced.iter().flatten().filter(|x| **x <= t).count() - delivered;
+    let drawing = if p.pattern == shared::lab::pipeline::Pattern::DependencyGraph {
+        graph_view(&props.trace, &p, t)
+    } else {
+        stages_view(&props.trace, &p.topology(), &f, t)
+    };
+    html! {
+        <figure class="pipeline-view">
+            <p class="pipeline-counts">{format!("{delivered} delivered · {in_flight} in flight")}</p>
+            { drawing }
+            { queue_chart(&p.topology(), &f, t) }
+            <figcaption>
+                <ul class="legend">
+                    <li><span class="swatch working"></span>{"working on an item"}</li>
+                    <li><span class="swatch send-wait"></span>{"waiting to send (channel full)"}</li>
+                    <li><span class="swatch recv-wait"></span>{"waiting to receive (channel empty)"}</li>
+                    <li><span class="swatch token"></span>{"an item in a channel"}</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// Columns: producers first, each other stage one after the stages that feed it.
+fn columns(topo: &Topology) -> Vec<usize> {
+    let mut col = vec![0usize; topo.stages.len()];
+    for (s, info) in topo.stages.iter().enumerate() {
+        if info.role != Role::Produce {
+            col[s] = 1 + info
+                .inputs
+                .iter()
+                .flat_map(|&c| topo.stages.iter().enumerate().filter(move |(_, x)| x.output == Some(c)).map(|(i, _)| i))
+                .map(|i| col[i])
+                .max()
+                .unwrap_or(0);
+        }
+    }
+    col
+}
+
+fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
+    let now = threads_at(trace, t);
+    let col = columns(topo);
+    let n_cols = col.iter().max().map_or(1, |m| m + 1);
+    let col_w = (W - 20.0) / n_cols as f64;
+    let box_w = (col_w * 0.55).min(150.0);
+    let rows_in = |c: usize| col.iter().filter(|&&x| x == c).count().max(1);
+    let box_h = 74.0;
+    let height = rows_in_max(&col) as f64 * (box_h + 20.0) + 10.0;
+    // Each stage's box: (x, y).
+    let mut place = vec![(0.0, 0.0); topo.stages.len()];
+    let mut seen = vec![0usize; n_cols];
+    for (s, &c) in col.iter().enumerate() {
+        let slot = seen[c];
+        seen[c] += 1;
+        let rows = rows_in(c) as f64;
+        let y = (height - rows * (box_h + 20.0)) / 2.0 + slot as f64 * (box_h + 20.0) + 10.0;
+        place[s] = (10.0 + c as f64 * col_w, y);
+    }
+    // The bottleneck: the working stage with the largest busy share over the run.
+    let share = |s: usize| {
+        let (busy, ..) = f.stage_time.get(s).copied().unwrap_or_default();
+        busy as f64 / (f.end.0.max(1) as f64 * f64::from(topo.stages[s].threads))
+    };
+    let bottleneck = (0..topo.stages.len())
+        .filter(|&s| matches!(topo.stages[s].role, Role::Work | Role::Select) && topo.stages.len() > 2)
+        .max_by(|&a, &b| share(a).total_cmp(&share(b)));
+    let pipes = topo.channels.iter().enumerate().flat_map(|(c, info)| {
+        let from: Vec<usize> = (0..topo.stages.len()).filter(|&s| topo.stages[s].output == Some(c)).collect();
+        let to: Vec<usize> = (0..topo.stages.len()).filter(|&s| topo.stages[s].inputs.contains(&c)).collect();
+        let queued = queued_at(f, c, t);
+        from.into_iter()
+            .flat_map(move |a| to.clone().into_iter().map(move |b| (c, info.capacity, info.name, a, b, queued)))
+    });
+    html! {
+        <svg class="pipeline-stages" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="Stages, their threads and the channels between them">
+            { for pipes.map(|(c, capacity, name, a, b, queued)| {
+                let (x0, y0) = (place[a].0 + box_w, place[a].1 + box_h / 2.0);
+                let (x1, y1) = (place[b].0, place[b].1 + box_h / 2.0);
+                let slots = capacity.unwrap_or(MAX_SLOTS).min(MAX_SLOTS);
+                let label = match capacity {
+                    Some(0) => format!("{name} (rendezvous)"),
+                    Some(k) => format!("{name}: {queued}/{k}"),
+                    None => format!("{name}: {queued} (unbounded)"),
+                };
+                let mid_x = (x0 + x1) / 2.0;
+                let slot_w = ((x1 - x0 - 16.0) / f64::from(slots.max(1))).clamp(3.0, 12.0);
+                let slots_x = mid_x - slot_w * f64::from(slots) / 2.0;
+                let slot_y = (y0 + y1) / 2.0 - 5.0;
+                html! {
+                    <g class="pipe" data-channel={c.to_string()}>
+                        <line class="pipe-line" x1={fmt(x0)} y1={fmt(y0)} x2={fmt(x1)} y2={fmt(y1)} />
+                        <text class="pipe-label" x={fmt(mid_x)} y={fmt(slot_y - 6.0)}>{label}</text>
+                        { for (0..slots).map(|i| html! {
+                            <rect class={classes!("slot", (i < queued).then_some("token"))} x={fmt(slots_x + f64::from(i) * slot_w)} y={fmt(slot_y)}
+                                width={fmt(slot_w - 1.0)} height="10" />
+                        }) }
+                        if capacity.is_none_or(|k| k > MAX_SLOTS) && queued > slots {
+                            <text class="pipe-more" x={fmt(slots_x + f64::from(slots) * slot_w + 3.0)} y={fmt(slot_y + 9.0)}>{format!("+{}", queued - slots)}</text>
+                        }
+                    </g>
+                }
+            }) }
+            { for topo.stages.iter().enumerate().map(|(s, info)| {
+                let (x, y) = place[s];
+                let dots = info.threads.min(MAX_DOTS);
+                let per_row = 8u32;
+                html! {
+                    <g class={classes!("stage", (bottleneck == Some(s)).then_some("bottleneck"))} data-stage={s.to_string()}>
+                        <rect class="stage-box" x={fmt(x)} y={fmt(y)} width={fmt(box_w)} height={fmt(box_h)} rx="6" />
+                        <text class="stage-name" x={fmt(x + 6.0)} y={fmt(y + 14.0)}>{info.name}</text>
+                        <text class="stage-threads" x={fmt(x + 6.0)} y={fmt(y + 27.0)}>
+                            {format!("{} thread{}{}", info.threads, if info.threads == 1 { "" } else { "s" }, if bottleneck == Some(s) { " · bottleneck" } else { "" })}
+                        </text>
+                        { for (0..dots).map(|i| {
+                            let state = now.get(&(s as u32, i)).copied().unwrap_or(ThreadNow::Idle);
+                            let class = match state {
+                                ThreadNow::Working => "thread working",
+                                ThreadNow::SendWait => "thread send-wait",
+                                ThreadNow::RecvWait => "thread recv-wait",
+                                ThreadNow::Idle => "thread",
+                            };
+                            let (cx, cy) = (x + 10.0 + f64::from(i % per_row) * ((box_w - 16.0) / f64::from(per_row)), y + 42.0 + f64::from(i / per_row) * 16.0);
+                            html! { <circle class={class} cx={fmt(cx)} cy={fmt(cy)} r="5.5" /> }
+                        }) }
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
+
+fn rows_in_max(col: &[usize]) -> usize {
+    let n = col.iter().max().map_or(1, |m| m + 1);
+    (0..n).map(|c| col.iter().filter(|&&x| x == c).count()).max().unwrap_or(1).max(1)
+}
+
+/// The queue length of every channel over the run, with the playhead.
+fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
+    if topo.channels.is_empty() {
+        return html! {};
+    }
+    let (w, h) = (W, 130.0);
+    let end = f.end.0.max(1) as f64;
+    let top = f.queue.iter().flatten().map(|x| x.1).max().unwrap_or(1).max(1) as f64;
+    let x = |at: Nanos| 40.0 + (w - 50.0) * at.0 as f64 / end;
+    let y = |v: u32| 16.0 + (h - 36.0) * (1.0 - f64::from(v) / top);
+    html! {
+        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label="Queue length of each channel over time">
+            <text class="chart-title" x="40" y="11">{"Items queued in each channel over time"}</text>
+            <line class="axis" x1="40" x2={fmt(w - 10.0)} y1={fmt(y(0))} y2={fmt(y(0))} />
+            <text class="ytick" x="34" y={fmt(y(top as u32) + 4.0)}>{format!("{}", top as u32)}</text>
+            <text class="ytick" x="34" y={fmt(y(0) + 4.0)}>{"0"}</text>
+            { for topo.channels.iter().enumerate().map(|(c, info)| {
+                let points = f.queue.get(c).map(|q| {
+                    let mut pts = Vec::with_capacity(q.len() * 2);
+                    let mut last = 0;
+                    for &(at, v) in q {
+                        pts.push(format!("{},{}", fmt(x(at)), fmt(y(last))));
+                        pts.push(format!("{},{}", fmt(x(at)), fmt(y(v))));
+                        last = v;
+                    }
+                    pts.join(" ")
+                }).unwrap_or_default();
+                html! { <polyline class={format!("queue-line q{}", c % 4)} points={points}><title>{info.name}</title></polyline> }
+            }) }
+            <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="14" y2={fmt(y(0))} />
+        </svg>
+    }
+}
+
+/// The dependency graph: the build copy under the playhead, its tasks by depth, the critical path marked.
+fn graph_view(trace: &Trace, p: &PipelineParams, t: Nanos) -> Html {
+    let tasks = graph::tasks(p, trace.run.seed);
+    let (mut ready, mut started, mut done) = (HashMap::new(), HashMap::new(), HashMap::new());
+    for e in &trace.events[..trace.count_until(t)] {
+        match e.kind {
+            EventKind::Pipeline(PipelineEvent::TaskReady { task }) => {
+                ready.insert(task, e.t);
+            }
+            EventKind::Pipeline(PipelineEvent::Received { item, .. }) => {
+                started.insert(item, e.t);
+            }
+            EventKind::Pipeline(PipelineEvent::Finished { item, .. }) => {
+                done.insert(item, e.t);
+            }
+            _ => {}
+        }
+    }
+    let n = graph::BUILD.len() as u32;
+    let copy = started.keys().max().map_or(0, |m| m / n);
+    let base = copy * n;
+    // Depth of each task of the build; the critical path by the drawn durations.
+    let mut depth = vec![0usize; graph::BUILD.len()];
+    let mut finish = vec![Nanos::ZERO; graph::BUILD.len()];
+    let mut via: Vec<Option<usize>> = vec![None; graph::BUILD.len()];
+    for (i, (_, deps, _)) in graph::BUILD.iter().enumerate() {
+        depth[i] = deps.iter().map(|&d| depth[d as usize] + 1).max().unwrap_or(0);
+        let dur = tasks.get(base as usize + i).map_or(Nanos::ZERO, |x| x.1);
+        let best = deps.iter().max_by_key(|&&d| finish[d as usize]).map(|&d| d as usize);
+        finish[i] = best.map_or(Nanos::ZERO, |b| finish[b]) + dur;
+        via[i] = best;
+    }
+    let mut critical = vec![false; graph::BUILD.len()];
+    let mut at = (0..graph::BUILD.len()).max_by_key(|&i| finish[i]);
+    while let Some(i) = at {
+        critical[i] = true;
+        at = via[i];
+    }
+    let max_depth = depth.iter().max().copied().unwrap_or(0);
+    let col_w = (W - 20.0) / (max_depth + 1) as f64;
+    let mut row = vec![0usize; max_depth + 1];
+    let mut pos = vec![(0.0, 0.0); graph::BUILD.len()];
+    for (i, &d) in depth.iter().enumerate() {
+        pos[i] = (10.0 + d as f64 * col_w, 24.0 + row[d] as f64 * 34.0);
+        row[d] += 1;
+    }
+    let height = 24.0 + row.iter().max().copied().unwrap_or(1) as f64 * 34.0 + 6.0;
+    let node_w = (col_w - 18.0).min(100.0);
+    html! {
+        <svg class="pipeline-graph" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="The dependency graph's tasks and the critical path">
+            <text class="chart-title" x="10" y="12">{format!("Build {} of {} · critical path in bold", copy + 1, tasks.len() as u32 / n)}</text>
+            { for graph::BUILD.iter().enumerate().flat_map(|(i, (_, deps, _))| {
+                let pos = &pos;
+                let critical = &critical;
+                deps.iter().map(move |&d| {
+                    let (a, b) = (pos[d as usize], pos[i]);
+                    let class = if critical[i] && critical[d as usize] { "edge critical" } else { "edge" };
+                    html! { <line class={class} x1={fmt(a.0 + node_w)} y1={fmt(a.1 + 11.0)} x2={fmt(b.0)} y2={fmt(b.1 + 11.0)} /> }
+                })
+            }) }
+            { for graph::BUILD.iter().enumerate().map(|(i, (name, _, _))| {
+                let task = base + i as u32;
+                let class = if done.contains_key(&task) { "task done" } else if started.contains_key(&task) { "task running" } else if ready.contains_key(&task) { "task ready" } else { "task waiting" };
+                let (x, y) = pos[i];
+                html! {
+                    <g class={classes!(class, critical[i].then_some("critical"))}>
+                        <rect x={fmt(x)} y={fmt(y)} width={fmt(node_w)} height="22" rx="4" />
+                        <text x={fmt(x + 5.0)} y={fmt(y + 15.0)}>{*name}</text>
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
