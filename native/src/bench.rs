@@ -7,7 +7,9 @@
 //!   companion's inotify watcher against `inotifywait -m` for the same writes, and the headless run's figures
 //!   that `cargo xtask bench` sets against the same run streamed to the page;
 //! - the I/O models at K = 10 and 1 000 sources: each server's CPU time per message and latency p99 against
-//!   epoll's.
+//!   epoll's;
+//! - the pipeline lab: its simulation's speed (the page measures the same case in wasm) and the instrumented
+//!   send and receive of the real run against a bare crossbeam-channel loop, 1 producer and 1 consumer.
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
@@ -29,7 +31,8 @@ pub fn run() -> anyhow::Result<()> {
     );
     lab_figures()?;
     watch_figures()?;
-    io_figures()
+    io_figures()?;
+    pipeline_figures()
 }
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.
@@ -211,4 +214,63 @@ fn io_figures() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The pipeline lab's simulation speed, and its instrumented channel against a bare one.
+fn pipeline_figures() -> anyhow::Result<()> {
+    let params = LabId::Pipeline.validate(&shared::lab::pipeline::benchmark_params())?;
+    let start = monotonic_ns();
+    let (mut runs, mut events) = (0u32, 0usize);
+    while monotonic_ns() - start < 1_000_000_000 || runs < 3 {
+        events += shared::lab::simulate(LabId::Pipeline, &params, u64::from(runs))?.events.len();
+        runs += 1;
+    }
+    let rate = events as f64 / ((monotonic_ns() - start) as f64 / 1e9);
+    println!("pipeline simulation, native: {:.2} M events/s", rate / 1e6);
+    println!("pipeline_events_per_sec={rate:.0}");
+    for capacity in [1, 1_024] {
+        let (bare, recorded) = channel_throughput(capacity)?;
+        println!(
+            "channel 1→1, capacity {capacity}: bare crossbeam {:.2} M items/s, the lab's recorded send/receive {:.2} M items/s: {:.2}× (instrumentation)",
+            bare / 1e6,
+            recorded / 1e6,
+            bare / recorded.max(1.0)
+        );
+    }
+    Ok(())
+}
+
+/// Items per second through a crossbeam channel, one producer thread and one consumer thread: a bare loop,
+/// then the same through the lab's recording send and receive (events batched to a draining thread). Each is
+/// run three times and its best kept.
+fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
+    use crate::experiment::pipeline::{Recorder, recv_recorded, send_recorded};
+    const N: u32 = 500_000;
+    let run = |recorded: bool| -> f64 {
+        let (tx, rx) = crossbeam_channel::bounded::<u32>(capacity);
+        let (events_tx, events_rx) = std::sync::mpsc::channel();
+        let drain = std::thread::spawn(move || for _ in events_rx {});
+        let start = monotonic_ns();
+        std::thread::scope(|scope| {
+            let events = events_tx.clone();
+            scope.spawn(move || {
+                let mut rec = Recorder::new(start, 0, events);
+                for i in 0..N {
+                    if recorded {
+                        send_recorded(&tx, i, 0, 0, &mut rec);
+                    } else if tx.send(i).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut rec = Recorder::new(start, 1, events_tx.clone());
+            if recorded { while recv_recorded(&rx, 0, 0, &mut rec).is_some() {} } else { while rx.recv().is_ok() {} }
+        });
+        let secs = (monotonic_ns() - start) as f64 / 1e9;
+        drop(events_tx);
+        let _ = drain.join();
+        f64::from(N) / secs
+    };
+    let best = |recorded: bool| (0..3).map(|_| run(recorded)).fold(0.0, f64::max);
+    Ok((best(false), best(true)))
 }

@@ -250,6 +250,11 @@ fn bench() -> Result<()> {
     {
         println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
     }
+    if let (Some(n), Some(w)) =
+        (figure(&native_out, "pipeline_events_per_sec="), figure(&browser_out, "wasm_pipeline_events_per_sec="))
+    {
+        println!("pipeline simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
+    }
     // The same watch run, alone (syslab bench) and streamed live to the page (browser-bench).
     for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
         let alone = figure(&native_out, &format!("watch_{key}_ns="));

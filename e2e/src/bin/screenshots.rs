@@ -93,6 +93,8 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("watch", "files=2000&changes=100&rate=100&interval_ms=50", "watch"),
         ("watch", "files=100000&sweep=on&changes=20&rate=100", "watch-sweep"),
         ("io", "sources=16&requests=200", "io"),
+        ("pipeline", "pattern=stages&items=200", "pipeline-stages"),
+        ("pipeline", "pattern=dependency_graph&items=48&workers=3", "pipeline-graph"),
     ] {
         open_paused(browser, &format!("{origin}/lab/{lab}?{query}"), 1_500).await?;
         browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;

@@ -645,20 +645,67 @@ pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
     }
 }
 
+/// The benchmark's reference case for the simulation's speed: 2 000 items through the three stages.
+pub fn benchmark_params() -> ParamSet {
+    bench_set(&[("pattern", "stages"), ("items", "2000")])
+}
+
+/// The benchmark's drawing case: an unbounded queue in front of a slow consumer, with 500 items in flight at
+/// [`frame_case_moment`].
+pub fn frame_case() -> ParamSet {
+    bench_set(&[
+        ("pattern", "back_pressure"),
+        ("bounded", "unbounded"),
+        ("items", "2000"),
+        ("produce_us", "10"),
+        ("work_us", "1000"),
+        ("service", "constant"),
+    ])
+}
+
+/// When [`frame_case`] has 500 items in flight: the producer has made 500 more than the consumer took.
+pub fn frame_case_moment(trace: &Trace) -> Nanos {
+    let f = flow(trace);
+    let mut produced: Vec<Nanos> = f.produced.iter().flatten().copied().collect();
+    let mut delivered: Vec<Nanos> = f.delivered.iter().flatten().copied().collect();
+    produced.sort_unstable();
+    delivered.sort_unstable();
+    produced
+        .iter()
+        .copied()
+        .find(|&t| produced.partition_point(|x| *x <= t) - delivered.partition_point(|x| *x <= t) >= 500)
+        .unwrap_or(f.end)
+}
+
+fn bench_set(pairs: &[(&str, &str)]) -> ParamSet {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let value = v
+                .parse::<i64>()
+                .map_or_else(|_| crate::params::ParamValue::Text((*v).to_owned()), crate::params::ParamValue::Int);
+            ((*k).to_owned(), value)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::ParamValue;
 
     fn set(pairs: &[(&str, &str)]) -> ParamSet {
-        let given = pairs
-            .iter()
-            .map(|(k, v)| {
-                let value = v.parse::<i64>().map_or_else(|_| ParamValue::Text((*v).to_owned()), ParamValue::Int);
-                ((*k).to_owned(), value)
-            })
-            .collect();
-        LabId::Pipeline.validate(&given).unwrap()
+        LabId::Pipeline.validate(&bench_set(pairs)).unwrap()
+    }
+
+    #[test]
+    fn the_frame_case_has_500_items_in_flight_at_its_moment() {
+        let trace = simulate(&LabId::Pipeline.validate(&frame_case()).unwrap(), 1);
+        let t = frame_case_moment(&trace);
+        let f = flow(&trace);
+        let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
+        let out = f.delivered.iter().flatten().filter(|x| **x <= t).count();
+        assert!(made - out >= 500, "{made} made, {out} delivered");
+        assert!(LabId::Pipeline.validate(&benchmark_params()).is_ok());
     }
 
     fn metric(trace: &Trace, key: &str) -> Option<f64> {
