@@ -57,25 +57,42 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
     let p = PipelineParams::from_validated(&props.trace.run.params);
     let t = props.t;
     let delivered = f.delivered.iter().flatten().filter(|d| **d <= t).count();
-    let in_flight = f.produced.iter().flatten().filter(|x| **x <= t).count() - delivered;
-    let drawing = if p.pattern == shared::lab::pipeline::Pattern::DependencyGraph {
-        graph_view(&props.trace, &p, t)
+    let is_graph = p.pattern == shared::lab::pipeline::Pattern::DependencyGraph;
+    let (counts, drawing) = if is_graph {
+        (format!("{delivered} of {} tasks done", f.delivered.len()), graph_view(&props.trace, &p, t))
     } else {
-        stages_view(&props.trace, &p.topology(), &f, t)
+        let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
+        (
+            format!("{delivered} delivered · {} in flight", made.saturating_sub(delivered)),
+            stages_view(&props.trace, &p.topology(), &f, t),
+        )
+    };
+    let legend = if is_graph {
+        html! {
+            <ul class="legend">
+                <li><span class="swatch task-waiting"></span>{"waiting for its inputs"}</li>
+                <li><span class="swatch task-ready"></span>{"ready, waiting for a worker"}</li>
+                <li><span class="swatch working"></span>{"running"}</li>
+                <li><span class="swatch task-done"></span>{"done"}</li>
+                <li><span class="swatch critical"></span>{"on the critical path"}</li>
+            </ul>
+        }
+    } else {
+        html! {
+            <ul class="legend">
+                <li><span class="swatch working"></span>{"working on an item"}</li>
+                <li><span class="swatch send-wait"></span>{"waiting to send (channel full)"}</li>
+                <li><span class="swatch recv-wait"></span>{"waiting to receive (channel empty)"}</li>
+                <li><span class="swatch token"></span>{"an item in a channel"}</li>
+            </ul>
+        }
     };
     html! {
         <figure class="pipeline-view">
-            <p class="pipeline-counts">{format!("{delivered} delivered · {in_flight} in flight")}</p>
+            <p class="pipeline-counts">{counts}</p>
             { drawing }
             { queue_chart(&p.topology(), &f, t) }
-            <figcaption>
-                <ul class="legend">
-                    <li><span class="swatch working"></span>{"working on an item"}</li>
-                    <li><span class="swatch send-wait"></span>{"waiting to send (channel full)"}</li>
-                    <li><span class="swatch recv-wait"></span>{"waiting to receive (channel empty)"}</li>
-                    <li><span class="swatch token"></span>{"an item in a channel"}</li>
-                </ul>
-            </figcaption>
+            <figcaption>{ legend }</figcaption>
         </figure>
     }
 }
@@ -102,9 +119,9 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
     let col = columns(topo);
     let n_cols = col.iter().max().map_or(1, |m| m + 1);
     let col_w = (W - 20.0) / n_cols as f64;
-    let box_w = (col_w * 0.55).min(150.0);
+    let box_w = (col_w * 0.5).min(130.0);
     let rows_in = |c: usize| col.iter().filter(|&&x| x == c).count().max(1);
-    let box_h = 74.0;
+    let box_h = 84.0;
     let height = rows_in_max(&col) as f64 * (box_h + 20.0) + 10.0;
     // Each stage's box: (x, y).
     let mut place = vec![(0.0, 0.0); topo.stages.len()];
@@ -169,8 +186,11 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
                         <rect class="stage-box" x={fmt(x)} y={fmt(y)} width={fmt(box_w)} height={fmt(box_h)} rx="6" />
                         <text class="stage-name" x={fmt(x + 6.0)} y={fmt(y + 14.0)}>{info.name}</text>
                         <text class="stage-threads" x={fmt(x + 6.0)} y={fmt(y + 27.0)}>
-                            {format!("{} thread{}{}", info.threads, if info.threads == 1 { "" } else { "s" }, if bottleneck == Some(s) { " · bottleneck" } else { "" })}
+                            {format!("{} thread{}", info.threads, if info.threads == 1 { "" } else { "s" })}
                         </text>
+                        if bottleneck == Some(s) {
+                            <text class="stage-bottleneck" x={fmt(x + 6.0)} y={fmt(y + 40.0)}>{"bottleneck"}</text>
+                        }
                         { for (0..dots).map(|i| {
                             let state = now.get(&(s as u32, i)).copied().unwrap_or(ThreadNow::Idle);
                             let class = match state {
@@ -179,7 +199,7 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
                                 ThreadNow::RecvWait => "thread recv-wait",
                                 ThreadNow::Idle => "thread",
                             };
-                            let (cx, cy) = (x + 10.0 + f64::from(i % per_row) * ((box_w - 16.0) / f64::from(per_row)), y + 42.0 + f64::from(i / per_row) * 16.0);
+                            let (cx, cy) = (x + 10.0 + f64::from(i % per_row) * ((box_w - 16.0) / f64::from(per_row)), y + 54.0 + f64::from(i / per_row) * 16.0);
                             html! { <circle class={class} cx={fmt(cx)} cy={fmt(cy)} r="5.5" /> }
                         }) }
                     </g>
@@ -222,6 +242,9 @@ fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
                     pts.join(" ")
                 }).unwrap_or_default();
                 html! { <polyline class={format!("queue-line q{}", c % 4)} points={points}><title>{info.name}</title></polyline> }
+            }) }
+            { for topo.channels.iter().enumerate().map(|(c, info)| html! {
+                <text class={format!("queue-name q{}", c % 4)} x={fmt(w - 10.0 - 90.0 * (topo.channels.len() - 1 - c) as f64)} y="11">{info.name}</text>
             }) }
             <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="14" y2={fmt(y(0))} />
         </svg>

@@ -570,11 +570,17 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let mut out = vec![
         Metric::new("delivered", "Items delivered", Unit::Count, Some(delivered)),
         Metric::new("throughput", "Throughput", Unit::PerSecond, Some(delivered / span)),
+    ];
+    if p.pattern == Pattern::DependencyGraph {
+        out.extend(graph::metrics(trace, &p));
+        return out;
+    }
+    out.extend([
         Metric::new("p50", "Latency p50 (made → delivered)", Unit::Nanos, pct(50.0)),
         Metric::new("p95", "Latency p95", Unit::Nanos, pct(95.0)),
         Metric::new("p99", "Latency p99", Unit::Nanos, pct(99.0)),
         Metric::new("out_of_order", "Deliveries out of start order", Unit::Count, Some(out_of_order)),
-    ];
+    ]);
     let topo = p.topology();
     for (c, info) in topo.channels.iter().enumerate() {
         let peak = f.queue.get(c).and_then(|q| q.iter().map(|x| x.1).max()).unwrap_or(0);
@@ -620,9 +626,6 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
             Unit::Count,
             Some(f.empty_selects as f64),
         ));
-    }
-    if p.pattern == Pattern::DependencyGraph {
-        out.extend(graph::metrics(trace, &p));
     }
     out
 }
