@@ -8,9 +8,8 @@
 mod common;
 
 use native::experiment::ExperimentError;
-use shared::lab::pipeline::{PipelineEvent, PipelineParams, flow, graph};
-use shared::{EventKind, LabId, ParamValue};
-use std::collections::HashMap;
+use shared::lab::pipeline::{PipelineParams, flow, graph};
+use shared::{LabId, ParamValue};
 
 fn params(pairs: &[(&str, &str)]) -> shared::ParamSet {
     let pairs: Vec<(&str, ParamValue)> = pairs
@@ -58,18 +57,7 @@ fn the_dependency_graph_starts_no_task_before_its_inputs() {
     let run = common::run_lab(LabId::Pipeline, &set, 2, None);
     run.outcome.unwrap();
     let trace = run.trace.unwrap();
-    let (mut start, mut end) = (HashMap::new(), HashMap::new());
-    for e in &trace.events {
-        match e.kind {
-            EventKind::Pipeline(PipelineEvent::Received { item, .. }) => {
-                start.insert(item, e.t);
-            }
-            EventKind::Pipeline(PipelineEvent::Finished { item, .. }) => {
-                end.insert(item, e.t);
-            }
-            _ => {}
-        }
-    }
+    let (start, end) = graph::task_times(&trace);
     let tasks = graph::tasks(&PipelineParams::from_validated(&set), 2);
     assert_eq!(end.len(), tasks.len());
     for (i, (deps, _)) in tasks.iter().enumerate() {

@@ -6,6 +6,7 @@ use super::{PipelineEvent, PipelineParams};
 use crate::rng::SimRng;
 use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, Metric, Trace, Unit};
+use std::collections::HashMap;
 
 /// The tasks of one build: (name, inputs, work as a multiple of the mean work).
 pub const BUILD: [(&str, &[u32], f64); 12] = [
@@ -106,9 +107,9 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> Vec<Event> {
     out
 }
 
-/// The graph's own figures: makespan against the critical path of the durations the trace shows.
-pub fn metrics(trace: &Trace, p: &PipelineParams) -> Vec<Metric> {
-    let (mut start, mut end) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+/// When each task started and finished, from a trace (simulated or measured).
+pub fn task_times(trace: &Trace) -> (HashMap<u32, Nanos>, HashMap<u32, Nanos>) {
+    let (mut start, mut end) = (HashMap::new(), HashMap::new());
     for e in &trace.events {
         match e.kind {
             EventKind::Pipeline(PipelineEvent::Received { item, .. }) => {
@@ -120,6 +121,12 @@ pub fn metrics(trace: &Trace, p: &PipelineParams) -> Vec<Metric> {
             _ => {}
         }
     }
+    (start, end)
+}
+
+/// The graph's own figures: makespan against the critical path of the durations the trace shows.
+pub fn metrics(trace: &Trace, p: &PipelineParams) -> Vec<Metric> {
+    let (start, end) = task_times(trace);
     let template = tasks(p, trace.run.seed);
     let observed: Vec<(Vec<u32>, Nanos)> = template
         .iter()

@@ -768,18 +768,7 @@ mod tests {
         let trace = simulate(&s, 4);
         let p = PipelineParams::from_validated(&s);
         let tasks = graph::tasks(&p, 4);
-        let (mut start, mut end) = (std::collections::HashMap::new(), std::collections::HashMap::new());
-        for e in &trace.events {
-            match e.kind {
-                EventKind::Pipeline(PipelineEvent::Received { item, .. }) => {
-                    start.insert(item, e.t);
-                }
-                EventKind::Pipeline(PipelineEvent::Finished { item, .. }) => {
-                    end.insert(item, e.t);
-                }
-                _ => {}
-            }
-        }
+        let (start, end) = graph::task_times(&trace);
         for (i, (deps, _)) in tasks.iter().enumerate() {
             for d in deps {
                 assert!(end[d] <= start[&(i as u32)], "task {i} started before its input {d}");
