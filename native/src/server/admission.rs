@@ -33,7 +33,11 @@ impl Admission {
     pub fn check(&self, host: Option<&str>, origin: Option<&str>, token: Option<&str>) -> Result<(), Refusal> {
         let host = host.unwrap_or("");
         let host_ok = host.rsplit_once(':').is_some_and(|(name, port)| {
-            LOOPBACK_NAMES.contains(&name) && port.parse::<u16>().ok() == Some(self.port) && !port.starts_with('0')
+            // Digits only: Rust's parse would take "+7878", which no browser sends.
+            LOOPBACK_NAMES.contains(&name)
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && !port.starts_with('0')
+                && port.parse::<u16>().ok() == Some(self.port)
         });
         if !host_ok {
             return Err(Refusal::Host(host.to_owned()));
@@ -70,7 +74,11 @@ mod tests {
     fn check(host: Option<&str>, origin: Option<&str>, token: Option<&str>, ok: bool) {
         let got = admission().check(host, origin, token);
         assert_eq!(got.is_ok(), ok, "host {host:?} origin {origin:?} token {token:?}: {got:?}");
+        CASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// How many rows the table checked.
+    static CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
     #[test]
     fn admission_table() {
@@ -94,6 +102,20 @@ mod tests {
             Some("LOCALHOST.evil:7878"),
             Some("10.0.0.1:7878"),
             Some("0.0.0.0:7878"),
+            Some("127.0.0.2:7878"),
+            Some("127.1:7878"),
+            Some("2130706433:7878"),
+            Some("[::ffff:127.0.0.1]:7878"),
+            Some("[::1]"),
+            Some("LOCALHOST:7878"),
+            Some("localhost:7878 "),
+            Some(" localhost:7878"),
+            Some("localhost:"),
+            Some(":7878"),
+            Some("127.0.0.1:7878:7878"),
+            Some("localhost:7878@evil.example"),
+            Some("localhost:65536"),
+            Some("localhost:+7878"),
         ] {
             check(host, page, t, false);
         }
@@ -109,6 +131,15 @@ mod tests {
             Some("http://127.0.0.1:8080/"),
             Some("http://evil.example"),
             Some("HTTP://127.0.0.1:8080"),
+            Some("http://127.0.0.1"),
+            Some("http://127.0.0.1:80"),
+            Some("http://[::1]:8080"),
+            Some("ws://127.0.0.1:8080"),
+            Some("http://127.0.0.1:8080 "),
+            Some("http://user@127.0.0.1:8080"),
+            Some("file://"),
+            Some("chrome-extension://abcdefghijklmnop"),
+            Some("http://127.0.0.1:7878"),
         ] {
             check(Some("127.0.0.1:7878"), origin, t, false);
         }
@@ -119,9 +150,17 @@ mod tests {
             Some("0123"),
             Some("0123456789abcdef0123456789abcdee"),
             Some("0123456789abcdef0123456789abcdef0"),
+            Some("0123456789ABCDEF0123456789ABCDEF"),
+            Some(" 0123456789abcdef0123456789abcdef"),
+            Some("fedcba9876543210fedcba9876543210"),
+            Some("0123456789abcdef"),
         ] {
             check(Some("127.0.0.1:7878"), page, token, false);
         }
+        // Two wrong at once is still refused, and a right request again accepted (no state between checks).
+        check(Some("evil.example:7878"), Some("null"), None, false);
+        check(Some("localhost:7878"), page, t, true);
+        assert!(CASES.load(std::sync::atomic::Ordering::SeqCst) >= 50, "the table has at least 50 rows");
     }
 
     #[test]
