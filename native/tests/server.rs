@@ -206,24 +206,39 @@ async fn runs_go_one_at_a_time_and_a_queued_run_is_told_its_place_and_can_be_can
     assert_eq!(running_at_once, 1);
 }
 
+/// The close code the companion ended the connection with.
+async fn close_code(ws: &mut Socket) -> Option<tungstenite::protocol::frame::coding::CloseCode> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(frame) = ws.next().await {
+            match frame {
+                Ok(Message::Close(frame)) => return frame.map(|f| f.code),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the connection was closed")
+}
+
 #[tokio::test]
-async fn an_oversized_message_ends_that_connection_only() {
-    let c = start_companion("oversize").await;
+async fn protocol_violations_close_with_their_codes_and_other_clients_go_on() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    let c = start_companion("violations").await;
     let mut other = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    // A message over the limit: 1009.
     let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
     let huge =
         format!(r#"{{"type":"hello","protocol":1,"pad":"{}"}}"#, "x".repeat(shared::protocol::MAX_MESSAGE_BYTES));
     let _ = ws.send(Message::Text(huge.into())).await;
-    // The server drops the connection (today without a close frame; a close code is the hardening issue's).
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(Ok(frame)) = ws.next().await {
-            if matches!(frame, Message::Close(_)) {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("the oversized message ended the connection");
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Size));
+    // Invalid UTF-8 in a text frame: 1007.
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    let frame = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    let _ = ws.send(Message::Frame(frame)).await;
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Invalid));
     // The other client still talks to the companion.
     send(&mut other, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
     assert!(matches!(recv(&mut other).await, ServerMsg::Hello { .. }));

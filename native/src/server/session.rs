@@ -1,9 +1,10 @@
 //! One websocket connection: hello first, then run requests and cancels. Bad input gets one typed error reply
-//! and the connection stays open; a disconnect cancels the connection's runs.
+//! and the connection stays open; a protocol violation (a message over the size limit, invalid UTF-8 in a text
+//! frame) closes it with the matching close code; a disconnect cancels the connection's runs.
 
 use super::ServerState;
 use crate::experiment;
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
 use shared::LabId;
 use shared::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, WireError};
@@ -13,13 +14,32 @@ use tokio::sync::mpsc;
 pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<ServerMsg>();
+    // The reader's last word, if it closes the connection for a protocol violation.
+    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
     let writer = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            if sink.send(Message::Text(msg.to_json().into())).await.is_err() {
-                break;
+        loop {
+            tokio::select! {
+                // A close for a violation goes before anything else; the reader has stopped by then.
+                biased;
+                Ok(frame) = &mut close_rx => {
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    // Closing a socket with the rest of a refused message unread resets it: give the client
+                    // a moment to read the close frame first.
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    break;
+                }
+                msg = rx.recv() => match msg {
+                    Some(msg) => {
+                        if sink.send(Message::Text(msg.to_json().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
             }
         }
     });
+    let mut close_tx = Some(close_tx);
     tracing::info!(conn, "client connected");
     let mut greeted = false;
     let mut stopping = state.stopping.clone();
@@ -38,7 +58,15 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
                 let _ = tx.send(ServerMsg::Error { request: None, error });
                 continue;
             }
-            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(Message::Close(_)) => break,
+            Err(err) => {
+                let frame = violation(&err);
+                tracing::info!(conn, code = frame.code, %err, "closing a connection that broke the protocol");
+                if let Some(close) = close_tx.take() {
+                    let _ = close.send(frame);
+                }
+                break;
+            }
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
         };
         if let Err((request, error)) = handle(text.as_str(), conn, &mut greeted, &state, &tx) {
@@ -50,6 +78,21 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     drop(tx);
     let _ = writer.await;
     tracing::info!(conn, "client disconnected; its runs were cancelled");
+}
+
+/// The close frame for a protocol violation: 1009 for a message over the limit, 1007 for invalid UTF-8 in a
+/// text frame, 1002 for anything else the websocket layer refused. axum hides the websocket library's error
+/// type, so its message is what tells them apart.
+fn violation(err: &axum::Error) -> CloseFrame {
+    let text = err.to_string();
+    let (code, reason) = if text.contains("too long") || text.contains("Space limit") {
+        (close_code::SIZE, "message too big")
+    } else if text.contains("UTF-8") || text.contains("utf-8") {
+        (close_code::INVALID, "invalid UTF-8 in a text frame")
+    } else {
+        (close_code::PROTOCOL, "websocket protocol error")
+    };
+    CloseFrame { code, reason: reason.into() }
 }
 
 type Refused = (Option<u32>, WireError);
