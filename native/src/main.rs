@@ -71,8 +71,12 @@ async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
     let swept = scratch::remove_leftovers(&base);
     std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
     let host = host::describe(&base);
-    let (runner, runner_thread) =
-        Runner::start(RunnerConfig { scratch_base: base, worker_exe: experiment::current_exe()?, host: host.clone() });
+    let (runner, runner_thread) = Runner::start(RunnerConfig {
+        scratch_base: base,
+        worker_exe: experiment::current_exe()?,
+        host: host.clone(),
+        run_limit: native::runner::RUN_LIMIT,
+    });
     let page = page_origins.first().cloned().unwrap_or_default();
     let state = ServerState::new(Admission { port, origins: page_origins, token: token.clone() }, runner.clone(), host);
 

@@ -63,7 +63,12 @@ pub struct RunnerConfig {
     pub scratch_base: PathBuf,
     pub worker_exe: PathBuf,
     pub host: HostInfo,
+    /// The longest a run may go on before the runner stops it.
+    pub run_limit: std::time::Duration,
 }
+
+/// The companion's run limit: every lab's own budget is well inside it.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Runner {
     /// Starts the runner's thread.
@@ -202,8 +207,27 @@ fn run_job(job: &Job, config: &RunnerConfig) {
         sink: &sink,
     };
     tracing::info!(run = channel.run.0, lab = %job.lab, "run starts");
-    match experiment::run(job.lab, &job.params, job.seed, &ctx) {
+    // A watchdog: a run still going after the limit is cancelled (its workers killed, its scratch removed).
+    let timed_out = std::sync::atomic::AtomicBool::new(false);
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let result = std::thread::scope(|scope| {
+        let (timed_out, cancel) = (&timed_out, &job.cancel);
+        scope.spawn(move || {
+            if finished.recv_timeout(config.run_limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+                cancel.cancel();
+            }
+        });
+        let result = experiment::run(job.lab, &job.params, job.seed, &ctx);
+        drop(done);
+        result
+    });
+    match result {
         Ok(notes) => channel.send(|run, seq| ServerMsg::Finished { run, seq, notes }),
+        Err(ExperimentError::Cancelled) if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+            let error = format!("the run passed its limit of {:?} and was stopped", config.run_limit);
+            channel.send(|run, seq| ServerMsg::Failed { run, seq, error });
+        }
         Err(ExperimentError::Cancelled) => channel.send(|run, seq| ServerMsg::Cancelled { run, seq }),
         Err(err) => {
             tracing::warn!(run = channel.run.0, %err, "run failed");

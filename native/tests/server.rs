@@ -28,6 +28,10 @@ struct Companion {
 }
 
 async fn start_companion(name: &str) -> Companion {
+    start_companion_with_limit(name, native::runner::RUN_LIMIT).await
+}
+
+async fn start_companion_with_limit(name: &str, run_limit: Duration) -> Companion {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let scratch = std::env::temp_dir().join(format!("syslab-server-test-{}-{name}", std::process::id()));
@@ -36,6 +40,7 @@ async fn start_companion(name: &str) -> Companion {
         scratch_base: scratch.clone(),
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
         host: host.clone(),
+        run_limit,
     });
     let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -242,4 +247,31 @@ async fn protocol_violations_close_with_their_codes_and_other_clients_go_on() {
     // The other client still talks to the companion.
     send(&mut other, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
     assert!(matches!(recv(&mut other).await, ServerMsg::Hello { .. }));
+}
+
+#[tokio::test]
+async fn a_run_past_the_companions_limit_is_stopped_and_leaves_nothing() {
+    let c = start_companion_with_limit("limit", Duration::from_millis(500)).await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    recv(&mut ws).await;
+    let params = lock_params(&[("procs", 3), ("duration_ms", 10_000)]);
+    send(&mut ws, ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 5 }.to_json()).await;
+    let mut pids = Vec::new();
+    let error = loop {
+        match recv(&mut ws).await {
+            ServerMsg::Started { actors, .. } => pids = actors.iter().filter_map(|a| a.pid).collect(),
+            ServerMsg::Failed { error, .. } => break error,
+            other @ (ServerMsg::Finished { .. } | ServerMsg::Cancelled { .. } | ServerMsg::Error { .. }) => {
+                panic!("the run was not stopped by its limit: {other:?}")
+            }
+            _ => {}
+        }
+    };
+    assert!(error.contains("limit"), "{error}");
+    assert_eq!(pids.len(), 3);
+    assert!(pids.iter().all(|p| !process_alive(*p)), "a worker outlived the stopped run");
+    let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
+    assert!(empty, "the stopped run's scratch directory is still there");
+    let _ = std::fs::remove_dir_all(&c.scratch);
 }

@@ -19,7 +19,7 @@ use shared::trace::{Event, EventKind};
 use shared::{LabId, Nanos};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 /// A message on a pipe: sequence number, source, write time (CLOCK_MONOTONIC ns), little-endian.
@@ -56,7 +56,7 @@ fn errno(what: &'static str) -> impl FnOnce(Errno) -> ExperimentError {
 pub fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: FeederSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad feeder spec: {e}")))?;
-    super::die_with_parent(spec.parent_pid)?;
+    super::fence_worker(Some(spec.parent_pid))?;
     rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1)).map_err(errno("setting the timer slack"))?;
     let p = IoParams::from_validated(&LabId::Io.validate(&spec.params)?);
     let pipes: Vec<OwnedFd> = (0..p.sources)
@@ -400,8 +400,7 @@ struct Feeder(Child);
 
 impl Drop for Feeder {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        super::kill_worker(&mut self.0);
     }
 }
 
@@ -467,11 +466,9 @@ fn run_server(
 
     let spec = FeederSpec { params: params.clone(), seed, dir: dir.clone(), parent_pid: std::process::id() };
     let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-    let mut child = Command::new(ctx.worker_exe)
-        .args(["__worker", "io", &spec_json])
+    let mut child = super::worker_command(ctx.worker_exe, LabId::Io, &spec_json)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
         .map_err(ExperimentError::io("starting the feeder"))?;
     let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no feeder stdout".into()))?;

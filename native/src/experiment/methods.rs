@@ -10,7 +10,7 @@ use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 
 /// The worker's roles: exit at once, or echo every byte back until its input closes.
@@ -22,6 +22,7 @@ pub fn worker(role: &str) -> Result<(), ExperimentError> {
     match role {
         NOOP => Ok(()),
         ECHO => {
+            super::fence_worker(None)?;
             let (mut input, mut output) = (std::io::stdin().lock(), std::io::stdout().lock());
             let mut byte = [0u8; 1];
             while input.read(&mut byte).map_err(ExperimentError::io("echo: reading"))? == 1 {
@@ -77,8 +78,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     // Process starts are the slowest (about a millisecond each): a tenth as many, at least ten.
     for _ in 0..(n / 10).max(10) {
         s.time(Cost::ProcessStart, 1, || {
-            let status = Command::new(ctx.worker_exe)
-                .args(["__worker", "methods", NOOP])
+            let status = super::worker_command(ctx.worker_exe, LabId::Methods, NOOP)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .status()
@@ -152,15 +152,13 @@ fn async_tasks(s: &mut Samples<'_>, n: u32) -> Result<(), ExperimentError> {
 
 /// An echo worker process; each sample is one byte there and back through its pipes, halved.
 fn pipe_handoffs(s: &mut Samples<'_>, n: u32, ctx: &RunContext<'_>) -> Result<(), ExperimentError> {
-    let mut child = Command::new(ctx.worker_exe)
-        .args(["__worker", "methods", ECHO])
+    let mut child = super::worker_command(ctx.worker_exe, LabId::Methods, ECHO)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .map_err(ExperimentError::io("starting the echo worker"))?;
     let (Some(mut to), Some(mut from)) = (child.stdin.take(), child.stdout.take()) else {
-        let _ = child.kill();
-        let _ = child.wait();
+        super::kill_worker(&mut child);
         return Err(ExperimentError::Worker("the echo worker has no pipes".into()));
     };
     let result = (0..n).try_for_each(|_| {
@@ -171,8 +169,7 @@ fn pipe_handoffs(s: &mut Samples<'_>, n: u32, ctx: &RunContext<'_>) -> Result<()
         })
     });
     drop(to);
-    let _ = child.kill();
-    let _ = child.wait();
+    super::kill_worker(&mut child);
     result
 }
 

@@ -192,15 +192,49 @@ pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
     }
 }
 
-/// A worker's first step: die with the companion. The kernel sends SIGKILL when the parent goes, and if it
-/// already went before the signal was set (the race after fork), stop now.
-pub fn die_with_parent(parent_pid: u32) -> Result<(), ExperimentError> {
+/// Bounds on every worker process, enforced by the kernel (setrlimit): the largest file it may write, its
+/// address space, and its CPU time. Each run also has its own budget; these catch a worker that runs away.
+pub const WORKER_MAX_FILE_BYTES: u64 = 64 << 20;
+pub const WORKER_MAX_ADDRESS_SPACE: u64 = 4 << 30;
+pub const WORKER_MAX_CPU_SECONDS: u64 = 300;
+
+/// A worker's first step: die with the companion (the kernel sends SIGKILL when the parent goes, and if it
+/// already went before the signal was set, the race after fork, stop now), then fence itself with the limits.
+pub fn fence_worker(parent_pid: Option<u32>) -> Result<(), ExperimentError> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .map_err(|e| ExperimentError::io("setting the parent-death signal")(e.into()))?;
-    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent_pid) {
+    let parent = rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32);
+    if parent.is_none() || parent_pid.is_some_and(|want| parent != Some(want)) {
         return Err(ExperimentError::Worker("the companion is gone".to_owned()));
     }
+    for (resource, limit) in [
+        (Resource::Fsize, WORKER_MAX_FILE_BYTES),
+        (Resource::As, WORKER_MAX_ADDRESS_SPACE),
+        (Resource::Cpu, WORKER_MAX_CPU_SECONDS),
+    ] {
+        setrlimit(resource, Rlimit { current: Some(limit), maximum: Some(limit) })
+            .map_err(|e| ExperimentError::io("limiting the worker")(e.into()))?;
+    }
     Ok(())
+}
+
+/// A worker process of this binary (`__worker LAB ARG`) in a process group of its own, so that cleanup can kill
+/// whatever it started as well; its stderr is the companion's.
+pub fn worker_command(exe: &Path, lab: LabId, arg: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["__worker", lab.as_str(), arg]).process_group(0).stderr(std::process::Stdio::inherit());
+    cmd
+}
+
+/// Kills a worker's whole process group and reaps the worker; harmless if it already exited.
+pub fn kill_worker(child: &mut std::process::Child) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The path of the running binary, for experiments that start workers.

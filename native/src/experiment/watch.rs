@@ -92,7 +92,7 @@ pub fn unavailable_note(reason: &str) -> String {
 pub fn worker(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WatcherSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad watcher spec: {e}")))?;
-    crate::experiment::die_with_parent(spec.parent_pid)?;
+    crate::experiment::fence_worker(Some(spec.parent_pid))?;
     let out = Out::default();
     // The companion stops a watcher by a line on stdin or by closing it.
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -284,9 +284,7 @@ impl Watchers {
 impl Drop for Watchers {
     fn drop(&mut self) {
         for (_, child, _) in &mut self.children {
-            // An already-exited child makes kill fail harmlessly; wait reaps it either way.
-            let _ = child.kill();
-            let _ = child.wait();
+            super::kill_worker(child);
         }
     }
 }
@@ -420,11 +418,9 @@ fn run_round(
             parent_pid: std::process::id(),
         };
         let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-        let mut child = Command::new(ctx.worker_exe)
-            .args(["__worker", "watch", &spec_json])
+        let mut child = super::worker_command(ctx.worker_exe, LabId::Watch, &spec_json)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .map_err(ExperimentError::io(format!("starting the {} watcher", watcher.key())))?;
         let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
@@ -567,8 +563,7 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
     };
     let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
     let exe = super::current_exe()?;
-    let mut ours = Command::new(exe);
-    ours.args(["__worker", "watch", &spec_json]);
+    let mut ours = super::worker_command(&exe, LabId::Watch, &spec_json);
     let mut theirs = Command::new("inotifywait");
     theirs.args(["-m", "-r", "-e", "modify", "--format", "%f"]).arg(root.join("d00000"));
     let mut children = Watchers::default();

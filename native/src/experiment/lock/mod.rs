@@ -16,7 +16,7 @@ use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -49,9 +49,7 @@ impl Workers {
 
     fn kill_all(&mut self) {
         for (_, child) in &mut self.children {
-            // An already-exited child makes kill fail harmlessly; wait reaps it either way.
-            let _ = child.kill();
-            let _ = child.wait();
+            super::kill_worker(child);
         }
         self.children.clear();
     }
@@ -129,11 +127,9 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
             parent_pid: std::process::id(),
         };
         let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-        let mut child = Command::new(ctx.worker_exe)
-            .args(["__worker", "lock", &spec_json])
+        let mut child = super::worker_command(ctx.worker_exe, LabId::Lock, &spec_json)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .map_err(ExperimentError::io(format!("starting worker {idx}")))?;
         let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;

@@ -23,7 +23,7 @@ const VICTIM_WAIT_SECS: u64 = 30;
 pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WorkerSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad worker spec: {e}")))?;
-    crate::experiment::die_with_parent(spec.parent_pid)?;
+    crate::experiment::fence_worker(Some(spec.parent_pid))?;
     // Sleep as long as asked: the default 50 µs timer slack would stretch every short hold and think time, and
     // the measured run would no longer be the scenario the simulation models.
     rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1))
