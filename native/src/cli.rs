@@ -75,7 +75,10 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     let base = scratch::default_base();
+    crate::state::sweep(&base);
     scratch::remove_leftovers(&base);
+    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
+    crate::state::open(&base).context("starting the state file")?;
     let cancel = CancelFlag::default();
     watch_ctrl_c(cancel.clone());
     let exe = experiment::current_exe()?;
@@ -84,6 +87,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let progress = |trace: &Trace| bar.set_position(progress_position(trace));
     let run = experiment::run_headless(args.lab, &args.params, args.seed, &base, &exe, &cancel, &progress);
     bar.finish_and_clear();
+    // The run's workers are gone, whatever happened: nothing for a later start to sweep.
+    crate::state::close();
     let run = run.with_context(|| format!("running the {} lab", args.lab))?;
     run.outcome.with_context(|| format!("running the {} lab", args.lab))?;
     let measured = run.trace.context("the run reported nothing")?;

@@ -9,3 +9,4 @@ pub mod host;
 pub mod runner;
 pub mod scratch;
 pub mod server;
+pub mod state;

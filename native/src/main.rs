@@ -64,12 +64,18 @@ fn main() -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
+    // Before listening: what a companion killed outright left behind goes first.
+    let base = scratch::default_base();
+    let killed = native::state::sweep(&base);
+    let swept = scratch::remove_leftovers(&base);
+    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
+    native::state::open(&base).context("starting the state file")?;
+    if killed > 0 {
+        tracing::info!(killed, "killed the workers of a companion that died");
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
     let port = listener.local_addr()?.port();
     let token = new_token().context("drawing a token")?;
-    let base = scratch::default_base();
-    let swept = scratch::remove_leftovers(&base);
-    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
     let host = host::describe(&base);
     let (runner, runner_thread) = Runner::start(RunnerConfig {
         scratch_base: base,
@@ -92,6 +98,7 @@ async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
     .context("serving")?;
     runner.shutdown();
     tokio::task::spawn_blocking(move || runner_thread.join()).await.ok();
+    native::state::close();
     Ok(())
 }
 

@@ -470,6 +470,7 @@ fn run_server(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
+        .inspect(|child| crate::state::record(child.id()))
         .map_err(ExperimentError::io("starting the feeder"))?;
     let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no feeder stdout".into()))?;
     let mut stdin = child.stdin.take().ok_or_else(|| ExperimentError::Worker("no feeder stdin".into()))?;

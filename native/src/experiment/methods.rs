@@ -156,6 +156,7 @@ fn pipe_handoffs(s: &mut Samples<'_>, n: u32, ctx: &RunContext<'_>) -> Result<()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
+        .inspect(|child| crate::state::record(child.id()))
         .map_err(ExperimentError::io("starting the echo worker"))?;
     let (Some(mut to), Some(mut from)) = (child.stdin.take(), child.stdout.take()) else {
         super::kill_worker(&mut child);

@@ -422,6 +422,7 @@ fn run_round(
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
+            .inspect(|child| crate::state::record(child.id()))
             .map_err(ExperimentError::io(format!("starting the {} watcher", watcher.key())))?;
         let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
         let stdin = child.stdin.take();
@@ -569,13 +570,17 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
     let mut children = Watchers::default();
     let (tx, rx) = mpsc::channel::<(usize, String, u64)>();
     for (which, command) in [&mut ours, &mut theirs].into_iter().enumerate() {
-        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(
-            ExperimentError::io(if which == 0 {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .inspect(|child| crate::state::record(child.id()))
+            .map_err(ExperimentError::io(if which == 0 {
                 "starting the watcher"
             } else {
                 "starting inotifywait (apt-get install inotify-tools)"
-            }),
-        )?;
+            }))?;
         for pipe in [
             child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
             child.stderr.take().map(|p| Box::new(p) as _),

@@ -131,6 +131,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
+            .inspect(|child| crate::state::record(child.id()))
             .map_err(ExperimentError::io(format!("starting worker {idx}")))?;
         let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
         workers.children.push((ActorId(idx), child));
