@@ -3,6 +3,7 @@
 //! scratch removed), and a client that goes away takes its runs with it.
 
 use crate::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
+use crate::outbox::Outbox;
 use crate::scratch::Scratch;
 use shared::LabId;
 use shared::params::ParamSet;
@@ -11,7 +12,6 @@ use shared::trace::HostInfo;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// The most runs that may wait at once.
 pub const MAX_QUEUED: u32 = 8;
@@ -21,14 +21,15 @@ pub const MAX_QUEUED: u32 = 8;
 struct RunChannel {
     run: RunId,
     seq: Mutex<u64>,
-    tx: UnboundedSender<ServerMsg>,
+    tx: Outbox,
 }
 
 impl RunChannel {
     fn send(&self, make: impl FnOnce(RunId, u64) -> ServerMsg) {
         let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        // A closed channel means the client left; its run is being cancelled.
-        let _ = self.tx.send(make(self.run, *seq));
+        // A closed outbox means the client left; its run is being cancelled. A full one drops the message and
+        // counts it: the sequence number still advances, so the client sees the gap.
+        let _ = self.tx.send(&make(self.run, *seq));
         *seq += 1;
     }
 }
@@ -91,7 +92,7 @@ impl Runner {
         lab: LabId,
         params: ParamSet,
         seed: u64,
-        tx: UnboundedSender<ServerMsg>,
+        tx: Outbox,
     ) -> Result<RunId, u32> {
         let mut state = self.state();
         if state.queue.len() as u32 >= MAX_QUEUED {

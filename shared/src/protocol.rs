@@ -88,6 +88,11 @@ pub enum ServerMsg {
         seq: u64,
         error: String,
     },
+    /// The client read too slowly: `missed` messages were dropped instead of queued without bound. Runs that
+    /// lost messages show gaps in their sequence numbers.
+    Lagged {
+        missed: u64,
+    },
     /// A request was refused; the connection stays open.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +158,7 @@ impl ServerMsg {
             | ServerMsg::Finished { run, seq, .. }
             | ServerMsg::Cancelled { run, seq }
             | ServerMsg::Failed { run, seq, .. } => Some((*run, *seq)),
-            ServerMsg::Hello { .. } | ServerMsg::Error { .. } => None,
+            ServerMsg::Hello { .. } | ServerMsg::Error { .. } | ServerMsg::Lagged { .. } => None,
         }
     }
 }
@@ -214,7 +219,7 @@ impl LiveRun {
             }
             ServerMsg::Cancelled { .. } => self.status = LiveStatus::Cancelled,
             ServerMsg::Failed { error, .. } => self.status = LiveStatus::Failed(error.clone()),
-            ServerMsg::Hello { .. } | ServerMsg::Error { .. } => {}
+            ServerMsg::Hello { .. } | ServerMsg::Error { .. } | ServerMsg::Lagged { .. } => {}
         }
     }
 

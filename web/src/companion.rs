@@ -160,6 +160,9 @@ impl Reducible for CompanionState {
                     s.status = ConnStatus::Connected;
                     s.host = Some(host.clone());
                 }
+                ServerMsg::Lagged { missed } => {
+                    s.last_error = Some(format!("this page read too slowly: the companion dropped {missed} messages"));
+                }
                 ServerMsg::Error { request, error } => {
                     let text = error.to_string();
                     if let Some(request) = request {

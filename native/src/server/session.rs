@@ -9,11 +9,10 @@ use futures_util::{SinkExt, StreamExt};
 use shared::LabId;
 use shared::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, WireError};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<ServerMsg>();
+    let (tx, mut rx) = crate::outbox::outbox(crate::outbox::OUTBOX_LIMIT);
     // The reader's last word, if it closes the connection for a protocol violation.
     let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
     let writer = tokio::spawn(async move {
@@ -28,9 +27,9 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
                     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                     break;
                 }
-                msg = rx.recv() => match msg {
-                    Some(msg) => {
-                        if sink.send(Message::Text(msg.to_json().into())).await.is_err() {
+                text = rx.next() => match text {
+                    Some(text) => {
+                        if sink.send(Message::Text(text.into())).await.is_err() {
                             break;
                         }
                     }
@@ -55,7 +54,7 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
                 let error = WireError::Malformed { detail: "binary frames are not spoken here".to_owned() };
-                let _ = tx.send(ServerMsg::Error { request: None, error });
+                tx.send(&ServerMsg::Error { request: None, error });
                 continue;
             }
             Ok(Message::Close(_)) => break,
@@ -71,7 +70,7 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
         };
         if let Err((request, error)) = handle(text.as_str(), conn, &mut greeted, &state, &tx) {
             tracing::debug!(conn, %error, "refused a message");
-            let _ = tx.send(ServerMsg::Error { request, error });
+            tx.send(&ServerMsg::Error { request, error });
         }
     }
     state.runner.cancel_connection(conn);
@@ -102,7 +101,7 @@ fn handle(
     conn: u64,
     greeted: &mut bool,
     state: &ServerState,
-    tx: &mpsc::UnboundedSender<ServerMsg>,
+    tx: &crate::outbox::Outbox,
 ) -> Result<(), Refused> {
     let msg = ClientMsg::parse(text).map_err(|e| (None, e))?;
     match msg {
@@ -111,7 +110,7 @@ fn handle(
                 return Err((None, WireError::ProtocolMismatch { client: protocol, server: PROTOCOL_VERSION }));
             }
             *greeted = true;
-            let _ = tx.send(ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone() });
+            tx.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone() });
             Ok(())
         }
         _ if !*greeted => Err((None, WireError::HelloRequired)),
