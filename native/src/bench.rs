@@ -9,7 +9,8 @@
 //! - the I/O models at K = 10 and 1 000 sources: each server's CPU time per message and latency p99 against
 //!   epoll's;
 //! - the pipeline lab: its simulation's speed (the page measures the same case in wasm) and the instrumented
-//!   send and receive of the real run against a bare crossbeam-channel loop, 1 producer and 1 consumer.
+//!   send and receive of the real run against a bare crossbeam-channel loop, 1 producer and 1 consumer;
+//! - the load harness at full scale: 200 clients for 60 seconds, 10 of them stalled.
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
@@ -32,7 +33,22 @@ pub fn run() -> anyhow::Result<()> {
     lab_figures()?;
     watch_figures()?;
     io_figures()?;
-    pipeline_figures()
+    pipeline_figures()?;
+    load_figures()
+}
+
+/// 200 clients for 60 seconds against a companion in this process.
+fn load_figures() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(crate::load::run(crate::load::LoadConfig {
+        clients: 200,
+        stalled: 10,
+        duration: std::time::Duration::from_secs(60),
+        worker_exe: crate::experiment::current_exe()?,
+        scratch_base: crate::scratch::default_base(),
+    }))?;
+    println!("load: {report}");
+    Ok(())
 }
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.

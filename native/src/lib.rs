@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod experiment;
 pub mod host;
+pub mod load;
 pub mod outbox;
 pub mod runner;
 pub mod scratch;
