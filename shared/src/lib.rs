@@ -4,12 +4,14 @@
 //! it), so a run is a pure function of (lab, parameters, seed) and is identical on native and on wasm32. The
 //! companion (`native`) and the page (`web`) both build on this crate; neither re-implements what it holds.
 
+pub mod admission;
 pub mod catalogue;
 pub mod digest;
 pub mod lab;
 pub mod params;
 pub mod protocol;
 pub mod rng;
+pub mod robustness;
 pub mod sim;
 pub mod stats;
 pub mod time;
