@@ -1,7 +1,7 @@
 //! Replays the fuzzers' committed seed corpus (`fuzz/corpus/TARGET/*`) through the same property functions the
-//! fuzz targets run, so every test run checks them without a fuzzer.
+//! fuzz targets run, so every test run checks them without a fuzzer. (It lives here because `shared` does
+//! no I/O, not even in its tests' helpers.)
 
-#![cfg(not(target_arch = "wasm32"))]
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
