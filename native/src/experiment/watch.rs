@@ -405,6 +405,8 @@ fn run_round(
     ctx: &RunContext<'_>,
     notes: &mut Vec<String>,
 ) -> Result<(), ExperimentError> {
+    // The round starts before its watchers do: their first reports (the baseline pass) must fall inside it.
+    let round_start = monotonic_ns();
     let mut watchers = Watchers::default();
     let (tx, rx) = mpsc::channel::<(Watcher, String)>();
     for watcher in Watcher::ALL {
@@ -452,7 +454,7 @@ fn run_round(
         batch: Vec::new(),
         notes,
     };
-    r.push(monotonic_ns(), WRITER_ACTOR, WatchEvent::Round { round, files, dirs: p.dirs(files) });
+    r.push(round_start, WRITER_ACTOR, WatchEvent::Round { round, files, dirs: p.dirs(files) });
 
     // Wait until each watcher is ready or has said it cannot watch.
     let mut waiting = [true, true];
