@@ -115,11 +115,31 @@ async fn keep_up(port: u16, token: String, deadline: Instant) -> anyhow::Result<
     Ok((runs, gaps, refused))
 }
 
-/// A client that stalls: starts a run that streams fast, reads nothing until the deadline, then reads what is
-/// there. Returns (got a lagged notice, was closed, messages it was told it missed).
+/// A client that stalls: gets a run that streams fast into the queue, reads nothing until the deadline, then
+/// reads what is there. Returns (got a lagged notice, was closed, messages it was told it missed).
 async fn stall(port: u16, token: String, deadline: Instant) -> anyhow::Result<(bool, bool, u64)> {
     let mut ws = connect(port, &token).await?;
-    ws.send(Message::Text(lock_run(1, 2_000, 0).to_json().into())).await?;
+    // Get the run into the queue (a full queue is waited out), then stop reading.
+    let mut request = 0;
+    'queued: loop {
+        request += 1;
+        ws.send(Message::Text(lock_run(request, 2_000, 0).to_json().into())).await?;
+        loop {
+            let Some(frame) = tokio::time::timeout(Duration::from_secs(30), ws.next()).await? else {
+                anyhow::bail!("the companion closed before the stalled client's run was queued");
+            };
+            let Message::Text(text) = frame? else { continue };
+            match ServerMsg::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))? {
+                ServerMsg::Queued { .. } => break 'queued,
+                ServerMsg::Error { error: WireError::QueueFull { .. }, .. } => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue 'queued;
+                }
+                ServerMsg::Error { error, .. } => anyhow::bail!("the companion refused a run: {error}"),
+                _ => {}
+            }
+        }
+    }
     tokio::time::sleep_until(deadline.into()).await;
     let (mut lagged, mut missed) = (false, 0);
     loop {
