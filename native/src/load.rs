@@ -117,7 +117,12 @@ async fn keep_up(port: u16, token: String, deadline: Instant) -> anyhow::Result<
 
 /// A client that stalls: gets a run that streams fast into the queue, reads nothing until the deadline, then
 /// reads what is there. Returns (got a lagged notice, was closed, messages it was told it missed).
-async fn stall(port: u16, token: String, deadline: Instant) -> anyhow::Result<(bool, bool, u64)> {
+async fn stall(
+    port: u16,
+    token: String,
+    deadline: Instant,
+    queued: tokio::sync::oneshot::Sender<()>,
+) -> anyhow::Result<(bool, bool, u64)> {
     let mut ws = connect(port, &token).await?;
     // Get the run into the queue (a full queue is waited out), then stop reading.
     let mut request = 0;
@@ -130,7 +135,10 @@ async fn stall(port: u16, token: String, deadline: Instant) -> anyhow::Result<(b
             };
             let Message::Text(text) = frame? else { continue };
             match ServerMsg::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))? {
-                ServerMsg::Queued { .. } => break 'queued,
+                ServerMsg::Queued { .. } => {
+                    let _ = queued.send(());
+                    break 'queued;
+                }
                 ServerMsg::Error { error: WireError::QueueFull { .. }, .. } => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue 'queued;
@@ -178,13 +186,20 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     let baseline = usage();
     let deadline = Instant::now() + config.duration;
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..config.clients {
+    // The stalled clients' runs go first in the queue, so they stream while their clients are not reading.
+    let mut all_queued = Vec::new();
+    for _ in 0..config.stalled.min(config.clients) {
+        let (queued, is_queued) = tokio::sync::oneshot::channel();
+        all_queued.push(is_queued);
         let token = token.clone();
-        if i < config.stalled {
-            tasks.spawn(async move { stall(port, token, deadline).await.map(|s| (None, Some(s))) });
-        } else {
-            tasks.spawn(async move { keep_up(port, token, deadline).await.map(|k| (Some(k), None)) });
-        }
+        tasks.spawn(async move { stall(port, token, deadline, queued).await.map(|s| (None, Some(s))) });
+    }
+    for is_queued in all_queued {
+        let _ = is_queued.await;
+    }
+    for _ in config.stalled.min(config.clients)..config.clients {
+        let token = token.clone();
+        tasks.spawn(async move { keep_up(port, token, deadline).await.map(|k| (Some(k), None)) });
     }
     let mut peak = baseline;
     let mut report = LoadReport { clients: config.clients, ..LoadReport::default() };
