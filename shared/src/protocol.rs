@@ -117,7 +117,7 @@ pub enum WireError {
     /// The lab or its parameters were refused.
     #[error("{error}")]
     Params { error: ParamError },
-    /// The lab has no real experiment yet.
+    /// The lab has no real experiment (every lab has one today; kept so the wire vocabulary stays stable).
     #[error("the `{lab}` lab cannot run on this machine yet")]
     NoExperiment { lab: LabId },
     /// No run of this connection has that id.

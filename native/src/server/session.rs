@@ -3,7 +3,6 @@
 //! frame) closes it with the matching close code; a disconnect cancels the connection's runs.
 
 use super::ServerState;
-use crate::experiment;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
 use shared::LabId;
@@ -118,9 +117,6 @@ fn handle(
             let refuse = |error| (Some(request), error);
             let lab = LabId::parse(&lab).map_err(|error| refuse(WireError::Params { error }))?;
             let params = lab.validate(&params).map_err(|error| refuse(WireError::Params { error }))?;
-            if !experiment::has_experiment(lab) {
-                return Err(refuse(WireError::NoExperiment { lab }));
-            }
             state
                 .runner
                 .submit(conn, request, lab, params, seed, tx.clone())

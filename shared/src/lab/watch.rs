@@ -461,6 +461,8 @@ fn simulate_poller(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoundSummary {
     pub round: u32,
+    /// When the round started.
+    pub start: Nanos,
     pub files: u32,
     pub dirs: u32,
     /// Per change: when it was written.
@@ -527,7 +529,7 @@ pub fn rounds(trace: &Trace) -> Vec<(RoundSummary, Vec<u32>)> {
     for e in &trace.events {
         let EventKind::Watch(ev) = e.kind else { continue };
         if let WatchEvent::Round { round, files, dirs } = ev {
-            out.push((RoundSummary { round, files, dirs, ..RoundSummary::default() }, Vec::new()));
+            out.push((RoundSummary { round, start: e.t, files, dirs, ..RoundSummary::default() }, Vec::new()));
             continue;
         }
         let Some((r, files_of)) = out.last_mut() else { continue };

@@ -20,8 +20,8 @@ pub fn watch_view(props: &MomentProps) -> Html {
     let t = props.t;
     let trace = &props.trace;
     let p = WatchParams::from_validated(&trace.run.params);
-    // The round under the playhead: the last one whose first write or start is not after it.
-    let current = all.iter().rposition(|(r, _)| round_start(trace, r.round).is_some_and(|s| s <= t)).unwrap_or(0);
+    // The round under the playhead: the last one that started by then.
+    let current = all.iter().rposition(|(r, _)| r.start <= t).unwrap_or(0);
     let Some((round, files_of)) = all.get(current) else {
         return html! { <p class="empty">{"Nothing to draw yet."}</p> };
     };
@@ -45,14 +45,6 @@ pub fn watch_view(props: &MomentProps) -> Html {
             </figcaption>
         </figure>
     }
-}
-
-/// When round `round` starts: its `Round` event's time.
-fn round_start(trace: &Trace, round: u32) -> Option<Nanos> {
-    trace.events.iter().find_map(|e| match e.kind {
-        shared::EventKind::Watch(shared::lab::watch::WatchEvent::Round { round: r, .. }) if r == round => Some(e.t),
-        _ => None,
-    })
 }
 
 fn header(trace: &Trace, r: &RoundSummary, t: Nanos) -> Html {
