@@ -61,8 +61,8 @@ fn header(trace: &Trace, r: &RoundSummary, t: Nanos) -> Html {
         <div class="watch-header">
             <p class="watch-round">
                 {format!(
-                    "Round {}: {} files in {} directories ({} inotify watches) · {written} changes written · inotify noticed {} · the poller {}",
-                    r.round + 1, r.files, r.dirs, r.dirs + 1, noticed(Watcher::Inotify), noticed(Watcher::Poll)
+                    "Round {}: {} files in {} director{} ({} inotify watches) · {written} changes written · inotify noticed {} · the poller {}",
+                    r.round + 1, r.files, r.dirs, if r.dirs == 1 { "y" } else { "ies" }, r.dirs + 1, noticed(Watcher::Inotify), noticed(Watcher::Poll)
                 )}
             </p>
             <p class="watch-backend">{backend}</p>
