@@ -126,6 +126,66 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
     assert!(!shared::lab::metrics(&trace).is_empty());
 }
 
+/// Application-level garbage of every kind, each answered by exactly one typed error (the hello after it is
+/// the very next reply) on a connection that stays open, and nothing started: a run is queued before anything
+/// of it starts, and no `queued` came; no file appeared in the scratch base.
+#[tokio::test]
+async fn every_kind_of_garbage_gets_exactly_one_typed_error_and_starts_nothing() {
+    let c = start_companion("garbage").await;
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    let start =
+        |lab: &str, params: &str| format!(r#"{{"type":"start_run","request":7,"lab":"{lab}","params":{params}}}"#);
+    let deep = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("not JSON", "not json".into(), "malformed"),
+        ("empty", String::new(), "malformed"),
+        ("truncated", r#"{"type":"hello","#.into(), "malformed"),
+        ("an array", "[1,2,3]".into(), "malformed"),
+        ("null", "null".into(), "malformed"),
+        ("a bare string", r#""start_run""#.into(), "malformed"),
+        ("no type", r#"{"request":1}"#.into(), "malformed"),
+        ("an unknown type", r#"{"type":"format_disk","path":"/"}"#.into(), "malformed"),
+        ("a request id as text", r#"{"type":"start_run","request":"x","lab":"lock"}"#.into(), "malformed"),
+        ("a request id past u32", r#"{"type":"start_run","request":4294967296,"lab":"lock"}"#.into(), "malformed"),
+        ("a lab as a number", r#"{"type":"start_run","request":1,"lab":5}"#.into(), "malformed"),
+        ("parameters as a list", start("lock", "[1,2]"), "malformed"),
+        ("a run id as text", r#"{"type":"cancel","run":"all"}"#.into(), "malformed"),
+        ("nesting 10 000 deep", deep(10_000), "malformed"),
+        ("a parameter nested 200 deep", start("lock", &format!(r#"{{"procs":{}}}"#, deep(200))), "malformed"),
+        ("NaN as a JSON number", start("amdahl", r#"{"parallel":NaN}"#), "malformed"),
+        ("a number past f64", start("amdahl", r#"{"parallel":1e999}"#), "malformed"),
+        ("NaN as text", start("amdahl", r#"{"parallel":"NaN"}"#), "params"),
+        ("infinity as text", start("amdahl", r#"{"parallel":"inf"}"#), "params"),
+        ("an unknown lab", start("nope", "{}"), "params"),
+        ("a lab that is a path", start("../../etc/passwd", "{}"), "params"),
+        ("an unknown parameter that is a path", start("mmap", r#"{"scratch":"/etc"}"#), "params"),
+        ("a choice that is a path", start("lock", r#"{"mode":"../../etc/shadow"}"#), "params"),
+        ("a count over its range", start("lock", r#"{"procs":65}"#), "params"),
+        ("a count of zero", start("lock", r#"{"procs":0}"#), "params"),
+        ("a negative size", start("mmap", r#"{"size_mib":-1}"#), "params"),
+        ("a huge size", start("mmap", r#"{"size_mib":9223372036854775807}"#), "params"),
+        ("a negative file count", start("watch", r#"{"files":-5}"#), "params"),
+        ("a fraction for a count", start("io", r#"{"sources":1.5}"#), "params"),
+        ("text for a count", start("pipeline", r#"{"items":"many"}"#), "params"),
+        ("cancelling a run that is not ours", r#"{"type":"cancel","run":424242}"#.into(), "unknown_run"),
+    ];
+    for (what, text, kind) in &cases {
+        send(&mut ws, text.clone()).await;
+        let reply = recv(&mut ws).await;
+        let ServerMsg::Error { error, .. } = &reply else { panic!("{what}: not an error: {reply:?}") };
+        let said = serde_json::to_value(error).unwrap()["kind"].as_str().unwrap().to_owned();
+        assert_eq!(said, *kind, "{what}: {error}");
+        send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+        let next = recv(&mut ws).await;
+        assert!(matches!(next, ServerMsg::Hello { .. }), "{what}: a second reply {next:?}");
+    }
+    let scratch_entries = std::fs::read_dir(&c.scratch).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(scratch_entries, 0, "a refused request left files");
+    println!("{} kinds of garbage refused, each with one typed error", cases.len());
+}
+
 #[tokio::test]
 async fn stopping_closes_open_sockets_and_ends_the_server() {
     let c = start_companion("stop").await;

@@ -38,13 +38,31 @@ pub fn calibrate() -> f64 {
     samples[samples.len() / 2].max(1e-3)
 }
 
-/// Runs `parallel` iterations split over `threads` scoped threads; returns when all are done.
-fn parallel_for(parallel: u64, threads: u32) {
+/// How many steps [`spin_until_cancelled`] takes between looks at the cancel flag (some 100 µs).
+const STEPS_PER_LOOK: u64 = 1 << 16;
+
+/// [`spin`] in slices, looking at the cancel flag between them, so that a cancel stops a long piece of work
+/// within a fraction of a millisecond. False if it was cancelled.
+fn spin_until_cancelled(iterations: u64, seed: u64, cancel: &CancelFlag) -> bool {
+    let mut left = iterations;
+    while left > 0 {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        let slice = left.min(STEPS_PER_LOOK);
+        spin(slice, seed);
+        left -= slice;
+    }
+    true
+}
+
+/// Runs `parallel` iterations split over `threads` scoped threads; returns when all are done or cancelled.
+fn parallel_for(parallel: u64, threads: u32, cancel: &CancelFlag) {
     let threads = u64::from(threads.max(1));
     std::thread::scope(|scope| {
         for i in 0..threads {
             let share = parallel / threads + u64::from(i < parallel % threads);
-            scope.spawn(move || spin(share, i + 7));
+            scope.spawn(move || spin_until_cancelled(share, i + 7, cancel));
         }
     });
 }
@@ -69,10 +87,11 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
                 return Ok(notes);
             }
             let start = monotonic_ns();
-            spin(serial_iterations, u64::from(threads));
+            spin_until_cancelled(serial_iterations, u64::from(threads), ctx.cancel);
             let mid = monotonic_ns();
-            parallel_for(parallel_iterations, threads);
+            parallel_for(parallel_iterations, threads, ctx.cancel);
             let end = monotonic_ns();
+            check(ctx.cancel)?;
             let event = AmdahlEvent::Run { threads, serial_ns: mid - start, parallel_ns: end - mid };
             (ctx.sink)(RunUpdate::Events(vec![Event {
                 t: Nanos(end - t0),
@@ -105,8 +124,11 @@ mod tests {
             let t = u64::from(threads);
             let total: u64 = (0..t).map(|i| parallel / t + u64::from(i < parallel % t)).sum();
             assert_eq!(total, parallel);
-            parallel_for(parallel, threads);
+            parallel_for(parallel, threads, &CancelFlag::default());
         }
+        let cancelled = CancelFlag::default();
+        cancelled.cancel();
+        assert!(!spin_until_cancelled(u64::MAX, 1, &cancelled), "a cancelled spin stops at once");
         assert!(calibrate() > 0.0);
     }
 }

@@ -1,0 +1,278 @@
+//! Faults in the middle of every lab's experiment, 50 times each, against the real `syslab serve`: the page
+//! cancels the run, the page closes its socket cleanly, the connection is reset (RST, no close frame), and the
+//! companion is told to stop (SIGTERM and Ctrl-C's SIGINT, alternating). After each, within 2 seconds, every
+//! process group of the run is empty and the scratch base holds no run directory; after a signal the companion
+//! has exited and removed its state file as well.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use futures_util::{SinkExt, StreamExt};
+use shared::protocol::{ClientMsg, PROTOCOL_VERSION, RunId, ServerMsg};
+use shared::{LabId, ParamSet, ParamValue};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+mod common;
+
+const ROUNDS: usize = 50;
+const DEADLINE: Duration = Duration::from_secs(2);
+const ORIGIN: &str = "http://127.0.0.1:8080";
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    Cancel,
+    CleanClose,
+    Reset,
+    Signal,
+}
+
+/// A `syslab serve` process of this test, with its scratch base.
+struct Serve {
+    child: tokio::process::Child,
+    pid: u32,
+    port: u16,
+    token: String,
+}
+
+impl Serve {
+    async fn start(base: &Path) -> Serve {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
+            .args(["serve", "--port", "0", "--page-origin", ORIGIN])
+            .env("SYSLAB_SCRATCH", base)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let fragment = loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
+            let line = line.expect("the companion printed its page link");
+            if let Some((_, fragment)) = line.split_once("#companion=") {
+                break fragment.to_owned();
+            }
+        };
+        let (port, token) = fragment.split_once("&token=").unwrap();
+        Serve { child, pid, port: port.parse().unwrap(), token: token.to_owned() }
+    }
+
+    async fn connect(&self) -> Socket {
+        let url = format!("ws://127.0.0.1:{}/ws?token={}", self.port, self.token);
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("Origin", ORIGIN.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }).await;
+        assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+        ws
+    }
+}
+
+async fn send(ws: &mut Socket, msg: ClientMsg) {
+    ws.send(Message::Text(msg.to_json().into())).await.unwrap();
+}
+
+async fn recv(ws: &mut Socket) -> ServerMsg {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.expect("a message in time");
+        if let Message::Text(text) = frame.expect("open").expect("a frame") {
+            return ServerMsg::parse(&text).expect("a server message");
+        }
+    }
+}
+
+/// Starts a run and returns once it is in the middle (its first events have arrived and, for a lab that runs
+/// worker processes, one is alive), with the process groups of its workers: the actors' pids and whatever else
+/// the companion has started by then.
+async fn start_mid_run(ws: &mut Socket, serve: &Serve, lab: &Lab, seed: u64) -> (RunId, Vec<u32>) {
+    let Lab { id: lab, params, runs_workers } = lab;
+    let start = ClientMsg::StartRun { request: 1, lab: lab.as_str().into(), params: params.clone(), seed };
+    send(ws, start).await;
+    let (run, mut groups) = loop {
+        match recv(ws).await {
+            ServerMsg::Started { run, actors, .. } => {
+                break (run, actors.iter().filter_map(|a| a.pid).collect::<Vec<_>>());
+            }
+            ServerMsg::Queued { .. } => {}
+            other => panic!("{lab:?}: expected the run to start, got {other:?}"),
+        }
+    };
+    loop {
+        match recv(ws).await {
+            ServerMsg::Events { events, .. } if !events.is_empty() => break,
+            ServerMsg::Events { .. } => {}
+            other => panic!("{lab:?}: expected events in the middle of the run, got {other:?}"),
+        }
+    }
+    let since = Instant::now();
+    loop {
+        let children = common::processes_with_parent(serve.pid).1;
+        if !children.is_empty() || !runs_workers || since.elapsed() > Duration::from_secs(10) {
+            groups.extend(children);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    groups.retain(|pid| *pid != serve.pid);
+    groups.sort_unstable();
+    groups.dedup();
+    (run, groups)
+}
+
+/// What is left of a run: process groups with a member, children of a companion still running, run
+/// directories and (after a signal) state files in the scratch base.
+fn leftovers(base: &Path, groups: &[u32], companion: Option<u32>) -> Vec<String> {
+    let mut left: Vec<String> = groups
+        .iter()
+        .filter(|pgid| {
+            let pid = i32::try_from(**pgid).ok().and_then(rustix::process::Pid::from_raw).unwrap();
+            rustix::process::test_kill_process_group(pid).is_ok()
+        })
+        .map(|pgid| format!("process group {pgid}"))
+        .collect();
+    if let Some(companion) = companion {
+        left.extend(common::processes_with_parent(companion).1.iter().map(|pid| format!("child process {pid}")));
+    }
+    let entries = std::fs::read_dir(base).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("run-") || (companion.is_none() && name.starts_with("state-")) {
+            left.push(name);
+        }
+    }
+    left
+}
+
+/// Waits until nothing of the run is left; fails with what is left once the deadline has passed.
+async fn settled(what: &str, since: Instant, mut left: impl FnMut() -> Vec<String>) -> Duration {
+    loop {
+        let now = left();
+        if now.is_empty() {
+            return since.elapsed();
+        }
+        assert!(since.elapsed() < DEADLINE, "{what}: left {DEADLINE:?} after the fault: {now:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// One fault, `ROUNDS` times, in the middle of `lab`'s experiment; returns the slowest cleanup and in how many
+/// rounds worker processes were alive at the fault.
+async fn fault_loop(lab: &Lab, fault: Fault, base: &Path) -> (Duration, usize) {
+    let (mut slowest, mut with_workers) = (Duration::ZERO, 0);
+    // Cancel and disconnects go to one companion; a signal ends its companion, so each round starts one.
+    let shared_serve = if fault == Fault::Signal { None } else { Some(Serve::start(base).await) };
+    for round in 0..ROUNDS {
+        let what = format!("{:?}, {fault:?} #{round}", lab.id);
+        let own_serve = if fault == Fault::Signal { Some(Serve::start(base).await) } else { None };
+        let serve = own_serve.as_ref().or(shared_serve.as_ref()).unwrap();
+        let mut ws = serve.connect().await;
+        let (run, groups) = start_mid_run(&mut ws, serve, lab, round as u64).await;
+        with_workers += usize::from(!groups.is_empty());
+        let since = Instant::now();
+        // The socket stays open through the cleanup after a cancel or a signal.
+        let _open = match fault {
+            Fault::Cancel => {
+                send(&mut ws, ClientMsg::Cancel { run }).await;
+                Some(ws)
+            }
+            Fault::CleanClose => {
+                ws.close(None).await.unwrap();
+                drop(ws);
+                None
+            }
+            Fault::Reset => {
+                if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+                    tcp.set_zero_linger().unwrap();
+                }
+                drop(ws);
+                None
+            }
+            Fault::Signal => {
+                let signal = if round % 2 == 0 { rustix::process::Signal::TERM } else { rustix::process::Signal::INT };
+                let pid = rustix::process::Pid::from_raw(i32::try_from(serve.pid).unwrap()).unwrap();
+                rustix::process::kill_process(pid, signal).unwrap();
+                Some(ws)
+            }
+        };
+        let companion = (fault != Fault::Signal).then_some(serve.pid);
+        let took = settled(&what, since, || leftovers(base, &groups, companion)).await;
+        if let Some(mut own) = own_serve {
+            let status = tokio::time::timeout(DEADLINE, own.child.wait()).await.expect("the companion exits");
+            assert!(status.unwrap().success(), "{what}: the companion's exit");
+        }
+        slowest = slowest.max(took);
+    }
+    if let Some(mut serve) = shared_serve {
+        serve.child.kill().await.unwrap();
+    }
+    (slowest, with_workers)
+}
+
+/// A lab under test: parameters for a run that starts quickly and would go on for seconds, and whether its
+/// experiment runs worker processes (the others run threads of the companion: their cleanup shows in the
+/// scratch directory and the companion's exit).
+struct Lab {
+    id: LabId,
+    params: ParamSet,
+    runs_workers: bool,
+}
+
+/// Every fault loop for a lab; one that runs worker processes must have had them alive at every fault.
+async fn every_fault(id: LabId, pairs: &[(&str, i64)], runs_workers: bool) {
+    let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect();
+    let lab = Lab { id, params: id.validate(&given).expect("valid parameters"), runs_workers };
+    let base: PathBuf = common::base().join(format!("faults-{}", id.as_str()));
+    let _ = std::fs::remove_dir_all(&base);
+    for fault in [Fault::Cancel, Fault::CleanClose, Fault::Reset, Fault::Signal] {
+        let (slowest, with_workers) = fault_loop(&lab, fault, &base).await;
+        println!(
+            "{}: {ROUNDS} × {fault:?}: nothing left (workers alive at {with_workers} faults), slowest cleanup {slowest:?}",
+            id.as_str()
+        );
+        if runs_workers {
+            assert_eq!(with_workers, ROUNDS, "{id:?}: a fault came before the workers were up");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[tokio::test]
+async fn lock() {
+    every_fault(LabId::Lock, &[("procs", 3), ("duration_ms", 10_000)], true).await;
+}
+
+#[tokio::test]
+async fn amdahl() {
+    every_fault(LabId::Amdahl, &[("work_ms", 10), ("repeats", 5), ("max_threads", 32)], false).await;
+}
+
+#[tokio::test]
+async fn methods() {
+    every_fault(LabId::Methods, &[("samples", 2_000)], false).await;
+}
+
+#[tokio::test]
+async fn mmap() {
+    every_fault(LabId::Mmap, &[("size_mib", 16)], false).await;
+}
+
+#[tokio::test]
+async fn watch() {
+    every_fault(LabId::Watch, &[("files", 100), ("per_dir", 10), ("changes", 2_000), ("rate", 10)], true).await;
+}
+
+#[tokio::test]
+async fn io() {
+    every_fault(LabId::Io, &[("sources", 16), ("requests", 200), ("rate", 1_000)], true).await;
+}
+
+#[tokio::test]
+async fn pipeline() {
+    every_fault(LabId::Pipeline, &[("items", 2_000), ("work_us", 20_000)], false).await;
+}
