@@ -177,7 +177,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
         host: host.clone(),
         run_limit: RUN_LIMIT,
     });
-    let admission = Admission { port, origins: vec![ORIGIN.into()], token: token.clone() };
+    let admission = Admission { port, origins: vec![ORIGIN.into()], token: token.clone(), exposed_host: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host), async {
         let _ = stopped.await;

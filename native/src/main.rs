@@ -22,6 +22,13 @@ enum Command {
         /// The port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 7878)]
         port: u16,
+        /// The address to listen on. Anything but loopback also needs --allow-non-loopback.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Listen on a non-loopback --bind address (inside a container or VM whose port is forwarded). Pages
+        /// still need the token and the exact origin, but the companion is then reachable from the network.
+        #[arg(long)]
+        allow_non_loopback: bool,
         /// The exact origin of the lab page; repeat for more than one.
         #[arg(long = "page-origin", default_value = "http://127.0.0.1:8080")]
         page_origins: Vec<String>,
@@ -52,7 +59,9 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     match args.command {
-        Command::Serve { port, page_origins } => serve(port, page_origins),
+        Command::Serve { port, bind, allow_non_loopback, page_origins } => {
+            serve(Listen { port, bind, allow_non_loopback }, page_origins)
+        }
         Command::Run { lab, args } => {
             let args = cli::parse_run_args(&lab, &args)?;
             cli::run(&args)
@@ -62,8 +71,41 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Where `serve` listens.
+struct Listen {
+    port: u16,
+    bind: std::net::IpAddr,
+    allow_non_loopback: bool,
+}
+
+impl Listen {
+    /// The Host name admission accepts beside the loopback names: the bound address when it is a specific
+    /// non-loopback one. Refuses a non-loopback address without the explicit flag.
+    fn exposed_host(&self) -> anyhow::Result<Option<String>> {
+        if self.bind.is_loopback() {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            self.allow_non_loopback,
+            "refusing to listen on {}: the companion runs experiments on this machine for whoever connects; it \
+             listens on loopback only unless --allow-non-loopback is given as well",
+            self.bind
+        );
+        tracing::warn!(
+            bind = %self.bind,
+            "listening on a NON-LOOPBACK address: the companion is reachable from the network (token and Origin \
+             are still required)"
+        );
+        Ok((!self.bind.is_unspecified()).then(|| match self.bind {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        }))
+    }
+}
+
 #[tokio::main]
-async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
+async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> {
+    let exposed_host = listen.exposed_host()?;
     // Before listening: what a companion killed outright left behind goes first.
     let base = scratch::default_base();
     let killed = native::state::sweep(&base);
@@ -73,7 +115,9 @@ async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
     if killed > 0 {
         tracing::info!(killed, "killed the workers of a companion that died");
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
+    let listener = tokio::net::TcpListener::bind((listen.bind, listen.port))
+        .await
+        .with_context(|| format!("binding {}", listen.bind))?;
     let port = listener.local_addr()?.port();
     let token = new_token().context("drawing a token")?;
     let host = host::describe(&base);
@@ -84,11 +128,15 @@ async fn serve(port: u16, page_origins: Vec<String>) -> anyhow::Result<()> {
         run_limit: native::runner::RUN_LIMIT,
     });
     let page = page_origins.first().cloned().unwrap_or_default();
-    let state = ServerState::new(Admission { port, origins: page_origins, token: token.clone() }, runner.clone(), host);
+    let state = ServerState::new(
+        Admission { port, origins: page_origins, token: token.clone(), exposed_host },
+        runner.clone(),
+        host,
+    );
 
-    println!("listening ws://127.0.0.1:{port}/ws");
+    println!("listening ws://{}:{port}/ws", listen.bind);
     println!("open {page}/#companion={port}&token={token}");
-    tracing::info!(port, swept, "companion ready (loopback only)");
+    tracing::info!(port, swept, loopback_only = listen.bind.is_loopback(), "companion ready");
 
     serve_until(listener, state, async {
         stop_signal().await;

@@ -42,7 +42,7 @@ async fn start_companion_with_limit(name: &str, run_limit: Duration) -> Companio
         host: host.clone(),
         run_limit,
     });
-    let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into() };
+    let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into(), exposed_host: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host), async {
         let _ = stopped.await;
@@ -334,4 +334,17 @@ async fn a_run_past_the_companions_limit_is_stopped_and_leaves_nothing() {
     let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
     assert!(empty, "the stopped run's scratch directory is still there");
     let _ = std::fs::remove_dir_all(&c.scratch);
+}
+
+#[test]
+fn listening_beyond_loopback_needs_the_explicit_flag() {
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
+        .args(["serve", "--bind", "0.0.0.0", "--port", "0"])
+        .env("SYSLAB_SCRATCH", std::env::temp_dir().join(format!("syslab-bind-test-{}", std::process::id())))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("refusing to listen on 0.0.0.0") && said.contains("--allow-non-loopback"), "{said}");
+    assert!(refused.stdout.is_empty(), "it printed a link: {}", String::from_utf8_lossy(&refused.stdout));
 }

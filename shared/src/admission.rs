@@ -12,6 +12,9 @@ pub struct Admission {
     /// Exact origins (`http://127.0.0.1:8080`) whose pages may connect.
     pub origins: Vec<String>,
     pub token: String,
+    /// The address the companion was told to listen on when that is not loopback (`--bind` with
+    /// `--allow-non-loopback`), as a Host name (`192.168.1.5`, `[fe80::1]`): accepted beside the loopback names.
+    pub exposed_host: Option<String>,
 }
 
 /// Why a request was refused (answered with 403; the reason goes to the log, not to the client).
@@ -35,7 +38,7 @@ impl Admission {
         let host = host.unwrap_or("");
         let host_ok = host.rsplit_once(':').is_some_and(|(name, port)| {
             // Digits only: Rust's parse would take "+7878", which no browser sends.
-            LOOPBACK_NAMES.contains(&name)
+            (LOOPBACK_NAMES.contains(&name) || self.exposed_host.as_deref() == Some(name))
                 && port.bytes().all(|b| b.is_ascii_digit())
                 && !port.starts_with('0')
                 && port.parse::<u16>().ok() == Some(self.port)
@@ -62,7 +65,7 @@ mod tests {
     const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
     fn admission() -> Admission {
-        Admission { port: 7878, origins: vec!["http://127.0.0.1:8080".into()], token: TOKEN.into() }
+        Admission { port: 7878, origins: vec!["http://127.0.0.1:8080".into()], token: TOKEN.into(), exposed_host: None }
     }
 
     fn check(host: Option<&str>, origin: Option<&str>, token: Option<&str>, ok: bool) {
@@ -155,5 +158,21 @@ mod tests {
         check(Some("evil.example:7878"), Some("null"), None, false);
         check(Some("localhost:7878"), page, t, true);
         assert!(CASES.load(std::sync::atomic::Ordering::SeqCst) >= 50, "the table has at least 50 rows");
+    }
+
+    #[test]
+    fn an_exposed_address_is_let_in_beside_loopback_and_nothing_else_is() {
+        let exposed = Admission { exposed_host: Some("192.168.1.5".into()), ..admission() };
+        let (page, t) = (Some("http://127.0.0.1:8080"), Some(TOKEN));
+        for (host, ok) in [
+            ("192.168.1.5:7878", true),
+            ("127.0.0.1:7878", true),
+            ("192.168.1.5:7879", false),
+            ("192.168.1.6:7878", false),
+            ("192.168.1.5.evil.example:7878", false),
+        ] {
+            assert_eq!(exposed.check(Some(host), page, t).is_ok(), ok, "{host}");
+        }
+        assert!(admission().check(Some("192.168.1.5:7878"), page, t).is_err(), "not exposed: refused");
     }
 }

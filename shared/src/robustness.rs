@@ -35,6 +35,7 @@ pub fn admit(data: &[u8]) {
         port: 7878,
         origins: vec!["http://127.0.0.1:8080".to_owned()],
         token: "0123456789abcdef0123456789abcdef".to_owned(),
+        exposed_host: None,
     };
     if admission.check(host, origin, token).is_ok() {
         let host = host.unwrap_or_default();
