@@ -44,7 +44,8 @@ fn load_figures() -> anyhow::Result<()> {
         clients: 200,
         stalled: 10,
         duration: std::time::Duration::from_secs(60),
-        worker_exe: crate::experiment::current_exe()?,
+        waves: 2,
+        companion_exe: crate::experiment::current_exe()?,
         scratch_base: crate::scratch::default_base(),
     }))?;
     println!("load: {report}");

@@ -11,4 +11,5 @@ pub mod outbox;
 pub mod runner;
 pub mod scratch;
 pub mod server;
+pub mod spawned;
 pub mod state;

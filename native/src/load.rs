@@ -1,13 +1,11 @@
-//! The load harness: a companion in this process and many websocket clients at once. Most clients keep up: they
+//! The load harness: a companion process (`syslab serve`) and many websocket clients at once. Most clients keep up: they
 //! start short real runs again and again (runs wait in the one queue; a full queue is a typed error they wait
 //! out) and check every run's sequence numbers. A few stall: they start a run that streams fast and stop
 //! reading, so their outbox fills; when they read again they must find a `lagged` notice (or a closed
 //! connection), never an unbounded queue. The companion's memory and open file descriptors are sampled before,
 //! during and after. The tests run it small; `syslab bench` runs it at full scale.
 
-use crate::runner::{RUN_LIMIT, Runner, RunnerConfig};
-use crate::server::admission::{Admission, new_token};
-use crate::server::{ServerState, serve_until};
+use crate::spawned::SpawnedCompanion;
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{ClientMsg, LiveRun, PROTOCOL_VERSION, ServerMsg, WireError};
 use shared::{ParamSet, ParamValue};
@@ -24,7 +22,10 @@ pub struct LoadConfig {
     /// How many of the clients stop reading.
     pub stalled: usize,
     pub duration: Duration,
-    pub worker_exe: PathBuf,
+    /// How many times the clients come and go.
+    pub waves: usize,
+    /// The `syslab` binary: the companion under load.
+    pub companion_exe: PathBuf,
     pub scratch_base: PathBuf,
 }
 
@@ -40,21 +41,12 @@ pub struct LoadReport {
     pub stalled_lagged: usize,
     pub stalled_closed: usize,
     pub messages_missed_by_stalled: u64,
-    pub rss_kib: (u64, u64, u64),
-    pub fds: (usize, usize, usize),
-}
-
-/// This process's resident memory in KiB and its open file descriptors.
-pub fn usage() -> (u64, usize) {
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned()))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
-    (rss, fds)
+    /// The companion's resident memory (KiB) and open descriptors: before the first wave and at their peak.
+    pub rss_kib: (u64, u64),
+    pub fds: (usize, usize),
+    /// The same, measured after each wave once its clients left.
+    pub rss_after_kib: Vec<u64>,
+    pub fds_after: Vec<usize>,
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -165,25 +157,43 @@ async fn stall(
     }
 }
 
-/// Runs the load: a companion here, `clients` clients for `duration`, then measures after they left.
+/// Runs the load: a companion of its own (a `syslab serve` process, so that its memory and descriptors are its
+/// alone), then `waves` times `clients` clients for `duration`, measuring after each wave once they left. Memory
+/// that stays after the first wave may be the allocator's and the binary's pages touched for the first time; a
+/// leak grows with every wave.
 pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let port = listener.local_addr()?.port();
-    let token = new_token()?;
-    let host = crate::host::describe(&config.scratch_base);
-    let (runner, runner_thread) = Runner::start(RunnerConfig {
-        scratch_base: config.scratch_base.clone(),
-        worker_exe: config.worker_exe.clone(),
-        host: host.clone(),
-        run_limit: RUN_LIMIT,
-    });
-    let admission = Admission { port, origins: vec![ORIGIN.into()], token: token.clone(), exposed_host: None };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host), async {
-        let _ = stopped.await;
-    }));
+    let companion = SpawnedCompanion::start(&config.companion_exe, &config.scratch_base, ORIGIN).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let baseline = usage();
+    let baseline = companion.usage();
+    let mut report = LoadReport { clients: config.clients, ..LoadReport::default() };
+    let mut peak = baseline;
+    for _ in 0..config.waves.max(1) {
+        let sampler = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now = companion.usage();
+                peak = (peak.0.max(now.0), peak.1.max(now.1));
+            }
+        };
+        tokio::select! {
+            wave = wave(&config, companion.port, &companion.token, &mut report) => wave?,
+            () = sampler => unreachable!("the sampler never ends"),
+        }
+        // The clients are gone: give the companion a moment to drop their sessions, then measure again.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = companion.usage();
+        report.rss_after_kib.push(after.0);
+        report.fds_after.push(after.1);
+    }
+    report.rss_kib = (baseline.0, peak.0);
+    report.fds = (baseline.1, peak.1);
+    let status = companion.stop().await?;
+    anyhow::ensure!(status.success(), "the companion ended with {status}");
+    Ok(report)
+}
+
+/// One wave: every client connects, the stalled ones first, and all of them leave after `duration`.
+async fn wave(config: &LoadConfig, port: u16, token: &str, report: &mut LoadReport) -> anyhow::Result<()> {
     let deadline = Instant::now() + config.duration;
     let mut tasks = tokio::task::JoinSet::new();
     // The stalled clients' runs go first in the queue, so they stream while their clients are not reading.
@@ -191,37 +201,17 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
     for _ in 0..config.stalled.min(config.clients) {
         let (queued, is_queued) = tokio::sync::oneshot::channel();
         all_queued.push(is_queued);
-        let token = token.clone();
+        let token = token.to_owned();
         tasks.spawn(async move { stall(port, token, deadline, queued).await.map(|s| (None, Some(s))) });
     }
     for is_queued in all_queued {
         let _ = is_queued.await;
     }
     for _ in config.stalled.min(config.clients)..config.clients {
-        let token = token.clone();
+        let token = token.to_owned();
         tasks.spawn(async move { keep_up(port, token, deadline).await.map(|k| (Some(k), None)) });
     }
-    let mut peak = baseline;
-    let mut report = LoadReport { clients: config.clients, ..LoadReport::default() };
-    let sampler = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let now = usage();
-            peak = (peak.0.max(now.0), peak.1.max(now.1));
-        }
-    };
-    let collect = async {
-        let mut outcomes = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            outcomes.push(done);
-        }
-        outcomes
-    };
-    let outcomes = tokio::select! {
-        outcomes = collect => outcomes,
-        () = sampler => unreachable!("the sampler never ends"),
-    };
-    for outcome in outcomes {
+    while let Some(outcome) = tasks.join_next().await {
         match outcome?? {
             (Some((runs, gaps, refused)), _) => {
                 report.runs_finished += runs;
@@ -236,25 +226,19 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<LoadReport> {
             _ => {}
         }
     }
-    // The clients are gone: give the companion a moment to drop their sessions, then measure again.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = usage();
-    report.rss_kib = (baseline.0, peak.0, after.0);
-    report.fds = (baseline.1, peak.1, after.1);
-    let _ = stop.send(());
-    server.await??;
-    tokio::task::spawn_blocking(move || runner_thread.join()).await?.map_err(|_| anyhow::anyhow!("runner panicked"))?;
-    Ok(report)
+    Ok(())
 }
 
 impl std::fmt::Display for LoadReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |values: Vec<String>| values.join(", ");
         write!(
             f,
-            "{} clients: {} runs finished, {} sequence gaps for the clients that kept up, {} queue-full refusals; \
-             stalled clients: {} told lagged ({} messages missed), {} closed; memory {} → peak {} → after {} KiB; \
-             file descriptors {} → peak {} → after {}",
+            "{} clients × {} waves: {} runs finished, {} sequence gaps for the clients that kept up, {} queue-full \
+             refusals; stalled clients: {} told lagged ({} messages missed), {} closed; companion RssAnon {} KiB → \
+             peak {} → after each wave {} KiB; file descriptors {} → peak {} → after each wave {}",
             self.clients,
+            self.rss_after_kib.len(),
             self.runs_finished,
             self.gaps,
             self.refused_queue_full,
@@ -263,10 +247,10 @@ impl std::fmt::Display for LoadReport {
             self.stalled_closed,
             self.rss_kib.0,
             self.rss_kib.1,
-            self.rss_kib.2,
+            list(self.rss_after_kib.iter().map(u64::to_string).collect()),
             self.fds.0,
             self.fds.1,
-            self.fds.2
+            list(self.fds_after.iter().map(usize::to_string).collect()),
         )
     }
 }

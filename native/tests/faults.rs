@@ -8,11 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::{SinkExt, StreamExt};
+use native::spawned::SpawnedCompanion;
 use shared::protocol::{ClientMsg, PROTOCOL_VERSION, RunId, ServerMsg};
 use shared::{LabId, ParamSet, ParamValue};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 mod common;
@@ -31,47 +31,19 @@ enum Fault {
     Signal,
 }
 
-/// A `syslab serve` process of this test, with its scratch base.
-struct Serve {
-    child: tokio::process::Child,
-    pid: u32,
-    port: u16,
-    token: String,
+/// A `syslab serve` process of this test, greeted.
+async fn serve(base: &Path) -> SpawnedCompanion {
+    SpawnedCompanion::start(Path::new(env!("CARGO_BIN_EXE_syslab")), base, ORIGIN).await.unwrap()
 }
 
-impl Serve {
-    async fn start(base: &Path) -> Serve {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
-            .args(["serve", "--port", "0", "--page-origin", ORIGIN])
-            .env("SYSLAB_SCRATCH", base)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let pid = child.id().unwrap();
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let fragment = loop {
-            let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
-            let line = line.expect("the companion printed its page link");
-            if let Some((_, fragment)) = line.split_once("#companion=") {
-                break fragment.to_owned();
-            }
-        };
-        let (port, token) = fragment.split_once("&token=").unwrap();
-        Serve { child, pid, port: port.parse().unwrap(), token: token.to_owned() }
-    }
-
-    async fn connect(&self) -> Socket {
-        let url = format!("ws://127.0.0.1:{}/ws?token={}", self.port, self.token);
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert("Origin", ORIGIN.parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }).await;
-        assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
-        ws
-    }
+async fn connect(serve: &SpawnedCompanion) -> Socket {
+    let url = format!("ws://127.0.0.1:{}/ws?token={}", serve.port, serve.token);
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("Origin", ORIGIN.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(&mut ws, ClientMsg::Hello { protocol: PROTOCOL_VERSION }).await;
+    assert!(matches!(recv(&mut ws).await, ServerMsg::Hello { .. }));
+    ws
 }
 
 async fn send(ws: &mut Socket, msg: ClientMsg) {
@@ -90,7 +62,7 @@ async fn recv(ws: &mut Socket) -> ServerMsg {
 /// Starts a run and returns once it is in the middle (its first events have arrived and, for a lab that runs
 /// worker processes, one is alive), with the process groups of its workers: the actors' pids and whatever else
 /// the companion has started by then.
-async fn start_mid_run(ws: &mut Socket, serve: &Serve, lab: &Lab, seed: u64) -> (RunId, Vec<u32>) {
+async fn start_mid_run(ws: &mut Socket, serve: &SpawnedCompanion, lab: &Lab, seed: u64) -> (RunId, Vec<u32>) {
     let Lab { id: lab, params, runs_workers } = lab;
     let start = ClientMsg::StartRun { request: 1, lab: lab.as_str().into(), params: params.clone(), seed };
     send(ws, start).await;
@@ -166,12 +138,12 @@ async fn settled(what: &str, since: Instant, mut left: impl FnMut() -> Vec<Strin
 async fn fault_loop(lab: &Lab, fault: Fault, base: &Path) -> (Duration, usize) {
     let (mut slowest, mut with_workers) = (Duration::ZERO, 0);
     // Cancel and disconnects go to one companion; a signal ends its companion, so each round starts one.
-    let shared_serve = if fault == Fault::Signal { None } else { Some(Serve::start(base).await) };
+    let shared_serve = if fault == Fault::Signal { None } else { Some(serve(base).await) };
     for round in 0..ROUNDS {
         let what = format!("{:?}, {fault:?} #{round}", lab.id);
-        let own_serve = if fault == Fault::Signal { Some(Serve::start(base).await) } else { None };
+        let own_serve = if fault == Fault::Signal { Some(serve(base).await) } else { None };
         let serve = own_serve.as_ref().or(shared_serve.as_ref()).unwrap();
-        let mut ws = serve.connect().await;
+        let mut ws = connect(serve).await;
         let (run, groups) = start_mid_run(&mut ws, serve, lab, round as u64).await;
         with_workers += usize::from(!groups.is_empty());
         let since = Instant::now();

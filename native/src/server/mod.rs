@@ -15,7 +15,7 @@ use serde::Deserialize;
 use shared::protocol::MAX_MESSAGE_BYTES;
 use shared::trace::HostInfo;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::watch;
 
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub struct ServerState {
     pub runner: Runner,
     pub host: HostInfo,
     next_conn: AtomicU64,
+    /// Sessions open now: when the last one ends, freed memory goes back to the system.
+    open_sessions: AtomicUsize,
     /// Becomes true when the companion stops: open sessions close so the server can finish.
     stopping: watch::Receiver<bool>,
     stop: watch::Sender<bool>,
@@ -32,7 +34,15 @@ pub struct ServerState {
 impl ServerState {
     pub fn new(admission: Admission, runner: Runner, host: HostInfo) -> Arc<Self> {
         let (stop, stopping) = watch::channel(false);
-        Arc::new(ServerState { admission, runner, host, next_conn: AtomicU64::new(1), stopping, stop })
+        Arc::new(ServerState {
+            admission,
+            runner,
+            host,
+            next_conn: AtomicU64::new(1),
+            open_sessions: AtomicUsize::new(0),
+            stopping,
+            stop,
+        })
     }
 }
 
@@ -77,7 +87,39 @@ async fn upgrade(
         return (StatusCode::FORBIDDEN, "refused\n").into_response();
     }
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session::serve(socket, conn, state))
+    ws.max_message_size(MAX_MESSAGE_BYTES).max_frame_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| async move {
+        let _open = OpenSession::count(state.clone());
+        session::serve(socket, conn, state).await;
+    })
 }
+
+/// Counts a session while it is open, however it ends. The last one out gives the freed heap back: glibc keeps
+/// what a burst of connections freed in its per-thread arenas, so without this the companion's resident memory
+/// after 200 clients stays several times its baseline although none of it is in use.
+struct OpenSession(Arc<ServerState>);
+
+impl OpenSession {
+    fn count(state: Arc<ServerState>) -> OpenSession {
+        state.open_sessions.fetch_add(1, Ordering::SeqCst);
+        OpenSession(state)
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        if self.0.open_sessions.fetch_sub(1, Ordering::SeqCst) == 1 {
+            give_back_freed_memory();
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_back_freed_memory() {
+    #[allow(unsafe_code)] // A plain libc call without arguments to check: trims every arena's free pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}
