@@ -16,6 +16,9 @@ pub struct RunArgs {
     pub params: ParamSet,
     pub seed: u64,
     pub json: bool,
+    /// Files to write the measured run to: `.csv` gets its metrics, anything else the Chrome Trace Event JSON
+    /// (which the page imports).
+    pub exports: Vec<std::path::PathBuf>,
 }
 
 /// Why the words after `run` were refused.
@@ -35,12 +38,12 @@ pub enum CliError {
     BadSeed(String),
 }
 
-/// Parses `LAB [--key value | --key=value]... [--seed N] [--json]`; keys may use `-` or `_`.
+/// Parses `LAB [--key value | --key=value]... [--seed N] [--json] [--export FILE]...`; keys may use `-` or `_`.
 pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> {
     let lab = LabId::parse(lab)?;
     let info = lab.info();
     let mut given = ParamSet::new();
-    let (mut seed, mut json) = (1, false);
+    let (mut seed, mut json, mut exports) = (1, false, Vec::new());
     let mut words = words.iter();
     while let Some(word) = words.next() {
         let Some(flag) = word.strip_prefix("--") else { return Err(CliError::Unexpected(word.clone())) };
@@ -60,6 +63,10 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
             seed = value.parse().map_err(|_| CliError::BadSeed(value.clone()))?;
             continue;
         }
+        if key == "export" {
+            exports.push(value.into());
+            continue;
+        }
         let spec = info.params.iter().find(|s| s.key == key).ok_or_else(|| ParamError::UnknownParam {
             lab: lab.as_str().to_owned(),
             key: key.clone(),
@@ -68,7 +75,7 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
         given.insert(key, spec.parse_text(&value)?);
     }
     let params = lab.validate(&given)?;
-    Ok(RunArgs { lab, params, seed, json })
+    Ok(RunArgs { lab, params, seed, json, exports })
 }
 
 /// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
@@ -92,6 +99,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let run = run.with_context(|| format!("running the {} lab", args.lab))?;
     run.outcome.with_context(|| format!("running the {} lab", args.lab))?;
     let measured = run.trace.context("the run reported nothing")?;
+    for path in &args.exports {
+        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let contents = if is_csv {
+            shared::export::metrics_csv(&measured)
+        } else {
+            serde_json::to_string(&shared::export::chrome_trace(&measured))?
+        };
+        std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
 
     if args.json {
         println!("{}", serde_json::to_string(&measured)?);
@@ -147,8 +164,11 @@ pub fn table(measured: &Trace, simulated: &Trace) -> String {
     let (m, s) = (metrics(measured), metrics(simulated));
     let width = m.iter().map(|x| x.label.chars().count()).max().unwrap_or(10).max(10);
     let mut out = String::new();
-    if let shared::Source::Measured { host } = &measured.run.source {
-        out += &format!("{} lab on {host}\n", measured.run.lab);
+    if let shared::Source::Measured { host, started_unix_ms } = &measured.run.source {
+        out += &format!("{} lab, run at {}\n", measured.run.lab, shared::time::utc_rfc3339(*started_unix_ms));
+        for (_, label, value) in host.provenance() {
+            out += &format!("  {label}: {value}\n");
+        }
     }
     out += &format!("{:<width$}  {:>16}  {:>16}\n", "", "measured", "simulated");
     for metric in &m {

@@ -1,4 +1,6 @@
-//! A description of this machine for measured runs: kernel, CPU count and the scratch directory's file system.
+//! A description of this machine for measured runs, the provenance the page shows beside every measured figure
+//! and the exports carry: kernel, CPU model and count, page size, the scratch directory's file system, and the
+//! limits that bound the labs (inotify watches, open files).
 
 use shared::trace::HostInfo;
 use std::path::Path;
@@ -16,7 +18,22 @@ pub fn describe(scratch: &Path) -> HostInfo {
         n_cpus,
         scratch_fs: format!("{fs} ({})", scratch.display()),
         companion_version: env!("CARGO_PKG_VERSION").to_owned(),
+        cpu_model: cpu_model().unwrap_or_default(),
+        page_size: rustix::param::page_size() as u64,
+        inotify_max_user_watches: std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+            .ok()
+            .and_then(|s| s.trim().parse().ok()),
+        open_files_limit: rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
     }
+}
+
+/// The first model name /proc/cpuinfo gives (x86: "model name"; some ARM kernels: "Model" or "Hardware").
+fn cpu_model() -> Option<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    cpuinfo.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        matches!(key.trim(), "model name" | "Model" | "Hardware" | "cpu model").then(|| value.trim().to_owned())
+    })
 }
 
 /// Names the common Linux file systems by their statfs magic number.

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod catalogue;
 pub mod digest;
+pub mod export;
 pub mod lab;
 pub mod params;
 pub mod protocol;

@@ -81,6 +81,42 @@ pub struct HostInfo {
     /// The file system of the companion's scratch directory, e.g. "ext4 (/tmp)".
     pub scratch_fs: String,
     pub companion_version: String,
+    /// The CPU's model name (`/proc/cpuinfo`); empty when unknown (and in runs exported before it was kept).
+    #[serde(default)]
+    pub cpu_model: String,
+    /// The page size in bytes (0 when unknown).
+    #[serde(default)]
+    pub page_size: u64,
+    /// `fs.inotify.max_user_watches`, which bounds the watch lab.
+    #[serde(default)]
+    pub inotify_max_user_watches: Option<u64>,
+    /// The companion's soft limit on open files (RLIMIT_NOFILE), which bounds the I/O lab's sources.
+    #[serde(default)]
+    pub open_files_limit: Option<u64>,
+}
+
+impl HostInfo {
+    /// The provenance of a measured figure as (key, label, value) rows, in the order the page and the exports
+    /// show them; unknown values are left out.
+    pub fn provenance(&self) -> Vec<(&'static str, &'static str, String)> {
+        let mut rows = vec![("kernel", "Kernel", self.kernel.clone())];
+        if !self.cpu_model.is_empty() {
+            rows.push(("cpu_model", "CPU", self.cpu_model.clone()));
+        }
+        rows.push(("cpus", "CPUs", self.n_cpus.to_string()));
+        if self.page_size > 0 {
+            rows.push(("page_size", "Page size", format!("{} bytes", self.page_size)));
+        }
+        rows.push(("scratch_fs", "Scratch file system", self.scratch_fs.clone()));
+        if let Some(watches) = self.inotify_max_user_watches {
+            rows.push(("inotify_max_user_watches", "fs.inotify.max_user_watches", watches.to_string()));
+        }
+        if let Some(files) = self.open_files_limit {
+            rows.push(("open_files_limit", "Open files (soft limit)", files.to_string()));
+        }
+        rows.push(("companion_version", "Companion", format!("syslab {}", self.companion_version)));
+        rows
+    }
 }
 
 impl fmt::Display for HostInfo {
@@ -94,7 +130,12 @@ impl fmt::Display for HostInfo {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Source {
     Simulated,
-    Measured { host: HostInfo },
+    Measured {
+        host: HostInfo,
+        /// When the run started, in milliseconds since the Unix epoch (0 when unknown).
+        #[serde(default)]
+        started_unix_ms: u64,
+    },
 }
 
 /// What was run: the lab, its validated parameters, the seed and the source.

@@ -20,13 +20,22 @@ fn host() -> HostInfo {
         n_cpus: 2,
         scratch_fs: "ext4 (/tmp)".into(),
         companion_version: "0.1.0".into(),
+        cpu_model: "AMD EPYC 7B13".into(),
+        page_size: 4096,
+        inotify_max_user_watches: Some(65_536),
+        open_files_limit: Some(1_024),
     }
 }
 
 fn info() -> RunInfo {
     let mut params = ParamSet::new();
     params.insert("procs".into(), ParamValue::Int(2));
-    RunInfo { lab: LabId::Lock, params, seed: 7, source: Source::Measured { host: host() } }
+    RunInfo {
+        lab: LabId::Lock,
+        params,
+        seed: 7,
+        source: Source::Measured { host: host(), started_unix_ms: 1_795_470_874_612 },
+    }
 }
 
 fn event(t: u64, actor: u32, ev: LockEvent) -> Event {

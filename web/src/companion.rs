@@ -380,8 +380,16 @@ mod tests {
 
     #[test]
     fn the_reducer_tracks_hello_runs_and_refusals() {
-        let host =
-            HostInfo { kernel: "Linux".into(), n_cpus: 2, scratch_fs: "ext4".into(), companion_version: "0".into() };
+        let host = HostInfo {
+            kernel: "Linux".into(),
+            n_cpus: 2,
+            scratch_fs: "ext4".into(),
+            companion_version: "0".into(),
+            cpu_model: String::new(),
+            page_size: 4096,
+            inotify_max_user_watches: None,
+            open_files_limit: None,
+        };
         let s = Rc::new(CompanionState::default())
             .reduce(CompanionAction::Configured(Some(CompanionConfig { port: 1, token: "t".into() })))
             .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: 1, host }));

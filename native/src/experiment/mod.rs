@@ -122,7 +122,11 @@ pub struct RunContext<'a> {
 impl RunContext<'_> {
     /// Announces a measured run: its lab, validated parameters, seed, this host, and its actors.
     pub fn started(&self, lab: LabId, params: &ParamSet, seed: u64, actors: Vec<Actor>) {
-        let info = RunInfo { lab, params: params.clone(), seed, source: Source::Measured { host: self.host.clone() } };
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let source = Source::Measured { host: self.host.clone(), started_unix_ms };
+        let info = RunInfo { lab, params: params.clone(), seed, source };
         (self.sink)(RunUpdate::Started { info, actors });
     }
 }

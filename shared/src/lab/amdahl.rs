@@ -190,7 +190,7 @@ pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<(f64, f64)> {
 /// The cores the run had: the model's for a simulation, the host's for a measurement.
 pub fn cores_of(trace: &Trace) -> u32 {
     match &trace.run.source {
-        Source::Measured { host } => host.n_cpus.max(1),
+        Source::Measured { host, .. } => host.n_cpus.max(1),
         Source::Simulated => AmdahlParams::from_validated(&trace.run.params).cores,
     }
 }

@@ -51,7 +51,7 @@ fn header(trace: &Trace, r: &RoundSummary, t: Nanos) -> Html {
     let written = r.writes.iter().flatten().filter(|w| **w <= t).count();
     let noticed = |w: Watcher| r.detected[w as usize].iter().flatten().filter(|d| **d <= t).count();
     let backend = match &trace.run.source {
-        Source::Measured { host } => format!(
+        Source::Measured { host, .. } => format!(
             "Measured: inotify through the notify crate's recommended watcher, the poller our own stat pass; scratch on {}.",
             host.scratch_fs
         ),

@@ -1,0 +1,185 @@
+//! A run as files other tools open, and back: Chrome's Trace Event format (Perfetto and chrome://tracing open
+//! it) with one track per actor and the run's parameters and provenance as metadata, and the run's metrics as
+//! CSV. The trace file also carries the run itself under `syslab`, so the page can import a run exported by
+//! `syslab run LAB --export FILE` and replay it with the same views. Pure: the page and the command line both
+//! call it.
+
+use crate::trace::{Source, Trace};
+use serde_json::{Map, Value, json};
+
+/// The version of what `syslab` holds in an exported trace file.
+pub const FORMAT: &str = "syslab-trace/1";
+
+/// Why a file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("not a syslab export: it has no `syslab` run (only files exported by syslab can be replayed)")]
+    NotSyslab,
+    #[error("a syslab export of another format ({0}); this page reads {FORMAT}")]
+    Format(String),
+    #[error("the run in the file is damaged: {0}")]
+    Damaged(serde_json::Error),
+}
+
+/// The Chrome Trace Event JSON of a run. Each actor is a thread track (`tid` = actor id + 1) of its process
+/// (`pid` = the actor's real process id in a measured run, 1 otherwise), named by metadata events; each event is
+/// an instant event on its actor's track, named by what happened, with the event's fields as `args`;
+/// timestamps are in microseconds from the start of the run.
+pub fn chrome_trace(trace: &Trace) -> Value {
+    let track = |actor: u32| {
+        let pid = trace.actors.iter().find(|a| a.id.0 == actor).and_then(|a| a.pid).unwrap_or(1);
+        (pid, actor + 1)
+    };
+    let mut events = Vec::with_capacity(trace.events.len() + 2 * trace.actors.len());
+    let mut named_processes = Vec::new();
+    for actor in &trace.actors {
+        let (pid, tid) = track(actor.id.0);
+        if !named_processes.contains(&pid) {
+            named_processes.push(pid);
+            let name = match actor.pid {
+                Some(p) => format!("process {p}"),
+                None => format!("syslab {} ({})", trace.run.lab.as_str(), source_name(&trace.run.source)),
+            };
+            events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}}));
+        }
+        events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": actor.label}}));
+    }
+    for event in &trace.events {
+        let (pid, tid) = track(event.actor.0);
+        let (name, args) = name_and_args(serde_json::to_value(&event.kind).unwrap_or(Value::Null));
+        events.push(json!({
+            "ph": "i", "s": "t", "name": name, "cat": trace.run.lab.as_str(),
+            "ts": event.t.0 as f64 / 1_000.0, "pid": pid, "tid": tid, "args": args,
+        }));
+    }
+    json!({
+        "traceEvents": events,
+        "displayTimeUnit": "ns",
+        "otherData": other_data(trace),
+        "syslab": {"format": FORMAT, "trace": trace},
+    })
+}
+
+/// The metadata chrome://tracing shows beside the trace: lab, source, seed, every parameter and, for a measured
+/// run, its provenance.
+fn other_data(trace: &Trace) -> Value {
+    let mut data = Map::new();
+    data.insert("lab".into(), trace.run.lab.as_str().into());
+    data.insert("source".into(), source_name(&trace.run.source).into());
+    data.insert("seed".into(), trace.run.seed.to_string().into());
+    for (key, value) in &trace.run.params {
+        data.insert(format!("param.{key}"), value.to_string().into());
+    }
+    if let Source::Measured { host, started_unix_ms } = &trace.run.source {
+        data.insert("provenance.started".into(), crate::time::utc_rfc3339(*started_unix_ms).into());
+        for (key, _, value) in host.provenance() {
+            data.insert(format!("provenance.{key}"), value.into());
+        }
+    }
+    Value::Object(data)
+}
+
+fn source_name(source: &Source) -> &'static str {
+    match source {
+        Source::Simulated => "simulated",
+        Source::Measured { .. } => "measured",
+    }
+}
+
+/// An event kind `{"lock": {"what": "acquired", "kind": "exclusive"}}` becomes the name `lock.acquired` and the
+/// args `{"kind": "exclusive"}`.
+fn name_and_args(kind: Value) -> (String, Value) {
+    let Value::Object(outer) = kind else { return ("event".into(), Value::Null) };
+    let Some((lab, inner)) = outer.into_iter().next() else { return ("event".into(), Value::Null) };
+    match inner {
+        Value::Object(mut fields) => {
+            let what = fields.remove("what").and_then(|w| w.as_str().map(str::to_owned));
+            (what.map_or_else(|| lab.clone(), |w| format!("{lab}.{w}")), Value::Object(fields))
+        }
+        Value::String(what) => (format!("{lab}.{what}"), Value::Object(Map::new())),
+        other => (lab, json!({ "value": other })),
+    }
+}
+
+/// The run's metrics as CSV: one row per figure, with the run's lab, source and seed on every row so that
+/// files from several runs can be concatenated.
+pub fn metrics_csv(trace: &Trace) -> String {
+    let mut csv = String::from("lab,source,seed,key,label,unit,value\n");
+    for metric in crate::lab::metrics(trace) {
+        let value = metric.value.map(|v| v.to_string()).unwrap_or_default();
+        let unit = serde_json::to_value(metric.unit).ok().and_then(|u| u.as_str().map(str::to_owned));
+        let row = [
+            trace.run.lab.as_str().to_owned(),
+            source_name(&trace.run.source).to_owned(),
+            trace.run.seed.to_string(),
+            metric.key,
+            metric.label,
+            unit.unwrap_or_default(),
+            value,
+        ];
+        csv.push_str(&row.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// The run held in an exported trace file (or a bare trace, as `syslab run --json` prints it).
+pub fn import(text: &str) -> Result<Trace, ImportError> {
+    let value: Value = serde_json::from_str(text).map_err(ImportError::NotJson)?;
+    let held = match value.get("syslab") {
+        Some(held) => {
+            let format = held.get("format").and_then(Value::as_str).unwrap_or("none");
+            if format != FORMAT {
+                return Err(ImportError::Format(format.to_owned()));
+            }
+            held.get("trace").cloned().ok_or(ImportError::NotSyslab)?
+        }
+        None if value.get("run").is_some() && value.get("events").is_some() => value,
+        None => return Err(ImportError::NotSyslab),
+    };
+    let mut trace: Trace = serde_json::from_value(held).map_err(ImportError::Damaged)?;
+    trace.sort_events();
+    Ok(trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("p99 wait"), "p99 wait");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn event_names_come_from_the_lab_and_what_happened() {
+        let (name, args) = name_and_args(json!({"lock": {"what": "acquired", "kind": "exclusive"}}));
+        assert_eq!(name, "lock.acquired");
+        assert_eq!(args, json!({"kind": "exclusive"}));
+        assert_eq!(name_and_args(json!({"io": "ready"})).0, "io.ready");
+    }
+
+    #[test]
+    fn files_that_are_not_syslab_exports_are_refused_with_a_reason() {
+        assert!(matches!(import("nope"), Err(ImportError::NotJson(_))));
+        assert!(matches!(import(r#"{"traceEvents": []}"#), Err(ImportError::NotSyslab)));
+        assert!(matches!(import(r#"{"syslab": {"format": "syslab-trace/9"}}"#), Err(ImportError::Format(_))));
+        assert!(matches!(
+            import(r#"{"syslab": {"format": "syslab-trace/1", "trace": 5}}"#),
+            Err(ImportError::Damaged(_))
+        ));
+    }
+}
