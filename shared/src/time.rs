@@ -67,6 +67,24 @@ impl fmt::Display for Nanos {
     }
 }
 
+/// A moment given in milliseconds since the Unix epoch as RFC 3339 in UTC, to the second
+/// (`2026-11-23T21:36:45Z`). Pure date arithmetic (Howard Hinnant's days-to-civil), so the page and the
+/// command line print the same.
+pub fn utc_rfc3339(unix_ms: u64) -> String {
+    let secs = unix_ms / 1_000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest % 3_600 / 60, rest % 60)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -92,22 +110,4 @@ mod tests {
         assert_eq!(Nanos(5) - Nanos(9), Nanos::ZERO);
         assert_eq!(Nanos(u64::MAX) + Nanos(1), Nanos(u64::MAX));
     }
-}
-
-/// A moment given in milliseconds since the Unix epoch as RFC 3339 in UTC, to the second
-/// (`2026-11-23T21:36:45Z`). Pure date arithmetic (Howard Hinnant's days-to-civil), so the page and the
-/// command line print the same.
-pub fn utc_rfc3339(unix_ms: u64) -> String {
-    let secs = unix_ms / 1_000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest % 3_600 / 60, rest % 60)
 }
