@@ -8,6 +8,7 @@ use crate::metrics_table::MetricsTable;
 use crate::param_form::{self, ParamForm};
 use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
+use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use shared::protocol::{ClientMsg, LiveStatus};
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -43,6 +44,9 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let request = use_state(|| None::<u32>);
     let next_request = use_mut_ref(|| 1u32);
     let shown = use_state(|| Shown::Simulated);
+    // A run opened from a file takes the measured side until the next live run.
+    let imported = use_state(|| None::<TraceRef>);
+    let import_error = use_state(|| None::<String>);
     let player = use_reducer(PlayerState::default);
     let companion = use_context::<CompanionCtx>();
     let checked = param_form::check(lab, &raw);
@@ -73,9 +77,13 @@ pub fn lab_page(props: &LabPageProps) -> Html {
 
     let live = companion.as_ref().and_then(|c| request.and_then(|r| c.state.run_of(r).cloned()));
     let live_key = live.as_ref().map(|l| (l.run, l.trace.as_ref().map_or(0, |t| t.events.len()), l.status.clone()));
-    let measured = {
+    let live_trace = {
         let live = live.clone();
         use_memo(live_key.clone(), move |_| live.and_then(|l| l.trace).map(|t| TraceRef(Rc::new(t))))
+    };
+    let measured = match (request.is_none(), &*imported) {
+        (true, Some(file)) => Rc::new(Some(file.clone())),
+        _ => live_trace,
     };
     let live_running = live.as_ref().is_some_and(|l| !l.is_over());
     {
@@ -93,10 +101,11 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     }
 
     let run_live = {
-        let (raw, seed, request, shown, companion) =
-            (raw.clone(), seed.clone(), request.clone(), shown.clone(), companion.clone());
+        let (raw, seed, request, shown, companion, imported) =
+            (raw.clone(), seed.clone(), request.clone(), shown.clone(), companion.clone(), imported.clone());
         let next_request = next_request.clone();
         Callback::from(move |_: MouseEvent| {
+            imported.set(None);
             let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &raw)) else { return };
             let id = {
                 let mut next = next_request.borrow_mut();
@@ -131,6 +140,31 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             shown.set(which);
         })
     };
+    let on_import = {
+        let (imported, import_error, request, shown, player) =
+            (imported.clone(), import_error.clone(), request.clone(), shown.clone(), player.clone());
+        Callback::from(move |result: Result<Trace, String>| match result {
+            Ok(trace) if trace.run.lab != lab => import_error.set(Some(format!(
+                "That file holds a run of the “{}” lab: open it on that lab's page.",
+                trace.run.lab.info().title
+            ))),
+            Ok(trace) => {
+                player.dispatch(PlayerAction::Load { end: trace.end(), marks: marks(&trace), autoplay: true });
+                imported.set(Some(TraceRef(Rc::new(trace))));
+                import_error.set(None);
+                request.set(None);
+                shown.set(Shown::Measured);
+            }
+            Err(err) => import_error.set(Some(err)),
+        })
+    };
+    let on_drop = {
+        let on_import = on_import.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            read_run_file(e.data_transfer().and_then(|d| d.files()), on_import.clone());
+        })
+    };
     let on_param = {
         let raw = raw.clone();
         Callback::from(move |(key, value): (String, String)| {
@@ -158,6 +192,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let request_error = companion.as_ref().and_then(|c| request.and_then(|r| c.state.errors.get(&r).cloned()));
     let measured_status = match (&live, &request_error) {
         (_, Some(err)) => format!("Refused: {err}"),
+        (None, _) if imported.is_some() => "Opened from a file.".to_owned(),
         (None, _) if connected => "Not run yet: press “Run on this machine”.".to_owned(),
         (None, _) => "Not run yet: start the companion to measure this on your machine.".to_owned(),
         (Some(l), _) => match &l.status {
@@ -184,7 +219,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let valid = checked.is_ok();
 
     html! {
-        <main class="lab-page" data-lab={lab.as_str()}>
+        <main class="lab-page" data-lab={lab.as_str()} ondragover={Callback::from(|e: DragEvent| e.prevent_default())}
+            ondrop={on_drop}>
             <header class="lab-head">
                 <h1>{info.title}</h1>
                 <p class="summary">{info.summary}</p>
@@ -218,6 +254,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     </div>
                     if let Some(err) = &*sim_error { <p class="field-error" role="alert">{err}</p> }
                     <ConnectionPanel />
+                    <ImportButton on_import={on_import} />
+                    if let Some(err) = &*import_error { <p class="field-error import-error" role="alert">{err}</p> }
                 </aside>
                 <section class="stage" aria-label="Run">
                     <div class="tabs" role="group" aria-label="Which run to show">
@@ -226,7 +264,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <button class={classes!("tab", (*shown == Shown::Measured).then_some("active"))}
                             aria-pressed={(*shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
                             disabled={measured.is_none()}>
-                            {"Measured on this machine"}
+                            { if imported.is_some() && request.is_none() { "Measured (opened from a file)" } else { "Measured on this machine" } }
                             if live_running { <span class="live-badge">{"LIVE"}</span> }
                         </button>
                     </div>
@@ -243,6 +281,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     }
                     { for notes.iter().map(|n| html! { <p class="note">{n}</p> }) }
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
+                    <Provenance trace={(*measured).clone()} />
+                    <ExportButtons trace={view_trace.clone()} />
                 </section>
             </div>
         </main>

@@ -12,3 +12,4 @@ pub mod metrics_table;
 pub mod param_form;
 pub mod permalink;
 pub mod player;
+pub mod run_files;

@@ -262,3 +262,52 @@ async fn the_pipeline_page_draws_stages_channels_and_the_queue_chart() {
     assert_eq!(text(&root, "tr[data-metric=delivered] td.sim"), "200");
     root.remove();
 }
+
+/// A measured-looking run of `lab` as `syslab run LAB --export` writes it, and the drop of that file on the page.
+fn drop_exported_run(page: &Element, lab: LabId, seed: u64) -> shared::Trace {
+    let mut trace = shared::lab::simulate(lab, &shared::ParamSet::new(), seed).unwrap();
+    let host = shared::trace::HostInfo {
+        kernel: "Linux 6.18.0".into(),
+        n_cpus: 2,
+        scratch_fs: "ext4 (/tmp/syslab)".into(),
+        companion_version: "0.1.0".into(),
+        cpu_model: "Test CPU 3000".into(),
+        page_size: 4096,
+        inotify_max_user_watches: Some(65_536),
+        open_files_limit: Some(1_024),
+    };
+    trace.run.source = shared::Source::Measured { host, started_unix_ms: 1_795_470_874_612 };
+    let text = shared::export::chrome_trace(&trace).to_string();
+    let file = web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&text.into()), "run.json").unwrap();
+    let transfer = web_sys::DataTransfer::new().unwrap();
+    transfer.items().add_with_file(&file).unwrap();
+    let init = web_sys::DragEventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    init.set_data_transfer(Some(&transfer));
+    let drop = web_sys::DragEvent::new_with_event_init_dict("drop", &init).unwrap();
+    find(page, "main.lab-page").dispatch_event(&drop).unwrap();
+    trace
+}
+
+#[wasm_bindgen_test]
+async fn an_exported_run_dropped_on_the_page_replays_with_its_provenance_and_figures() {
+    let page = mount_lock_lab().await;
+    let trace = drop_exported_run(&page, LabId::Lock, 11);
+    wait_for(&page, ".provenance dd[data-key=cpu_model]").await;
+    assert_eq!(text(&page, ".provenance dd[data-key=cpu_model]"), "Test CPU 3000");
+    assert_eq!(text(&page, ".provenance dd[data-key=started]"), "2026-11-23T21:54:34Z");
+    assert_eq!(text(&page, ".provenance dd[data-key=page_size]"), "4096 bytes");
+    assert!(text(&page, ".tabs").contains("opened from a file"), "{}", text(&page, ".tabs"));
+    // The measured column holds the file's figures, and the drawing replays it.
+    let acquisitions = shared::lab::metrics(&trace).into_iter().find(|m| m.key == "acquisitions").unwrap();
+    let cell = find(&page, "tr[data-metric=acquisitions] td.real").get_attribute("data-value").unwrap();
+    assert_eq!(cell.parse::<f64>().unwrap(), acquisitions.value.unwrap());
+    assert!(page.query_selector(".lock-view svg").unwrap().is_some());
+    // A run of another lab is refused with a reason, and the imported run stays.
+    drop_exported_run(&page, LabId::Mmap, 1);
+    wait_for(&page, ".import-error").await;
+    assert!(text(&page, ".import-error").contains("lab's page"), "{}", text(&page, ".import-error"));
+    assert_eq!(text(&page, ".provenance dd[data-key=cpu_model]"), "Test CPU 3000");
+    page.remove();
+}

@@ -1,0 +1,138 @@
+//! A run as files: download the shown run as Chrome Trace Event JSON (Perfetto, chrome://tracing) or its
+//! metrics as CSV, open a run exported by `syslab run LAB --export FILE` (file picker or drag and drop onto the
+//! page), and the provenance of a measured run beside its figures. The formats are `shared::export`'s.
+
+use crate::lab::TraceRef;
+use shared::Trace;
+use shared::trace::Source;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Offers `contents` to the user as a file download.
+fn download(name: &str, mime: &str, contents: &str) -> Result<(), String> {
+    let failed = |what: &str| format!("could not prepare the download ({what})");
+    let parts = js_sys::Array::of1(&contents.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| failed("blob"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| failed("url"))?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| failed("document"))?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(|_| failed("link"))?.dyn_into().map_err(|_| failed("link"))?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    web_sys::Url::revoke_object_url(&url).map_err(|_| failed("revoke"))?;
+    Ok(())
+}
+
+/// `lock-measured-seed7.json`: what the run was, so that several downloads do not overwrite each other.
+fn file_name(trace: &Trace, extension: &str) -> String {
+    let source = match trace.run.source {
+        Source::Simulated => "simulated",
+        Source::Measured { .. } => "measured",
+    };
+    format!("syslab-{}-{source}-seed{}.{extension}", trace.run.lab.as_str(), trace.run.seed)
+}
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ExportButtonsProps {
+    pub trace: Option<TraceRef>,
+}
+
+/// "Download trace" and "Download metrics" for the run the page shows.
+#[function_component(ExportButtons)]
+pub fn export_buttons(props: &ExportButtonsProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let save = |csv: bool| {
+        let (trace, error) = (props.trace.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(trace) = &trace else { return };
+            let trace = &trace.0;
+            let done = if csv {
+                download(&file_name(trace, "csv"), "text/csv", &shared::export::metrics_csv(trace))
+            } else {
+                let json = shared::export::chrome_trace(trace).to_string();
+                download(&file_name(trace, "json"), "application/json", &json)
+            };
+            error.set(done.err());
+        })
+    };
+    let disabled = props.trace.is_none();
+    html! {
+        <div class="exports" role="group" aria-label="Export this run">
+            <button class="secondary export-trace" {disabled} onclick={save(false)}
+                title="Chrome Trace Event JSON: open it in ui.perfetto.dev or chrome://tracing, or import it here">
+                {"Download trace (JSON)"}
+            </button>
+            <button class="secondary export-csv" {disabled} onclick={save(true)} title="The run's figures as CSV">
+                {"Download metrics (CSV)"}
+            </button>
+            if let Some(err) = &*error { <p class="field-error" role="alert">{err}</p> }
+        </div>
+    }
+}
+
+/// Reads the first file of a list and imports the run in it; `done` gets the run or why it was refused.
+pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Trace, String>>) {
+    let Some(file) = files.and_then(|files| files.get(0)) else { return };
+    let name = file.name();
+    wasm_bindgen_futures::spawn_local(async move {
+        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+        let result = match text.ok().and_then(|t| t.as_string()) {
+            Some(text) => shared::export::import(&text).map_err(|e| format!("{name}: {e}")),
+            None => Err(format!("{name}: the file could not be read")),
+        };
+        done.emit(result);
+    });
+}
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ImportButtonProps {
+    pub on_import: Callback<Result<Trace, String>>,
+}
+
+/// A file picker for runs exported from the command line (the page also takes them dropped anywhere on it).
+#[function_component(ImportButton)]
+pub fn import_button(props: &ImportButtonProps) -> Html {
+    let on_change = {
+        let on_import = props.on_import.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                read_run_file(input.files(), on_import.clone());
+                input.set_value("");
+            }
+        })
+    };
+    html! {
+        <div class="field import">
+            <label for="import-run">{"Open an exported run"}</label>
+            <input id="import-run" type="file" accept=".json,application/json" onchange={on_change} />
+            <p class="help">{"A file from “syslab run LAB --export run.json” or from “Download trace”; or drop it on the page."}</p>
+        </div>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ProvenanceProps {
+    pub trace: Option<TraceRef>,
+}
+
+/// Where and when a measured run ran: shown beside its figures, as the exports carry it.
+#[function_component(Provenance)]
+pub fn provenance(props: &ProvenanceProps) -> Html {
+    let Some(trace) = &props.trace else { return html! {} };
+    let Source::Measured { host, started_unix_ms } = &trace.0.run.source else { return html! {} };
+    let started = (*started_unix_ms > 0).then(|| shared::time::utc_rfc3339(*started_unix_ms));
+    html! {
+        <section class="provenance" aria-label="Where the measured run ran">
+            <h3>{"Measured on"}</h3>
+            <dl>
+                if let Some(started) = started { <dt>{"Run at"}</dt><dd data-key="started">{started}</dd> }
+                { for host.provenance().into_iter().map(|(key, label, value)| html! {
+                    <><dt>{label}</dt><dd data-key={key}>{value}</dd></>
+                }) }
+            </dl>
+        </section>
+    }
+}
