@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod digest;
 pub mod export;
 pub mod lab;
+pub mod narrate;
 pub mod params;
 pub mod protocol;
 pub mod rng;

@@ -5,6 +5,7 @@
 use crate::companion::{CompanionCtx, ConnectionPanel};
 use crate::lab::{self, TraceRef};
 use crate::metrics_table::MetricsTable;
+use crate::narration::Narration;
 use crate::param_form::{self, ParamForm};
 use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
@@ -274,6 +275,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                             None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { "Press Simulate.".to_owned() } }</p> },
                         } }
                     </div>
+                    <Narration trace={view_trace.clone()} t={view_t} playing={player.playing || live_running} />
                     if live_running && *shown == Shown::Measured {
                         <p class="live-note">{"Live: showing events as they arrive. The replay starts when the run ends."}</p>
                     } else {

@@ -9,6 +9,7 @@ pub mod dom;
 pub mod lab;
 pub mod lab_page;
 pub mod metrics_table;
+pub mod narration;
 pub mod param_form;
 pub mod permalink;
 pub mod player;

@@ -147,15 +147,46 @@ impl Reducible for PlayerState {
     }
 }
 
+/// The player's keyboard shortcuts, as the list that `?` opens shows them.
+pub const SHORTCUTS: [(&str, &str); 8] = [
+    ("Space", "Play or pause"),
+    ("→", "Step to the next event"),
+    ("←", "Step back to the previous event"),
+    ("+", "Faster"),
+    ("−", "Slower"),
+    ("Home", "Go to the start"),
+    ("End", "Go to the end"),
+    ("?", "Show or hide this list (Esc closes it)"),
+];
+
+/// Whether the shortcuts list is open; a reducer, so the document's key listener can toggle it.
+#[derive(Debug, Default, PartialEq)]
+struct ShortcutsOpen(bool);
+
+#[derive(Debug, Clone, Copy)]
+enum ShortcutsAction {
+    Toggle,
+    Close,
+}
+
+impl Reducible for ShortcutsOpen {
+    type Action = ShortcutsAction;
+
+    fn reduce(self: Rc<Self>, action: ShortcutsAction) -> Rc<Self> {
+        Rc::new(ShortcutsOpen(matches!(action, ShortcutsAction::Toggle) && !self.0))
+    }
+}
+
 #[derive(Debug, Properties, PartialEq)]
 pub struct PlayerControlsProps {
     pub player: UseReducerHandle<PlayerState>,
 }
 
-/// The controls, the clock and the keyboard shortcuts (space, ←/→, +/−, Home/End).
+/// The controls, the clock and the keyboard shortcuts (space, ←/→, +/−, Home/End; `?` lists them).
 #[function_component(PlayerControls)]
 pub fn player_controls(props: &PlayerControlsProps) -> Html {
     let player = props.player.clone();
+    let shortcuts = use_reducer(ShortcutsOpen::default);
 
     {
         let dispatcher = player.dispatcher();
@@ -179,7 +210,7 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
         });
     }
     {
-        let dispatcher = player.dispatcher();
+        let (dispatcher, shortcuts) = (player.dispatcher(), shortcuts.dispatcher());
         use_effect_with((), move |_| {
             let listener = dom::window().and_then(|w| w.document()).map(|doc| {
                 EventListener::new(&doc, "keydown", move |event| {
@@ -188,6 +219,8 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                         return;
                     }
                     let action = match event.key().as_str() {
+                        "?" => return shortcuts.dispatch(ShortcutsAction::Toggle),
+                        "Escape" => return shortcuts.dispatch(ShortcutsAction::Close),
                         " " => PlayerAction::Toggle,
                         "ArrowRight" => PlayerAction::StepForward,
                         "ArrowLeft" => PlayerAction::StepBack,
@@ -227,6 +260,10 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
             }
         })
     };
+    let toggle_shortcuts = {
+        let shortcuts = shortcuts.dispatcher();
+        Callback::from(move |_: MouseEvent| shortcuts.dispatch(ShortcutsAction::Toggle))
+    };
     let empty = player.end.0 == 0;
     let play_label = if player.playing { "Pause" } else { "Play" };
     let play_icon = if player.playing { icon("M5 3h4v14H5zM11 3h4v14h-4z") } else { icon("M5 3l12 7-12 7z") };
@@ -257,6 +294,17 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
             <input class="timeline" type="range" min="0" max="10000" step="1" aria-label="Timeline"
                 value={((player.fraction() * 10_000.0).round() as u32).to_string()}
                 oninput={on_scrub} disabled={empty} />
+            <button class="link show-shortcuts" aria-expanded={shortcuts.0.to_string()} aria-controls="shortcuts"
+                onclick={toggle_shortcuts.clone()}>{"Keyboard shortcuts (?)"}</button>
+            if shortcuts.0 {
+                <div id="shortcuts" class="shortcuts" role="dialog" aria-labelledby="shortcuts-title">
+                    <h3 id="shortcuts-title">{"Keyboard shortcuts"}</h3>
+                    <dl>
+                        { for SHORTCUTS.iter().map(|(key, what)| html! { <><dt><kbd>{*key}</kbd></dt><dd>{*what}</dd></> }) }
+                    </dl>
+                    <button class="secondary" onclick={toggle_shortcuts}>{"Close"}</button>
+                </div>
+            }
         </div>
     }
 }

@@ -311,3 +311,27 @@ async fn an_exported_run_dropped_on_the_page_replays_with_its_provenance_and_fig
     assert_eq!(text(&page, ".provenance dd[data-key=cpu_model]"), "Test CPU 3000");
     page.remove();
 }
+
+#[wasm_bindgen_test]
+async fn question_mark_lists_the_shortcuts_and_the_narration_says_what_happens() {
+    let page = mount_at_end(LabId::Lock, ".lock-view svg").await;
+    assert!(page.query_selector("#shortcuts").unwrap().is_none());
+    press("?");
+    wait_for(&page, "#shortcuts[role=dialog]").await;
+    let listed = text(&page, "#shortcuts");
+    for (key, what) in web::player::SHORTCUTS {
+        assert!(listed.contains(key) && listed.contains(what), "{key} missing from {listed}");
+    }
+    press("Escape");
+    settle().await;
+    assert!(page.query_selector("#shortcuts").unwrap().is_none(), "Esc closes the list");
+    // Paused at the end: the live region says the run's last event; a step back says the one before.
+    let region = find(&page, ".narration[aria-live=polite]");
+    let at_end = region.text_content().unwrap_or_default();
+    assert!(at_end.contains("At "), "{at_end}");
+    press("ArrowLeft");
+    settle().await;
+    let before = find(&page, ".narration").text_content().unwrap_or_default();
+    assert!(before.contains("At ") && before != at_end, "{before}");
+    page.remove();
+}

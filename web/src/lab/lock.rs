@@ -53,7 +53,7 @@ pub fn lock_view(props: &MomentProps) -> Html {
             </svg>
             <LockLanes trace={props.trace.clone()} t={props.t} />
             <figcaption>
-                <p class="narration" aria-live="polite">{caption(&snap, &props.trace)}</p>
+                <p class="lock-caption">{caption(&snap, &props.trace)}</p>
                 <p class="queue">
                     <strong>{"Wait queue: "}</strong>
                     if snap.queue.is_empty() { {"empty"} }
@@ -216,7 +216,7 @@ fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos) -> Html {
     }
 }
 
-/// One sentence for the narration and the drawing's accessible name.
+/// One sentence under the drawing and for its accessible name (the page's narrated log says each event).
 fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
     let name = |p: &ProcView| format!("P{}", p.actor.0);
     let holders: Vec<String> = snap

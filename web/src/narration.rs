@@ -1,0 +1,43 @@
+//! The narrated event log: an ARIA live region that says what the drawing shows (`shared::narrate`), at most
+//! once every 1.5 s while the run plays, so that a screen reader can keep up; when paused or stepping, every
+//! step is said.
+
+use crate::dom;
+use crate::lab::TraceRef;
+use shared::Nanos;
+use yew::prelude::*;
+
+/// How long a sentence stays before the next one while playing.
+const MIN_GAP_MS: f64 = 1_500.0;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct NarrationProps {
+    pub trace: Option<TraceRef>,
+    pub t: Nanos,
+    pub playing: bool,
+}
+
+#[function_component(Narration)]
+pub fn narration(props: &NarrationProps) -> Html {
+    let said = use_state(String::new);
+    let said_at = use_mut_ref(|| f64::NEG_INFINITY);
+    let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t));
+    {
+        let (said, said_at, playing) = (said.clone(), said_at.clone(), props.playing);
+        use_effect_with(sentence, move |sentence| {
+            let now = dom::now_ms();
+            if let Some(sentence) = sentence
+                && *said != *sentence
+                && (!playing || now - *said_at.borrow() >= MIN_GAP_MS)
+            {
+                said.set(sentence.clone());
+                *said_at.borrow_mut() = now;
+            }
+        });
+    }
+    html! {
+        <p class="narration" aria-live="polite" aria-atomic="true">
+            <span class="narration-label">{"Now: "}</span>{(*said).clone()}
+        </p>
+    }
+}
