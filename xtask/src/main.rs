@@ -112,6 +112,7 @@ fn test() -> Result<()> {
     let started = std::time::Instant::now();
     tools::page_tools()?;
     tools::browser()?;
+    let axe = tools::axe_core()?;
     run(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
     run(cmd("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cmd("cargo").args([
@@ -143,6 +144,7 @@ fn test() -> Result<()> {
             .args(["test", "-p", "e2e"])
             .env("SYSLAB_DIST", tools::root().join("dist"))
             .env("SYSLAB_BIN", tools::root().join("target/debug/syslab"))
+            .env("SYSLAB_AXE", &axe)
             .env("CHROMEDRIVER", tools::CHROMEDRIVER),
     )?;
     eprintln!("xtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());

@@ -8,6 +8,7 @@ use std::process::Command;
 
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const BINARYEN_VERSION: &str = "132";
+pub const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// The repository root (xtask lives one level below it).
 pub fn root() -> PathBuf {
@@ -117,12 +118,25 @@ pub fn wasm_opt() -> Result<()> {
     if ok {
         return Ok(());
     }
+    npm_install(&format!("binaryen@{BINARYEN_VERSION}"))
+}
+
+/// `npm install PACKAGE@VERSION` into our tools directory.
+fn npm_install(package: &str) -> Result<()> {
     std::fs::create_dir_all(tools_dir())?;
-    let dir = tools_dir();
-    run(cmd("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir)
-        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+    run(cmd("npm").args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(tools_dir()).arg(package))
+}
+
+/// axe-core from npm, the accessibility audit the end-to-end tests run in the page; returns its script's path.
+pub fn axe_core() -> Result<PathBuf> {
+    let package = tools_dir().join("node_modules").join("axe-core");
+    let script = package.join("axe.min.js");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")));
+    if !(installed && script.exists()) {
+        npm_install(&format!("axe-core@{AXE_CORE_VERSION}"))?;
+    }
+    Ok(script)
 }
 
 /// The tools to build and serve the page, and every crate of the lock file (Trunk builds offline, so the wasm
