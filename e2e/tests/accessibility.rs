@@ -1,7 +1,8 @@
-//! The accessibility audit: axe-core (npm's, at the version xtask pins) runs in headless Chromium over every lab
-//! page — simulated run drawn, paused at its end, shortcuts list open — and must find no serious or critical
-//! violation of the WCAG 2.1 A and AA rules (colour contrast among them). Every violation found, of any impact,
-//! is printed for the next engineer.
+//! The accessibility audit: axe-core (npm's, at the version xtask pins) runs in headless Chromium over the front
+//! page and every lab page — simulated run drawn, paused at its end, shortcuts list open — and must find no
+//! serious or critical violation of the WCAG 2.1 A and AA rules (colour contrast among them). Every violation
+//! found, of any impact, is printed for the next engineer. The front page is also checked for its order: the
+//! labs by chapter, each card with its lab's live thumbnail.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -37,8 +38,47 @@ async fn every_lab_page_passes_the_axe_audit() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::Result<Vec<String>> {
+/// Runs axe in the page as it is; returns its serious and critical violations, printing every one.
+async fn run_axe(browser: &WebDriver, axe: &str, name: &str) -> anyhow::Result<Vec<String>> {
+    browser.execute(axe, Vec::new()).await?;
+    let found = browser.execute_async(RUN_AXE, Vec::new()).await?.json().clone();
+    let passed = found["passed"].as_u64().unwrap_or(0);
+    // An audit that checked nothing would pass anything.
+    assert!(passed >= 10, "{name}: axe passed only {passed} rules: {found}");
+    println!("{name}: axe passed {passed} rules");
     let mut serious = Vec::new();
+    for violation in found["violations"].as_array().cloned().unwrap_or_default() {
+        let impact = violation["impact"].as_str().unwrap_or("unknown").to_owned();
+        let targets = violation["targets"].as_array().cloned().unwrap_or_default();
+        let line = format!(
+            "{name}: [{impact}] {} — {} ({} nodes, e.g. {})",
+            violation["id"].as_str().unwrap_or("?"),
+            violation["help"].as_str().unwrap_or("?"),
+            violation["count"],
+            targets.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
+        );
+        println!("{line}");
+        if impact == "serious" || impact == "critical" {
+            serious.push(line);
+        }
+    }
+    Ok(serious)
+}
+
+async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::Result<Vec<String>> {
+    browser.goto(format!("{}/", page.origin())).await?;
+    let cards = wait_for("the front page's cards", Duration::from_secs(30), || async {
+        let cards = browser.find_all(By::Css(".chapter .card")).await.ok()?;
+        (cards.len() == LABS.len()).then_some(cards)
+    })
+    .await?;
+    let mut order = Vec::new();
+    for card in &cards {
+        order.push(card.attr("data-lab").await?.unwrap_or_default());
+        assert!(card.find(By::Css(".thumb-inner *")).await.is_ok(), "a card without its thumbnail");
+    }
+    assert_eq!(order, ["watch", "lock", "mmap", "io", "methods", "amdahl", "pipeline"], "the chapters' order");
+    let mut serious = run_axe(browser, axe, "front page").await?;
     for lab in LABS {
         browser.goto(format!("{}/lab/{lab}", page.origin())).await?;
         wait_for("the simulated figures", Duration::from_secs(30), || async {
@@ -51,29 +91,7 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
         body.send_keys(Key::End).await?;
         body.send_keys("?").await?;
         browser.find(By::Css("#shortcuts")).await?;
-        browser.execute(axe, Vec::new()).await?;
-        let found = browser.execute_async(RUN_AXE, Vec::new()).await?.json().clone();
-        let passed = found["passed"].as_u64().unwrap_or(0);
-        // An audit that checked nothing would pass anything.
-        assert!(passed >= 10, "{lab}: axe passed only {passed} rules: {found}");
-        println!("{lab}: axe passed {passed} rules");
-        for violation in found["violations"].as_array().cloned().unwrap_or_default() {
-            let impact = violation["impact"].as_str().unwrap_or("unknown").to_owned();
-            let line = format!(
-                "{lab}: [{impact}] {} — {} ({} nodes, e.g. {})",
-                violation["id"].as_str().unwrap_or("?"),
-                violation["help"].as_str().unwrap_or("?"),
-                violation["count"],
-                violation["targets"]
-                    .as_array()
-                    .map(|t| t.iter().map(Value::to_string).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default(),
-            );
-            println!("{line}");
-            if impact == "serious" || impact == "critical" {
-                serious.push(line);
-            }
-        }
+        serious.extend(run_axe(browser, axe, lab).await?);
     }
     Ok(serious)
 }

@@ -91,6 +91,28 @@ pub struct LabInfo {
     pub params: &'static [ParamSpec],
 }
 
+/// A chapter of the text the labs come from; the front page orders the labs by them.
+#[derive(Debug)]
+pub struct Chapter {
+    pub title: &'static str,
+    pub summary: &'static str,
+    pub labs: &'static [LabId],
+}
+
+/// The two chapters, in the text's order, each with its labs in the order it treats them.
+pub const CHAPTERS: [Chapter; 2] = [
+    Chapter {
+        title: "The depths of the file system",
+        summary: "Watching files, locking them, mapping them into memory, and the four ways to wait for I/O.",
+        labs: &[LabId::Watch, LabId::Lock, LabId::Mmap, LabId::Io],
+    },
+    Chapter {
+        title: "Methods and patterns of concurrency and parallelism",
+        summary: "Processes, threads and events; what parallelism can gain; channels and the patterns built on them.",
+        labs: &[LabId::Methods, LabId::Amdahl, LabId::Pipeline],
+    },
+];
+
 /// All labs in the order the page lists them.
 pub fn catalogue() -> impl Iterator<Item = &'static LabInfo> {
     LabId::ALL.into_iter().map(LabId::info)
@@ -98,6 +120,14 @@ pub fn catalogue() -> impl Iterator<Item = &'static LabInfo> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_lab_is_in_exactly_one_chapter() {
+        for lab in super::LabId::ALL {
+            let homes = super::CHAPTERS.iter().filter(|c| c.labs.contains(&lab)).count();
+            assert_eq!(homes, 1, "{lab:?} is in {homes} chapters");
+        }
+    }
+
     use super::*;
 
     #[test]

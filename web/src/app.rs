@@ -1,7 +1,8 @@
 //! The app shell: the header with the lab list and the companion's status, the router, and the pages that are
-//! not labs (home, coming labs, not found).
+//! not labs (coming labs, not found); the front page is `home`.
 
 use crate::companion::{CompanionConfig, CompanionCtx, CompanionState, ConnStatus, Connection};
+use crate::home::Home;
 use crate::lab_page::LabPage;
 use shared::LabId;
 use shared::catalogue::{LabStatus, catalogue};
@@ -92,33 +93,6 @@ fn header() -> Html {
             </nav>
             <span class={classes!("status-pill", pill_class)} role="status"><span class="dot" aria-hidden="true"></span>{pill_text}</span>
         </header>
-    }
-}
-
-#[function_component(Home)]
-fn home() -> Html {
-    html! {
-        <main class="home">
-            <h1>{"See, then measure, how the OS really behaves"}</h1>
-            <p class="lede">
-                {"Each lab simulates a piece of the operating system in your browser, then runs the same scenario for real \
-                  on your machine through the companion, and puts both side by side."}
-            </p>
-            <ul class="lab-cards">
-                { for catalogue().map(|info| {
-                    let coming = info.status == LabStatus::Coming;
-                    html! {
-                        <li class={classes!("card", coming.then_some("coming"))}>
-                            <h2>
-                                <Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}>{info.title}</Link<Route>>
-                                if coming { <span class="soon">{"coming"}</span> }
-                            </h2>
-                            <p>{info.summary}</p>
-                        </li>
-                    }
-                }) }
-            </ul>
-        </main>
     }
 }
 

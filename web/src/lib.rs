@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod companion;
 pub mod dom;
+pub mod home;
 pub mod lab;
 pub mod lab_page;
 pub mod metrics_table;
