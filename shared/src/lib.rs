@@ -11,6 +11,7 @@ pub mod export;
 pub mod lab;
 pub mod narrate;
 pub mod params;
+pub mod predict;
 pub mod protocol;
 pub mod rng;
 pub mod robustness;

@@ -9,6 +9,7 @@ use crate::narration::Narration;
 use crate::param_form::{self, ParamForm};
 use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
+use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use shared::protocol::{ClientMsg, LiveStatus};
 use shared::{LabId, Nanos, Trace};
@@ -254,6 +255,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         }
                     </div>
                     if let Some(err) = &*sim_error { <p class="field-error" role="alert">{err}</p> }
+                    <Predict lab={lab} simulated={sim_metrics.clone()} measured={real_metrics.clone()} />
                     <ConnectionPanel />
                     <ImportButton on_import={on_import} />
                     if let Some(err) = &*import_error { <p class="field-error import-error" role="alert">{err}</p> }

@@ -14,4 +14,5 @@ pub mod narration;
 pub mod param_form;
 pub mod permalink;
 pub mod player;
+pub mod predict;
 pub mod run_files;

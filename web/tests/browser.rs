@@ -335,3 +335,27 @@ async fn question_mark_lists_the_shortcuts_and_the_narration_says_what_happens()
     assert!(before.contains("At ") && before != at_end, "{before}");
     page.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_prediction_is_recorded_and_set_beside_the_measured_run() {
+    let page = mount_lab(LabId::Amdahl, ".amdahl-view").await;
+    wait_for(&page, "fieldset.question input[type=radio]").await;
+    let question = &shared::predict::questions(LabId::Amdahl)[0];
+    find(&page, "fieldset.question input[type=radio]").click(); // the first answer
+    settle().await;
+    let key = format!("syslab.predict.amdahl.{}", question.id);
+    let stored = web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(&key).unwrap();
+    assert_eq!(stored.as_deref(), Some("0"), "the choice is recorded");
+    assert!(text(&page, ".question").contains("Recorded"));
+    let trace = drop_exported_run(&page, LabId::Amdahl, 5);
+    wait_for(&page, ".verdict .measured-answer").await;
+    let value = question.value(&shared::lab::metrics(&trace)).unwrap();
+    let expected = question.answer_for(value);
+    let shown = find(&page, ".verdict .measured-answer").get_attribute("data-answer").unwrap();
+    assert_eq!(shown, expected.to_string());
+    let verdict = text(&page, ".verdict");
+    assert!(verdict.contains(question.answers[expected].label) && verdict.contains(question.why), "{verdict}");
+    assert!(verdict.contains(if expected == 0 { "As you predicted" } else { "You predicted" }), "{verdict}");
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().remove_item(&key).unwrap();
+    page.remove();
+}
