@@ -95,7 +95,11 @@ fn generic_sentence(who: &str, event: &Event) -> String {
     let details: Vec<String> = fields
         .iter()
         .filter(|(_, v)| !v.is_object() && !v.is_array())
-        .map(|(k, v)| format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|(k, v)| match (if k == "ns" { Some("took") } else { k.strip_suffix("_ns") }, v.as_u64()) {
+            // Durations read as durations: "serial 6.89 ms", not "serial ns 6894771".
+            (Some(name), Some(ns)) => format!("{} {}", name.replace('_', " "), Nanos(ns)),
+            _ => format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+        })
         .collect();
     let what = what.replace('_', " ");
     if details.is_empty() { format!("{who}: {what}") } else { format!("{who}: {what} ({})", details.join(", ")) }
@@ -131,6 +135,7 @@ mod tests {
                 let said = at(&trace, event.t).unwrap_or_default();
                 assert!(said.starts_with("At ") && said.len() > 12, "{lab:?}: {said}");
                 assert!(!said.contains("{") && !said.contains("\""), "{lab:?}: raw JSON in {said}");
+                assert!(!said.contains(" ns "), "{lab:?}: a duration in raw nanoseconds in {said}");
             }
         }
     }
