@@ -1,0 +1,171 @@
+//! English and Japanese. The page's own words live in one catalogue per language (`shared/i18n/en.json`,
+//! `ja.json`); the labs' words (titles, summaries, explanations, parameter labels and help, chapters) are in
+//! English in the lab catalogue itself and in Japanese in `ja.json` under derived keys (`lab.ID.title`,
+//! `lab.ID.param.KEY.help`, `chapter.N.title`, …). [`required_keys`] is every key a language must have, so a
+//! test fails when either catalogue lacks one. Pure: the page picks the language.
+
+use crate::LabId;
+use crate::catalogue::CHAPTERS;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ja];
+
+    /// The code kept in the permalink (`?lang=ja`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    /// The language's own name, for the switch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ja => "日本語",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The first of the browser's preferred languages that the lab speaks (`ja-JP` is Japanese), else English.
+    pub fn from_preferences<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Lang {
+        preferred
+            .into_iter()
+            .find_map(|tag| Lang::parse(&tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase()))
+            .unwrap_or_default()
+    }
+
+    fn catalogue(self) -> &'static BTreeMap<String, String> {
+        static EN: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+        static JA: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+        let (cell, text) = match self {
+            Lang::En => (&EN, include_str!("../i18n/en.json")),
+            Lang::Ja => (&JA, include_str!("../i18n/ja.json")),
+        };
+        // The catalogues are compiled in and checked by the tests; a broken one shows keys, it does not panic.
+        cell.get_or_init(|| serde_json::from_str(text).unwrap_or_default())
+    }
+
+    /// A word of the page (a `ui.` key): this language's, else English's, else the key itself.
+    pub fn ui(self, key: &'static str) -> &'static str {
+        self.catalogue()
+            .get(key)
+            .or_else(|| Lang::En.catalogue().get(key))
+            .map_or(key, String::as_str)
+    }
+
+    /// Lab content in this language: Japanese from the catalogue under `key`, English (and any gap) `english`.
+    fn content(self, key: &str, english: &'static str) -> &'static str {
+        match self {
+            Lang::En => english,
+            Lang::Ja => self.catalogue().get(key).map_or(english, String::as_str),
+        }
+    }
+
+    pub fn lab_title(self, lab: LabId) -> &'static str {
+        self.content(&format!("lab.{}.title", lab.as_str()), lab.info().title)
+    }
+
+    pub fn lab_summary(self, lab: LabId) -> &'static str {
+        self.content(&format!("lab.{}.summary", lab.as_str()), lab.info().summary)
+    }
+
+    pub fn lab_explanation(self, lab: LabId) -> Vec<&'static str> {
+        let info = lab.info();
+        let key = |i: usize| format!("lab.{}.explanation.{i}", lab.as_str());
+        info.explanation.iter().enumerate().map(|(i, p)| self.content(&key(i), p)).collect()
+    }
+
+    /// A parameter's label and help.
+    pub fn param(self, lab: LabId, key: &str) -> Option<(&'static str, &'static str)> {
+        let spec = lab.info().params.iter().find(|s| s.key == key)?;
+        let prefix = format!("lab.{}.param.{key}", lab.as_str());
+        Some((self.content(&format!("{prefix}.label"), spec.label), self.content(&format!("{prefix}.help"), spec.help)))
+    }
+
+    /// A chapter's title and summary.
+    pub fn chapter(self, n: usize) -> Option<(&'static str, &'static str)> {
+        let chapter = CHAPTERS.get(n)?;
+        Some((
+            self.content(&format!("chapter.{n}.title"), chapter.title),
+            self.content(&format!("chapter.{n}.summary"), chapter.summary),
+        ))
+    }
+}
+
+/// Every key a language's catalogue must hold: the page's words (the English catalogue's keys) and, for every
+/// language but English, whose lab content is in the lab catalogue, every lab's and chapter's derived keys.
+pub fn required_keys(lang: Lang) -> Vec<String> {
+    let mut keys: Vec<String> = Lang::En.catalogue().keys().cloned().collect();
+    if lang != Lang::En {
+        for info in crate::catalogue::catalogue() {
+            let id = info.id.as_str();
+            keys.push(format!("lab.{id}.title"));
+            keys.push(format!("lab.{id}.summary"));
+            keys.extend((0..info.explanation.len()).map(|i| format!("lab.{id}.explanation.{i}")));
+            for spec in info.params {
+                keys.push(format!("lab.{id}.param.{}.label", spec.key));
+                keys.push(format!("lab.{id}.param.{}.help", spec.key));
+            }
+        }
+        for n in 0..CHAPTERS.len() {
+            keys.push(format!("chapter.{n}.title"));
+            keys.push(format!("chapter.{n}.summary"));
+        }
+    }
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_catalogue_has_exactly_the_keys_its_language_needs() {
+        for lang in Lang::ALL {
+            let have: Vec<String> = lang.catalogue().keys().cloned().collect();
+            let need = required_keys(lang);
+            let missing: Vec<&String> = need.iter().filter(|k| !have.contains(k)).collect();
+            let unused: Vec<&String> = have.iter().filter(|k| !need.contains(k)).collect();
+            assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+            assert!(unused.is_empty(), "{lang:?} has keys nothing asks for: {unused:?}");
+            assert!(lang.catalogue().values().all(|v| !v.trim().is_empty()), "{lang:?} has an empty string");
+        }
+        assert!(!Lang::En.catalogue().is_empty(), "the English catalogue parses");
+    }
+
+    #[test]
+    fn japanese_is_japanese_and_english_comes_from_the_lab_catalogue() {
+        assert_eq!(Lang::En.lab_title(LabId::Lock), "File locks");
+        assert_eq!(Lang::Ja.lab_title(LabId::Lock), "ファイルロック");
+        assert_eq!(Lang::Ja.param(LabId::Lock, "procs").map(|p| p.0), Some("プロセス数"));
+        assert_eq!(Lang::Ja.ui("ui.lab.simulate"), "シミュレーション");
+        assert_eq!(Lang::En.lab_explanation(LabId::Watch).len(), LabId::Watch.info().explanation.len());
+        // Placeholders survive translation.
+        for lang in Lang::ALL {
+            let chapter = lang.ui("ui.home.chapter");
+            assert!(chapter.contains("{n}") && chapter.contains("{title}"), "{lang:?}: {chapter}");
+        }
+    }
+
+    #[test]
+    fn the_browser_preference_picks_the_first_language_spoken_here() {
+        assert_eq!(Lang::from_preferences(["ja-JP", "en-US"]), Lang::Ja);
+        assert_eq!(Lang::from_preferences(["fr-FR", "en-GB", "ja"]), Lang::En);
+        assert_eq!(Lang::from_preferences(["de"]), Lang::En);
+        assert_eq!(Lang::from_preferences([]), Lang::En);
+    }
+}
