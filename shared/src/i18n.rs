@@ -60,10 +60,7 @@ impl Lang {
 
     /// A word of the page (a `ui.` key): this language's, else English's, else the key itself.
     pub fn ui(self, key: &'static str) -> &'static str {
-        self.catalogue()
-            .get(key)
-            .or_else(|| Lang::En.catalogue().get(key))
-            .map_or(key, String::as_str)
+        self.catalogue().get(key).or_else(|| Lang::En.catalogue().get(key)).map_or(key, String::as_str)
     }
 
     /// Lab content in this language: Japanese from the catalogue under `key`, English (and any gap) `english`.

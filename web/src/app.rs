@@ -6,6 +6,7 @@ use crate::home::Home;
 use crate::lab_page::LabPage;
 use shared::LabId;
 use shared::catalogue::{LabStatus, catalogue};
+use shared::i18n::Lang;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -37,10 +38,27 @@ pub fn app() -> Html {
         use_effect_with((), move |_| conn.start());
     }
     let ctx = CompanionCtx { state, conn: (*conn).clone() };
+    // The address's language, else the browser's first preference the lab speaks.
+    let lang = use_state(|| crate::permalink::lang().unwrap_or_else(browser_lang));
+    {
+        use_effect_with(*lang, |lang| {
+            if let Some(root) = crate::dom::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("lang", lang.code());
+            }
+        });
+    }
+    let on_lang = {
+        let lang = lang.clone();
+        Callback::from(move |chosen: Lang| {
+            crate::permalink::write_lang(chosen);
+            lang.set(chosen);
+        })
+    };
     html! {
         <ContextProvider<CompanionCtx> context={ctx}>
+        <ContextProvider<Lang> context={*lang}>
             <BrowserRouter>
-                <Header />
+                <Header on_lang={on_lang} />
                 <Switch<Route> render={switch} />
                 <footer class="site-footer">
                     {"syslab: see and measure how the operating system handles locks, mapped files, watching, I/O and concurrency. Press "}
@@ -48,8 +66,17 @@ pub fn app() -> Html {
                     <kbd>{"+"}</kbd>{" "}<kbd>{"−"}</kbd>{" for speed."}
                 </footer>
             </BrowserRouter>
+        </ContextProvider<Lang>>
         </ContextProvider<CompanionCtx>>
     }
+}
+
+/// The browser's preferred languages (navigator.languages), as the lab understands them.
+fn browser_lang() -> Lang {
+    let languages = crate::dom::window()
+        .map(|w| w.navigator().languages())
+        .map(|list| list.iter().filter_map(|l| l.as_string()).collect::<Vec<String>>());
+    Lang::from_preferences(languages.unwrap_or_default().iter().map(String::as_str))
 }
 
 fn switch(route: Route) -> Html {
@@ -65,14 +92,20 @@ fn switch(route: Route) -> Html {
     }
 }
 
+#[derive(Debug, Properties, PartialEq)]
+struct HeaderProps {
+    on_lang: Callback<Lang>,
+}
+
 #[function_component(Header)]
-fn header() -> Html {
+fn header(props: &HeaderProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let route = use_route::<Route>();
     let status = use_context::<CompanionCtx>().map(|c| c.state.status.clone());
     let (pill_class, pill_text) = match status {
-        Some(ConnStatus::Connected) => ("on", "companion connected"),
-        Some(ConnStatus::Connecting { .. }) => ("pending", "connecting…"),
-        _ => ("off", "simulation only"),
+        Some(ConnStatus::Connected) => ("on", lang.ui("ui.status.connected")),
+        Some(ConnStatus::Connecting { .. }) => ("pending", lang.ui("ui.status.connecting")),
+        _ => ("off", lang.ui("ui.status.offline")),
     };
     html! {
         <header class="site-header">
@@ -83,14 +116,25 @@ fn header() -> Html {
                     html! {
                         <Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}
                             classes={classes!("nav-link", active.then_some("active"))}>
-                            {info.title}
+                            {lang.lab_title(info.id)}
                         </Link<Route>>
                     }
                 }) }
                 <Link<Route> to={Route::Home} classes={classes!("nav-link", (route == Some(Route::Home)).then_some("active"))}>
-                    {"All labs"}
+                    {lang.ui("ui.nav.all_labs")}
                 </Link<Route>>
             </nav>
+            <div class="lang-switch" role="group" aria-label={lang.ui("ui.lang.label")}>
+                { for Lang::ALL.into_iter().map(|l| {
+                    let on_lang = props.on_lang.clone();
+                    html! {
+                        <button class={classes!("lang", (l == lang).then_some("active"))} lang={l.code()}
+                            aria-pressed={(l == lang).to_string()} onclick={Callback::from(move |_: MouseEvent| on_lang.emit(l))}>
+                            {l.name()}
+                        </button>
+                    }
+                }) }
+            </div>
             <span class={classes!("status-pill", pill_class)} role="status"><span class="dot" aria-hidden="true"></span>{pill_text}</span>
         </header>
     }

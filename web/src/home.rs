@@ -8,6 +8,7 @@ use crate::dom;
 use crate::lab::{self, TraceRef};
 use gloo::timers::callback::Interval;
 use shared::catalogue::CHAPTERS;
+use shared::i18n::Lang;
 use shared::{LabId, Nanos, ParamSet};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -20,22 +21,23 @@ const FRAME_MS: u32 = 150;
 #[function_component(Home)]
 pub fn home() -> Html {
     let connected = use_context::<CompanionCtx>().is_some_and(|c| c.state.is_connected());
+    let lang = use_context::<Lang>().unwrap_or_default();
     html! {
         <main class="home">
-            <h1>{"See, then measure, how the OS really behaves"}</h1>
-            <p class="lede">
-                {"Each lab simulates a piece of the operating system in your browser, then runs the same scenario for real \
-                  on your machine through the companion, and puts both side by side."}
-            </p>
-            { for CHAPTERS.iter().enumerate().map(|(n, chapter)| html! {
+            <h1>{lang.ui("ui.home.title")}</h1>
+            <p class="lede">{lang.ui("ui.home.lede")}</p>
+            { for CHAPTERS.iter().enumerate().map(|(n, chapter)| {
+                let (title, summary) = lang.chapter(n).unwrap_or((chapter.title, chapter.summary));
+                let heading = lang.ui("ui.home.chapter").replace("{n}", &(n + 1).to_string()).replace("{title}", title);
+                html! {
                 <section class="chapter" aria-labelledby={format!("chapter-{n}")}>
-                    <h2 id={format!("chapter-{n}")}>{format!("Chapter {}: {}", n + 1, chapter.title)}</h2>
-                    <p class="chapter-summary">{chapter.summary}</p>
+                    <h2 id={format!("chapter-{n}")}>{heading}</h2>
+                    <p class="chapter-summary">{summary}</p>
                     <ul class="lab-cards">
                         { for chapter.labs.iter().map(|lab| html! { <LabCard lab={*lab} connected={connected} /> }) }
                     </ul>
                 </section>
-            }) }
+            }}) }
         </main>
     }
 }
@@ -48,15 +50,16 @@ struct LabCardProps {
 
 #[function_component(LabCard)]
 fn lab_card(props: &LabCardProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let info = props.lab.info();
     let route = Route::Lab { id: info.id.as_str().to_owned() };
     html! {
         <li class="card" data-lab={info.id.as_str()}>
             <Thumbnail lab={props.lab} />
-            <h3><Link<Route> to={route}>{info.title}</Link<Route>></h3>
-            <p>{info.summary}</p>
+            <h3><Link<Route> to={route}>{lang.lab_title(props.lab)}</Link<Route>></h3>
+            <p>{lang.lab_summary(props.lab)}</p>
             <p class={classes!("card-live", props.connected.then_some("ready"))}>
-                { if props.connected { "● Companion connected: run it live" } else { "○ Simulation only: start the companion to measure" } }
+                { lang.ui(if props.connected { "ui.home.live_ready" } else { "ui.home.live_off" }) }
             </p>
         </li>
     }

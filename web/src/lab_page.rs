@@ -11,6 +11,7 @@ use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
+use shared::i18n::Lang;
 use shared::protocol::{ClientMsg, LiveStatus};
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -38,6 +39,7 @@ fn marks(trace: &Trace) -> Rc<Vec<Nanos>> {
 pub fn lab_page(props: &LabPageProps) -> Html {
     let lab = props.lab;
     let info = lab.info();
+    let lang = use_context::<Lang>().unwrap_or_default();
     let initial = use_memo((), move |_| permalink::read(info.params));
     let raw = use_state(|| initial.0.clone());
     let seed = use_state(|| initial.1);
@@ -65,7 +67,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     simulated.set(Some(TraceRef(Rc::new(trace))));
                     sim_error.set(None);
                     shown.set(Shown::Simulated);
-                    permalink::write(&raw, *seed, info.params);
+                    permalink::write(&raw, *seed, info.params, lang);
                 }
                 Err(err) => sim_error.set(Some(err.to_string())),
             }
@@ -117,7 +119,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             if ctx.conn.send(&ClientMsg::StartRun { request: id, lab: lab.as_str().to_owned(), params, seed: *seed }) {
                 request.set(Some(id));
                 shown.set(Shown::Measured);
-                permalink::write(&raw, *seed, info.params);
+                permalink::write(&raw, *seed, info.params, lang);
             }
         })
     };
@@ -224,34 +226,34 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         <main class="lab-page" data-lab={lab.as_str()} ondragover={Callback::from(|e: DragEvent| e.prevent_default())}
             ondrop={on_drop}>
             <header class="lab-head">
-                <h1>{info.title}</h1>
-                <p class="summary">{info.summary}</p>
+                <h1>{lang.lab_title(lab)}</h1>
+                <p class="summary">{lang.lab_summary(lab)}</p>
             </header>
             <details class="explanation" open=true>
-                <summary>{"What this lab shows"}</summary>
+                <summary>{lang.ui("ui.lab.what")}</summary>
                 <div class="explanation-body">
-                    { for info.explanation.iter().map(|p| html! { <p>{*p}</p> }) }
+                    { for lang.lab_explanation(lab).into_iter().map(|p| html! { <p>{p}</p> }) }
                 </div>
             </details>
             <div class="lab-grid">
                 <aside class="controls">
-                    <ParamForm specs={info.params} values={(*raw).clone()} errors={errors.clone()} on_change={on_param} />
+                    <ParamForm lab={lab} specs={info.params} values={(*raw).clone()} errors={errors.clone()} on_change={on_param} />
                     <div class="field seed">
-                        <label for="param-seed">{"Seed"}</label>
+                        <label for="param-seed">{lang.ui("ui.lab.seed")}</label>
                         <div class="control">
                             <input id="param-seed" type="number" min="0" value={seed.to_string()} oninput={on_seed} />
-                            <button class="secondary" onclick={new_seed} title="Draw a new seed">{"New seed"}</button>
+                            <button class="secondary" onclick={new_seed} title={lang.ui("ui.lab.new_seed_title")}>{lang.ui("ui.lab.new_seed")}</button>
                         </div>
-                        <p class="help">{"The same parameters and seed give the same simulated run, here and on any machine."}</p>
+                        <p class="help">{lang.ui("ui.lab.seed_help")}</p>
                     </div>
                     <div class="actions">
-                        <button class="primary simulate" disabled={!valid} onclick={simulate.reform(|_: MouseEvent| ())}>{"Simulate"}</button>
+                        <button class="primary simulate" disabled={!valid} onclick={simulate.reform(|_: MouseEvent| ())}>{lang.ui("ui.lab.simulate")}</button>
                         <button class="primary run-live" disabled={!valid || !connected || live_running} onclick={run_live}
-                            title={if connected { "Run the real experiment on this machine" } else { "Start the companion first" }}>
-                            {"Run on this machine"}
+                            title={lang.ui(if connected { "ui.lab.run_live_title" } else { "ui.lab.start_companion_first" })}>
+                            {lang.ui("ui.lab.run_live")}
                         </button>
                         if live_running {
-                            <button class="secondary cancel" onclick={cancel_live}>{"Cancel run"}</button>
+                            <button class="secondary cancel" onclick={cancel_live}>{lang.ui("ui.lab.cancel")}</button>
                         }
                     </div>
                     if let Some(err) = &*sim_error { <p class="field-error" role="alert">{err}</p> }
@@ -263,23 +265,23 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                 <section class="stage" aria-label="Run">
                     <div class="tabs" role="group" aria-label="Which run to show">
                         <button class={classes!("tab", (*shown == Shown::Simulated).then_some("active"))}
-                            aria-pressed={(*shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>{"Simulated"}</button>
+                            aria-pressed={(*shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>{lang.ui("ui.lab.tab_simulated")}</button>
                         <button class={classes!("tab", (*shown == Shown::Measured).then_some("active"))}
                             aria-pressed={(*shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
                             disabled={measured.is_none()}>
-                            { if imported.is_some() && request.is_none() { "Measured (opened from a file)" } else { "Measured on this machine" } }
+                            { lang.ui(if imported.is_some() && request.is_none() { "ui.lab.tab_imported" } else { "ui.lab.tab_measured" }) }
                             if live_running { <span class="live-badge">{"LIVE"}</span> }
                         </button>
                     </div>
                     <div class="view">
                         { match &view_trace {
                             Some(trace) => lab::view(lab, trace, view_t),
-                            None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { "Press Simulate.".to_owned() } }</p> },
+                            None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { lang.ui("ui.lab.press_simulate").to_owned() } }</p> },
                         } }
                     </div>
                     <Narration trace={view_trace.clone()} t={view_t} playing={player.playing || live_running} />
                     if live_running && *shown == Shown::Measured {
-                        <p class="live-note">{"Live: showing events as they arrive. The replay starts when the run ends."}</p>
+                        <p class="live-note">{lang.ui("ui.lab.live_note")}</p>
                     } else {
                         <PlayerControls player={player.clone()} />
                     }

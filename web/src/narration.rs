@@ -19,6 +19,7 @@ pub struct NarrationProps {
 
 #[function_component(Narration)]
 pub fn narration(props: &NarrationProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let said = use_state(String::new);
     let said_at = use_mut_ref(|| f64::NEG_INFINITY);
     let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t));
@@ -37,7 +38,7 @@ pub fn narration(props: &NarrationProps) -> Html {
     }
     html! {
         <p class="narration" aria-live="polite" aria-atomic="true">
-            <span class="narration-label">{"Now: "}</span>{(*said).clone()}
+            <span class="narration-label">{lang.ui("ui.narration.now")}</span>{(*said).clone()}
         </p>
     }
 }

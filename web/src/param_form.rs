@@ -33,6 +33,8 @@ pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<S
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct ParamFormProps {
+    /// Whose parameters: their labels and help are the lab's, in the page's language.
+    pub lab: shared::LabId,
     pub specs: &'static [ParamSpec],
     pub values: RawParams,
     pub errors: BTreeMap<String, String>,
@@ -41,15 +43,17 @@ pub struct ParamFormProps {
 
 #[function_component(ParamForm)]
 pub fn param_form(props: &ParamFormProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     html! {
         <fieldset class="params">
-            <legend>{"Parameters"}</legend>
-            { for props.specs.iter().map(|spec| field(spec, props)) }
+            <legend>{lang.ui("ui.params.legend")}</legend>
+            { for props.specs.iter().map(|spec| field(spec, props, lang)) }
         </fieldset>
     }
 }
 
-fn field(spec: &'static ParamSpec, props: &ParamFormProps) -> Html {
+fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::Lang) -> Html {
+    let (label, help) = lang.param(props.lab, spec.key).unwrap_or((spec.label, spec.help));
     let id = format!("param-{}", spec.key);
     let value = props.values.get(spec.key).cloned().unwrap_or_else(|| spec.default_value().to_string());
     let error = props.errors.get(spec.key);
@@ -95,14 +99,14 @@ fn field(spec: &'static ParamSpec, props: &ParamFormProps) -> Html {
     html! {
         <div class={classes!("field", error.is_some().then_some("invalid"))}>
             <label for={id.clone()}>
-                {spec.label}
-                if spec.simulation_only { <span class="tag">{"simulation only"}</span> }
+                {label}
+                if spec.simulation_only { <span class="tag">{lang.ui("ui.params.simulation_only")}</span> }
             </label>
             <div class="control">
                 {control}
                 if !spec.unit.is_empty() { <span class="unit">{spec.unit}</span> }
             </div>
-            <p class="help" title={range.clone()}>{spec.help}
+            <p class="help" title={range.clone()}>{help}
                 if !range.is_empty() { <span class="range">{format!(" ({range}{}{})", if spec.unit.is_empty() { "" } else { " " }, spec.unit)}</span> }
             </p>
             <p id={error_id} class="field-error" role="alert">{ error.cloned().unwrap_or_default() }</p>

@@ -1,6 +1,8 @@
-//! The permalink: the URL's query holds a lab's parameters and seed, so a shared link reproduces the same run.
+//! The permalink: the URL's query holds a lab's parameters and seed, so a shared link reproduces the same run,
+//! and the language (`lang=ja`), so it opens in the language it was shared in.
 
 use crate::dom::window;
+use shared::i18n::Lang;
 use shared::params::ParamSpec;
 use std::collections::BTreeMap;
 
@@ -40,13 +42,36 @@ pub fn read(specs: &[ParamSpec]) -> (RawParams, u64) {
     parse_query(&query, specs)
 }
 
-/// Replaces the address bar's query (no new history entry).
-pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec]) {
+/// Replaces the address bar's query (no new history entry), keeping the language.
+pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec], lang: Lang) {
+    replace_query(&format!("{}&lang={}", to_query(raw, seed, specs), lang.code()));
+}
+
+/// The language the address names, if it names one.
+pub fn lang() -> Option<Lang> {
+    let query = window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    lang_in(&query)
+}
+
+fn lang_in(query: &str) -> Option<Lang> {
+    query.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(Lang::parse)
+}
+
+/// Sets the language in the address, keeping the rest of the query.
+pub fn write_lang(lang: Lang) {
+    let query = window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let mut parts: Vec<&str> =
+        query.trim_start_matches('?').split('&').filter(|p| !p.is_empty() && !p.starts_with("lang=")).collect();
+    let pair = format!("lang={}", lang.code());
+    parts.push(&pair);
+    replace_query(&format!("?{}", parts.join("&")));
+}
+
+fn replace_query(query: &str) {
     let Some(window) = window() else { return };
     let path = window.location().pathname().unwrap_or_default();
     if let Ok(history) = window.history() {
-        let url = format!("{path}{}", to_query(raw, seed, specs));
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}{query}")));
     }
 }
 
@@ -93,6 +118,14 @@ fn decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_is_read_from_the_query() {
+        assert_eq!(lang_in("?procs=4&lang=ja&seed=1"), Some(Lang::Ja));
+        assert_eq!(lang_in("?lang=en"), Some(Lang::En));
+        assert_eq!(lang_in("?lang=xx"), None);
+        assert_eq!(lang_in(""), None);
+    }
 
     #[test]
     fn a_query_round_trips_and_fills_defaults() {

@@ -147,16 +147,17 @@ impl Reducible for PlayerState {
     }
 }
 
-/// The player's keyboard shortcuts, as the list that `?` opens shows them.
+/// The player's keyboard shortcuts as the list that `?` opens shows them: the key, and what it does (a key of
+/// the language catalogues).
 pub const SHORTCUTS: [(&str, &str); 8] = [
-    ("Space", "Play or pause"),
-    ("→", "Step to the next event"),
-    ("←", "Step back to the previous event"),
-    ("+", "Faster"),
-    ("−", "Slower"),
-    ("Home", "Go to the start"),
-    ("End", "Go to the end"),
-    ("?", "Show or hide this list (Esc closes it)"),
+    ("Space", "ui.shortcut.space"),
+    ("→", "ui.shortcut.right"),
+    ("←", "ui.shortcut.left"),
+    ("+", "ui.shortcut.faster"),
+    ("−", "ui.shortcut.slower"),
+    ("Home", "ui.shortcut.home"),
+    ("End", "ui.shortcut.end"),
+    ("?", "ui.shortcut.help"),
 ];
 
 /// Whether the shortcuts list is open; a reducer, so the document's key listener can toggle it.
@@ -187,6 +188,7 @@ pub struct PlayerControlsProps {
 pub fn player_controls(props: &PlayerControlsProps) -> Html {
     let player = props.player.clone();
     let shortcuts = use_reducer(ShortcutsOpen::default);
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
 
     {
         let dispatcher = player.dispatcher();
@@ -265,23 +267,23 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
         Callback::from(move |_: MouseEvent| shortcuts.dispatch(ShortcutsAction::Toggle))
     };
     let empty = player.end.0 == 0;
-    let play_label = if player.playing { "Pause" } else { "Play" };
+    let play_label = lang.ui(if player.playing { "ui.player.pause" } else { "ui.player.play" });
     let play_icon = if player.playing { icon("M5 3h4v14H5zM11 3h4v14h-4z") } else { icon("M5 3l12 7-12 7z") };
 
     html! {
-        <div class="player" role="group" aria-label="Timeline player">
+        <div class="player" role="group" aria-label={lang.ui("ui.player.timeline")}>
             <div class="player-buttons">
                 <button class="icon" onclick={send(PlayerAction::ToStart)} disabled={empty}
-                    aria-label="To start" title="To start (Home)">{icon("M3 3h2v14H3zM17 3v14L7 10z")}</button>
+                    aria-label={lang.ui("ui.player.to_start")} title={format!("{} (Home)", lang.ui("ui.player.to_start"))}>{icon("M3 3h2v14H3zM17 3v14L7 10z")}</button>
                 <button class="icon step-back" onclick={send(PlayerAction::StepBack)} disabled={empty}
-                    aria-label="Step back" title="Step back (←)">{icon("M15 3v14L5 10zM3 3h2v14H3z")}</button>
+                    aria-label={lang.ui("ui.player.step_back")} title={format!("{} (←)", lang.ui("ui.player.step_back"))}>{icon("M15 3v14L5 10zM3 3h2v14H3z")}</button>
                 <button class="icon play" onclick={send(PlayerAction::Toggle)} disabled={empty}
                     aria-label={play_label} title={format!("{play_label} (space)")}>{play_icon}</button>
                 <button class="icon step-forward" onclick={send(PlayerAction::StepForward)} disabled={empty}
-                    aria-label="Step forward" title="Step forward (→)">{icon("M5 3v14l10-7zM15 3h2v14h-2z")}</button>
-                <label class="speed" title="Speed (+/−)">
-                    <span>{"Speed"}</span>
-                    <select onchange={on_speed} aria-label="Speed">
+                    aria-label={lang.ui("ui.player.step_forward")} title={format!("{} (→)", lang.ui("ui.player.step_forward"))}>{icon("M5 3v14l10-7zM15 3h2v14h-2z")}</button>
+                <label class="speed" title={format!("{} (+/−)", lang.ui("ui.player.speed"))}>
+                    <span>{lang.ui("ui.player.speed")}</span>
+                    <select onchange={on_speed} aria-label={lang.ui("ui.player.speed")}>
                         { for SPEEDS.iter().map(|s| html! {
                             <option value={s.to_string()} selected={(*s - player.speed).abs() < 1e-9}>{format!("{s}×")}</option>
                         }) }
@@ -291,18 +293,18 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                     <span class="time-now">{player.t.to_string()}</span>{" / "}{player.end.to_string()}
                 </span>
             </div>
-            <input class="timeline" type="range" min="0" max="10000" step="1" aria-label="Timeline"
+            <input class="timeline" type="range" min="0" max="10000" step="1" aria-label={lang.ui("ui.player.timeline")}
                 value={((player.fraction() * 10_000.0).round() as u32).to_string()}
                 oninput={on_scrub} disabled={empty} />
             <button class="link show-shortcuts" aria-expanded={shortcuts.0.to_string()} aria-controls="shortcuts"
-                onclick={toggle_shortcuts.clone()}>{"Keyboard shortcuts (?)"}</button>
+                onclick={toggle_shortcuts.clone()}>{lang.ui("ui.player.shortcuts_button")}</button>
             if shortcuts.0 {
                 <div id="shortcuts" class="shortcuts" role="dialog" aria-labelledby="shortcuts-title">
-                    <h3 id="shortcuts-title">{"Keyboard shortcuts"}</h3>
+                    <h3 id="shortcuts-title">{lang.ui("ui.player.shortcuts")}</h3>
                     <dl>
-                        { for SHORTCUTS.iter().map(|(key, what)| html! { <><dt><kbd>{*key}</kbd></dt><dd>{*what}</dd></> }) }
+                        { for SHORTCUTS.iter().map(|(key, what)| html! { <><dt><kbd>{*key}</kbd></dt><dd>{lang.ui(what)}</dd></> }) }
                     </dl>
-                    <button class="secondary" onclick={toggle_shortcuts}>{"Close"}</button>
+                    <button class="secondary" onclick={toggle_shortcuts}>{lang.ui("ui.player.close")}</button>
                 </div>
             }
         </div>

@@ -17,9 +17,10 @@ pub struct PredictProps {
 
 #[function_component(Predict)]
 pub fn predict(props: &PredictProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     html! {
-        <section class="predict" aria-label="Predict, then measure">
-            <h2>{"Predict, then measure"}</h2>
+        <section class="predict" aria-label={lang.ui("ui.predict.title")}>
+            <h2>{lang.ui("ui.predict.title")}</h2>
             { for questions(props.lab).iter().map(|q| html! {
                 <QuestionPanel lab={props.lab} id={q.id} simulated={props.simulated.clone()} measured={props.measured.clone()} />
             }) }
@@ -46,6 +47,7 @@ fn shown(value: f64) -> String {
 
 #[function_component(QuestionPanel)]
 fn question_panel(props: &QuestionProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let Some(question) = questions(props.lab).iter().find(|q| q.id == props.id) else { return html! {} };
     let key = storage_key(props.lab, props.id);
     let chosen = {
@@ -77,7 +79,7 @@ fn question_panel(props: &QuestionProps) -> Html {
                     </div>
                 }
             }) }
-            { verdict(question, *chosen, &props.simulated, &props.measured) }
+            { verdict(question, *chosen, &props.simulated, &props.measured, lang) }
         </fieldset>
     }
 }
@@ -87,11 +89,11 @@ fn verdict(
     chosen: Option<usize>,
     simulated: &Option<Vec<Metric>>,
     measured: &Option<Vec<Metric>>,
+    lang: shared::i18n::Lang,
 ) -> Html {
     let Some(measured) = measured.as_ref().and_then(|m| q.value(m)) else {
         return html! {
-            <p class="help">{ if chosen.is_some() { "Recorded. Now run it on this machine (or open an exported run)." }
-                else { "Choose an answer before you run it on this machine." } }</p>
+            <p class="help">{ lang.ui(if chosen.is_some() { "ui.predict.recorded" } else { "ui.predict.choose" }) }</p>
         };
     };
     let actual = q.answer_for(measured);

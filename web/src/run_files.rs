@@ -43,6 +43,7 @@ pub struct ExportButtonsProps {
 /// "Download trace" and "Download metrics" for the run the page shows.
 #[function_component(ExportButtons)]
 pub fn export_buttons(props: &ExportButtonsProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let error = use_state(|| None::<String>);
     let save = |csv: bool| {
         let (trace, error) = (props.trace.clone(), error.clone());
@@ -63,10 +64,10 @@ pub fn export_buttons(props: &ExportButtonsProps) -> Html {
         <div class="exports" role="group" aria-label="Export this run">
             <button class="secondary export-trace" {disabled} onclick={save(false)}
                 title="Chrome Trace Event JSON: open it in ui.perfetto.dev or chrome://tracing, or import it here">
-                {"Download trace (JSON)"}
+                {lang.ui("ui.files.download_trace")}
             </button>
             <button class="secondary export-csv" {disabled} onclick={save(true)} title="The run's figures as CSV">
-                {"Download metrics (CSV)"}
+                {lang.ui("ui.files.download_csv")}
             </button>
             if let Some(err) = &*error { <p class="field-error" role="alert">{err}</p> }
         </div>
@@ -95,6 +96,7 @@ pub struct ImportButtonProps {
 /// A file picker for runs exported from the command line (the page also takes them dropped anywhere on it).
 #[function_component(ImportButton)]
 pub fn import_button(props: &ImportButtonProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let on_change = {
         let on_import = props.on_import.clone();
         Callback::from(move |e: Event| {
@@ -106,9 +108,9 @@ pub fn import_button(props: &ImportButtonProps) -> Html {
     };
     html! {
         <div class="field import">
-            <label for="import-run">{"Open an exported run"}</label>
+            <label for="import-run">{lang.ui("ui.files.open")}</label>
             <input id="import-run" type="file" accept=".json,application/json" onchange={on_change} />
-            <p class="help">{"A file from “syslab run LAB --export run.json” or from “Download trace”; or drop it on the page."}</p>
+            <p class="help">{lang.ui("ui.files.open_help")}</p>
         </div>
     }
 }
@@ -121,14 +123,15 @@ pub struct ProvenanceProps {
 /// Where and when a measured run ran: shown beside its figures, as the exports carry it.
 #[function_component(Provenance)]
 pub fn provenance(props: &ProvenanceProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let Some(trace) = &props.trace else { return html! {} };
     let Source::Measured { host, started_unix_ms } = &trace.0.run.source else { return html! {} };
     let started = (*started_unix_ms > 0).then(|| shared::time::utc_rfc3339(*started_unix_ms));
     html! {
         <section class="provenance" aria-label="Where the measured run ran">
-            <h3>{"Measured on"}</h3>
+            <h3>{lang.ui("ui.provenance.title")}</h3>
             <dl>
-                if let Some(started) = started { <dt>{"Run at"}</dt><dd data-key="started">{started}</dd> }
+                if let Some(started) = started { <dt>{lang.ui("ui.provenance.started")}</dt><dd data-key="started">{started}</dd> }
                 { for host.provenance().into_iter().map(|(key, label, value)| html! {
                     <><dt>{label}</dt><dd data-key={key}>{value}</dd></>
                 }) }

@@ -320,6 +320,7 @@ async fn question_mark_lists_the_shortcuts_and_the_narration_says_what_happens()
     wait_for(&page, "#shortcuts[role=dialog]").await;
     let listed = text(&page, "#shortcuts");
     for (key, what) in web::player::SHORTCUTS {
+        let what = shared::i18n::Lang::En.ui(what);
         assert!(listed.contains(key) && listed.contains(what), "{key} missing from {listed}");
     }
     press("Escape");

@@ -208,6 +208,7 @@ fn fio_comparison(native_out: &str) -> Result<()> {
 fn screenshots() -> Result<()> {
     tools::page_tools()?;
     tools::browser()?;
+    tools::japanese_font()?;
     build_page()?;
     run(cmd("cargo").args(["build", "-p", "native"]))?;
     run(cmd("cargo")

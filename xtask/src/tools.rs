@@ -155,7 +155,20 @@ pub fn debian_tool(command: &str, package: &str) -> Result<()> {
     if Command::new(command).arg("--help").output().is_ok() {
         return Ok(());
     }
+    apt_install(package)
+}
+
+fn apt_install(package: &str) -> Result<()> {
     run(Command::new("apt-get").args(["install", "-y", "-qq", package]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// A Japanese font (Debian's IPA Gothic) for the screenshots of the Japanese pages: without one, headless
+/// Chromium draws every kana and kanji as an empty box.
+pub fn japanese_font() -> Result<()> {
+    if Path::new("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf").exists() {
+        return Ok(());
+    }
+    apt_install("fonts-ipafont-gothic")
 }
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";

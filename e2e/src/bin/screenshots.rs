@@ -45,6 +45,14 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     browser.goto(format!("{origin}/")).await?;
     browser.find(By::Css(".lab-cards")).await?;
     shoot(browser, out, "home").await?;
+    // The same in Japanese (the address's `lang` decides; later pages without it are in the browser's English).
+    browser.goto(format!("{origin}/?lang=ja")).await?;
+    browser.find(By::Css(".lab-cards")).await?;
+    shoot(browser, out, "home-ja").await?;
+    browser.goto(format!("{origin}/lab/lock?procs=8&readers=25&seed=3&lang=ja")).await?;
+    browser.find(By::Css(".view figure")).await?;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    shoot(browser, out, "lock-ja").await?;
 
     open_paused(browser, &format!("{origin}/lab/lock?procs=8&readers=25&seed=3"), 2_500).await?;
     browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;

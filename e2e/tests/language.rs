@@ -1,0 +1,56 @@
+//! English and Japanese in the built page: the header's switch changes the page's words, the permalink keeps the
+//! choice through a reload, and the front page follows it.
+
+// Test helpers may unwrap: a panic there is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::{Chromedriver, StaticServer, env_path, text, wait_for};
+use std::time::Duration;
+use thirtyfour::prelude::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_japanese_changes_the_page_and_survives_a_reload() -> anyhow::Result<()> {
+    let dist = env_path("SYSLAB_DIST")?;
+    let page = StaticServer::start(&dist)?;
+    let driver = Chromedriver::start()?;
+    let browser = driver.browser().await?;
+    let outcome = scenario(&browser, &page).await;
+    browser.quit().await?;
+    outcome
+}
+
+async fn heading(browser: &WebDriver, want: &str) -> anyhow::Result<String> {
+    wait_for(&format!("the heading “{want}”"), Duration::from_secs(20), || async {
+        text(browser, "h1").await.filter(|h| h == want)
+    })
+    .await
+}
+
+async fn scenario(browser: &WebDriver, page: &StaticServer) -> anyhow::Result<()> {
+    browser.goto(format!("{}/lab/lock?lang=en", page.origin())).await?;
+    heading(browser, "File locks").await?;
+    assert_eq!(text(browser, "button.simulate").await.as_deref(), Some("Simulate"));
+
+    browser.find(By::Css("button.lang[lang=ja]")).await?.click().await?;
+    heading(browser, "ファイルロック").await?;
+    assert_eq!(text(browser, "button.simulate").await.as_deref(), Some("シミュレーション"));
+    assert_eq!(text(browser, "label[for=param-procs]").await.as_deref(), Some("プロセス数"));
+    assert!(browser.current_url().await?.as_str().contains("lang=ja"), "the permalink keeps the language");
+    let root_lang = browser.find(By::Css("html")).await?.attr("lang").await?;
+    assert_eq!(root_lang.as_deref(), Some("ja"));
+
+    // A reload through the permalink opens in Japanese, with the parameters it had.
+    browser.refresh().await?;
+    heading(browser, "ファイルロック").await?;
+    assert!(text(browser, ".explanation summary").await.is_some_and(|s| s == "このラボで分かること"));
+
+    // The front page follows the choice.
+    browser.find(By::Css(".site-header a.brand")).await?.click().await?;
+    heading(browser, "OS が本当はどう動くのか、見てから測る").await?;
+    assert!(text(browser, ".chapter h2").await.is_some_and(|h| h.starts_with("第1章")), "a Japanese chapter heading");
+
+    // And back to English.
+    browser.find(By::Css("button.lang[lang=en]")).await?.click().await?;
+    heading(browser, "See, then measure, how the OS really behaves").await?;
+    Ok(())
+}
