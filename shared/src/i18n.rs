@@ -1,7 +1,8 @@
 //! English and Japanese. The page's own words live in one catalogue per language (`shared/i18n/en.json`,
 //! `ja.json`); the labs' words (titles, summaries, explanations, parameter labels and help, chapters) are in
-//! English in the lab catalogue itself and in Japanese in `ja.json` under derived keys (`lab.ID.title`,
-//! `lab.ID.param.KEY.help`, `chapter.N.title`, …). [`required_keys`] is every key a language must have, so a
+//! English in the lab catalogue itself (and `shared::predict`) and in Japanese in `ja.json` under derived keys
+//! (`lab.ID.title`, `lab.ID.param.KEY.help`, `lab.ID.param.KEY.choice.VALUE`, `predict.ID.Q.why`,
+//! `chapter.N.title`, …). [`required_keys`] is every key a language must have, so a
 //! test fails when either catalogue lacks one. Pure: the page picks the language.
 
 use crate::LabId;
@@ -92,6 +93,19 @@ impl Lang {
         Some((self.content(&format!("{prefix}.label"), spec.label), self.content(&format!("{prefix}.help"), spec.help)))
     }
 
+    /// A choice's label.
+    pub fn choice(self, lab: LabId, key: &str, choice: &crate::params::Choice) -> &'static str {
+        self.content(&format!("lab.{}.param.{key}.choice.{}", lab.as_str(), choice.value), choice.label)
+    }
+
+    /// A prediction question's prompt, answers and explanation.
+    pub fn question(self, lab: LabId, q: &crate::predict::Question) -> (&'static str, Vec<&'static str>, &'static str) {
+        let prefix = format!("predict.{}.{}", lab.as_str(), q.id);
+        let answers =
+            q.answers.iter().enumerate().map(|(i, a)| self.content(&format!("{prefix}.answer.{i}"), a.label)).collect();
+        (self.content(&format!("{prefix}.prompt"), q.prompt), answers, self.content(&format!("{prefix}.why"), q.why))
+    }
+
     /// A chapter's title and summary.
     pub fn chapter(self, n: usize) -> Option<(&'static str, &'static str)> {
         let chapter = CHAPTERS.get(n)?;
@@ -115,6 +129,14 @@ pub fn required_keys(lang: Lang) -> Vec<String> {
             for spec in info.params {
                 keys.push(format!("lab.{id}.param.{}.label", spec.key));
                 keys.push(format!("lab.{id}.param.{}.help", spec.key));
+                if let crate::params::ParamKind::Choice { choices, .. } = spec.kind {
+                    keys.extend(choices.iter().map(|c| format!("lab.{id}.param.{}.choice.{}", spec.key, c.value)));
+                }
+            }
+            for q in crate::predict::questions(info.id) {
+                keys.push(format!("predict.{id}.{}.prompt", q.id));
+                keys.push(format!("predict.{id}.{}.why", q.id));
+                keys.extend((0..q.answers.len()).map(|i| format!("predict.{id}.{}.answer.{i}", q.id)));
             }
         }
         for n in 0..CHAPTERS.len() {

@@ -86,7 +86,7 @@ fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::L
         ParamKind::Choice { choices, .. } => html! {
             <select id={id.clone()} name={spec.key} onchange={on_select} aria-describedby={error_id.clone()}>
                 { for choices.iter().map(|c| html! {
-                    <option value={c.value} selected={c.value == value}>{c.label}</option>
+                    <option value={c.value} selected={c.value == value}>{lang.choice(props.lab, spec.key, c)}</option>
                 }) }
             </select>
         },

@@ -66,25 +66,27 @@ fn question_panel(props: &QuestionProps) -> Html {
         })
     };
     let name = format!("predict-{}-{}", props.lab.as_str(), props.id);
+    let (prompt, answers, _) = lang.question(props.lab, question);
     html! {
         <fieldset class="question" data-question={props.id}>
-            <legend>{question.prompt}</legend>
-            { for question.answers.iter().enumerate().map(|(i, answer)| {
+            <legend>{prompt}</legend>
+            { for answers.iter().enumerate().map(|(i, answer)| {
                 let id = format!("{name}-{i}");
                 html! {
                     <div class="answer">
                         <input type="radio" id={id.clone()} name={name.clone()} checked={*chosen == Some(i)}
                             onchange={choose(i)} />
-                        <label for={id}>{answer.label}</label>
+                        <label for={id}>{*answer}</label>
                     </div>
                 }
             }) }
-            { verdict(question, *chosen, &props.simulated, &props.measured, lang) }
+            { verdict(props.lab, question, *chosen, &props.simulated, &props.measured, lang) }
         </fieldset>
     }
 }
 
 fn verdict(
+    lab: LabId,
     q: &Question,
     chosen: Option<usize>,
     simulated: &Option<Vec<Metric>>,
@@ -96,24 +98,27 @@ fn verdict(
             <p class="help">{ lang.ui(if chosen.is_some() { "ui.predict.recorded" } else { "ui.predict.choose" }) }</p>
         };
     };
+    let (_, answers, why) = lang.question(lab, q);
     let actual = q.answer_for(measured);
     let model = simulated.as_ref().and_then(|m| q.value(m));
     let outcome = match chosen {
-        Some(c) if c == actual => html! { <strong class="right">{"✓ As you predicted. "}</strong> },
-        Some(c) => html! { <strong class="wrong">{format!("✗ You predicted “{}”. ", q.answers[c].label)}</strong> },
-        None => html! { <strong>{"You did not predict this one. "}</strong> },
+        Some(c) if c == actual => html! { <strong class="right">{lang.ui("ui.predict.right")}</strong> },
+        Some(c) => html! {
+            <strong class="wrong">{lang.ui("ui.predict.wrong").replace("{answer}", answers.get(c).copied().unwrap_or(""))}</strong>
+        },
+        None => html! { <strong>{lang.ui("ui.predict.none")}</strong> },
+    };
+    let said = |key: &'static str, value: f64| {
+        lang.ui(key).replace("{value}", &shown(value)).replace("{answer}", answers[q.answer_for(value)])
     };
     html! {
         <div class="verdict" role="status">
             <p>
                 {outcome}
-                {"Measured: "}<span class="measured-answer" data-answer={actual.to_string()}>
-                    {format!("{} → “{}”", shown(measured), q.answers[actual].label)}</span>{". "}
-                if let Some(model) = model {
-                    {format!("The model said {} (“{}”).", shown(model), q.answers[q.answer_for(model)].label)}
-                }
+                <span class="measured-answer" data-answer={actual.to_string()}>{said("ui.predict.measured", measured)}</span>
+                if let Some(model) = model { {said("ui.predict.model", model)} }
             </p>
-            <p class="why">{q.why}</p>
+            <p class="why">{why}</p>
         </div>
     }
 }
