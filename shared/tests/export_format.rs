@@ -5,23 +5,16 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use serde_json::Value;
 use shared::export::{chrome_trace, import, metrics_csv};
-use shared::trace::{HostInfo, Source};
+use shared::trace::Source;
 use shared::{LabId, ParamSet, Trace};
 use std::collections::BTreeSet;
 
 fn measured(mut trace: Trace) -> Trace {
-    let host = HostInfo {
-        kernel: "Linux 6.18.0".into(),
-        n_cpus: 2,
-        scratch_fs: "ext4 (/tmp)".into(),
-        companion_version: "0.1.0".into(),
-        cpu_model: "AMD EPYC 7B13".into(),
-        page_size: 4096,
-        inotify_max_user_watches: Some(65_536),
-        open_files_limit: Some(1_024),
-    };
+    let host = common::host();
     trace.run.source = Source::Measured { host, started_unix_ms: 1_795_470_874_612 };
     for (i, actor) in trace.actors.iter_mut().enumerate() {
         actor.pid = Some(4_000 + (i as u32 % 3));

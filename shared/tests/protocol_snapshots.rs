@@ -4,28 +4,18 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way};
 use shared::lab::mmap::{Method, MmapEvent};
 use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
-use shared::trace::HostInfo;
 use shared::{
     Actor, ActorId, ActorKind, Event, EventKind, LabId, Nanos, ParamError, ParamSet, ParamValue, RunInfo, Source,
 };
 
-fn host() -> HostInfo {
-    HostInfo {
-        kernel: "Linux 6.18.0".into(),
-        n_cpus: 2,
-        scratch_fs: "ext4 (/tmp)".into(),
-        companion_version: "0.1.0".into(),
-        cpu_model: "AMD EPYC 7B13".into(),
-        page_size: 4096,
-        inotify_max_user_watches: Some(65_536),
-        open_files_limit: Some(1_024),
-    }
-}
+use common::host;
 
 fn info() -> RunInfo {
     let mut params = ParamSet::new();
