@@ -317,6 +317,7 @@ pub const START_COMMAND: &str = "cargo xtask run";
 #[function_component(ConnectionPanel)]
 pub fn connection_panel() -> Html {
     let Some(ctx) = use_context::<CompanionCtx>() else { return html! {} };
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let state = &ctx.state;
     let retry = {
         let conn = ctx.conn.clone();
@@ -324,33 +325,36 @@ pub fn connection_panel() -> Html {
     };
     let how_to_start = html! {
         <p class="hint">
-            {"Start it with "}<code>{START_COMMAND}</code>{" (it starts the page too and prints the link to open), or run "}
-            <code>{"syslab serve"}</code>{" and open the link it prints. Simulations work without it."}
+            {lang.ui("ui.companion.start_with")}<code>{START_COMMAND}</code>{lang.ui("ui.companion.start_with_after")}
+            <code>{"syslab serve"}</code>{lang.ui("ui.companion.start_serve_after")}
         </p>
     };
-    let refusal = state.last_error.as_ref().map(|e| html! { <p class="field-error">{format!("Refused: {e}")}</p> });
+    let refusal = state.last_error.as_ref().map(
+        |e| html! { <p class="field-error">{lang.ui("ui.status.refused").replace("{error}", &e.to_string())}</p> },
+    );
     let (class, title, body) = match &state.status {
-        ConnStatus::NotConfigured => ("off", "Companion: not set up".to_owned(), how_to_start),
+        ConnStatus::NotConfigured => ("off", lang.ui("ui.companion.not_set_up").to_owned(), how_to_start),
         ConnStatus::Connecting { .. } => (
             "pending",
-            format!("Companion: connecting to 127.0.0.1:{}…", state.config.as_ref().map_or(0, |c| c.port)),
+            lang.ui("ui.companion.connecting")
+                .replace("{port}", &state.config.as_ref().map_or(0, |c| c.port).to_string()),
             html! {},
         ),
         ConnStatus::Connected => (
             "on",
-            "Companion: connected".to_owned(),
+            lang.ui("ui.companion.connected").to_owned(),
             html! {
                 <p class="host">{ state.host.as_ref().map(ToString::to_string).unwrap_or_default() }</p>
             },
         ),
         ConnStatus::Retrying { in_ms, .. } => (
             "off",
-            format!("Companion: not reachable; retrying in {:.1} s", f64::from(*in_ms) / 1000.0),
+            lang.ui("ui.companion.retrying").replace("{s}", &format!("{:.1}", f64::from(*in_ms) / 1000.0)),
             html! {
                 <>
-                    <p class="hint">{"It is not running, or it refused this page (each start has a new token: open the link it printed)."}</p>
+                    <p class="hint">{lang.ui("ui.companion.not_running")}</p>
                     {how_to_start}
-                    <button class="secondary" onclick={retry}>{"Retry now"}</button>
+                    <button class="secondary" onclick={retry}>{lang.ui("ui.companion.retry")}</button>
                 </>
             },
         ),

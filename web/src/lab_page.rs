@@ -195,16 +195,16 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let connected = companion.as_ref().is_some_and(|c| c.state.is_connected());
     let request_error = companion.as_ref().and_then(|c| request.and_then(|r| c.state.errors.get(&r).cloned()));
     let measured_status = match (&live, &request_error) {
-        (_, Some(err)) => format!("Refused: {err}"),
-        (None, _) if imported.is_some() => "Opened from a file.".to_owned(),
-        (None, _) if connected => "Not run yet: press “Run on this machine”.".to_owned(),
-        (None, _) => "Not run yet: start the companion to measure this on your machine.".to_owned(),
+        (_, Some(err)) => lang.ui("ui.status.refused").replace("{error}", &err.to_string()),
+        (None, _) if imported.is_some() => lang.ui("ui.status.opened").to_owned(),
+        (None, _) if connected => lang.ui("ui.status.not_run_connected").to_owned(),
+        (None, _) => lang.ui("ui.status.not_run").to_owned(),
         (Some(l), _) => match &l.status {
-            LiveStatus::Queued { position } => format!("Queued behind {position} other run(s)…"),
-            LiveStatus::Running => "Running…".to_owned(),
-            LiveStatus::Finished => "Finished.".to_owned(),
-            LiveStatus::Cancelled => "Cancelled.".to_owned(),
-            LiveStatus::Failed(err) => format!("Failed: {err}"),
+            LiveStatus::Queued { position } => lang.ui("ui.status.queued").replace("{n}", &position.to_string()),
+            LiveStatus::Running => lang.ui("ui.status.running").to_owned(),
+            LiveStatus::Finished => lang.ui("ui.status.finished").to_owned(),
+            LiveStatus::Cancelled => lang.ui("ui.status.cancelled").to_owned(),
+            LiveStatus::Failed(err) => lang.ui("ui.status.failed").replace("{error}", err),
         },
     };
     let sim_metrics = use_memo((*simulated).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));

@@ -13,6 +13,7 @@ pub struct MetricsTableProps {
 
 #[function_component(MetricsTable)]
 pub fn metrics_table(props: &MetricsTableProps) -> Html {
+    let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     // Every metric either run has: the simulated ones in their order, then those only the measured run has.
     let mut rows = props.simulated.clone().unwrap_or_default();
     for m in props.measured.iter().flatten() {
@@ -32,12 +33,12 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
     };
     html! {
         <table class="metrics">
-            <caption>{"Figures"}</caption>
+            <caption>{lang.ui("ui.metrics.caption")}</caption>
             <thead>
                 <tr>
-                    <th scope="col">{"Metric"}</th>
-                    <th scope="col">{"Simulated"}</th>
-                    <th scope="col">{"Measured on this machine"}</th>
+                    <th scope="col">{lang.ui("ui.metrics.metric")}</th>
+                    <th scope="col">{lang.ui("ui.metrics.simulated")}</th>
+                    <th scope="col">{lang.ui("ui.metrics.measured")}</th>
                 </tr>
             </thead>
             <tbody>
