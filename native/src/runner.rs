@@ -223,6 +223,8 @@ fn run_job(job: &Job, config: &RunnerConfig) {
         drop(done);
         result
     });
+    // The scratch directory goes before the run's last message: a client told the run ended may rely on it.
+    drop(scratch);
     match result {
         Ok(notes) => channel.send(|run, seq| ServerMsg::Finished { run, seq, notes }),
         Err(ExperimentError::Cancelled) if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
@@ -235,5 +237,5 @@ fn run_job(job: &Job, config: &RunnerConfig) {
             channel.send(|run, seq| ServerMsg::Failed { run, seq, error: err.to_string() });
         }
     }
-    tracing::info!(run = channel.run.0, "run ends; scratch removed");
+    tracing::info!(run = channel.run.0, "run ended; its scratch was removed before the last message");
 }
