@@ -61,9 +61,9 @@ pub fn app() -> Html {
                 <Header on_lang={on_lang} />
                 <Switch<Route> render={switch} />
                 <footer class="site-footer">
-                    {"syslab: see and measure how the operating system handles locks, mapped files, watching, I/O and concurrency. Press "}
-                    <kbd>{"space"}</kbd>{" to play or pause, "}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>{" to step, "}
-                    <kbd>{"+"}</kbd>{" "}<kbd>{"−"}</kbd>{" for speed."}
+                    {lang.ui("ui.footer.lead")}
+                    <kbd>{"space"}</kbd>{lang.ui("ui.footer.play")}<kbd>{"←"}</kbd>{" "}<kbd>{"→"}</kbd>{lang.ui("ui.footer.step")}
+                    <kbd>{"+"}</kbd>{" "}<kbd>{"−"}</kbd>{lang.ui("ui.footer.speed")}
                 </footer>
             </BrowserRouter>
         </ContextProvider<Lang>>
@@ -147,13 +147,13 @@ struct ComingProps {
 
 #[function_component(Coming)]
 fn coming(props: &ComingProps) -> Html {
-    let info = props.lab.info();
+    let lang = use_context::<Lang>().unwrap_or_default();
     html! {
         <main class="coming-page">
-            <h1>{info.title}<span class="soon">{"coming"}</span></h1>
-            <p>{info.summary}</p>
-            <p>{"This lab is planned but not built yet. Meanwhile, try "}
-                <Link<Route> to={Route::Lab { id: "lock".into() }}>{"File locks"}</Link<Route>>{"."}</p>
+            <h1>{lang.lab_title(props.lab)}<span class="soon">{lang.ui("ui.coming.badge")}</span></h1>
+            <p>{lang.lab_summary(props.lab)}</p>
+            <p>{lang.ui("ui.coming.text")}
+                <Link<Route> to={Route::Lab { id: "lock".into() }}>{lang.lab_title(LabId::Lock)}</Link<Route>>{"."}</p>
         </main>
     }
 }
@@ -165,14 +165,15 @@ struct NotFoundProps {
 
 #[function_component(NotFound)]
 fn not_found(props: &NotFoundProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     html! {
         <main class="not-found">
-            <h1>{"No such page"}</h1>
+            <h1>{lang.ui("ui.not_found.title")}</h1>
             if !props.detail.is_empty() { <p class="field-error">{&props.detail}</p> }
-            <p>{"The labs are:"}</p>
+            <p>{lang.ui("ui.not_found.labs")}</p>
             <ul>
                 { for catalogue().map(|info| html! {
-                    <li><Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}>{info.title}</Link<Route>></li>
+                    <li><Link<Route> to={Route::Lab { id: info.id.as_str().to_owned() }}>{lang.lab_title(info.id)}</Link<Route>></li>
                 }) }
             </ul>
         </main>
