@@ -27,12 +27,13 @@ async fn shoot(browser: &WebDriver, out: &Path, name: &str) -> anyhow::Result<()
     Ok(())
 }
 
-/// Opens a lab URL, lets it play for `play_ms`, then pauses.
+/// Opens a lab URL, lets it play for `play_ms`, then pauses. (Elements are waited for with `query`: a bare
+/// `find` looks once, and the page may still be loading its wasm.)
 async fn open_paused(browser: &WebDriver, url: &str, play_ms: u64) -> anyhow::Result<()> {
     browser.goto(url).await?;
-    browser.find(By::Css(".view figure")).await?;
+    browser.query(By::Css(".view figure")).first().await?;
     tokio::time::sleep(Duration::from_millis(play_ms)).await;
-    let play = browser.find(By::Css(".player button.play")).await?;
+    let play = browser.query(By::Css(".player button.play")).first().await?;
     if play.attr("aria-label").await?.as_deref() == Some("Pause") {
         browser.execute("document.querySelector('.player button.play').click()", vec![]).await?;
     }
@@ -43,14 +44,14 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     let origin = page.origin();
     browser.set_window_rect(0, 0, 1280, 900).await?;
     browser.goto(format!("{origin}/")).await?;
-    browser.find(By::Css(".lab-cards")).await?;
+    browser.query(By::Css(".lab-cards")).first().await?;
     shoot(browser, out, "home").await?;
     // The same in Japanese (the address's `lang` decides; later pages without it are in the browser's English).
     browser.goto(format!("{origin}/?lang=ja")).await?;
-    browser.find(By::Css(".lab-cards")).await?;
+    browser.query(By::Css(".lab-cards")).first().await?;
     shoot(browser, out, "home-ja").await?;
     browser.goto(format!("{origin}/lab/lock?procs=8&readers=25&seed=3&lang=ja")).await?;
-    browser.find(By::Css(".view figure")).await?;
+    browser.query(By::Css(".view figure")).first().await?;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     shoot(browser, out, "lock-ja").await?;
 
@@ -68,7 +69,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     shoot(browser, out, "lock-simulated-nonblocking").await?;
 
     open_paused(browser, &format!("{origin}/lab/lock?procs=6&mode=lockfile&demo=kill_holder&seed=42"), 500).await?;
-    browser.find(By::Css("body")).await?.send_keys(Key::End).await?;
+    browser.query(By::Css("body")).first().await?.send_keys(Key::End).await?;
     browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
     shoot(browser, out, "lock-simulated-stale-lockfile").await?;
 
@@ -114,7 +115,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
             tab.contains("Measured").then_some(player)
         })
         .await?;
-        browser.find(By::Css("body")).await?.send_keys(Key::End).await?;
+        browser.query(By::Css("body")).first().await?.send_keys(Key::End).await?;
         browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
         shoot(browser, out, &format!("{name}-measured")).await?;
     }
@@ -124,7 +125,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     open_paused(browser, &format!("{origin}/lab/lock?procs=4&seed=1"), 1_000).await?;
     shoot(browser, out, "lock-laptop-top").await?;
     browser.goto(format!("{origin}/lab/nope")).await?;
-    browser.find(By::Css(".not-found")).await?;
+    browser.query(By::Css(".not-found")).first().await?;
     shoot(browser, out, "not-found").await?;
     Ok(())
 }
