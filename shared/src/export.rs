@@ -40,7 +40,7 @@ pub fn chrome_trace(trace: &Trace) -> Value {
             named_processes.push(pid);
             let name = match actor.pid {
                 Some(p) => format!("process {p}"),
-                None => format!("syslab {} ({})", trace.run.lab.as_str(), source_name(&trace.run.source)),
+                None => format!("syslab {} ({})", trace.run.lab.as_str(), trace.run.source.name()),
             };
             events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}}));
         }
@@ -67,7 +67,7 @@ pub fn chrome_trace(trace: &Trace) -> Value {
 fn other_data(trace: &Trace) -> Value {
     let mut data = Map::new();
     data.insert("lab".into(), trace.run.lab.as_str().into());
-    data.insert("source".into(), source_name(&trace.run.source).into());
+    data.insert("source".into(), trace.run.source.name().into());
     data.insert("seed".into(), trace.run.seed.to_string().into());
     for (key, value) in &trace.run.params {
         data.insert(format!("param.{key}"), value.to_string().into());
@@ -79,13 +79,6 @@ fn other_data(trace: &Trace) -> Value {
         }
     }
     Value::Object(data)
-}
-
-fn source_name(source: &Source) -> &'static str {
-    match source {
-        Source::Simulated => "simulated",
-        Source::Measured { .. } => "measured",
-    }
 }
 
 /// An event kind `{"lock": {"what": "acquired", "kind": "exclusive"}}` becomes the name `lock.acquired` and the
@@ -112,7 +105,7 @@ pub fn metrics_csv(trace: &Trace) -> String {
         let unit = serde_json::to_value(metric.unit).ok().and_then(|u| u.as_str().map(str::to_owned));
         let row = [
             trace.run.lab.as_str().to_owned(),
-            source_name(&trace.run.source).to_owned(),
+            trace.run.source.name().to_owned(),
             trace.run.seed.to_string(),
             metric.key,
             metric.label,

@@ -138,6 +138,16 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// `simulated` or `measured`, as exports and file names say it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Source::Simulated => "simulated",
+            Source::Measured { .. } => "measured",
+        }
+    }
+}
+
 /// What was run: the lab, its validated parameters, the seed and the source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {

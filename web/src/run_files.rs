@@ -28,11 +28,7 @@ fn download(name: &str, mime: &str, contents: &str) -> Result<(), String> {
 
 /// `lock-measured-seed7.json`: what the run was, so that several downloads do not overwrite each other.
 fn file_name(trace: &Trace, extension: &str) -> String {
-    let source = match trace.run.source {
-        Source::Simulated => "simulated",
-        Source::Measured { .. } => "measured",
-    };
-    format!("syslab-{}-{source}-seed{}.{extension}", trace.run.lab.as_str(), trace.run.seed)
+    format!("syslab-{}-{}-seed{}.{extension}", trace.run.lab.as_str(), trace.run.source.name(), trace.run.seed)
 }
 
 #[derive(Debug, Properties, PartialEq)]
