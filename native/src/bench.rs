@@ -90,7 +90,7 @@ fn lab_figures() -> anyhow::Result<()> {
             let of = value(&mmap, &format!("{key}_of_ceiling"))
                 .map(|f| format!(" = {:.2} of the memcpy ceiling", f))
                 .unwrap_or_default();
-            println!("mmap lab, {}: {gbps:.2} GB/s{of}", method.label());
+            println!("mmap lab, {}: {gbps:.2} GB/s{of}", method.name());
             println!("mmap_{key}_gbps={gbps:.4}");
         }
     }
@@ -217,12 +217,12 @@ fn io_figures() -> anyhow::Result<()> {
         };
         for server in Server::ALL {
             let (Some(cpu), Some(p99)) = (of(server, "cpu_per_msg"), of(server, "p99")) else {
-                println!("I/O, K = {sources}, {}: not measured (see the run's notes)", server.label());
+                println!("I/O, K = {sources}, {}: not measured (see the run's notes)", server.name());
                 continue;
             };
             println!(
                 "I/O, K = {sources}, {}: CPU {:.1} µs per message ({:.2}× epoll), p99 {:.1} µs ({:.2}× epoll)",
-                server.label(),
+                server.name(),
                 cpu / 1e3,
                 cpu / cpu_ref.max(1.0),
                 p99 / 1e3,

@@ -162,7 +162,7 @@ fn progress_position(trace: &Trace) -> u64 {
 /// The measured and simulated figures side by side, with the host and the notes.
 pub fn table(measured: &Trace, simulated: &Trace) -> String {
     let (m, s) = (metrics(measured), metrics(simulated));
-    let width = m.iter().map(|x| x.label.chars().count()).max().unwrap_or(10).max(10);
+    let width = m.iter().map(|x| x.label.to_string().chars().count()).max().unwrap_or(10).max(10);
     let mut out = String::new();
     if let shared::Source::Measured { host, started_unix_ms } = &measured.run.source {
         out += &format!("{} lab, run at {}\n", measured.run.lab, shared::time::utc_rfc3339(*started_unix_ms));

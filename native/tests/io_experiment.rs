@@ -78,7 +78,7 @@ fn io_uring_refused_is_said_plainly_and_the_other_four_run() {
     let trace: shared::Trace = serde_json::from_slice(&out.stdout).unwrap();
     let sums = summaries(&trace);
     assert!(sums[Server::Uring as usize].unavailable);
-    assert!(trace.notes.iter().any(|n| n.contains("io_uring was not measured")), "{:?}", trace.notes);
+    assert!(trace.notes.iter().any(|n| n.to_string().contains("io_uring was not measured")), "{:?}", trace.notes);
     for server in [Server::Blocking, Server::Threads, Server::Polling, Server::Epoll] {
         assert_eq!(sums[server as usize].served.iter().flatten().count(), 20, "{server:?}");
     }

@@ -104,7 +104,13 @@ fn a_watch_limit_too_low_is_explained_and_the_poller_runs_alone() {
         _ => None,
     });
     assert_eq!(limit, Some((11, 5)), "10 directories and the root against a limit of 5");
-    assert!(trace.notes.iter().any(|n| n.contains("fs.inotify.max_user_watches") && n.contains("11")));
+    assert!(
+        trace
+            .notes
+            .iter()
+            .map(ToString::to_string)
+            .any(|n| n.contains("fs.inotify.max_user_watches") && n.contains("11"))
+    );
     let (r, _) = &rounds(&trace)[0];
     assert_eq!(r.missed(Watcher::Poll), 0);
     assert!(r.detected[Watcher::Inotify as usize].iter().all(Option::is_none));

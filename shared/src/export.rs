@@ -4,6 +4,7 @@
 //! `syslab run LAB --export FILE` and replay it with the same views. Pure: the page and the command line both
 //! call it.
 
+use crate::i18n::Text;
 use crate::trace::{Source, Trace};
 use serde_json::{Map, Value, json};
 
@@ -13,14 +14,26 @@ pub const FORMAT: &str = "syslab-trace/1";
 /// Why a file could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("not JSON: {0}")]
+    #[error("{}", self.text())]
     NotJson(serde_json::Error),
-    #[error("not a syslab export: it has no `syslab` run (only files exported by syslab can be replayed)")]
+    #[error("{}", self.text())]
     NotSyslab,
-    #[error("a syslab export of another format ({0}); this page reads {FORMAT}")]
+    #[error("{}", self.text())]
     Format(String),
-    #[error("the run in the file is damaged: {0}")]
+    #[error("{}", self.text())]
     Damaged(serde_json::Error),
+}
+
+impl ImportError {
+    /// The message in words any language can say (its `Display` is the English).
+    pub fn text(&self) -> Text {
+        match self {
+            ImportError::NotJson(e) => Text::new("error.import.not_json").with("detail", e),
+            ImportError::NotSyslab => Text::new("error.import.not_syslab"),
+            ImportError::Format(found) => Text::new("error.import.format").with("found", found).with("format", FORMAT),
+            ImportError::Damaged(e) => Text::new("error.import.damaged").with("detail", e),
+        }
+    }
 }
 
 /// The Chrome Trace Event JSON of a run. Each actor is a thread track (`tid` = actor id + 1) of its process
@@ -44,7 +57,7 @@ pub fn chrome_trace(trace: &Trace) -> Value {
             };
             events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}}));
         }
-        events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": actor.label}}));
+        events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": actor.label.to_string()}}));
     }
     for event in &trace.events {
         let (pid, tid) = track(event.actor.0);
@@ -75,7 +88,7 @@ fn other_data(trace: &Trace) -> Value {
     if let Source::Measured { host, started_unix_ms } = &trace.run.source {
         data.insert("provenance.started".into(), crate::time::utc_rfc3339(*started_unix_ms).into());
         for (key, _, value) in host.provenance() {
-            data.insert(format!("provenance.{key}"), value.into());
+            data.insert(format!("provenance.{key}"), value.to_string().into());
         }
     }
     Value::Object(data)
@@ -108,7 +121,7 @@ pub fn metrics_csv(trace: &Trace) -> String {
             trace.run.source.name().to_owned(),
             trace.run.seed.to_string(),
             metric.key,
-            metric.label,
+            metric.label.to_string(),
             unit.unwrap_or_default(),
             value,
         ];

@@ -7,7 +7,9 @@
 
 use crate::LabId;
 use crate::catalogue::CHAPTERS;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -61,7 +63,16 @@ impl Lang {
 
     /// A word of the page (a `ui.` key): this language's, else English's, else the key itself.
     pub fn ui(self, key: &'static str) -> &'static str {
-        self.catalogue().get(key).or_else(|| Lang::En.catalogue().get(key)).map_or(key, String::as_str)
+        self.template(key).unwrap_or(key)
+    }
+
+    /// A template of the page with its `{name}` placeholders filled: `fill("ui.io.more", &[("n", &3)])`.
+    pub fn fill(self, key: &'static str, args: &[(&str, &dyn fmt::Display)]) -> String {
+        substitute(self.ui(key), |name| args.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
+    }
+
+    fn template(self, key: &str) -> Option<&'static str> {
+        self.catalogue().get(key).or_else(|| Lang::En.catalogue().get(key)).map(String::as_str)
     }
 
     /// Lab content in this language: Japanese from the catalogue under `key`, English (and any gap) `english`.
@@ -114,6 +125,98 @@ impl Lang {
             self.content(&format!("chapter.{n}.summary"), chapter.summary),
         ))
     }
+}
+
+/// Words said in no language yet: what runs carry (metric labels, notes) so that the page says them in its
+/// reader's language while the command line and the exports say them in English (`Display`). A catalogue key
+/// with named arguments, each itself a `Text` (a term such as a server's name, or a literal such as a number);
+/// or a literal, for words that come from outside (an OS error) and for runs exported before texts had keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Text {
+    Literal(String),
+    Keyed {
+        key: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        args: BTreeMap<String, Text>,
+    },
+}
+
+impl Text {
+    pub fn new(key: &str) -> Text {
+        Text::Keyed { key: key.to_owned(), args: BTreeMap::new() }
+    }
+
+    /// Fills `{name}` with a literal (a number, a path, an error).
+    pub fn with(self, name: &str, value: impl fmt::Display) -> Text {
+        self.with_text(name, Text::Literal(value.to_string()))
+    }
+
+    /// Fills `{name}` with words that are themselves translated.
+    pub fn with_text(self, name: &str, value: Text) -> Text {
+        match self {
+            Text::Keyed { key, mut args } => {
+                args.insert(name.to_owned(), value);
+                Text::Keyed { key, args }
+            }
+            literal => literal,
+        }
+    }
+
+    /// The words in `lang`: its template (else English's, else the key) with every argument said in `lang` too.
+    pub fn say(&self, lang: Lang) -> String {
+        match self {
+            Text::Literal(s) => s.clone(),
+            Text::Keyed { key, args } => {
+                let template = lang.template(key).unwrap_or(key);
+                substitute(template, |name| args.get(name).map(|a| a.say(lang)))
+            }
+        }
+    }
+
+    /// Every catalogue key this text needs, its own and its arguments'.
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            Text::Literal(_) => Vec::new(),
+            Text::Keyed { key, args } => {
+                std::iter::once(key.as_str()).chain(args.values().flat_map(Text::keys)).collect()
+            }
+        }
+    }
+}
+
+/// English: what the command line, the logs and the exports say.
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.say(Lang::En))
+    }
+}
+
+/// Whether the English catalogue has `key` (every other catalogue is tested to have the same keys).
+pub fn has_key(key: &str) -> bool {
+    Lang::En.catalogue().contains_key(key)
+}
+
+/// `template` with each `{name}` replaced by `arg(name)`; a placeholder without an argument stays as written.
+fn substitute(template: &str, arg: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| Some((arg(&after[..close])?, close))) {
+            Some((value, close)) => {
+                out.push_str(&value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every key a language's catalogue must hold: the page's words (the English catalogue's keys) and, for every
@@ -178,6 +281,36 @@ mod tests {
             let chapter = lang.ui("ui.home.chapter");
             assert!(chapter.contains("{n}") && chapter.contains("{title}"), "{lang:?}: {chapter}");
         }
+    }
+
+    #[test]
+    fn a_text_fills_its_arguments_in_the_readers_language() {
+        let text = Text::new("ui.home.chapter").with("n", 2).with_text("title", Text::new("ui.nav.all_labs"));
+        assert_eq!(text.to_string(), "Chapter 2: All labs");
+        assert_eq!(
+            text.say(Lang::Ja),
+            format!(
+                "{}",
+                substitute(Lang::Ja.ui("ui.home.chapter"), |n| Some(match n {
+                    "n" => "2".to_owned(),
+                    _ => Lang::Ja.ui("ui.nav.all_labs").to_owned(),
+                }))
+            )
+        );
+        assert_eq!(text.keys(), ["ui.home.chapter", "ui.nav.all_labs"]);
+        // Unknown placeholders, stray braces and unknown keys show as written rather than vanish.
+        assert_eq!(substitute("a {x} {y} {", |n| (n == "x").then(|| "1".to_owned())), "a 1 {y} {");
+        assert_eq!(Text::new("no.such.key").say(Lang::Ja), "no.such.key");
+        assert_eq!(Lang::En.fill("ui.home.chapter", &[("n", &1), ("title", &"Files")]), "Chapter 1: Files");
+    }
+
+    #[test]
+    fn a_text_travels_as_json_and_a_plain_string_still_reads() {
+        let text = Text::new("ui.home.chapter").with("n", 1).with_text("title", Text::new("ui.nav.all_labs"));
+        let json = serde_json::to_string(&text).unwrap_or_default();
+        assert_eq!(json, r#"{"key":"ui.home.chapter","args":{"n":"1","title":{"key":"ui.nav.all_labs"}}}"#);
+        assert_eq!(serde_json::from_str::<Text>(&json).ok(), Some(text));
+        assert_eq!(serde_json::from_str::<Text>(r#""Wait p50""#).ok(), Some(Text::Literal("Wait p50".into())));
     }
 
     #[test]

@@ -3,51 +3,50 @@
 //! labs say who did what, from the event's own name and fields, so every lab is narrated. Pure: the page puts
 //! the sentence in an ARIA live region and decides how often.
 
+use crate::i18n::Text;
 use crate::lab::lock::{LockEvent, LockKind};
 use crate::time::Nanos;
 use crate::trace::{Event, EventKind, Trace};
 
 /// The sentence for the last event at or before `t`, with its time; `None` before the first event.
-pub fn at(trace: &Trace, t: Nanos) -> Option<String> {
+pub fn at(trace: &Trace, t: Nanos) -> Option<Text> {
     let upto = trace.events.partition_point(|e| e.t <= t);
     let event = trace.events[..upto].last()?;
-    let who = actor_name(trace, event);
+    let who = actor_name(trace, event.actor);
     let sentence = match event.kind {
-        EventKind::Lock(lock) => lock_sentence(trace, &trace.events[..upto], &who, lock),
-        _ => generic_sentence(&who, event),
+        EventKind::Lock(lock) => lock_sentence(trace, &trace.events[..upto], who, lock),
+        _ => generic_sentence(who, event),
     };
-    Some(format!("At {}: {sentence}.", event.t))
+    Some(Text::new("narrate.at").with("t", event.t).with_text("sentence", sentence))
 }
 
-fn actor_name(trace: &Trace, event: &Event) -> String {
-    trace.actor(event.actor).map_or_else(|| format!("actor {}", event.actor.0), |a| a.label.clone())
+fn actor_name(trace: &Trace, actor: crate::trace::ActorId) -> Text {
+    trace.actor(actor).map_or_else(|| Text::new("narrate.actor").with("n", actor.0), |a| a.label.clone())
 }
 
-fn kind_name(kind: LockKind) -> &'static str {
+fn kind_name(kind: LockKind) -> Text {
     match kind {
-        LockKind::Shared => "shared",
-        LockKind::Exclusive => "exclusive",
+        LockKind::Shared => Text::new("term.lock.shared"),
+        LockKind::Exclusive => Text::new("term.lock.exclusive"),
     }
 }
 
 /// The lock lab: what the actor did, then who holds the lock and how many wait after it.
-fn lock_sentence(trace: &Trace, so_far: &[Event], who: &str, event: LockEvent) -> String {
+fn lock_sentence(trace: &Trace, so_far: &[Event], who: Text, event: LockEvent) -> Text {
+    let said = |key: &str| Text::new(key).with_text("who", who.clone());
     let did = match event {
-        LockEvent::Requested { kind } => format!("{who} waits for the {} lock", kind_name(kind)),
-        LockEvent::WouldBlock { attempts } => format!("{who} was refused {attempts} time(s) and tries again"),
-        LockEvent::Acquired { kind } => format!("{who} takes the {} lock", kind_name(kind)),
-        LockEvent::Released => format!("{who} lets go of the lock"),
-        LockEvent::CounterWrite { value, locked: true } => format!("{who} writes {value} to the counter"),
-        LockEvent::CounterWrite { value, locked: false } => {
-            format!("{who} writes {value} to the counter without the lock")
-        }
-        LockEvent::Killed => format!("{who} is killed"),
-        LockEvent::GaveUp => format!("{who} gives up: the run ended"),
-        LockEvent::StaleLockRemoved => "the stale lock file is removed".to_owned(),
-        LockEvent::CounterFinal { value } => format!("the counter ends at {value}"),
+        LockEvent::Requested { kind } => said("narrate.lock.requested").with_text("kind", kind_name(kind)),
+        LockEvent::WouldBlock { attempts } => said("narrate.lock.would_block").with("n", attempts),
+        LockEvent::Acquired { kind } => said("narrate.lock.acquired").with_text("kind", kind_name(kind)),
+        LockEvent::Released => said("narrate.lock.released"),
+        LockEvent::CounterWrite { value, locked: true } => said("narrate.lock.write").with("value", value),
+        LockEvent::CounterWrite { value, locked: false } => said("narrate.lock.write_unlocked").with("value", value),
+        LockEvent::Killed => said("narrate.lock.killed"),
+        LockEvent::GaveUp => said("narrate.lock.gave_up"),
+        LockEvent::StaleLockRemoved => Text::new("narrate.lock.stale_removed"),
+        LockEvent::CounterFinal { value } => Text::new("narrate.lock.counter_final").with("value", value),
     };
     // Who holds and who waits after this event.
-    let (mut holders, mut waiting) = (Vec::new(), 0usize);
     let mut state = std::collections::BTreeMap::new();
     for e in so_far {
         if let EventKind::Lock(lock) = e.kind {
@@ -65,23 +64,28 @@ fn lock_sentence(trace: &Trace, so_far: &[Event], who: &str, event: LockEvent) -
             }
         }
     }
-    for (actor, holds) in state {
-        if holds {
-            holders.push(trace.actor(actor).map_or_else(|| format!("actor {}", actor.0), |a| a.label.clone()));
-        } else {
-            waiting += 1;
-        }
-    }
-    let holds = match holders.as_slice() {
-        [] => "nobody holds the lock".to_owned(),
-        [one] => format!("{one} holds it"),
-        many => format!("{} hold it", many.join(", ")),
+    let holders: Vec<Text> = state.iter().filter(|(_, holds)| **holds).map(|(a, _)| actor_name(trace, *a)).collect();
+    let waiting = state.len() - holders.len();
+    let holds = match holders.len() {
+        0 => Text::new("narrate.lock.nobody"),
+        1 => Text::new("narrate.lock.holds_one").with_text("who", holders[0].clone()),
+        _ => Text::new("narrate.lock.holds_many").with_text("who", list(holders)),
     };
-    format!("{did}; {holds}; {waiting} waiting")
+    Text::new("narrate.lock.sentence").with_text("did", did).with_text("holds", holds).with("n", waiting)
 }
 
-/// Any other lab: "worker 2: done (item 7)" from the event's name and fields.
-fn generic_sentence(who: &str, event: &Event) -> String {
+/// "a, b, c" in the reader's language.
+fn list(items: Vec<Text>) -> Text {
+    items
+        .into_iter()
+        .reduce(|a, b| Text::new("narrate.list").with_text("a", a).with_text("b", b))
+        .unwrap_or_else(|| Text::Literal(String::new()))
+}
+
+/// Any other lab: "parse: received (item 7, channel 1, 3 queued)" from the event's name and fields, each
+/// said through the catalogue (`narrate.what.NAME`, `narrate.field.NAME`, and `narrate.value.NAME` for the
+/// fields that name a state or a kind).
+fn generic_sentence(who: Text, event: &Event) -> Text {
     let value = serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null);
     let inner = value.as_object().and_then(|o| o.values().next()).cloned().unwrap_or_default();
     let (what, fields) = match inner {
@@ -92,17 +96,32 @@ fn generic_sentence(who: &str, event: &Event) -> String {
         serde_json::Value::String(what) => (what, serde_json::Map::new()),
         _ => (String::new(), serde_json::Map::new()),
     };
-    let details: Vec<String> = fields
+    let details: Vec<Text> = fields
         .iter()
         .filter(|(_, v)| !v.is_object() && !v.is_array())
-        .map(|(k, v)| match (if k == "ns" { Some("took") } else { k.strip_suffix("_ns") }, v.as_u64()) {
-            // Durations read as durations: "serial 6.89 ms", not "serial ns 6894771".
-            (Some(name), Some(ns)) => format!("{} {}", name.replace('_', " "), Nanos(ns)),
-            _ => format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+        .map(|(k, v)| {
+            let (name, value) = match (if k == "ns" { Some("took") } else { k.strip_suffix("_ns") }, v.as_u64()) {
+                // Durations read as durations: "serial 6.89 ms", not "serial ns 6894771".
+                (Some(name), Some(ns)) => (name, Text::Literal(Nanos(ns).to_string())),
+                _ => match v.as_str() {
+                    Some(word) => (k.as_str(), Text::new(&format!("narrate.value.{word}"))),
+                    None => (k.as_str(), Text::Literal(v.to_string())),
+                },
+            };
+            Text::new("narrate.detail")
+                .with_text("name", Text::new(&format!("narrate.field.{name}")))
+                .with_text("value", value)
         })
         .collect();
-    let what = what.replace('_', " ");
-    if details.is_empty() { format!("{who}: {what}") } else { format!("{who}: {what} ({})", details.join(", ")) }
+    let what = Text::new(&format!("narrate.what.{what}"));
+    if details.is_empty() {
+        Text::new("narrate.event").with_text("who", who).with_text("what", what)
+    } else {
+        Text::new("narrate.event_details")
+            .with_text("who", who)
+            .with_text("what", what)
+            .with_text("details", list(details))
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +137,7 @@ mod tests {
         let last_of_moment = trace.events.windows(2).filter(|w| w[0].t < w[1].t).map(|w| &w[0]);
         let said: Vec<String> = last_of_moment
             .filter(|e| matches!(e.kind, EventKind::Lock(LockEvent::Requested { .. })))
-            .filter_map(|e| at(&trace, e.t))
+            .filter_map(|e| at(&trace, e.t).map(|s| s.to_string()))
             .collect();
         assert!(
             said.iter().any(|s| s.contains("waits for the exclusive lock; ") && s.contains(" holds it; ")),
@@ -132,7 +151,7 @@ mod tests {
         for lab in LabId::ALL {
             let trace = simulate(lab, &ParamSet::new(), 2).unwrap_or_else(|e| panic!("{e}"));
             for event in trace.events.iter().step_by(97) {
-                let said = at(&trace, event.t).unwrap_or_default();
+                let said = at(&trace, event.t).map(|s| s.to_string()).unwrap_or_default();
                 assert!(said.starts_with("At ") && said.len() > 12, "{lab:?}: {said}");
                 assert!(!said.contains("{") && !said.contains("\""), "{lab:?}: raw JSON in {said}");
                 assert!(!said.contains(" ns "), "{lab:?}: a duration in raw nanoseconds in {said}");

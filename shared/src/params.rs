@@ -1,6 +1,7 @@
 //! Lab parameters: declared once with type, default, range and unit, validated by one function that the web
 //! form, the command line and the companion all call, so a bad value gets the same typed error everywhere.
 
+use crate::i18n::Text;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -129,11 +130,11 @@ impl ParamSpec {
 
     fn wrong_type(&self, found: &str) -> ParamError {
         let expected = match self.kind {
-            ParamKind::Int { .. } => "a whole number",
-            ParamKind::Float { .. } => "a finite number",
-            ParamKind::Choice { .. } => "one of the listed choices",
+            ParamKind::Int { .. } => "error.param.expected_int",
+            ParamKind::Float { .. } => "error.param.expected_float",
+            ParamKind::Choice { .. } => "error.param.expected_choice",
         };
-        ParamError::WrongType { key: self.key.to_owned(), expected: expected.to_owned(), found: found.to_owned() }
+        ParamError::WrongType { key: self.key.to_owned(), expected: Text::new(expected), found: found.to_owned() }
     }
 }
 
@@ -142,26 +143,52 @@ impl ParamSpec {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ParamError {
     /// No lab has this id.
-    #[error("unknown lab `{lab}` (known: {known})")]
+    #[error("{}", self.text())]
     UnknownLab { lab: String, known: String },
     /// The lab exists in the catalogue but is not built yet.
-    #[error("the `{lab}` lab is coming but not built yet")]
+    #[error("{}", self.text())]
     LabNotAvailable { lab: String },
     /// The lab declares no such parameter.
-    #[error("unknown parameter `{key}` for the `{lab}` lab (known: {known})")]
+    #[error("{}", self.text())]
     UnknownParam { lab: String, key: String, known: String },
-    /// The value is of the wrong type.
-    #[error("`{key}` must be {expected}, not `{found}`")]
-    WrongType { key: String, expected: String, found: String },
+    /// The value is of the wrong type: `expected` says what it should be ("a whole number").
+    #[error("{}", self.text())]
+    WrongType { key: String, expected: Text, found: String },
     /// The value is outside the declared range.
-    #[error("`{key}` must be between {min} and {max}, not {value}")]
+    #[error("{}", self.text())]
     OutOfRange { key: String, min: f64, max: f64, value: f64 },
     /// The value is not one of the declared choices.
-    #[error("`{key}` must be one of {choices:?}, not `{value}`")]
+    #[error("{}", self.text())]
     UnknownChoice { key: String, value: String, choices: Vec<String> },
 }
 
 impl ParamError {
+    /// The message in words any language can say (its `Display` is the English).
+    pub fn text(&self) -> Text {
+        match self {
+            ParamError::UnknownLab { lab, known } => {
+                Text::new("error.param.unknown_lab").with("lab", lab).with("known", known)
+            }
+            ParamError::LabNotAvailable { lab } => Text::new("error.param.lab_not_available").with("lab", lab),
+            ParamError::UnknownParam { lab, key, known } => {
+                Text::new("error.param.unknown_param").with("lab", lab).with("key", key).with("known", known)
+            }
+            ParamError::WrongType { key, expected, found } => Text::new("error.param.wrong_type")
+                .with("key", key)
+                .with_text("expected", expected.clone())
+                .with("found", found),
+            ParamError::OutOfRange { key, min, max, value } => Text::new("error.param.out_of_range")
+                .with("key", key)
+                .with("min", min)
+                .with("max", max)
+                .with("value", value),
+            ParamError::UnknownChoice { key, value, choices } => Text::new("error.param.unknown_choice")
+                .with("key", key)
+                .with("choices", format!("{choices:?}"))
+                .with("value", value),
+        }
+    }
+
     /// The field the error is about, if it is about one (the web form shows the error beside it).
     pub fn key(&self) -> Option<&str> {
         match self {
@@ -302,17 +329,29 @@ mod tests {
         check(
             &[("n", Float(2.5))],
             "n",
-            Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "2.5".into() }),
+            Err(ParamError::WrongType {
+                key: "n".into(),
+                expected: crate::i18n::Text::new("error.param.expected_int"),
+                found: "2.5".into(),
+            }),
         );
         check(
             &[("n", Text("x".into()))],
             "n",
-            Err(ParamError::WrongType { key: "n".into(), expected: "a whole number".into(), found: "x".into() }),
+            Err(ParamError::WrongType {
+                key: "n".into(),
+                expected: crate::i18n::Text::new("error.param.expected_int"),
+                found: "x".into(),
+            }),
         );
         check(
             &[("p", Float(f64::NAN))],
             "p",
-            Err(ParamError::WrongType { key: "p".into(), expected: "a finite number".into(), found: "NaN".into() }),
+            Err(ParamError::WrongType {
+                key: "p".into(),
+                expected: crate::i18n::Text::new("error.param.expected_float"),
+                found: "NaN".into(),
+            }),
         );
         check(
             &[("mode", Text("c".into()))],

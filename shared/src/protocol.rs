@@ -5,6 +5,7 @@
 //! that starts at 0 and grows by one per message, so a client can tell a gap from a quiet period.
 
 use crate::catalogue::LabId;
+use crate::i18n::Text;
 use crate::params::{ParamError, ParamSet};
 use crate::trace::{Actor, Event, HostInfo, RunInfo, Trace};
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,7 @@ pub enum ServerMsg {
     Finished {
         run: RunId,
         seq: u64,
-        notes: Vec<String>,
+        notes: Vec<Text>,
     },
     Cancelled {
         run: RunId,
@@ -106,26 +107,43 @@ pub enum ServerMsg {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WireError {
     /// The message is not a client message (not JSON, an unknown type, wrong field types...).
-    #[error("malformed message: {detail}")]
+    #[error("{}", self.text())]
     Malformed { detail: String },
     /// The client speaks another protocol version.
-    #[error("protocol version {client} is not supported (this companion speaks {server})")]
+    #[error("{}", self.text())]
     ProtocolMismatch { client: u32, server: u32 },
     /// A request came before `hello`.
-    #[error("say hello first")]
+    #[error("{}", self.text())]
     HelloRequired,
     /// The lab or its parameters were refused.
-    #[error("{error}")]
+    #[error("{}", self.text())]
     Params { error: ParamError },
     /// The lab has no real experiment (every lab has one today; kept so the wire vocabulary stays stable).
-    #[error("the `{lab}` lab cannot run on this machine yet")]
+    #[error("{}", self.text())]
     NoExperiment { lab: LabId },
     /// No run of this connection has that id.
-    #[error("{run} is not a run of this connection")]
+    #[error("{}", self.text())]
     UnknownRun { run: RunId },
     /// Too many runs are queued.
-    #[error("the queue is full ({limit} runs)")]
+    #[error("{}", self.text())]
     QueueFull { limit: u32 },
+}
+
+impl WireError {
+    /// The message in words any language can say (its `Display` is the English).
+    pub fn text(&self) -> Text {
+        match self {
+            WireError::Malformed { detail } => Text::new("error.wire.malformed").with("detail", detail),
+            WireError::ProtocolMismatch { client, server } => {
+                Text::new("error.wire.protocol_mismatch").with("client", client).with("server", server)
+            }
+            WireError::HelloRequired => Text::new("error.wire.hello_required"),
+            WireError::Params { error } => error.text(),
+            WireError::NoExperiment { lab } => Text::new("error.wire.no_experiment").with("lab", lab),
+            WireError::UnknownRun { run } => Text::new("error.wire.unknown_run").with("run", run),
+            WireError::QueueFull { limit } => Text::new("error.wire.queue_full").with("limit", limit),
+        }
+    }
 }
 
 impl ClientMsg {
@@ -166,11 +184,14 @@ impl ServerMsg {
 /// Where a live run stands, for the client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveStatus {
-    Queued { position: u32 },
+    Queued {
+        position: u32,
+    },
     Running,
     Finished,
     Cancelled,
-    Failed(String),
+    /// Why: the companion's words (an experiment's error, in English), or the page's own (the connection closed).
+    Failed(Text),
 }
 
 /// A run being received: folds the server's messages into a trace and notices gaps in the sequence.
@@ -218,7 +239,7 @@ impl LiveRun {
                 }
             }
             ServerMsg::Cancelled { .. } => self.status = LiveStatus::Cancelled,
-            ServerMsg::Failed { error, .. } => self.status = LiveStatus::Failed(error.clone()),
+            ServerMsg::Failed { error, .. } => self.status = LiveStatus::Failed(Text::Literal(error.clone())),
             ServerMsg::Hello { .. } | ServerMsg::Error { .. } | ServerMsg::Lagged { .. } => {}
         }
     }

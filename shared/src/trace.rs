@@ -2,6 +2,7 @@
 //! simulation emits it, the companion emits it, the views draw it; a view never cares which produced it.
 
 use crate::catalogue::LabId;
+use crate::i18n::Text;
 use crate::lab::amdahl::AmdahlEvent;
 use crate::lab::io::IoEvent;
 use crate::lab::lock::LockEvent;
@@ -35,7 +36,7 @@ pub enum ActorKind {
 pub struct Actor {
     pub id: ActorId,
     pub kind: ActorKind,
-    pub label: String,
+    pub label: Text,
     /// The operating-system process id, for measured runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -98,24 +99,25 @@ pub struct HostInfo {
 impl HostInfo {
     /// The provenance of a measured figure as (key, label, value) rows, in the order the page and the exports
     /// show them; unknown values are left out.
-    pub fn provenance(&self) -> Vec<(&'static str, &'static str, String)> {
-        let mut rows = vec![("kernel", "Kernel", self.kernel.clone())];
+    pub fn provenance(&self) -> Vec<(&'static str, Text, Text)> {
+        let literal = |s: String| Text::Literal(s);
+        let mut rows = vec![("kernel", literal(self.kernel.clone()))];
         if !self.cpu_model.is_empty() {
-            rows.push(("cpu_model", "CPU", self.cpu_model.clone()));
+            rows.push(("cpu_model", literal(self.cpu_model.clone())));
         }
-        rows.push(("cpus", "CPUs", self.n_cpus.to_string()));
+        rows.push(("cpus", literal(self.n_cpus.to_string())));
         if self.page_size > 0 {
-            rows.push(("page_size", "Page size", format!("{} bytes", self.page_size)));
+            rows.push(("page_size", Text::new("ui.provenance.bytes").with("n", self.page_size)));
         }
-        rows.push(("scratch_fs", "Scratch file system", self.scratch_fs.clone()));
+        rows.push(("scratch_fs", literal(self.scratch_fs.clone())));
         if let Some(watches) = self.inotify_max_user_watches {
-            rows.push(("inotify_max_user_watches", "fs.inotify.max_user_watches", watches.to_string()));
+            rows.push(("inotify_max_user_watches", literal(watches.to_string())));
         }
         if let Some(files) = self.open_files_limit {
-            rows.push(("open_files_limit", "Open files (soft limit)", files.to_string()));
+            rows.push(("open_files_limit", literal(files.to_string())));
         }
-        rows.push(("companion_version", "Companion", format!("syslab {}", self.companion_version)));
-        rows
+        rows.push(("companion_version", literal(format!("syslab {}", self.companion_version))));
+        rows.into_iter().map(|(key, value)| (key, Text::new(&format!("ui.provenance.{key}")), value)).collect()
     }
 }
 
@@ -165,7 +167,7 @@ pub struct Trace {
     pub events: Vec<Event>,
     /// Things the reader should know about the run ("the event budget was reached at 1.2 s").
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
 }
 
 impl Trace {
@@ -205,15 +207,16 @@ pub enum Unit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     pub key: String,
-    pub label: String,
+    /// What it is, in words the reader's language can say (English on the command line and in exports).
+    pub label: Text,
     pub unit: Unit,
     /// `None` when it is undefined for the run (a wait percentile with no acquisitions).
     pub value: Option<f64>,
 }
 
 impl Metric {
-    pub fn new(key: &str, label: &str, unit: Unit, value: Option<f64>) -> Self {
-        Metric { key: key.to_owned(), label: label.to_owned(), unit, value }
+    pub fn new(key: &str, label: Text, unit: Unit, value: Option<f64>) -> Self {
+        Metric { key: key.to_owned(), label, unit, value }
     }
 
     /// The value formatted for people, the same on the page and on the command line.
@@ -249,7 +252,9 @@ mod tests {
 
     #[test]
     fn metrics_display_by_unit() {
-        let check = |unit, v: Option<f64>, want: &str| assert_eq!(Metric::new("k", "K", unit, v).display_value(), want);
+        let check = |unit, v: Option<f64>, want: &str| {
+            assert_eq!(Metric::new("k", Text::Literal("K".into()), unit, v).display_value(), want)
+        };
         check(Unit::Count, Some(41.6), "42");
         check(Unit::PerSecond, Some(1_234_567.0), "1.23 M/s");
         check(Unit::PerSecond, Some(52_300.0), "52.3 k/s");

@@ -6,6 +6,7 @@
 
 mod common;
 
+use shared::i18n::Text;
 use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way};
@@ -44,7 +45,7 @@ fn server_messages() -> Vec<ServerMsg> {
             actors: vec![Actor {
                 id: ActorId(0),
                 kind: ActorKind::Process,
-                label: "P0 writer".into(),
+                label: Text::new("term.lock.writer").with("n", 0),
                 pid: Some(4242),
             }],
         },
@@ -101,7 +102,7 @@ fn server_messages() -> Vec<ServerMsg> {
                 },
             ],
         },
-        ServerMsg::Finished { run, seq: 3, notes: vec!["a note".into()] },
+        ServerMsg::Finished { run, seq: 3, notes: vec![Text::new("note.mmap.cold")] },
         ServerMsg::Cancelled { run, seq: 4 },
         ServerMsg::Failed { run, seq: 5, error: "spawning worker 3: out of processes".into() },
         ServerMsg::Error {
@@ -167,7 +168,7 @@ fn a_live_run_assembles_the_trace_and_counts_gaps() {
     assert_eq!(live.missed, 1);
     let trace = live.trace.unwrap();
     assert_eq!(trace.events.len(), 14);
-    assert_eq!(trace.notes, vec!["a note".to_owned()]);
+    assert_eq!(trace.notes, vec![Text::new("note.mmap.cold")]);
     // Messages of another run change nothing.
     let mut other = LiveRun::new(RunId(99));
     other.handle(&msgs[2]);

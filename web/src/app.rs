@@ -110,7 +110,7 @@ fn header(props: &HeaderProps) -> Html {
     html! {
         <header class="site-header">
             <Link<Route> to={Route::Home} classes="brand">{"syslab"}</Link<Route>>
-            <nav aria-label="Labs">
+            <nav aria-label={lang.ui("ui.nav.labs")}>
                 { for catalogue().filter(|info| info.status == LabStatus::Available).map(|info| {
                     let active = route == Some(Route::Lab { id: info.id.as_str().to_owned() });
                     html! {

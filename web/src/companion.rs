@@ -5,6 +5,7 @@
 
 use crate::dom;
 use gloo::timers::callback::Timeout;
+use shared::i18n::Text;
 use shared::protocol::{ClientMsg, LiveRun, PROTOCOL_VERSION, RunId, ServerMsg};
 use shared::trace::HostInfo;
 use std::cell::{Cell, RefCell};
@@ -96,9 +97,9 @@ pub struct CompanionState {
     /// The run each of our requests became.
     pub requests: BTreeMap<u32, RunId>,
     /// Refusals, by request (requests of `None` are about the connection).
-    pub errors: BTreeMap<u32, String>,
+    pub errors: BTreeMap<u32, Text>,
     /// The companion's last refusal, shown in the connection panel.
-    pub last_error: Option<String>,
+    pub last_error: Option<Text>,
 }
 
 impl Default for CompanionState {
@@ -152,7 +153,7 @@ impl Reducible for CompanionState {
                 s.status = ConnStatus::Retrying { attempt, in_ms };
                 // Runs in flight are lost with the connection: the companion cancels them on disconnect.
                 for run in s.runs.values_mut().filter(|r| !r.is_over()) {
-                    run.status = shared::protocol::LiveStatus::Failed("the connection to the companion closed".into());
+                    run.status = shared::protocol::LiveStatus::Failed(Text::new("ui.companion.closed"));
                 }
             }
             CompanionAction::Received(msg) => match &msg {
@@ -161,10 +162,10 @@ impl Reducible for CompanionState {
                     s.host = Some(host.clone());
                 }
                 ServerMsg::Lagged { missed } => {
-                    s.last_error = Some(format!("this page read too slowly: the companion dropped {missed} messages"));
+                    s.last_error = Some(Text::new("ui.companion.lagged").with("n", missed));
                 }
                 ServerMsg::Error { request, error } => {
-                    let text = error.to_string();
+                    let text = error.text();
                     if let Some(request) = request {
                         s.errors.insert(*request, text.clone());
                     }
@@ -329,9 +330,10 @@ pub fn connection_panel() -> Html {
             <code>{"syslab serve"}</code>{lang.ui("ui.companion.start_serve_after")}
         </p>
     };
-    let refusal = state.last_error.as_ref().map(
-        |e| html! { <p class="field-error">{lang.ui("ui.status.refused").replace("{error}", &e.to_string())}</p> },
-    );
+    let refusal = state
+        .last_error
+        .as_ref()
+        .map(|e| html! { <p class="field-error">{lang.fill("ui.status.refused", &[("error", &e.say(lang))])}</p> });
     let (class, title, body) = match &state.status {
         ConnStatus::NotConfigured => ("off", lang.ui("ui.companion.not_set_up").to_owned(), how_to_start),
         ConnStatus::Connecting { .. } => (
@@ -405,6 +407,6 @@ mod tests {
         assert!(s.run_of(7).is_some_and(LiveRun::is_over));
         let error = shared::protocol::WireError::HelloRequired;
         let s = s.reduce(CompanionAction::Received(ServerMsg::Error { request: Some(8), error }));
-        assert_eq!(s.errors.get(&8).map(String::as_str), Some("say hello first"));
+        assert_eq!(s.errors.get(&8).map(ToString::to_string).as_deref(), Some("say hello first"));
     }
 }

@@ -11,7 +11,7 @@ use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
-use shared::i18n::Lang;
+use shared::i18n::{Lang, Text};
 use shared::protocol::{ClientMsg, LiveStatus};
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
@@ -50,7 +50,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let shown = use_state(|| Shown::Simulated);
     // A run opened from a file takes the measured side until the next live run.
     let imported = use_state(|| None::<TraceRef>);
-    let import_error = use_state(|| None::<String>);
+    let import_error = use_state(|| None::<Text>);
     let player = use_reducer(PlayerState::default);
     let companion = use_context::<CompanionCtx>();
     let checked = param_form::check(lab, &raw);
@@ -147,11 +147,11 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let on_import = {
         let (imported, import_error, request, shown, player) =
             (imported.clone(), import_error.clone(), request.clone(), shown.clone(), player.clone());
-        Callback::from(move |result: Result<Trace, String>| match result {
-            Ok(trace) if trace.run.lab != lab => import_error.set(Some(format!(
-                "That file holds a run of the “{}” lab: open it on that lab's page.",
-                trace.run.lab.info().title
-            ))),
+        Callback::from(move |result: Result<Trace, Text>| match result {
+            Ok(trace) if trace.run.lab != lab => import_error.set(Some(
+                // The title in the language of the moment; the message is short-lived.
+                Text::new("ui.files.other_lab").with("lab", lang.lab_title(trace.run.lab)),
+            )),
             Ok(trace) => {
                 player.dispatch(PlayerAction::Load { end: trace.end(), marks: marks(&trace), autoplay: true });
                 imported.set(Some(TraceRef(Rc::new(trace))));
@@ -195,16 +195,16 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let connected = companion.as_ref().is_some_and(|c| c.state.is_connected());
     let request_error = companion.as_ref().and_then(|c| request.and_then(|r| c.state.errors.get(&r).cloned()));
     let measured_status = match (&live, &request_error) {
-        (_, Some(err)) => lang.ui("ui.status.refused").replace("{error}", &err.to_string()),
+        (_, Some(err)) => lang.fill("ui.status.refused", &[("error", &err.say(lang))]),
         (None, _) if imported.is_some() => lang.ui("ui.status.opened").to_owned(),
         (None, _) if connected => lang.ui("ui.status.not_run_connected").to_owned(),
         (None, _) => lang.ui("ui.status.not_run").to_owned(),
         (Some(l), _) => match &l.status {
-            LiveStatus::Queued { position } => lang.ui("ui.status.queued").replace("{n}", &position.to_string()),
+            LiveStatus::Queued { position } => lang.fill("ui.status.queued", &[("n", position)]),
             LiveStatus::Running => lang.ui("ui.status.running").to_owned(),
             LiveStatus::Finished => lang.ui("ui.status.finished").to_owned(),
             LiveStatus::Cancelled => lang.ui("ui.status.cancelled").to_owned(),
-            LiveStatus::Failed(err) => lang.ui("ui.status.failed").replace("{error}", err),
+            LiveStatus::Failed(err) => lang.fill("ui.status.failed", &[("error", &err.say(lang))]),
         },
     };
     let sim_metrics = use_memo((*simulated).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
@@ -260,10 +260,10 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     <Predict lab={lab} simulated={sim_metrics.clone()} measured={real_metrics.clone()} />
                     <ConnectionPanel />
                     <ImportButton on_import={on_import} />
-                    if let Some(err) = &*import_error { <p class="field-error import-error" role="alert">{err}</p> }
+                    if let Some(err) = &*import_error { <p class="field-error import-error" role="alert">{err.say(lang)}</p> }
                 </aside>
-                <section class="stage" aria-label="Run">
-                    <div class="tabs" role="group" aria-label="Which run to show">
+                <section class="stage" aria-label={lang.ui("ui.lab.run_region")}>
+                    <div class="tabs" role="group" aria-label={lang.ui("ui.lab.which_run")}>
                         <button class={classes!("tab", (*shown == Shown::Simulated).then_some("active"))}
                             aria-pressed={(*shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>{lang.ui("ui.lab.tab_simulated")}</button>
                         <button class={classes!("tab", (*shown == Shown::Measured).then_some("active"))}
@@ -285,7 +285,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     } else {
                         <PlayerControls player={player.clone()} />
                     }
-                    { for notes.iter().map(|n| html! { <p class="note">{n}</p> }) }
+                    { for notes.iter().map(|n| html! { <p class="note">{n.say(lang)}</p> }) }
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={view_trace.clone()} />

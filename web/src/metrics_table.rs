@@ -44,7 +44,7 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
             <tbody>
                 { for rows.iter().map(|m| html! {
                     <tr data-metric={m.key.clone()}>
-                        <th scope="row">{&m.label}</th>
+                        <th scope="row">{m.label.say(lang)}</th>
                         <td class="sim" data-value={raw(&props.simulated, &m.key)}>{cell(&props.simulated, &m.key)}</td>
                         <td class="real" data-value={raw(&props.measured, &m.key)}>{cell(&props.measured, &m.key)}</td>
                     </tr>

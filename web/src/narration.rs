@@ -22,7 +22,7 @@ pub fn narration(props: &NarrationProps) -> Html {
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let said = use_state(String::new);
     let said_at = use_mut_ref(|| f64::NEG_INFINITY);
-    let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t));
+    let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t).map(|s| s.say(lang)));
     {
         let (said, said_at, playing) = (said.clone(), said_at.clone(), props.playing);
         use_effect_with(sentence, move |sentence| {

@@ -2,12 +2,13 @@
 //! is typed and shows its error beside it; the page disables its run buttons while any field is wrong.
 
 use crate::permalink::RawParams;
+use shared::i18n::Text;
 use shared::params::{ParamError, ParamKind, ParamSet, ParamSpec};
 use std::collections::BTreeMap;
 use yew::prelude::*;
 
 /// Checks every field; returns the validated set, or the error per field key.
-pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<String, String>> {
+pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<String, Text>> {
     let specs = lab.info().params;
     let mut set = ParamSet::new();
     let mut errors = BTreeMap::new();
@@ -18,7 +19,7 @@ pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<S
                 set.insert(spec.key.to_owned(), value);
             }
             Err(err) => {
-                errors.insert(spec.key.to_owned(), err.to_string());
+                errors.insert(spec.key.to_owned(), err.text());
             }
         }
     }
@@ -27,7 +28,7 @@ pub fn check(lab: shared::LabId, raw: &RawParams) -> Result<ParamSet, BTreeMap<S
     }
     lab.validate(&set).map_err(|err: ParamError| {
         let key = err.key().unwrap_or("form").to_owned();
-        BTreeMap::from([(key, err.to_string())])
+        BTreeMap::from([(key, err.text())])
     })
 }
 
@@ -37,7 +38,7 @@ pub struct ParamFormProps {
     pub lab: shared::LabId,
     pub specs: &'static [ParamSpec],
     pub values: RawParams,
-    pub errors: BTreeMap<String, String>,
+    pub errors: BTreeMap<String, Text>,
     pub on_change: Callback<(String, String)>,
 }
 
@@ -109,7 +110,7 @@ fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::L
             <p class="help" title={range.clone()}>{help}
                 if !range.is_empty() { <span class="range">{format!(" ({range}{}{})", if spec.unit.is_empty() { "" } else { " " }, spec.unit)}</span> }
             </p>
-            <p id={error_id} class="field-error" role="alert">{ error.cloned().unwrap_or_default() }</p>
+            <p id={error_id} class="field-error" role="alert">{ error.map(|e| e.say(lang)).unwrap_or_default() }</p>
         </div>
     }
 }

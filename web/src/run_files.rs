@@ -4,6 +4,7 @@
 
 use crate::lab::TraceRef;
 use shared::Trace;
+use shared::i18n::Text;
 use shared::trace::Source;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -57,12 +58,12 @@ pub fn export_buttons(props: &ExportButtonsProps) -> Html {
     };
     let disabled = props.trace.is_none();
     html! {
-        <div class="exports" role="group" aria-label="Export this run">
+        <div class="exports" role="group" aria-label={lang.ui("ui.files.export_label")}>
             <button class="secondary export-trace" {disabled} onclick={save(false)}
-                title="Chrome Trace Event JSON: open it in ui.perfetto.dev or chrome://tracing, or import it here">
+                title={lang.ui("ui.files.trace_title")}>
                 {lang.ui("ui.files.download_trace")}
             </button>
-            <button class="secondary export-csv" {disabled} onclick={save(true)} title="The run's figures as CSV">
+            <button class="secondary export-csv" {disabled} onclick={save(true)} title={lang.ui("ui.files.csv_title")}>
                 {lang.ui("ui.files.download_csv")}
             </button>
             if let Some(err) = &*error { <p class="field-error" role="alert">{err}</p> }
@@ -71,14 +72,15 @@ pub fn export_buttons(props: &ExportButtonsProps) -> Html {
 }
 
 /// Reads the first file of a list and imports the run in it; `done` gets the run or why it was refused.
-pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Trace, String>>) {
+pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Trace, Text>>) {
     let Some(file) = files.and_then(|files| files.get(0)) else { return };
     let name = file.name();
     wasm_bindgen_futures::spawn_local(async move {
         let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
         let result = match text.ok().and_then(|t| t.as_string()) {
-            Some(text) => shared::export::import(&text).map_err(|e| format!("{name}: {e}")),
-            None => Err(format!("{name}: the file could not be read")),
+            Some(text) => shared::export::import(&text)
+                .map_err(|e| Text::new("ui.files.import_error").with("file", &name).with_text("error", e.text())),
+            None => Err(Text::new("ui.files.unreadable").with("file", &name)),
         };
         done.emit(result);
     });
@@ -86,7 +88,7 @@ pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Tra
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct ImportButtonProps {
-    pub on_import: Callback<Result<Trace, String>>,
+    pub on_import: Callback<Result<Trace, Text>>,
 }
 
 /// A file picker for runs exported from the command line (the page also takes them dropped anywhere on it).
@@ -124,12 +126,12 @@ pub fn provenance(props: &ProvenanceProps) -> Html {
     let Source::Measured { host, started_unix_ms } = &trace.0.run.source else { return html! {} };
     let started = (*started_unix_ms > 0).then(|| shared::time::utc_rfc3339(*started_unix_ms));
     html! {
-        <section class="provenance" aria-label="Where the measured run ran">
+        <section class="provenance" aria-label={lang.ui("ui.provenance.label")}>
             <h3>{lang.ui("ui.provenance.title")}</h3>
             <dl>
                 if let Some(started) = started { <dt>{lang.ui("ui.provenance.started")}</dt><dd data-key="started">{started}</dd> }
                 { for host.provenance().into_iter().map(|(key, label, value)| html! {
-                    <><dt>{label}</dt><dd data-key={key}>{value}</dd></>
+                    <><dt>{label.say(lang)}</dt><dd data-key={key}>{value.say(lang)}</dd></>
                 }) }
             </dl>
         </section>

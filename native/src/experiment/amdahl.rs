@@ -4,6 +4,7 @@
 
 use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
+use shared::i18n::Text;
 use shared::lab::amdahl::{AmdahlEvent, AmdahlParams, actors};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
@@ -67,23 +68,22 @@ fn parallel_for(parallel: u64, threads: u32, cancel: &CancelFlag) {
     });
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = AmdahlParams::from_validated(params);
     let ns_per_iteration = calibrate();
     let (serial, parallel) = p.split();
     let serial_iterations = (serial.0 as f64 / ns_per_iteration) as u64;
     let parallel_iterations = (parallel.0 as f64 / ns_per_iteration) as u64;
     ctx.started(LabId::Amdahl, params, seed, actors(Some(std::process::id())));
-    let mut notes = vec![format!("The workload was calibrated at {ns_per_iteration:.2} ns per step on one thread.")];
+    let mut notes = vec![Text::new("note.amdahl.calibrated").with("ns", format!("{ns_per_iteration:.2}"))];
     let t0 = monotonic_ns();
     for threads in 1..=p.max_threads {
         for _ in 0..p.repeats {
             check(ctx.cancel)?;
             if monotonic_ns() - t0 > BUDGET_NS {
-                notes.push(format!(
-                    "Stopped before {threads} threads: the run reached its {} s budget.",
-                    BUDGET_NS / 1_000_000_000
-                ));
+                notes.push(
+                    Text::new("note.amdahl.budget").with("threads", threads).with("s", BUDGET_NS / 1_000_000_000),
+                );
                 return Ok(notes);
             }
             let start = monotonic_ns();
@@ -101,10 +101,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
         }
     }
     if p.max_threads > ctx.host.n_cpus {
-        notes.push(format!(
-            "This machine has {} CPUs: runs with more threads than that only share them (oversubscription).",
-            ctx.host.n_cpus
-        ));
+        notes.push(Text::new("note.amdahl.oversubscribed").with("cpus", ctx.host.n_cpus));
     }
     Ok(notes)
 }

@@ -13,6 +13,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
+use shared::i18n::Text;
 use shared::lab::io::{IoEvent, IoParams, Server, ThreadState, actors};
 use shared::params::ParamSet;
 use shared::trace::{Event, EventKind};
@@ -404,7 +405,7 @@ impl Drop for Feeder {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = IoParams::from_validated(params);
     ctx.started(LabId::Io, params, seed, actors(None, Some(std::process::id())));
     let mut notes = Vec::new();
@@ -417,7 +418,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
             match uring_refusal(p.sources) {
                 Ok(r) => ring = Some(r),
                 Err(why) => {
-                    notes.push(format!("io_uring was not measured: {why}. The other four were."));
+                    notes.push(Text::new("note.io.uring_unavailable").with("why", why));
                     let ev = IoEvent::Unavailable { server };
                     (ctx.sink)(RunUpdate::Events(vec![Event {
                         t: Nanos::ZERO,

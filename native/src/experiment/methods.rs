@@ -5,6 +5,7 @@
 
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
+use shared::i18n::Text;
 use shared::lab::methods::{Cost, MethodsEvent, MethodsParams, actors};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
@@ -70,7 +71,7 @@ impl Samples<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = MethodsParams::from_validated(params);
     ctx.started(LabId::Methods, params, seed, actors(Some(std::process::id())));
     let mut s = Samples { ctx, t0: monotonic_ns(), batch: Vec::new() };
@@ -100,7 +101,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     pipe_handoffs(&mut s, n, ctx)?;
     channel_handoffs(&mut s, n)?;
     s.flush();
-    Ok(vec!["Hand-offs are half of a measured round trip; starts include waiting for the unit to finish.".to_owned()])
+    Ok(vec![Text::new("note.methods.halves")])
 }
 
 /// A pool of two threads fed through a channel; each sample is one empty job there and back.

@@ -6,6 +6,7 @@
 
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
+use shared::i18n::Text;
 use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, PAGE, actors};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
@@ -99,7 +100,7 @@ impl Pass<'_> {
         }
         let (minor0, major0) = fenced::thread_faults();
         let start = monotonic_ns();
-        let (bytes, syscalls) = f().map_err(ExperimentError::io(format!("{} pass", self.method.label())))?;
+        let (bytes, syscalls) = f().map_err(ExperimentError::io(format!("{} pass", self.method.name())))?;
         let end = monotonic_ns();
         let (minor1, major1) = fenced::thread_faults();
         let ev = MmapEvent::Chunk {
@@ -136,7 +137,7 @@ fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
     (0..CHUNKS).map(move |i| (n * i / CHUNKS, n * (i + 1) / CHUNKS))
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = MmapParams::from_validated(params);
     let path = ctx.scratch.join(DATA_FILE);
     let io = |what: &str| ExperimentError::io(what.to_owned());
@@ -159,9 +160,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     let file = File::open(&path).map_err(io("opening the data file"))?;
     ctx.started(LabId::Mmap, params, seed, actors(Some(std::process::id())));
     if let Some(huge) = file_huge_pages() {
-        notes.push(format!(
-            "FileHugePages in /proc/meminfo: {huge} kB (large folios make warm sequential reads faster)."
-        ));
+        notes.push(Text::new("note.mmap.huge_pages").with("kb", huge));
     }
     let pieces = p.piece_pages(seed);
     let t0 = monotonic_ns();
@@ -184,25 +183,17 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     if let Some((fastest, _)) =
         rates.iter().filter(|(m, r)| *m != Method::Memcpy && *r > ceiling).max_by(|a, b| a.1.total_cmp(&b.1))
     {
-        notes.push(format!(
-            "{} beat the memcpy ceiling: the page cache can hold the file in large folios (fewer TLB misses), \
-             while the ceiling copies from freshly allocated 4 KiB pages.",
-            fastest.label()
-        ));
+        notes.push(Text::new("note.mmap.beat_ceiling").with_text("method", fastest.name()));
     }
     if p.cold {
-        notes.push(
-            "Cold runs drop the file's pages with fsync and posix_fadvise(DONTNEED) before each method. The drop is \
-             only advice, so mincore checks it each time; a method is named here when more than 5 % stayed cached."
-                .to_owned(),
-        );
+        notes.push(Text::new("note.mmap.cold"));
     }
     Ok(notes)
 }
 
 /// Warm: one sequential read of the whole file. Cold: fsync, then ask the kernel to drop its pages, and check
 /// with mincore how much really left the cache (the drop is only advice).
-fn prepare_cache(file: &File, p: &MmapParams, method: Method, notes: &mut Vec<String>) -> Result<(), ExperimentError> {
+fn prepare_cache(file: &File, p: &MmapParams, method: Method, notes: &mut Vec<Text>) -> Result<(), ExperimentError> {
     if p.cold {
         file.sync_all().map_err(ExperimentError::io("syncing before dropping the cache"))?;
         rustix::fs::fadvise(file, 0, std::num::NonZeroU64::new(p.size), rustix::fs::Advice::DontNeed)
@@ -211,12 +202,11 @@ fn prepare_cache(file: &File, p: &MmapParams, method: Method, notes: &mut Vec<St
         if let Some(resident) = fenced::resident_fraction(&map)
             && resident > 0.05
         {
-            notes.push(format!(
-                "Before {}, {:.0} % of the file was still in the page cache after the drop: that method's \
-                 cold figure is partly warm.",
-                method.label(),
-                resident * 100.0
-            ));
+            notes.push(
+                Text::new("note.mmap.still_cached")
+                    .with_text("method", method.name())
+                    .with("percent", format!("{:.0}", resident * 100.0)),
+            );
         }
         Ok(())
     } else {

@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod watch;
 
 use shared::LabId;
+use shared::i18n::Text;
 use shared::params::{ParamError, ParamSet};
 use shared::trace::{Actor, Event, HostInfo, RunInfo, Source};
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ impl TraceCollector {
     }
 
     /// The trace in time order with the run's notes, if the run started at all.
-    fn finish(self, notes: Vec<String>) -> Option<shared::Trace> {
+    fn finish(self, notes: Vec<Text>) -> Option<shared::Trace> {
         let mut trace = self.0.into_inner().unwrap_or_else(|e| e.into_inner())?;
         trace.notes = notes;
         trace.sort_events();
@@ -166,7 +167,7 @@ impl ExperimentError {
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader. Every lab has a real
 /// experiment: the match is exhaustive, so a new lab cannot be added without one.
-pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     match lab {
         LabId::Lock => lock::run(params, seed, ctx),
         LabId::Amdahl => amdahl::run(params, seed, ctx),

@@ -7,6 +7,7 @@
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
+use shared::i18n::Text;
 use shared::lab::pipeline::{PipelineEvent, PipelineParams, Role, Side, Topology, actors, graph};
 use shared::params::ParamSet;
 use shared::rng::SimRng;
@@ -263,7 +264,7 @@ fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Outp
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = PipelineParams::from_validated(params);
     ctx.started(LabId::Pipeline, params, seed, actors(&p, Some(std::process::id())));
     let stop = AtomicBool::new(false);
@@ -288,7 +289,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
                 stop.store(true, Ordering::SeqCst);
             }
             if started.elapsed() > RUN_BUDGET && !stop.swap(true, Ordering::SeqCst) {
-                notes.push(format!("The run's {} s budget stopped the producers early.", RUN_BUDGET.as_secs()));
+                notes.push(Text::new("note.pipeline.budget").with("s", RUN_BUDGET.as_secs()));
             }
         }
         runner.join().map_err(|_| ExperimentError::Worker("the pipeline panicked".into()))?

@@ -12,6 +12,7 @@
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use serde::{Deserialize, Serialize};
+use shared::i18n::Text;
 use shared::lab::watch::{WRITER_ACTOR, WatchEvent, WatchParams, Watcher, actors};
 use shared::params::ParamSet;
 use shared::trace::{Event, EventKind};
@@ -66,23 +67,15 @@ pub fn watch_limit() -> u32 {
 }
 
 /// The message for a watch limit that is too low, with the numbers and the fix.
-pub fn limit_note(needed: u32, limit: u32) -> String {
-    format!(
-        "inotify could not watch the tree: it needs {needed} watches (one per directory) and the limit is {limit} \
-         ({WATCH_SYSCTL}). Raise it with `sysctl {WATCH_SYSCTL}=524288`, or put more files in each directory; \
-         the poller ran alone."
-    )
+pub fn limit_note(needed: u32, limit: u32) -> Text {
+    Text::new("note.watch.limit").with("needed", needed).with("limit", limit).with("sysctl", WATCH_SYSCTL)
 }
 
 /// The message for inotify refusing to start at all, with the likely limit and the fix.
-pub fn unavailable_note(reason: &str) -> String {
+pub fn unavailable_note(reason: &str) -> Text {
     let instances =
         std::fs::read_to_string(INSTANCE_LIMIT_FILE).map_or_else(|_| "?".to_owned(), |t| t.trim().to_owned());
-    format!(
-        "inotify could not start ({reason}). \"Too many open files\" means this user already has \
-         fs.inotify.max_user_instances ({instances}) inotify instances: close some watchers or raise it with \
-         `sysctl fs.inotify.max_user_instances=512`. The poller ran alone."
-    )
+    Text::new("note.watch.unavailable").with("reason", reason).with("instances", instances)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -302,7 +295,7 @@ struct Round<'a> {
     costs: [Option<(u64, u64, Option<u64>)>; 2],
     last_pass_ns: u64,
     batch: Vec<Event>,
-    notes: &'a mut Vec<String>,
+    notes: &'a mut Vec<Text>,
 }
 
 impl Round<'_> {
@@ -347,11 +340,7 @@ impl Round<'_> {
             }
             Report::Overflow { t } => {
                 self.push(t, actor, WatchEvent::Overflow { round });
-                self.notes.push(
-                    "The inotify queue overflowed (IN_Q_OVERFLOW): events were dropped and a real watcher must \
-                     rescan. Raise fs.inotify.max_queued_events or read faster."
-                        .to_owned(),
-                );
+                self.notes.push(Text::new("note.watch.overflow"));
             }
             Report::Limit { needed, limit } => {
                 self.active[watcher as usize] = false;
@@ -368,7 +357,7 @@ impl Round<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = WatchParams::from_validated(params);
     let root = ctx.scratch.join("tree");
     ctx.started(LabId::Watch, params, seed, actors([Some(std::process::id()), None, None]));
@@ -377,7 +366,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     let mut created = 0u32;
     for (round, files) in p.rounds().into_iter().enumerate() {
         if Nanos(monotonic_ns() - t0) > RUN_BUDGET {
-            notes.push(format!("The run's {RUN_BUDGET} budget ended the sweep before N = {files}."));
+            notes.push(Text::new("note.watch.sweep_budget").with("budget", RUN_BUDGET).with("n", files));
             break;
         }
         while created < files {
@@ -403,7 +392,7 @@ fn run_round(
     root: &Path,
     t0: u64,
     ctx: &RunContext<'_>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Text>,
 ) -> Result<(), ExperimentError> {
     // The round starts before its watchers do: their first reports (the baseline pass) must fall inside it.
     let round_start = monotonic_ns();
@@ -484,9 +473,12 @@ fn run_round(
     let start = monotonic_ns();
     for (change, (at, file)) in plan.into_iter().enumerate() {
         if at > ROUND_WRITE_BUDGET {
-            r.notes.push(format!(
-                "Round {round}: the writer stopped after {change} changes, at the {ROUND_WRITE_BUDGET} budget of a round."
-            ));
+            r.notes.push(
+                Text::new("note.watch.round_budget")
+                    .with("round", round)
+                    .with("changes", change)
+                    .with("budget", ROUND_WRITE_BUDGET),
+            );
             break;
         }
         let due = start + at.0;
@@ -668,6 +660,6 @@ mod tests {
             parse_report("unavailable Too many open files"),
             Ok(Report::Unavailable { reason: "Too many open files".into() })
         );
-        assert!(unavailable_note("Too many open files").contains("fs.inotify.max_user_instances"));
+        assert!(unavailable_note("Too many open files").to_string().contains("fs.inotify.max_user_instances"));
     }
 }

@@ -4,6 +4,7 @@
 //! (Karp–Flatt), the same arithmetic for both.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
 use crate::stats::percentile;
 use crate::time::Nanos;
@@ -113,7 +114,7 @@ impl AmdahlParams {
 
 /// The one actor: the workload (its threads are drawn from the events).
 pub fn actors(pid: Option<u32>) -> Vec<Actor> {
-    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "workload".to_owned(), pid }]
+    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: Text::new("term.actor.workload"), pid }]
 }
 
 /// Amdahl's speed-up for parallel fraction `p` on `n` cores.
@@ -210,15 +211,19 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         _ => Some(s),
     });
     let mut out = vec![
-        Metric::new("limit", "Amdahl limit 1/(1−p)", Unit::Ratio, limit(p.parallel)),
-        Metric::new("best_speedup", "Best speed-up", Unit::Ratio, best.map(|b| b.1)),
-        Metric::new("best_threads", "… reached with threads", Unit::Count, best.map(|b| f64::from(b.0))),
-        Metric::new("fitted_parallel", "Fitted parallel fraction", Unit::Index, fit.map(|f| f.0)),
-        Metric::new("fit_spread", "… spread of the fit (±)", Unit::Index, fit.map(|f| f.1)),
+        Metric::new("limit", Text::new("metric.amdahl.limit"), Unit::Ratio, limit(p.parallel)),
+        Metric::new("best_speedup", Text::new("metric.amdahl.best_speedup"), Unit::Ratio, best.map(|b| b.1)),
+        Metric::new("best_threads", Text::new("metric.amdahl.best_threads"), Unit::Count, best.map(|b| f64::from(b.0))),
+        Metric::new("fitted_parallel", Text::new("metric.amdahl.fitted_parallel"), Unit::Index, fit.map(|f| f.0)),
+        Metric::new("fit_spread", Text::new("metric.amdahl.fit_spread"), Unit::Index, fit.map(|f| f.1)),
     ];
     out.extend(speedups.iter().map(|(n, s)| {
-        let label = format!("Speed-up, {n} thread{}", if *n == 1 { "" } else { "s" });
-        Metric::new(&format!("speedup_{n}"), &label, Unit::Ratio, Some(*s))
+        let label = if *n == 1 {
+            Text::new("metric.amdahl.speedup_one")
+        } else {
+            Text::new("metric.amdahl.speedup").with("n", n)
+        };
+        Metric::new(&format!("speedup_{n}"), label, Unit::Ratio, Some(*s))
     }));
     out
 }

@@ -6,6 +6,7 @@
 //! time line starts at its own zero, so the lanes stack for comparison.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
 use crate::rng::{Distribution, SimRng};
 use crate::stats::percentile;
@@ -124,14 +125,8 @@ impl Server {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Server::Blocking => "blocking, one thread",
-            Server::Threads => "blocking, a thread per source",
-            Server::Polling => "non-blocking polling",
-            Server::Epoll => "epoll (multiplexing)",
-            Server::Uring => "io_uring (completion)",
-        }
+    pub fn name(self) -> Text {
+        Text::new(&format!("term.io.{}", self.key()))
     }
 
     /// Where the model sits: (synchronous?, blocking?).
@@ -231,14 +226,13 @@ impl IoParams {
 pub const FEEDER_ACTOR: ActorId = ActorId(0);
 
 pub fn actors(feeder_pid: Option<u32>, server_pid: Option<u32>) -> Vec<Actor> {
-    let mut out =
-        vec![Actor { id: FEEDER_ACTOR, kind: ActorKind::Process, label: "feeder".to_owned(), pid: feeder_pid }];
-    out.extend(Server::ALL.map(|s| Actor {
-        id: s.actor(),
-        kind: ActorKind::Thread,
-        label: s.label().to_owned(),
-        pid: server_pid,
-    }));
+    let mut out = vec![Actor {
+        id: FEEDER_ACTOR,
+        kind: ActorKind::Process,
+        label: Text::new("term.actor.feeder"),
+        pid: feeder_pid,
+    }];
+    out.extend(Server::ALL.map(|s| Actor { id: s.actor(), kind: ActorKind::Thread, label: s.name(), pid: server_pid }));
     out
 }
 
@@ -609,31 +603,51 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         };
         let wall = s.end.0.max(1) as f64;
         out.extend([
-            Metric::new(&format!("{key}_p50"), &format!("{}: latency p50", server.label()), Unit::Nanos, pct(50.0)),
-            Metric::new(&format!("{key}_p99"), "… latency p99", Unit::Nanos, pct(99.0)),
-            Metric::new(&format!("{key}_served"), "… messages served", Unit::Count, Some(served)),
+            Metric::new(
+                &format!("{key}_p50"),
+                Text::new("metric.io.p50").with_text("server", server.name()),
+                Unit::Nanos,
+                pct(50.0),
+            ),
+            Metric::new(&format!("{key}_p99"), Text::new("metric.io.p99"), Unit::Nanos, pct(99.0)),
+            Metric::new(&format!("{key}_served"), Text::new("metric.io.served"), Unit::Count, Some(served)),
             Metric::new(
                 &format!("{key}_cpu"),
-                "… CPU busy (CPU-seconds per second)",
+                Text::new("metric.io.cpu"),
                 Unit::Ratio,
                 cost.map(|c| c.0 as f64 / wall),
             ),
             Metric::new(
                 &format!("{key}_cpu_per_msg"),
-                "… CPU time per message",
+                Text::new("metric.io.cpu_per_msg"),
                 Unit::Nanos,
                 cost.map(|c| c.0 as f64 / served.max(1.0)),
             ),
             Metric::new(
                 &format!("{key}_blocked"),
-                "… time blocked (all threads)",
+                Text::new("metric.io.blocked"),
                 Unit::Nanos,
                 cost.map(|c| c.1 as f64),
             ),
-            Metric::new(&format!("{key}_polling"), "… time polling", Unit::Nanos, cost.map(|c| c.2 as f64)),
-            Metric::new(&format!("{key}_syscalls"), "… system calls", Unit::Count, cost.map(|c| c.3 as f64)),
-            Metric::new(&format!("{key}_wasted"), "… wasted polls (EAGAIN)", Unit::Count, cost.map(|c| c.4 as f64)),
-            Metric::new(&format!("{key}_threads"), "… threads", Unit::Count, cost.map(|c| f64::from(c.5))),
+            Metric::new(
+                &format!("{key}_polling"),
+                Text::new("metric.io.polling"),
+                Unit::Nanos,
+                cost.map(|c| c.2 as f64),
+            ),
+            Metric::new(
+                &format!("{key}_syscalls"),
+                Text::new("metric.io.syscalls"),
+                Unit::Count,
+                cost.map(|c| c.3 as f64),
+            ),
+            Metric::new(&format!("{key}_wasted"), Text::new("metric.io.wasted"), Unit::Count, cost.map(|c| c.4 as f64)),
+            Metric::new(
+                &format!("{key}_threads"),
+                Text::new("metric.io.threads"),
+                Unit::Count,
+                cost.map(|c| f64::from(c.5)),
+            ),
         ]);
     }
     out

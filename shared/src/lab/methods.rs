@@ -4,6 +4,7 @@
 //! unit of work and to hand it a message. The metrics read both from the same events.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
 use crate::rng::{Distribution, SimRng};
 use crate::sim::Timers;
@@ -115,13 +116,17 @@ pub enum Way {
 impl Way {
     pub const ALL: [Way; 4] = [Way::Processes, Way::EventLoop, Way::Threads, Way::Streaming];
 
-    pub fn label(self) -> &'static str {
+    pub fn key(self) -> &'static str {
         match self {
             Way::Processes => "processes",
-            Way::EventLoop => "event loop",
+            Way::EventLoop => "event_loop",
             Way::Threads => "threads",
             Way::Streaming => "streaming",
         }
+    }
+
+    pub fn name(self) -> Text {
+        Text::new(&format!("term.methods.{}", self.key()))
     }
 }
 
@@ -177,15 +182,8 @@ impl Cost {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Cost::ProcessStart => "Start a process",
-            Cost::ThreadStart => "Start a thread",
-            Cost::PooledTask => "Run a pooled task",
-            Cost::AsyncTask => "Run an async task",
-            Cost::PipeHandoff => "Message between processes (pipe)",
-            Cost::ChannelHandoff => "Message between threads (channel)",
-        }
+    pub fn name(self) -> Text {
+        Text::new(&format!("term.methods.{}", self.key()))
     }
 }
 
@@ -229,7 +227,7 @@ impl MethodsParams {
 }
 
 pub fn actors(pid: Option<u32>) -> Vec<Actor> {
-    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "companion".to_owned(), pid }]
+    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: Text::new("term.actor.companion"), pid }]
 }
 
 /// One phase of a lane's plan.
@@ -404,22 +402,42 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let median = |cost| percentile(&samples(trace, cost), 50.0).map(|v| v as f64);
     for cost in Cost::ALL {
         let sorted = samples(trace, cost);
-        let (key, label) = (cost.key(), cost.label());
+        let key = cost.key();
         let p50 = percentile(&sorted, 50.0).map(|v| v as f64);
         let p99 = percentile(&sorted, 99.0).map(|v| v as f64);
-        out.push(Metric::new(&format!("{key}_p50"), &format!("{label}, p50"), Unit::Nanos, p50));
-        out.push(Metric::new(&format!("{key}_p99"), "… p99", Unit::Nanos, p99));
+        out.push(Metric::new(
+            &format!("{key}_p50"),
+            Text::new("metric.methods.p50").with_text("cost", cost.name()),
+            Unit::Nanos,
+            p50,
+        ));
+        out.push(Metric::new(&format!("{key}_p99"), Text::new("metric.methods.p99"), Unit::Nanos, p99));
     }
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b);
     let process_per_thread = ratio(median(Cost::ProcessStart), median(Cost::ThreadStart));
     let thread_per_pooled = ratio(median(Cost::ThreadStart), median(Cost::PooledTask));
     let pipe_per_channel = ratio(median(Cost::PipeHandoff), median(Cost::ChannelHandoff));
-    out.push(Metric::new("process_per_thread", "Process start / thread start", Unit::Ratio, process_per_thread));
-    out.push(Metric::new("thread_per_pooled", "Thread start / pooled task", Unit::Ratio, thread_per_pooled));
-    out.push(Metric::new("pipe_per_channel", "Pipe hand-off / channel hand-off", Unit::Ratio, pipe_per_channel));
+    out.push(Metric::new(
+        "process_per_thread",
+        Text::new("metric.methods.process_per_thread"),
+        Unit::Ratio,
+        process_per_thread,
+    ));
+    out.push(Metric::new(
+        "thread_per_pooled",
+        Text::new("metric.methods.thread_per_pooled"),
+        Unit::Ratio,
+        thread_per_pooled,
+    ));
+    out.push(Metric::new(
+        "pipe_per_channel",
+        Text::new("metric.methods.pipe_per_channel"),
+        Unit::Ratio,
+        pipe_per_channel,
+    ));
     for (way, end) in makespans(trace) {
-        let key = format!("makespan_{}", way.label().replace(' ', "_"));
-        out.push(Metric::new(&key, &format!("All tasks done, {}", way.label()), Unit::Nanos, Some(end.0 as f64)));
+        let label = Text::new("metric.methods.makespan").with_text("way", way.name());
+        out.push(Metric::new(&format!("makespan_{}", way.key()), label, Unit::Nanos, Some(end.0 as f64)));
     }
     out
 }

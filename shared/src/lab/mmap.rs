@@ -4,6 +4,7 @@
 //! and, for a cold cache, the disk; the real run measures the same passes. Both report chunks of each pass.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
 use crate::time::Nanos;
 use crate::trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace, Unit};
@@ -174,14 +175,13 @@ impl Method {
         }
     }
 
-    pub fn label(self) -> String {
+    pub fn name(self) -> Text {
         match self {
-            Method::Read { buffer_kib } if buffer_kib >= 1_024 => format!("read, {} MiB buffer", buffer_kib / 1_024),
-            Method::Read { buffer_kib } => format!("read, {buffer_kib} KiB buffer"),
-            Method::PreadPieces => "pread, 4 KiB pieces".to_owned(),
-            Method::MmapSequential => "mmap, sequential".to_owned(),
-            Method::MmapPieces => "mmap, 4 KiB pieces".to_owned(),
-            Method::Memcpy => "memcpy (ceiling)".to_owned(),
+            Method::Read { buffer_kib } if buffer_kib >= 1_024 => {
+                Text::new("term.mmap.read_mib").with("n", buffer_kib / 1_024)
+            }
+            Method::Read { buffer_kib } => Text::new("term.mmap.read_kib").with("n", buffer_kib),
+            other => Text::new(&format!("term.mmap.{}", other.key())),
         }
     }
 
@@ -330,7 +330,7 @@ pub fn model_gbps(p: &MmapParams, method: Method) -> f64 {
 }
 
 pub fn actors(pid: Option<u32>) -> Vec<Actor> {
-    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: "reader".to_owned(), pid }]
+    vec![Actor { id: ActorId(0), kind: ActorKind::Process, label: Text::new("term.actor.reader"), pid }]
 }
 
 /// The model's passes, each split into [`CHUNKS`] equal chunks. The seed does not change the model (it is
@@ -426,18 +426,28 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     for (method, bytes, ns, syscalls, minor, major) in &totals {
         let key = method.key();
         let gbps = *bytes as f64 / (*ns).max(1) as f64;
-        out.push(Metric::new(&format!("{key}_gbps"), &format!("{}: GB/s", method.label()), Unit::Ratio, Some(gbps)));
+        out.push(Metric::new(
+            &format!("{key}_gbps"),
+            Text::new("metric.mmap.gbps").with_text("method", method.name()),
+            Unit::Ratio,
+            Some(gbps),
+        ));
         if *method != Method::Memcpy {
             out.push(Metric::new(
                 &format!("{key}_of_ceiling"),
-                "… of the memcpy ceiling",
+                Text::new("metric.mmap.of_ceiling"),
                 Unit::Ratio,
                 ceiling.map(|c| gbps / c),
             ));
-            out.push(Metric::new(&format!("{key}_syscalls"), "… system calls", Unit::Count, Some(*syscalls as f64)));
+            out.push(Metric::new(
+                &format!("{key}_syscalls"),
+                Text::new("metric.mmap.syscalls"),
+                Unit::Count,
+                Some(*syscalls as f64),
+            ));
             out.push(Metric::new(
                 &format!("{key}_faults"),
-                "… page faults (minor + major)",
+                Text::new("metric.mmap.faults"),
                 Unit::Count,
                 Some((*minor + *major) as f64),
             ));
@@ -446,7 +456,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     if let Source::Measured { .. } = trace.run.source {
         out.push(Metric::new(
             "checksums_agree",
-            "Checksums agree (1 = yes)",
+            Text::new("metric.mmap.checksums_agree"),
             Unit::Count,
             checksums_agree(trace).map(|a| f64::from(u8::from(a))),
         ));

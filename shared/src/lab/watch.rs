@@ -5,6 +5,7 @@
 //! round for N = 10, 100, … so the cost of each against N can be seen.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
 use crate::rng::{Distribution, SimRng};
 use crate::stats::percentile;
@@ -167,11 +168,8 @@ impl Watcher {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Watcher::Inotify => "inotify (notified)",
-            Watcher::Poll => "poller (stat pass)",
-        }
+    pub fn name(self) -> Text {
+        Text::new(&format!("term.watch.{}", self.key()))
     }
 
     pub fn actor(self) -> ActorId {
@@ -279,11 +277,11 @@ impl WatchParams {
 }
 
 pub fn actors(pids: [Option<u32>; 3]) -> Vec<Actor> {
-    let actor = |id, kind, label: &str, pid| Actor { id, kind, label: label.to_owned(), pid };
+    let actor = |id, kind, label: Text, pid| Actor { id, kind, label, pid };
     vec![
-        actor(WRITER_ACTOR, ActorKind::Process, "writer", pids[0]),
-        actor(INOTIFY_ACTOR, ActorKind::Watcher, Watcher::Inotify.label(), pids[1]),
-        actor(POLL_ACTOR, ActorKind::Watcher, Watcher::Poll.label(), pids[2]),
+        actor(WRITER_ACTOR, ActorKind::Process, Text::new("term.actor.writer"), pids[0]),
+        actor(INOTIFY_ACTOR, ActorKind::Watcher, Watcher::Inotify.name(), pids[1]),
+        actor(POLL_ACTOR, ActorKind::Watcher, Watcher::Poll.name(), pids[2]),
     ]
 }
 
@@ -572,44 +570,69 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let all = rounds(trace);
     let Some((last, files_of)) = all.last() else { return Vec::new() };
     let mut out = vec![
-        Metric::new("files", "Files watched (last round)", Unit::Count, Some(f64::from(last.files))),
-        Metric::new("changes", "Changes written", Unit::Count, Some(last.writes.iter().flatten().count() as f64)),
+        Metric::new("files", Text::new("metric.watch.files"), Unit::Count, Some(f64::from(last.files))),
+        Metric::new(
+            "changes",
+            Text::new("metric.watch.changes"),
+            Unit::Count,
+            Some(last.writes.iter().flatten().count() as f64),
+        ),
     ];
     for w in Watcher::ALL {
         let lat = last.latencies(w);
         let key = w.key();
         let pct = |p: f64| percentile(&lat, p).map(|v| v as f64);
         out.extend([
-            Metric::new(&format!("{key}_p50"), &format!("{}: latency p50", w.label()), Unit::Nanos, pct(50.0)),
-            Metric::new(&format!("{key}_p95"), "… latency p95", Unit::Nanos, pct(95.0)),
-            Metric::new(&format!("{key}_p99"), "… latency p99", Unit::Nanos, pct(99.0)),
-            Metric::new(&format!("{key}_max"), "… latency max", Unit::Nanos, lat.last().map(|&v| v as f64)),
-            Metric::new(&format!("{key}_missed"), "… changes missed", Unit::Count, Some(last.missed(w) as f64)),
+            Metric::new(
+                &format!("{key}_p50"),
+                Text::new("metric.watch.p50").with_text("watcher", w.name()),
+                Unit::Nanos,
+                pct(50.0),
+            ),
+            Metric::new(&format!("{key}_p95"), Text::new("metric.watch.p95"), Unit::Nanos, pct(95.0)),
+            Metric::new(&format!("{key}_p99"), Text::new("metric.watch.p99"), Unit::Nanos, pct(99.0)),
+            Metric::new(
+                &format!("{key}_max"),
+                Text::new("metric.watch.max"),
+                Unit::Nanos,
+                lat.last().map(|&v| v as f64),
+            ),
+            Metric::new(
+                &format!("{key}_missed"),
+                Text::new("metric.watch.missed"),
+                Unit::Count,
+                Some(last.missed(w) as f64),
+            ),
             Metric::new(
                 &format!("{key}_merged"),
-                "… changes merged",
+                Text::new("metric.watch.merged"),
                 Unit::Count,
                 Some(last.merged(w, files_of) as f64),
             ),
-            Metric::new(&format!("{key}_cpu"), "… CPU time per second", Unit::Nanos, last.cpu_per_second(w)),
+            Metric::new(&format!("{key}_cpu"), Text::new("metric.watch.cpu"), Unit::Nanos, last.cpu_per_second(w)),
             Metric::new(
                 &format!("{key}_syscalls"),
-                "… system calls per second",
+                Text::new("metric.watch.syscalls"),
                 Unit::PerSecond,
                 last.syscalls_per_second(w),
             ),
         ]);
     }
-    out.push(Metric::new("overflows", "Queue overflows", Unit::Count, Some(f64::from(last.overflows))));
+    out.push(Metric::new(
+        "overflows",
+        Text::new("metric.watch.overflows"),
+        Unit::Count,
+        Some(f64::from(last.overflows)),
+    ));
     let ratio =
         last.cpu_per_second(Watcher::Poll).zip(last.cpu_per_second(Watcher::Inotify)).map(|(p, i)| p / i.max(1.0));
-    out.push(Metric::new("poll_cpu_ratio", "Poller CPU ÷ inotify CPU", Unit::Ratio, ratio));
+    out.push(Metric::new("poll_cpu_ratio", Text::new("metric.watch.poll_cpu_ratio"), Unit::Ratio, ratio));
     if all.len() > 1 {
         for (r, _) in &all {
             for w in Watcher::ALL {
                 out.push(Metric::new(
                     &format!("{}_cpu_n{}", w.key(), r.files),
-                    &format!("{}: CPU per second at N = {}", w.label(), r.files),
+                    Text::new("metric.watch.cpu_at").with_text("watcher", w.name()).with("n", r.files),
                     Unit::Nanos,
                     r.cpu_per_second(w),
                 ));

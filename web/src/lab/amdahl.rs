@@ -3,6 +3,7 @@
 //! thread bars (serial part on one thread, then the parallel part on all of them).
 
 use crate::lab::{MomentProps, fmt};
+use shared::i18n::Lang;
 use shared::lab::amdahl::{AmdahlEvent, AmdahlParams, cores_of, limit, medians, speedup};
 use shared::{EventKind, Nanos, Trace};
 use yew::prelude::*;
@@ -14,6 +15,7 @@ const BOTTOM: f64 = 28.0;
 
 #[function_component(AmdahlView)]
 pub fn amdahl_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
     let p = AmdahlParams::from_validated(&trace.run.params);
     let cores = cores_of(trace);
@@ -51,7 +53,7 @@ pub fn amdahl_view(props: &MomentProps) -> Html {
     html! {
         <figure class="amdahl-view">
             <svg viewBox={format!("0 0 {W} {H}")} role="img"
-                aria-label={format!("Speed-up against threads for p = {}; measured points: {}", p.parallel, measured.len())}>
+                aria-label={lang.fill("ui.amdahl.label", &[("p", &p.parallel), ("n", &measured.len())])}>
                 <line class="axis" x1={fmt(LEFT)} y1={fmt(y(0.0))} x2={fmt(W - 16.0)} y2={fmt(y(0.0))} />
                 <line class="axis" x1={fmt(LEFT)} y1="12" x2={fmt(LEFT)} y2={fmt(y(0.0))} />
                 { for ticks.iter().map(|n| html! {
@@ -60,29 +62,29 @@ pub fn amdahl_view(props: &MomentProps) -> Html {
                 { for (0..=(top as u32)).filter(|s| top < 12.0 || s % 2 == 0).map(|s| html! {
                     <text class="ytick" x={fmt(LEFT - 8.0)} y={fmt(y(f64::from(s)) + 4.0)}>{format!("{s}×")}</text>
                 }) }
-                <text class="axis-label" x={fmt(LEFT + plot_w / 2.0)} y={fmt(H - 1.0)}>{"threads"}</text>
+                <text class="axis-label" x={fmt(LEFT + plot_w / 2.0)} y={fmt(H - 1.0)}>{lang.ui("ui.amdahl.threads")}</text>
                 if let Some(l) = ceiling {
                     <line class="ceiling" x1={fmt(LEFT)} x2={fmt(W - 16.0)} y1={fmt(y(l))} y2={fmt(y(l))} />
-                    <text class="ceiling-label" x={fmt(W - 20.0)} y={fmt(y(l) - 5.0)} text-anchor="end">{format!("limit 1/(1−p) = {l:.2}×")}</text>
+                    <text class="ceiling-label" x={fmt(W - 20.0)} y={fmt(y(l) - 5.0)} text-anchor="end">{lang.fill("ui.amdahl.limit", &[("x", &format!("{l:.2}"))])}</text>
                 }
                 <line class="cores" x1={fmt(x(f64::from(cores)))} x2={fmt(x(f64::from(cores)))} y1="12" y2={fmt(y(0.0))} />
-                <text class="cores-label" x={fmt(x(f64::from(cores)) + 4.0)} y="24">{format!("{cores} cores")}</text>
+                <text class="cores-label" x={fmt(x(f64::from(cores)) + 4.0)} y="24">{lang.fill("ui.amdahl.cores", &[("n", &cores)])}</text>
                 <polyline class="law" points={law} />
                 <polyline class="law-on-cores" points={on_cores} />
                 { for measured.iter().map(|(n, s)| html! {
                     <g class="point" data-threads={n.to_string()} data-speedup={format!("{s:.3}")}>
                         <rect x={fmt(x(f64::from(*n)) - 5.0)} y={fmt(y(*s) - 5.0)} width="10" height="10" />
-                        <title>{format!("{n} threads: {s:.2}×")}</title>
+                        <title>{lang.fill("ui.amdahl.point", &[("n", n), ("x", &format!("{s:.2}"))])}</title>
                     </g>
                 }) }
             </svg>
-            { current.map(threads_bars).unwrap_or_default() }
+            { current.map(|run| threads_bars(run, lang)).unwrap_or_default() }
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch law"></span>{"Amdahl's law, unlimited cores"}</li>
-                    <li><span class="swatch law-on-cores"></span>{format!("the law on {cores} cores")}</li>
-                    <li><span class="swatch point"></span>{"this run, median per thread count"}</li>
-                    <li><span class="swatch ceiling"></span>{"the limit no number of cores passes"}</li>
+                    <li><span class="swatch law"></span>{lang.ui("ui.amdahl.legend_law")}</li>
+                    <li><span class="swatch law-on-cores"></span>{lang.fill("ui.amdahl.legend_on_cores", &[("n", &cores)])}</li>
+                    <li><span class="swatch point"></span>{lang.ui("ui.amdahl.legend_points")}</li>
+                    <li><span class="swatch ceiling"></span>{lang.ui("ui.amdahl.legend_limit")}</li>
                 </ul>
             </figcaption>
         </figure>
@@ -90,7 +92,7 @@ pub fn amdahl_view(props: &MomentProps) -> Html {
 }
 
 /// The latest run as bars: the serial part on thread 0, then the parallel part on every thread.
-fn threads_bars((threads, serial_ns, parallel_ns): (u32, u64, u64)) -> Html {
+fn threads_bars((threads, serial_ns, parallel_ns): (u32, u64, u64), lang: Lang) -> Html {
     let total = (serial_ns + parallel_ns).max(1) as f64;
     let row = (90.0 / f64::from(threads)).clamp(3.0, 14.0);
     let height = row * f64::from(threads) + 22.0;
@@ -98,14 +100,9 @@ fn threads_bars((threads, serial_ns, parallel_ns): (u32, u64, u64)) -> Html {
     let serial_w = width * serial_ns as f64 / total;
     html! {
         <svg class="amdahl-threads" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label={format!("The run with {threads} threads: serial part then parallel part")}>
+            aria-label={lang.fill("ui.amdahl.bars_label", &[("n", &threads)])}>
             <text class="bars-label" x={fmt(LEFT)} y="12">
-                {format!(
-                    "The latest run, {threads} thread{}: the serial part on one thread ({}), then the parallel part on all ({}).",
-                    if threads == 1 { "" } else { "s" },
-                    Nanos(serial_ns),
-                    Nanos(parallel_ns)
-                )}
+                {lang.fill("ui.amdahl.bars", &[("n", &threads), ("serial", &Nanos(serial_ns)), ("parallel", &Nanos(parallel_ns))])}
             </text>
             { for (0..threads).map(|i| {
                 let top = 18.0 + row * f64::from(i);

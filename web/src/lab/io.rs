@@ -3,6 +3,7 @@
 //! (running, blocked, polling) up to the playhead, with the moments messages became ready and were served.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use shared::i18n::Lang;
 use shared::lab::io::{IoEvent, Server, ServerSummary, ThreadState, summaries};
 use shared::{EventKind, Nanos, Trace};
 use yew::prelude::*;
@@ -48,20 +49,21 @@ fn lanes(trace: &Trace) -> Vec<Lanes> {
 
 #[function_component(IoView)]
 pub fn io_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let all = use_memo(TraceRef(props.trace.clone()), |t| (lanes(&t.0), summaries(&t.0)));
     let (lanes, sums) = (&all.0, &all.1);
     let end = props.trace.end().max(Nanos(1));
     html! {
         <figure class="io-view">
-            { quadrants(sums) }
-            { for Server::ALL.into_iter().map(|server| server_lanes(server, &lanes[server as usize], &sums[server as usize], props.t, end)) }
+            { quadrants(sums, lang) }
+            { for Server::ALL.into_iter().map(|server| server_lanes(server, &lanes[server as usize], &sums[server as usize], props.t, end, lang)) }
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch running"></span>{"running (a call that returned data, or the work)"}</li>
-                    <li><span class="swatch blocked"></span>{"blocked in the kernel"}</li>
-                    <li><span class="swatch polling"></span>{"polling (EAGAIN, and the poller's sleeps)"}</li>
-                    <li><span class="tick-ready">{"▾"}</span>{" message ready"}</li>
-                    <li><span class="tick-served">{"▴"}</span>{" message served"}</li>
+                    <li><span class="swatch running"></span>{lang.ui("ui.io.running")}</li>
+                    <li><span class="swatch blocked"></span>{lang.ui("ui.io.blocked")}</li>
+                    <li><span class="swatch polling"></span>{lang.ui("ui.io.polling")}</li>
+                    <li><span class="tick-ready">{"▾"}</span>{lang.ui("ui.io.ready")}</li>
+                    <li><span class="tick-served">{"▴"}</span>{lang.ui("ui.io.served")}</li>
                 </ul>
             </figcaption>
         </figure>
@@ -69,14 +71,14 @@ pub fn io_view(props: &MomentProps) -> Html {
 }
 
 /// The four ways on their two axes; each server links to its lanes.
-fn quadrants(sums: &[ServerSummary]) -> Html {
+fn quadrants(sums: &[ServerSummary], lang: Lang) -> Html {
     let cell = |sync: bool, blocking: bool| {
         let servers: Vec<Server> = Server::ALL.into_iter().filter(|s| s.quadrant() == (sync, blocking)).collect();
         html! {
             <td>
                 { for servers.into_iter().map(|s| html! {
                     <a class={classes!("quadrant-link", sums[s as usize].unavailable.then_some("unavailable"))} href={format!("#lane-{}", s.key())}>
-                        {s.label()}
+                        {s.name().say(lang)}
                     </a>
                 }) }
             </td>
@@ -84,17 +86,17 @@ fn quadrants(sums: &[ServerSummary]) -> Html {
     };
     html! {
         <table class="io-quadrants">
-            <caption>{"The four I/O models"}</caption>
-            <thead><tr><th></th><th scope="col">{"blocking"}</th><th scope="col">{"non-blocking"}</th></tr></thead>
+            <caption>{lang.ui("ui.io.models")}</caption>
+            <thead><tr><th></th><th scope="col">{lang.ui("ui.io.blocking")}</th><th scope="col">{lang.ui("ui.io.non_blocking")}</th></tr></thead>
             <tbody>
-                <tr><th scope="row">{"synchronous"}</th>{ cell(true, true) }{ cell(true, false) }</tr>
-                <tr><th scope="row">{"asynchronous"}</th>{ cell(false, true) }{ cell(false, false) }</tr>
+                <tr><th scope="row">{lang.ui("ui.io.synchronous")}</th>{ cell(true, true) }{ cell(true, false) }</tr>
+                <tr><th scope="row">{lang.ui("ui.io.asynchronous")}</th>{ cell(false, true) }{ cell(false, false) }</tr>
             </tbody>
         </table>
     }
 }
 
-fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, end: Nanos) -> Html {
+fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, end: Nanos, lang: Lang) -> Html {
     let x = |at: Nanos| LEFT + (W - LEFT - 10.0) * at.0 as f64 / end.0 as f64;
     let shown = lanes.threads.len().min(MAX_LANES);
     let height = 30.0 + shown as f64 * (LANE_H + 2.0) + if lanes.threads.len() > shown { 14.0 } else { 4.0 };
@@ -108,10 +110,11 @@ fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, en
     lat.sort_unstable();
     let p99 = shared::stats::percentile(&lat, 99.0).map_or_else(|| "—".to_owned(), |v| Nanos(v).to_string());
     let served = lanes.served.iter().filter(|s| **s <= t).count();
+    let name = server.name().say(lang);
     let title = if sum.unavailable {
-        format!("{}: not available on this machine (see the notes)", server.label())
+        lang.fill("ui.io.unavailable", &[("server", &name)])
     } else {
-        format!("{}: {served} served · p99 {p99}", server.label())
+        lang.fill("ui.io.lane_title", &[("server", &name), ("n", &served), ("p99", &p99)])
     };
     html! {
         <svg id={format!("lane-{}", server.key())} class={classes!("io-lanes", server.key())} viewBox={format!("0 0 {W} {height:.1}")}
@@ -124,7 +127,7 @@ fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, en
                 let y = 26.0 + i as f64 * (LANE_H + 2.0);
                 html! {
                     <g class="lane">
-                        <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{format!("thread {}", i + 1)}</text>
+                        <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{lang.fill("ui.io.thread", &[("n", &(i + 1))])}</text>
                         { for spans.iter().filter(|s| s.0 <= t && s.2 != ThreadState::Done).map(|&(start, stop, state)| {
                             let class = match state {
                                 ThreadState::Running => "span running",
@@ -142,7 +145,7 @@ fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, en
                 <line class="served" x1={fmt(x(*s))} x2={fmt(x(*s))} y1={fmt(height - 6.0)} y2={fmt(height - 1.0)} />
             }) }
             if lanes.threads.len() > shown {
-                <text class="lane-label more" x={fmt(LEFT - 6.0)} y={fmt(height - 4.0)}>{format!("… and {} more threads", lanes.threads.len() - shown)}</text>
+                <text class="lane-label more" x={fmt(LEFT - 6.0)} y={fmt(height - 4.0)}>{lang.fill("ui.io.more", &[("n", &(lanes.threads.len() - shown))])}</text>
             }
         </svg>
     }

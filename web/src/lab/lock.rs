@@ -3,6 +3,7 @@
 //! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use shared::i18n::Lang;
 use shared::lab::lock::{Lane, LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
 use shared::{Nanos, Trace};
 use std::f64::consts::PI;
@@ -17,6 +18,7 @@ const QUEUE_SHOWN: usize = 12;
 
 #[function_component(LockView)]
 pub fn lock_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let snap = snapshot(&props.trace, props.t);
     let n = snap.procs.len().max(1) as f64;
     let size = (240.0 / n).clamp(6.0, 24.0);
@@ -31,32 +33,32 @@ pub fn lock_view(props: &MomentProps) -> Html {
     // Holders are joined to what they hold: the lock file when there is one, else the file itself.
     let target = if snap.lock_file == LockFileView::NotUsed { (CX, CY) } else { (CX + 121.0, CY) };
     let label_of =
-        |p: &ProcView| props.trace.actor(p.actor).map_or_else(|| format!("P{}", p.actor.0), |a| a.label.clone());
+        |p: &ProcView| props.trace.actor(p.actor).map_or_else(|| format!("P{}", p.actor.0), |a| a.label.say(lang));
 
     html! {
         <figure class="lock-view">
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={caption(&snap, &props.trace)}>
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={caption(&snap, &props.trace, lang)}>
                 <defs>{hatch("stale-hatch", 8, "stale-bg", "stale-line")}</defs>
                 // Holders are joined to the file.
                 { for snap.procs.iter().enumerate().filter(|(_, p)| matches!(p.state, ProcState::Holding { .. })).map(|(i, p)| {
                     let (x, y) = pos(i);
                     html! { <line class={classes!("hold-line", kind_class(p.kind))} x1={fmt(x)} y1={fmt(y)} x2={fmt(target.0)} y2={fmt(target.1)} /> }
                 }) }
-                { file(&snap, &props.trace) }
+                { file(&snap, &props.trace, lang) }
                 { for snap.procs.iter().enumerate().map(|(i, p)| {
                     let queue_pos = snap.queue.iter().position(|a| *a == p.actor);
                     let bouncing = p.last_bounce.is_some_and(|b| props.t.0.saturating_sub(b.0) <= bounce_window.0);
                     let pid = props.trace.actor(p.actor).and_then(|a| a.pid);
-                    process(pos(i), size, p, &label_of(p), pid, if crowded { None } else { queue_pos }, bouncing)
+                    process(pos(i), size, p, (&label_of(p), pid), if crowded { None } else { queue_pos }, bouncing, lang)
                 }) }
-                { rogue(&snap, &props.trace, props.t, bounce_window) }
+                { rogue(&snap, &props.trace, props.t, bounce_window, lang) }
             </svg>
             <LockLanes trace={props.trace.clone()} t={props.t} />
             <figcaption>
-                <p class="lock-caption">{caption(&snap, &props.trace)}</p>
+                <p class="lock-caption">{caption(&snap, &props.trace, lang)}</p>
                 <p class="queue">
-                    <strong>{"Wait queue: "}</strong>
-                    if snap.queue.is_empty() { {"empty"} }
+                    <strong>{lang.ui("ui.lock.queue")}</strong>
+                    if snap.queue.is_empty() { {lang.ui("ui.lock.queue_empty")} }
                     { for snap.queue.iter().take(QUEUE_SHOWN).enumerate().map(|(k, a)| {
                         let since = snap.procs.iter().find(|p| p.actor == *a).and_then(|p| match p.state {
                             ProcState::Waiting { since } => Some(snap.t - since),
@@ -65,16 +67,16 @@ pub fn lock_view(props: &MomentProps) -> Html {
                         html! { <span class="queue-item">{format!("{}{} P{} ({})", if k > 0 { "→ " } else { "" }, k + 1, a.0, since.unwrap_or_default())}</span> }
                     }) }
                     if snap.queue.len() > QUEUE_SHOWN {
-                        <span class="queue-item">{format!("and {} more", snap.queue.len() - QUEUE_SHOWN)}</span>
+                        <span class="queue-item">{lang.fill("ui.lock.queue_more", &[("n", &(snap.queue.len() - QUEUE_SHOWN))])}</span>
                     }
                 </p>
-                <ul class="legend" aria-label="Legend">
-                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><rect x="2" y="2" width="10" height="10" class="legend-writer" /></svg>{"writer (exclusive lock)"}</li>
-                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><circle cx="7" cy="7" r="5" class="legend-reader" /></svg>{"reader (shared lock)"}</li>
-                    <li><span class="legend-text holding">{"HOLDS"}</span>{"has the lock (joined to the file)"}</li>
-                    <li><span class="legend-text waiting">{"#2"}</span>{"waiting, place in queue (dashed)"}</li>
-                    <li><span class="legend-text bounce">{"↩"}</span>{"a failed attempt (EWOULDBLOCK / EEXIST)"}</li>
-                    <li><span class="legend-text dead">{"✕"}</span>{"killed with SIGKILL"}</li>
+                <ul class="legend" aria-label={lang.ui("ui.draw.legend")}>
+                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><rect x="2" y="2" width="10" height="10" class="legend-writer" /></svg>{lang.ui("ui.lock.legend_writer")}</li>
+                    <li><svg viewBox="0 0 14 14" aria-hidden="true"><circle cx="7" cy="7" r="5" class="legend-reader" /></svg>{lang.ui("ui.lock.legend_reader")}</li>
+                    <li><span class="legend-text holding">{lang.ui("ui.lock.holds")}</span>{lang.ui("ui.lock.legend_holds")}</li>
+                    <li><span class="legend-text waiting">{"#2"}</span>{lang.ui("ui.lock.legend_waiting")}</li>
+                    <li><span class="legend-text bounce">{"↩"}</span>{lang.ui("ui.lock.legend_bounce")}</li>
+                    <li><span class="legend-text dead">{"✕"}</span>{lang.ui("ui.lock.legend_killed")}</li>
                 </ul>
             </figcaption>
         </figure>
@@ -99,21 +101,23 @@ fn kind_class(kind: LockKind) -> &'static str {
     }
 }
 
+/// A process: where, how big, its view, its name and pid (`who`), its place in the queue, whether it bounced.
 fn process(
     (x, y): (f64, f64),
     size: f64,
     p: &ProcView,
-    label: &str,
-    pid: Option<u32>,
+    (label, pid): (&str, Option<u32>),
     queue_pos: Option<usize>,
     bouncing: bool,
+    lang: Lang,
 ) -> Html {
-    let state_class = match p.state {
-        ProcState::Idle => "idle",
-        ProcState::Waiting { .. } => "waiting",
-        ProcState::Holding { .. } => "holding",
-        ProcState::Dead => "dead",
-        ProcState::Finished => "finished",
+    // The state's class, and its name for the tooltip.
+    let (state_class, state_name) = match p.state {
+        ProcState::Idle => ("idle", "ui.lock.state_idle"),
+        ProcState::Waiting { .. } => ("waiting", "ui.lock.state_waiting"),
+        ProcState::Holding { .. } => ("holding", "ui.lock.state_holding"),
+        ProcState::Dead => ("dead", "ui.lock.state_dead"),
+        ProcState::Finished => ("finished", "ui.lock.state_finished"),
     };
     let class = classes!("proc", state_class, kind_class(p.kind), bouncing.then_some("bounce"));
     let shape = match p.kind {
@@ -124,22 +128,23 @@ fn process(
     };
     let short = label.split_whitespace().next().unwrap_or(label).to_owned();
     let badge = match (p.state, queue_pos) {
-        (ProcState::Holding { .. }, _) => Some("HOLDS".to_owned()),
+        (ProcState::Holding { .. }, _) => Some(lang.ui("ui.lock.holds").to_owned()),
         (ProcState::Waiting { .. }, Some(k)) => Some(format!("#{}", k + 1)),
-        (ProcState::Dead, _) => Some("✕ killed".to_owned()),
-        (ProcState::Finished, _) => Some("gave up".to_owned()),
+        (ProcState::Dead, _) => Some(lang.ui("ui.lock.badge_killed").to_owned()),
+        (ProcState::Finished, _) => Some(lang.ui("ui.lock.badge_gave_up").to_owned()),
         _ => None,
     };
     let big = size >= 14.0;
     html! {
         <g class={class} data-actor={p.actor.0.to_string()} data-pid={pid.map(|p| p.to_string())}
             data-acquisitions={p.acquisitions.to_string()}>
-            <title>{format!(
-                "{label}{}: {state_class}, {} acquisitions, {} failed attempts",
-                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
-                p.acquisitions,
-                p.failed_attempts
-            )}</title>
+            <title>{lang.fill("ui.lock.proc_title", &[
+                ("who", &label),
+                ("pid", &pid.map(|p| format!(" (pid {p})")).unwrap_or_default()),
+                ("state", &lang.ui(state_name)),
+                ("n", &p.acquisitions),
+                ("failed", &p.failed_attempts),
+            ])}</title>
             {shape}
             if big { <text x={fmt(x)} y={fmt(y + 4.0)} class="proc-label">{short}</text> }
             if let Some(badge) = badge {
@@ -155,34 +160,34 @@ fn process(
     }
 }
 
-fn file(snap: &LockSnapshot, trace: &Trace) -> Html {
+fn file(snap: &LockSnapshot, trace: &Trace, lang: Lang) -> Html {
     let holders: Vec<&ProcView> = snap.holders().collect();
     let lock_state = match holders.as_slice() {
-        [] => "free".to_owned(),
-        [one] if one.kind == LockKind::Exclusive => format!("exclusive: P{}", one.actor.0),
-        many => format!("shared × {}", many.len()),
+        [] => lang.ui("ui.lock.free").to_owned(),
+        [one] if one.kind == LockKind::Exclusive => lang.fill("ui.lock.exclusive_by", &[("n", &one.actor.0)]),
+        many => lang.fill("ui.lock.shared_by", &[("n", &many.len())]),
     };
     let lock_file = match snap.lock_file {
         LockFileView::NotUsed => html! {},
         LockFileView::Absent => html! {
             <g class="lockfile absent">
                 <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" />
-                <text x={fmt(CX + 121.0)} y={fmt(CY + 4.0)}>{"no data.lock"}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 4.0)}>{lang.ui("ui.lock.no_lock_file")}</text>
             </g>
         },
         LockFileView::Held(owner) => html! {
             <g class="lockfile held">
                 <rect x={fmt(CX + 75.0)} y={fmt(CY - 26.0)} width="92" height="52" rx="4" />
                 <text x={fmt(CX + 121.0)} y={fmt(CY - 4.0)}>{"data.lock"}</text>
-                <text x={fmt(CX + 121.0)} y={fmt(CY + 14.0)} class="small">{format!("pid of P{}", owner.0)}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 14.0)} class="small">{lang.fill("ui.lock.pid_of", &[("n", &owner.0)])}</text>
             </g>
         },
         LockFileView::Stale(owner) => html! {
             <g class="lockfile stale">
                 <rect x={fmt(CX + 65.0)} y={fmt(CY - 34.0)} width="112" height="68" rx="4" fill="url(#stale-hatch)" />
                 <text x={fmt(CX + 121.0)} y={fmt(CY - 12.0)}>{"data.lock"}</text>
-                <text x={fmt(CX + 121.0)} y={fmt(CY + 6.0)}>{"STALE"}</text>
-                <text x={fmt(CX + 121.0)} y={fmt(CY + 22.0)} class="small">{format!("P{} was killed", owner.0)}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 6.0)}>{lang.ui("ui.lock.stale")}</text>
+                <text x={fmt(CX + 121.0)} y={fmt(CY + 22.0)} class="small">{lang.fill("ui.lock.was_killed", &[("who", &format!("P{}", owner.0))])}</text>
             </g>
         },
     };
@@ -192,15 +197,15 @@ fn file(snap: &LockSnapshot, trace: &Trace) -> Html {
         <g class="file">
             <rect x={fmt(file_x - 62.0)} y={fmt(CY - 40.0)} width="124" height="80" rx="6" class="file-body" />
             <text x={fmt(file_x)} y={fmt(CY - 14.0)} class="file-name">{"data"}</text>
-            <text x={fmt(file_x)} y={fmt(CY + 6.0)} class="small">{ if uses_file { "counter file".to_owned() } else { format!("flock: {lock_state}") } }</text>
-            <text x={fmt(file_x)} y={fmt(CY + 26.0)} class="small counter">{format!("counter = {}", snap.counter)}</text>
+            <text x={fmt(file_x)} y={fmt(CY + 6.0)} class="small">{ if uses_file { lang.ui("ui.lock.counter_file").to_owned() } else { format!("flock: {lock_state}") } }</text>
+            <text x={fmt(file_x)} y={fmt(CY + 26.0)} class="small counter">{lang.fill("ui.lock.counter", &[("n", &snap.counter)])}</text>
             {lock_file}
-            <text x={fmt(CX)} y={fmt(H - 8.0)} class="small time-label">{format!("t = {} of {}", snap.t, trace.end())}</text>
+            <text x={fmt(CX)} y={fmt(H - 8.0)} class="small time-label">{lang.fill("ui.draw.t_of", &[("t", &snap.t), ("end", &trace.end())])}</text>
         </g>
     }
 }
 
-fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos) -> Html {
+fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos, lang: Lang) -> Html {
     let p = shared::lab::lock::LockParams::from_validated(&trace.run.params);
     if p.rogue_actor().is_none() {
         return html! {};
@@ -209,46 +214,47 @@ fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos) -> Html {
     let (x, y) = (70.0, H - 45.0);
     html! {
         <g class={classes!("rogue", writing.then_some("writing"))}>
-            <title>{"The rogue writer never asks for the lock"}</title>
+            <title>{lang.ui("ui.lock.rogue_title")}</title>
             <polygon points={format!("{},{} {},{} {},{} {},{}", x, y - 20.0, x + 20.0, y, x, y + 20.0, x - 20.0, y)} />
-            <text x={fmt(x)} y={fmt(y + 36.0)} class="badge">{ if writing { "rogue: WRITES" } else { "rogue (no lock)" } }</text>
+            <text x={fmt(x)} y={fmt(y + 36.0)} class="badge">{ if writing { lang.ui("ui.lock.rogue_writes") } else { lang.ui("term.lock.rogue") } }</text>
         </g>
     }
 }
 
 /// One sentence under the drawing and for its accessible name (the page's narrated log says each event).
-fn caption(snap: &LockSnapshot, trace: &Trace) -> String {
+fn caption(snap: &LockSnapshot, trace: &Trace, lang: Lang) -> String {
     let name = |p: &ProcView| format!("P{}", p.actor.0);
+    let sep = lang.ui("ui.draw.list_sep");
     let holders: Vec<String> = snap
         .holders()
         .map(|p| {
-            format!(
-                "{} ({})",
-                name(p),
-                match p.kind {
-                    LockKind::Exclusive => "exclusive",
-                    LockKind::Shared => "shared",
-                }
-            )
+            let kind = match p.kind {
+                LockKind::Exclusive => lang.ui("term.lock.exclusive"),
+                LockKind::Shared => lang.ui("term.lock.shared"),
+            };
+            format!("{} ({kind})", name(p))
         })
         .collect();
     let mut parts = Vec::new();
     parts.push(if holders.is_empty() {
-        "Nobody holds the lock".to_owned()
+        lang.ui("ui.lock.caption_nobody").to_owned()
     } else {
-        format!("{} holds the lock", holders.join(", "))
+        lang.fill("ui.lock.caption_holds", &[("who", &holders.join(sep))])
     });
     if !snap.queue.is_empty() {
-        parts.push(format!("{} waiting", snap.queue.len()));
+        parts.push(lang.fill("ui.lock.caption_waiting", &[("n", &snap.queue.len())]));
     }
     let dead: Vec<String> = snap.procs.iter().filter(|p| p.state == ProcState::Dead).map(name).collect();
     if !dead.is_empty() {
-        parts.push(format!("{} was killed", dead.join(", ")));
+        parts.push(lang.fill("ui.lock.was_killed", &[("who", &dead.join(sep))]));
     }
     if let LockFileView::Stale(_) = snap.lock_file {
-        parts.push("its lock file is stale and blocks everyone".to_owned());
+        parts.push(lang.ui("ui.lock.caption_stale").to_owned());
     }
-    format!("{} at {} of {}.", parts.join("; "), snap.t, trace.end())
+    lang.fill(
+        "ui.lock.caption",
+        &[("parts", &parts.join(lang.ui("ui.draw.clause_sep"))), ("t", &snap.t), ("end", &trace.end())],
+    )
 }
 
 /// The most spans the lane chart draws; beyond it the chart says so instead of freezing the page.
@@ -258,10 +264,11 @@ const MAX_SPANS: usize = 8_000;
 /// the playhead. It shows what the circle cannot: who waited how long, and who never got a turn.
 #[function_component(LockLanes)]
 pub fn lock_lanes(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let lanes = use_memo(TraceRef(props.trace.clone()), |t| lanes(&t.0));
     let n_spans: usize = lanes.iter().map(|l| l.spans.len()).sum();
     if n_spans > MAX_SPANS {
-        return html! { <p class="lanes-note">{format!("The lane chart is hidden: {n_spans} spans are too many to draw. Shorten the run to see it.")}</p> };
+        return html! { <p class="lanes-note">{lang.fill("ui.lock.lanes_hidden", &[("n", &n_spans)])}</p> };
     }
     let end = props.trace.end().0.max(1) as f64;
     let (left, width) = (44.0, W - 80.0);
@@ -293,13 +300,13 @@ pub fn lock_lanes(props: &MomentProps) -> Html {
     };
     html! {
         <svg class="lock-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label="Timeline per process: light when waiting, solid when holding the lock">
+            aria-label={lang.ui("ui.lock.lanes_label")}>
             <defs>{hatch("lane-shared", 6, "lane-shared-bg", "lane-shared-line")}</defs>
             { for lanes.iter().enumerate().map(lane_svg) }
             <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
             <text x={fmt(left)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{"0"}</text>
             <text x={fmt(left + width)} y={fmt(height - 2.0)} class="axis" text-anchor="end">{props.trace.end().to_string()}</text>
-            <text x={fmt(left + width / 2.0)} y={fmt(height - 2.0)} class="axis">{"light: waiting · solid: holding (striped: shared)"}</text>
+            <text x={fmt(left + width / 2.0)} y={fmt(height - 2.0)} class="axis">{lang.ui("ui.lock.lanes_axis")}</text>
         </svg>
     }
 }

@@ -3,6 +3,7 @@
 //! of each way of starting work or handing over a message, as bars on a logarithmic scale.
 
 use crate::lab::{MomentProps, fmt};
+use shared::i18n::Lang;
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way, makespans, samples};
 use shared::stats::percentile;
 use shared::{EventKind, Nanos, Trace};
@@ -13,26 +14,27 @@ const LEFT: f64 = 92.0;
 
 #[function_component(MethodsView)]
 pub fn methods_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
     let has_spans = trace.events.iter().any(|e| matches!(e.kind, EventKind::Methods(MethodsEvent::Span { .. })));
     let has_costs = Cost::ALL.iter().any(|c| !samples(trace, *c).is_empty());
     html! {
         <figure class="methods-view">
-            if has_spans { { lanes(trace, props.t) } }
-            if has_costs { { costs(trace, props.t) } }
+            if has_spans { { lanes(trace, props.t, lang) } }
+            if has_costs { { costs(trace, props.t, lang) } }
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch startup"></span>{"starting up"}</li>
-                    <li><span class="swatch runnable"></span>{"ready, waiting for a core"}</li>
-                    <li><span class="swatch compute"></span>{"computing"}</li>
-                    <li><span class="swatch wait"></span>{"waiting for I/O"}</li>
+                    <li><span class="swatch startup"></span>{lang.ui("ui.methods.startup")}</li>
+                    <li><span class="swatch runnable"></span>{lang.ui("ui.methods.runnable")}</li>
+                    <li><span class="swatch compute"></span>{lang.ui("ui.methods.compute")}</li>
+                    <li><span class="swatch wait"></span>{lang.ui("ui.methods.wait")}</li>
                 </ul>
             </figcaption>
         </figure>
     }
 }
 
-fn lanes(trace: &Trace, t: Nanos) -> Html {
+fn lanes(trace: &Trace, t: Nanos, lang: Lang) -> Html {
     let end = trace.end().0.max(1) as f64;
     let width = W - LEFT - 12.0;
     let x = |t: Nanos| LEFT + width * t.0 as f64 / end;
@@ -74,13 +76,13 @@ fn lanes(trace: &Trace, t: Nanos) -> Html {
             }
             _ => None,
         });
-        let label = format!(
-            "{}{}",
-            way.label(),
-            finished.filter(|f| *f <= t).map(|f| format!(": all done at {f}")).unwrap_or_default()
-        );
+        let name = way.name().say(lang);
+        let label = match finished.filter(|f| *f <= t) {
+            Some(f) => lang.fill("ui.methods.done_at", &[("way", &name), ("t", &f)]),
+            None => name,
+        };
         groups.push(html! {
-            <g class="way" data-way={way.label()}>
+            <g class="way" data-way={way.key()}>
                 <text class="way-label" x="4" y={fmt(top + 10.0)}>{label}</text>
                 { for spans }
                 if let Some(f) = finished.filter(|f| *f <= t) {
@@ -93,14 +95,14 @@ fn lanes(trace: &Trace, t: Nanos) -> Html {
     let height = y + 6.0;
     html! {
         <svg class="methods-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label="The four ways over time: start-up, waiting for a core, computing and waiting for I/O">
+            aria-label={lang.ui("ui.methods.lanes_label")}>
             { for groups }
             <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="0" y2={fmt(height - 4.0)} />
         </svg>
     }
 }
 
-fn costs(trace: &Trace, t: Nanos) -> Html {
+fn costs(trace: &Trace, t: Nanos, lang: Lang) -> Html {
     let shown = Trace { events: trace.events[..trace.count_until(t)].to_vec(), ..trace.clone() };
     let rows: Vec<(Cost, Option<u64>, Option<u64>)> = Cost::ALL
         .iter()
@@ -117,12 +119,12 @@ fn costs(trace: &Trace, t: Nanos) -> Html {
     let height = row_h * rows.len() as f64 + 26.0;
     html! {
         <svg class="methods-costs" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label="Measured cost of each way to start work or hand over a message (median, p99 whisker)">
+            aria-label={lang.ui("ui.methods.costs_label")}>
             { for rows.iter().enumerate().map(|(i, (cost, p50, p99))| {
                 let y = 6.0 + i as f64 * row_h;
                 html! {
                     <g class="cost" data-cost={cost.key()}>
-                        <text class="cost-label" x="244" y={fmt(y + 14.0)}>{cost.label()}</text>
+                        <text class="cost-label" x="244" y={fmt(y + 14.0)}>{cost.name().say(lang)}</text>
                         if let Some(m) = p50 {
                             <rect class="bar" x="250" y={fmt(y + 3.0)} width={fmt(x(*m) - 250.0)} height="16" />
                             <text class="value" x={fmt(x((*m).max(p99.unwrap_or(0))) + 6.0)} y={fmt(y + 15.0)}>

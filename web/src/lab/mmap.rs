@@ -4,6 +4,7 @@
 //! touched, with the run's points on them.
 
 use crate::lab::{MomentProps, fmt};
+use shared::i18n::Lang;
 use shared::lab::mmap::{Method, MmapEvent, MmapParams, READ_BUFFERS_KIB, model_gbps, totals};
 use shared::{EventKind, Trace};
 use yew::prelude::*;
@@ -13,6 +14,7 @@ const CELLS: u32 = 128;
 
 #[function_component(MmapView)]
 pub fn mmap_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
     let p = MmapParams::from_validated(&trace.run.params);
     let shown = Trace { events: trace.events[..trace.count_until(props.t)].to_vec(), ..(**trace).clone() };
@@ -23,17 +25,17 @@ pub fn mmap_view(props: &MomentProps) -> Html {
     let sums = totals(&shown);
     html! {
         <figure class="mmap-view">
-            { strip(&p, current, &sums) }
-            { bars(&sums) }
+            { strip(&p, current, &sums, lang) }
+            { bars(&sums, lang) }
             <div class="mmap-charts">
-                { read_chart(&p, &sums) }
-                { fraction_chart(&p, &sums) }
+                { read_chart(&p, &sums, lang) }
+                { fraction_chart(&p, &sums, lang) }
             </div>
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch uncached"></span>{"not in the page cache"}</li>
-                    <li><span class="swatch cached"></span>{"in the page cache"}</li>
-                    <li><span class="swatch touched"></span>{"read by the method"}</li>
+                    <li><span class="swatch uncached"></span>{lang.ui("ui.mmap.uncached")}</li>
+                    <li><span class="swatch cached"></span>{lang.ui("ui.mmap.cached")}</li>
+                    <li><span class="swatch touched"></span>{lang.ui("ui.mmap.touched")}</li>
                 </ul>
             </figcaption>
         </figure>
@@ -47,10 +49,16 @@ fn scatter(cell: u32) -> f64 {
     (x % 10_000) as f64 / 10_000.0
 }
 
-fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+fn strip(
+    p: &MmapParams,
+    current: Option<(Method, u32)>,
+    sums: &[(Method, u64, u64, u64, u64, u64)],
+    lang: Lang,
+) -> Html {
     let Some((method, index)) = current else {
-        return html! { <p class="empty">{"The file's pages appear here when a method starts."}</p> };
+        return html! { <p class="empty">{lang.ui("ui.mmap.empty")}</p> };
     };
+    let name = method.name().say(lang);
     let progress = f64::from(index + 1) / shared::lab::mmap::CHUNKS as f64;
     let cell_w = (W - 20.0) / f64::from(CELLS);
     let row = sums.iter().find(|r| r.0 == method).copied().unwrap_or((method, 0, 0, 0, 0, 0));
@@ -71,13 +79,13 @@ fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u
     });
     html! {
         <svg class="mmap-strip" viewBox={format!("0 0 {W} 126")} role="img"
-            aria-label={format!("{}: chunk {} of 16", method.label(), index + 1)}>
-            <text class="strip-title" x="10" y="14">{format!("{} — {} MiB file, {} pages", method.label(), p.size >> 20, p.pages())}</text>
+            aria-label={lang.fill("ui.mmap.chunk", &[("method", &name), ("n", &(index + 1)), ("of", &shared::lab::mmap::CHUNKS)])}>
+            <text class="strip-title" x="10" y="14">{lang.fill("ui.mmap.strip_title", &[("method", &name), ("mib", &(p.size >> 20)), ("pages", &p.pages())])}</text>
             { for cells }
             <text class="strip-counts" x="10" y="66">
-                {format!("{:.1} MiB read · {} system calls · {} minor + {} major page faults", row.1 as f64 / 1_048_576.0, row.3, row.4, row.5)}
+                {lang.fill("ui.mmap.counts", &[("mib", &format!("{:.1}", row.1 as f64 / 1_048_576.0)), ("calls", &row.3), ("minor", &row.4), ("major", &row.5)])}
             </text>
-            { mechanism(method, index) }
+            { mechanism(method, index, lang) }
         </svg>
     }
 }
@@ -85,28 +93,19 @@ fn strip(p: &MmapParams, current: Option<(Method, u32)>, sums: &[(Method, u64, u
 /// How one step of the method works: a read(2) copies a buffer's worth out of the page cache; a first touch of
 /// a mapped page faults and the kernel maps it (and its neighbours); memcpy copies memory to memory. The arrow
 /// alternates with the chunks, so playing shows the steps repeat.
-fn mechanism(method: Method, index: u32) -> Html {
+fn mechanism(method: Method, index: u32, lang: Lang) -> Html {
+    let buffer = |kib: u32| lang.fill("ui.mmap.buffer", &[("n", &kib)]);
     let (from, arrow, to, caption) = match method {
-        Method::Read { buffer_kib } => (
-            "page cache",
-            "read(2): copy",
-            format!("buffer, {buffer_kib} KiB"),
-            "one system call per buffer; every byte is copied once".to_owned(),
-        ),
-        Method::PreadPieces => (
-            "page cache",
-            "pread(2): copy",
-            "buffer, 4 KiB".to_owned(),
-            "one system call and one copy per piece".to_owned(),
-        ),
-        Method::MmapSequential | Method::MmapPieces => (
-            "page cache",
-            "fault: map 16 pages",
-            "page table".to_owned(),
-            "no call and no copy: the first touch of a page faults, the kernel maps it and its neighbours".to_owned(),
-        ),
-        Method::Memcpy => ("memory", "memcpy", "buffer, 64 KiB".to_owned(), "the ceiling: no kernel at all".to_owned()),
+        Method::Read { buffer_kib } => {
+            ("ui.mmap.page_cache", "ui.mmap.read_copy", buffer(buffer_kib), "ui.mmap.read_caption")
+        }
+        Method::PreadPieces => ("ui.mmap.page_cache", "ui.mmap.pread_copy", buffer(4), "ui.mmap.pread_caption"),
+        Method::MmapSequential | Method::MmapPieces => {
+            ("ui.mmap.page_cache", "ui.mmap.fault", lang.ui("ui.mmap.page_table").to_owned(), "ui.mmap.fault_caption")
+        }
+        Method::Memcpy => ("ui.mmap.memory", "ui.mmap.memcpy", buffer(64), "ui.mmap.memcpy_caption"),
     };
+    let (from, arrow, caption) = (lang.ui(from), lang.ui(arrow), lang.ui(caption));
     let pulse = if index.is_multiple_of(2) { "arrow" } else { "arrow pulse" };
     html! {
         <g class="mechanism">
@@ -121,7 +120,7 @@ fn mechanism(method: Method, index: u32) -> Html {
     }
 }
 
-fn bars(sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+fn bars(sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) -> Html {
     let gbps = |r: &(Method, u64, u64, u64, u64, u64)| r.1 as f64 / r.2.max(1) as f64;
     let ceiling = sums.iter().find(|r| r.0 == Method::Memcpy).map(gbps);
     let top = sums.iter().map(gbps).fold(1.0, f64::max) * 1.15;
@@ -129,13 +128,13 @@ fn bars(sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
     let height = row_h * Method::all().len() as f64 + 8.0;
     let x = |v: f64| 190.0 + (W - 270.0) * v / top;
     html! {
-        <svg class="mmap-bars" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="Throughput of each method in GB/s">
+        <svg class="mmap-bars" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={lang.ui("ui.mmap.bars_label")}>
             { for Method::all().into_iter().enumerate().map(|(i, m)| {
                 let y = 4.0 + i as f64 * row_h;
                 let row = sums.iter().find(|r| r.0 == m);
                 html! {
                     <g class="bar-row" data-method={m.key()}>
-                        <text class="bar-label" x="184" y={fmt(y + 13.0)}>{m.label()}</text>
+                        <text class="bar-label" x="184" y={fmt(y + 13.0)}>{m.name().say(lang)}</text>
                         if let Some(r) = row {
                             <rect class={classes!("bar", (m == Method::Memcpy).then_some("ceiling-bar"))} x="190" y={fmt(y + 2.0)} width={fmt(x(gbps(r)) - 190.0)} height="14" />
                             <text class="bar-value" x={fmt(x(gbps(r)) + 5.0)} y={fmt(y + 13.0)}>
@@ -178,7 +177,7 @@ fn chart(
     }
 }
 
-fn read_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+fn read_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) -> Html {
     let log = |kib: f64| (kib.log2() - 2.0) / 10.0;
     let curve: Vec<(f64, f64)> = (0..=40)
         .map(|i| {
@@ -197,10 +196,10 @@ fn read_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Htm
         .iter()
         .map(|k| (f64::from(*k), if *k >= 1_024 { format!("{}M", k / 1_024) } else { format!("{k}K") }))
         .collect();
-    chart("read: GB/s against buffer size (line: model)", &curve, &points, &labels, &log)
+    chart(lang.ui("ui.mmap.read_chart"), &curve, &points, &labels, &log)
 }
 
-fn fraction_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) -> Html {
+fn fraction_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) -> Html {
     let curve: Vec<(f64, f64)> = (1..=100)
         .map(|pct| {
             (f64::from(pct), model_gbps(&MmapParams { fraction: f64::from(pct) / 100.0, ..*p }, Method::MmapPieces))
@@ -212,5 +211,5 @@ fn fraction_chart(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)]) ->
         .map(|r| (p.fraction * 100.0, r.1 as f64 / r.2.max(1) as f64))
         .collect();
     let labels = vec![(1.0, "1 %".to_owned()), (50.0, "50 %".to_owned()), (100.0, "100 %".to_owned())];
-    chart("mmap pieces: GB/s against the share read", &curve, &points, &labels, &|v| (v - 1.0) / 99.0)
+    chart(lang.ui("ui.mmap.fraction_chart"), &curve, &points, &labels, &|v| (v - 1.0) / 99.0)
 }

@@ -4,7 +4,8 @@
 //! its tasks (waiting, ready, running, done) with the critical path marked.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
-use shared::lab::pipeline::{Flow, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph};
+use shared::i18n::Lang;
+use shared::lab::pipeline::{Flow, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph, name_text};
 use shared::{EventKind, Nanos, Trace};
 use std::collections::HashMap;
 use yew::prelude::*;
@@ -53,37 +54,41 @@ fn queued_at(f: &Flow, channel: usize, t: Nanos) -> u32 {
 
 #[function_component(PipelineView)]
 pub fn pipeline_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let f = use_memo(TraceRef(props.trace.clone()), |t| flow(&t.0));
     let p = PipelineParams::from_validated(&props.trace.run.params);
     let t = props.t;
     let delivered = f.delivered.iter().flatten().filter(|d| **d <= t).count();
     let is_graph = p.pattern == shared::lab::pipeline::Pattern::DependencyGraph;
     let (counts, drawing) = if is_graph {
-        (format!("{delivered} of {} tasks done", f.delivered.len()), graph_view(&props.trace, &p, t))
+        (
+            lang.fill("ui.pipeline.tasks_done", &[("n", &delivered), ("of", &f.delivered.len())]),
+            graph_view(&props.trace, &p, t, lang),
+        )
     } else {
         let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
         (
-            format!("{delivered} delivered · {} in flight", made.saturating_sub(delivered)),
-            stages_view(&props.trace, &p.topology(), &f, t),
+            lang.fill("ui.pipeline.counts", &[("n", &delivered), ("flight", &made.saturating_sub(delivered))]),
+            stages_view(&props.trace, &p.topology(), &f, t, lang),
         )
     };
     let legend = if is_graph {
         html! {
             <ul class="legend">
-                <li><span class="swatch task-waiting"></span>{"waiting for its inputs"}</li>
-                <li><span class="swatch task-ready"></span>{"ready, waiting for a worker"}</li>
-                <li><span class="swatch working"></span>{"running"}</li>
-                <li><span class="swatch task-done"></span>{"done"}</li>
-                <li><span class="swatch critical"></span>{"on the critical path"}</li>
+                <li><span class="swatch task-waiting"></span>{lang.ui("ui.pipeline.task_waiting")}</li>
+                <li><span class="swatch task-ready"></span>{lang.ui("ui.pipeline.task_ready")}</li>
+                <li><span class="swatch working"></span>{lang.ui("ui.pipeline.task_running")}</li>
+                <li><span class="swatch task-done"></span>{lang.ui("ui.pipeline.task_done")}</li>
+                <li><span class="swatch critical"></span>{lang.ui("ui.pipeline.critical")}</li>
             </ul>
         }
     } else {
         html! {
             <ul class="legend">
-                <li><span class="swatch working"></span>{"working on an item"}</li>
-                <li><span class="swatch send-wait"></span>{"waiting to send (channel full)"}</li>
-                <li><span class="swatch recv-wait"></span>{"waiting to receive (channel empty)"}</li>
-                <li><span class="swatch token"></span>{"an item in a channel"}</li>
+                <li><span class="swatch working"></span>{lang.ui("ui.pipeline.working")}</li>
+                <li><span class="swatch send-wait"></span>{lang.ui("ui.pipeline.send_wait")}</li>
+                <li><span class="swatch recv-wait"></span>{lang.ui("ui.pipeline.recv_wait")}</li>
+                <li><span class="swatch token"></span>{lang.ui("ui.pipeline.token")}</li>
             </ul>
         }
     };
@@ -91,7 +96,7 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
         <figure class="pipeline-view">
             <p class="pipeline-counts">{counts}</p>
             { drawing }
-            { queue_chart(&p.topology(), &f, t) }
+            { queue_chart(&p.topology(), &f, t, lang) }
             <figcaption>{ legend }</figcaption>
         </figure>
     }
@@ -114,7 +119,7 @@ fn columns(topo: &Topology) -> Vec<usize> {
     col
 }
 
-fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
+fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, lang: Lang) -> Html {
     let now = threads_at(trace, t);
     let col = columns(topo);
     let n_cols = col.iter().max().map_or(1, |m| m + 1);
@@ -149,15 +154,16 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
             .flat_map(move |a| to.clone().into_iter().map(move |b| (c, info.capacity, info.name, a, b, queued)))
     });
     html! {
-        <svg class="pipeline-stages" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="Stages, their threads and the channels between them">
+        <svg class="pipeline-stages" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={lang.ui("ui.pipeline.stages_label")}>
             { for pipes.map(|(c, capacity, name, a, b, queued)| {
                 let (x0, y0) = (place[a].0 + box_w, place[a].1 + box_h / 2.0);
                 let (x1, y1) = (place[b].0, place[b].1 + box_h / 2.0);
                 let slots = capacity.unwrap_or(MAX_SLOTS).min(MAX_SLOTS);
+                let name = name_text(name).say(lang);
                 let label = match capacity {
-                    Some(0) => format!("{name} (rendezvous)"),
+                    Some(0) => lang.fill("ui.pipeline.rendezvous", &[("name", &name)]),
                     Some(k) => format!("{name}: {queued}/{k}"),
-                    None => format!("{name}: {queued} (unbounded)"),
+                    None => lang.fill("ui.pipeline.unbounded", &[("name", &name), ("n", &queued)]),
                 };
                 let mid_x = (x0 + x1) / 2.0;
                 let slot_w = ((x1 - x0 - 16.0) / f64::from(slots.max(1))).clamp(3.0, 12.0);
@@ -184,12 +190,12 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos) -> Html {
                 html! {
                     <g class={classes!("stage", (bottleneck == Some(s)).then_some("bottleneck"))} data-stage={s.to_string()}>
                         <rect class="stage-box" x={fmt(x)} y={fmt(y)} width={fmt(box_w)} height={fmt(box_h)} rx="6" />
-                        <text class="stage-name" x={fmt(x + 6.0)} y={fmt(y + 14.0)}>{info.name}</text>
+                        <text class="stage-name" x={fmt(x + 6.0)} y={fmt(y + 14.0)}>{name_text(info.name).say(lang)}</text>
                         <text class="stage-threads" x={fmt(x + 6.0)} y={fmt(y + 27.0)}>
-                            {format!("{} thread{}", info.threads, if info.threads == 1 { "" } else { "s" })}
+                            {lang.fill("ui.pipeline.threads", &[("n", &info.threads)])}
                         </text>
                         if bottleneck == Some(s) {
-                            <text class="stage-bottleneck" x={fmt(x + 6.0)} y={fmt(y + 40.0)}>{"bottleneck"}</text>
+                            <text class="stage-bottleneck" x={fmt(x + 6.0)} y={fmt(y + 40.0)}>{lang.ui("ui.pipeline.bottleneck")}</text>
                         }
                         { for (0..dots).map(|i| {
                             let state = now.get(&(s as u32, i)).copied().unwrap_or(ThreadNow::Idle);
@@ -215,7 +221,7 @@ fn rows_in_max(col: &[usize]) -> usize {
 }
 
 /// The queue length of every channel over the run, with the playhead.
-fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
+fn queue_chart(topo: &Topology, f: &Flow, t: Nanos, lang: Lang) -> Html {
     if topo.channels.is_empty() {
         return html! {};
     }
@@ -225,8 +231,8 @@ fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
     let x = |at: Nanos| 40.0 + (w - 50.0) * at.0 as f64 / end;
     let y = |v: u32| 16.0 + (h - 36.0) * (1.0 - f64::from(v) / top);
     html! {
-        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label="Queue length of each channel over time">
-            <text class="chart-title" x="40" y="11">{"Items queued in each channel over time"}</text>
+        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.pipeline.queues_label")}>
+            <text class="chart-title" x="40" y="11">{lang.ui("ui.pipeline.queues_title")}</text>
             <line class="axis" x1="40" x2={fmt(w - 10.0)} y1={fmt(y(0))} y2={fmt(y(0))} />
             <text class="ytick" x="34" y={fmt(y(top as u32) + 4.0)}>{format!("{}", top as u32)}</text>
             <text class="ytick" x="34" y={fmt(y(0) + 4.0)}>{"0"}</text>
@@ -241,10 +247,10 @@ fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
                     }
                     pts.join(" ")
                 }).unwrap_or_default();
-                html! { <polyline class={format!("queue-line q{}", c % 4)} points={points}><title>{info.name}</title></polyline> }
+                html! { <polyline class={format!("queue-line q{}", c % 4)} points={points}><title>{name_text(info.name).say(lang)}</title></polyline> }
             }) }
             { for topo.channels.iter().enumerate().map(|(c, info)| html! {
-                <text class={format!("queue-name q{}", c % 4)} x={fmt(w - 10.0 - 90.0 * (topo.channels.len() - 1 - c) as f64)} y="11">{info.name}</text>
+                <text class={format!("queue-name q{}", c % 4)} x={fmt(w - 10.0 - 90.0 * (topo.channels.len() - 1 - c) as f64)} y="11">{name_text(info.name).say(lang)}</text>
             }) }
             <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="14" y2={fmt(y(0))} />
         </svg>
@@ -252,7 +258,7 @@ fn queue_chart(topo: &Topology, f: &Flow, t: Nanos) -> Html {
 }
 
 /// The dependency graph: the build copy under the playhead, its tasks by depth, the critical path marked.
-fn graph_view(trace: &Trace, p: &PipelineParams, t: Nanos) -> Html {
+fn graph_view(trace: &Trace, p: &PipelineParams, t: Nanos, lang: Lang) -> Html {
     let tasks = graph::tasks(p, trace.run.seed);
     let (mut ready, mut started, mut done) = (HashMap::new(), HashMap::new(), HashMap::new());
     for e in &trace.events[..trace.count_until(t)] {
@@ -300,8 +306,8 @@ fn graph_view(trace: &Trace, p: &PipelineParams, t: Nanos) -> Html {
     let height = 24.0 + row.iter().max().copied().unwrap_or(1) as f64 * 34.0 + 6.0;
     let node_w = (col_w - 18.0).min(100.0);
     html! {
-        <svg class="pipeline-graph" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label="The dependency graph's tasks and the critical path">
-            <text class="chart-title" x="10" y="12">{format!("Build {} of {} · critical path in bold", copy + 1, tasks.len() as u32 / n)}</text>
+        <svg class="pipeline-graph" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={lang.ui("ui.pipeline.graph_label")}>
+            <text class="chart-title" x="10" y="12">{lang.fill("ui.pipeline.build", &[("n", &(copy + 1)), ("of", &(tasks.len() as u32 / n))])}</text>
             { for graph::BUILD.iter().enumerate().flat_map(|(i, (_, deps, _))| {
                 let pos = &pos;
                 let critical = &critical;
@@ -318,7 +324,7 @@ fn graph_view(trace: &Trace, p: &PipelineParams, t: Nanos) -> Html {
                 html! {
                     <g class={classes!(class, critical[i].then_some("critical"))}>
                         <rect x={fmt(x)} y={fmt(y)} width={fmt(node_w)} height="22" rx="4" />
-                        <text x={fmt(x + 5.0)} y={fmt(y + 15.0)}>{*name}</text>
+                        <text x={fmt(x + 5.0)} y={fmt(y + 15.0)}>{name_text(name).say(lang)}</text>
                     </g>
                 }
             }) }

@@ -4,6 +4,7 @@
 //! model's curves, the rounds' points).
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use shared::i18n::Lang;
 use shared::lab::watch::{RoundSummary, WatchParams, Watcher, model_cpu_per_second, rounds};
 use shared::{Nanos, Source, Trace};
 use yew::prelude::*;
@@ -16,6 +17,7 @@ const BINS: usize = 22;
 
 #[function_component(WatchView)]
 pub fn watch_view(props: &MomentProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
     let all = use_memo(TraceRef(props.trace.clone()), |t| rounds(&t.0));
     let t = props.t;
     let trace = &props.trace;
@@ -23,67 +25,69 @@ pub fn watch_view(props: &MomentProps) -> Html {
     // The round under the playhead: the last one that started by then.
     let current = all.iter().rposition(|(r, _)| r.start <= t).unwrap_or(0);
     let Some((round, files_of)) = all.get(current) else {
-        return html! { <p class="empty">{"Nothing to draw yet."}</p> };
+        return html! { <p class="empty">{lang.ui("ui.draw.nothing_yet")}</p> };
     };
     html! {
         <figure class="watch-view">
-            { header(trace, round, t) }
-            { grid(&p, round, files_of, t) }
+            { header(trace, round, t, lang) }
+            { grid(&p, round, files_of, t, lang) }
             <div class="watch-charts">
-                { histogram(round, Watcher::Inotify, t) }
-                { histogram(round, Watcher::Poll, t) }
+                { histogram(round, Watcher::Inotify, t, lang) }
+                { histogram(round, Watcher::Poll, t, lang) }
             </div>
-            { cost_chart(&p, &all, t) }
+            { cost_chart(&p, &all, t, lang) }
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch pending"></span>{"written, not noticed yet"}</li>
-                    <li><span class="swatch notified"></span>{"inotify noticed, the poller not yet"}</li>
-                    <li><span class="swatch polled"></span>{"the poller noticed, inotify not"}</li>
-                    <li><span class="swatch both"></span>{"both noticed"}</li>
-                    <li><span class="swatch sweep"></span>{"the poller's pass"}</li>
+                    <li><span class="swatch pending"></span>{lang.ui("ui.watch.pending")}</li>
+                    <li><span class="swatch notified"></span>{lang.ui("ui.watch.notified")}</li>
+                    <li><span class="swatch polled"></span>{lang.ui("ui.watch.polled")}</li>
+                    <li><span class="swatch both"></span>{lang.ui("ui.watch.both")}</li>
+                    <li><span class="swatch sweep"></span>{lang.ui("ui.watch.sweep")}</li>
                 </ul>
             </figcaption>
         </figure>
     }
 }
 
-fn header(trace: &Trace, r: &RoundSummary, t: Nanos) -> Html {
+fn header(trace: &Trace, r: &RoundSummary, t: Nanos, lang: Lang) -> Html {
     let written = r.writes.iter().flatten().filter(|w| **w <= t).count();
     let noticed = |w: Watcher| r.detected[w as usize].iter().flatten().filter(|d| **d <= t).count();
     let backend = match &trace.run.source {
-        Source::Measured { host, .. } => format!(
-            "Measured: inotify through the notify crate's recommended watcher, the poller our own stat pass; scratch on {}.",
-            host.scratch_fs
-        ),
-        Source::Simulated => "Simulated: the model's queue and passes.".to_owned(),
+        Source::Measured { host, .. } => lang.fill("ui.watch.measured", &[("fs", &host.scratch_fs)]),
+        Source::Simulated => lang.ui("ui.watch.simulated").to_owned(),
     };
     html! {
         <div class="watch-header">
             <p class="watch-round">
-                {format!(
-                    "Round {}: {} files in {} director{} ({} inotify watches) · {written} changes written · inotify noticed {} · the poller {}",
-                    r.round + 1, r.files, r.dirs, if r.dirs == 1 { "y" } else { "ies" }, r.dirs + 1, noticed(Watcher::Inotify), noticed(Watcher::Poll)
-                )}
+                {lang.fill("ui.watch.round", &[
+                    ("round", &(r.round + 1)),
+                    ("files", &r.files),
+                    ("dirs", &r.dirs),
+                    ("watches", &(r.dirs + 1)),
+                    ("written", &written),
+                    ("inotify", &noticed(Watcher::Inotify)),
+                    ("poller", &noticed(Watcher::Poll)),
+                ])}
             </p>
             <p class="watch-backend">{backend}</p>
             if let Some((needed, limit)) = r.limit {
                 <p class="watch-warning" role="status">
-                    {format!("inotify needed {needed} watches and the limit is {limit}: raise fs.inotify.max_user_watches. The poller ran alone.")}
+                    {lang.fill("ui.watch.limit", &[("needed", &needed), ("limit", &limit)])}
                 </p>
             }
             if r.unavailable {
                 <p class="watch-warning" role="status">
-                    {"inotify could not start (no inotify instance left: fs.inotify.max_user_instances). The poller ran alone; the run's notes say more."}
+                    {lang.ui("ui.watch.unavailable")}
                 </p>
             }
             if r.overflows > 0 {
-                <p class="watch-warning" role="status">{format!("The kernel queue overflowed {} time(s): changes were lost.", r.overflows)}</p>
+                <p class="watch-warning" role="status">{lang.fill("ui.watch.overflowed", &[("n", &r.overflows)])}</p>
             }
         </div>
     }
 }
 
-fn grid(p: &WatchParams, r: &RoundSummary, files_of: &[u32], t: Nanos) -> Html {
+fn grid(p: &WatchParams, r: &RoundSummary, files_of: &[u32], t: Nanos, lang: Lang) -> Html {
     let cells = r.files.min(MAX_CELLS);
     let cols = if cells >= 100 { 25 } else { cells.min(10) };
     let rows = cells.div_ceil(cols);
@@ -116,13 +120,13 @@ fn grid(p: &WatchParams, r: &RoundSummary, files_of: &[u32], t: Nanos) -> Html {
     let per_cell = r.files.div_ceil(cells);
     html! {
         <svg class="watch-grid" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label={format!("{} files, {} per cell", r.files, per_cell)}>
+            aria-label={lang.fill("ui.watch.grid_label", &[("files", &r.files), ("n", &per_cell)])}>
             <text class="grid-title" x="10" y="14">
                 {match sweep {
-                    Some(f) => format!("the poller is {:.0} % through its pass", f * 100.0),
-                    None => format!("the poller sleeps between passes ({} ms)", p.interval.0 / 1_000_000),
+                    Some(f) => lang.fill("ui.watch.sweeping", &[("percent", &format!("{:.0}", f * 100.0))]),
+                    None => lang.fill("ui.watch.sleeping", &[("ms", &(p.interval.0 / 1_000_000))]),
                 }}
-                {if per_cell > 1 { format!(" · each cell is {per_cell} files") } else { String::new() }}
+                {if per_cell > 1 { lang.fill("ui.watch.per_cell", &[("n", &per_cell)]) } else { String::new() }}
             </text>
             { for (0..cells).map(|c| {
                 let (x, y) = (10.0 + f64::from(c % cols) * size, 22.0 + f64::from(c / cols) * size);
@@ -137,10 +141,10 @@ fn grid(p: &WatchParams, r: &RoundSummary, files_of: &[u32], t: Nanos) -> Html {
 }
 
 /// A watcher's name where space is short.
-fn short_name(watcher: Watcher) -> &'static str {
+fn short_name(watcher: Watcher, lang: Lang) -> &'static str {
     match watcher {
         Watcher::Inotify => "inotify",
-        Watcher::Poll => "poller",
+        Watcher::Poll => lang.ui("ui.watch.poller"),
     }
 }
 
@@ -150,7 +154,7 @@ fn bin(ns: u64) -> usize {
     ((decades * 3.0) as usize).min(BINS - 1)
 }
 
-fn histogram(r: &RoundSummary, watcher: Watcher, t: Nanos) -> Html {
+fn histogram(r: &RoundSummary, watcher: Watcher, t: Nanos, lang: Lang) -> Html {
     let mut counts = [0u32; BINS];
     let mut lat: Vec<u64> = Vec::new();
     for (d, w) in r.detected[watcher as usize].iter().zip(&r.writes) {
@@ -169,8 +173,8 @@ fn histogram(r: &RoundSummary, watcher: Watcher, t: Nanos) -> Html {
     let pct = |p: f64| shared::stats::percentile(&lat, p).map_or_else(|| "—".to_owned(), |v| Nanos(v).to_string());
     html! {
         <svg class={classes!("watch-hist", watcher.key())} viewBox={format!("0 0 {w} {h}")} role="img"
-            aria-label={format!("{}: detection latency histogram", watcher.label())}>
-            <text class="chart-title" x="10" y="12">{format!("{}: latency p50 {} · p99 {}", short_name(watcher), pct(50.0), pct(99.0))}</text>
+            aria-label={lang.fill("ui.watch.hist_label", &[("watcher", &watcher.name().say(lang))])}>
+            <text class="chart-title" x="10" y="12">{lang.fill("ui.watch.hist_title", &[("watcher", &short_name(watcher, lang)), ("p50", &pct(50.0)), ("p99", &pct(99.0))])}</text>
             { for counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| {
                 let bh = (h - 50.0) * f64::from(*c) / top;
                 html! { <rect class="hbar" x={fmt(10.0 + i as f64 * bar_w)} y={fmt(h - 28.0 - bh)} width={fmt(bar_w - 1.0)} height={fmt(bh)} /> }
@@ -185,7 +189,7 @@ fn histogram(r: &RoundSummary, watcher: Watcher, t: Nanos) -> Html {
 
 /// CPU time per second of watching against N, log–log: the model's line per watcher and each finished round's
 /// point.
-fn cost_chart(p: &WatchParams, all: &[(RoundSummary, Vec<u32>)], t: Nanos) -> Html {
+fn cost_chart(p: &WatchParams, all: &[(RoundSummary, Vec<u32>)], t: Nanos, lang: Lang) -> Html {
     let (w, h) = (W, 190.0);
     let x = |n: f64| 60.0 + (w - 80.0) * (n.log10() - 1.0) / 4.0;
     // 1 µs/s to 1 s/s.
@@ -203,14 +207,14 @@ fn cost_chart(p: &WatchParams, all: &[(RoundSummary, Vec<u32>)], t: Nanos) -> Ht
             let cpu = r.cpu_per_second(watcher).filter(|_| done)?;
             Some(html! {
                 <circle class={classes!("point", watcher.key())} cx={fmt(x(f64::from(r.files)))} cy={fmt(y(cpu))} r="5">
-                    <title>{format!("{} at N = {}: {} per second", watcher.label(), r.files, Nanos(cpu as u64))}</title>
+                    <title>{lang.fill("ui.watch.point", &[("watcher", &watcher.name().say(lang)), ("n", &r.files), ("cpu", &Nanos(cpu as u64))])}</title>
                 </circle>
             })
         })
     });
     html! {
-        <svg class="watch-cost" viewBox={format!("0 0 {w} {h}")} role="img" aria-label="CPU time per second of each watcher against the number of files">
-            <text class="chart-title" x="60" y="14">{"CPU time per second of watching against N (lines: model; dots: this run's rounds)"}</text>
+        <svg class="watch-cost" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.watch.cost_label")}>
+            <text class="chart-title" x="60" y="14">{lang.ui("ui.watch.cost_title")}</text>
             <line class="axis" x1="60" x2={fmt(w - 20.0)} y1={fmt(h - 32.0)} y2={fmt(h - 32.0)} />
             { for [(1e3, "1 µs"), (1e6, "1 ms"), (1e9, "1 s")].into_iter().map(|(v, label)| html! {
                 <text class="ytick" x="54" y={fmt(y(v) + 4.0)}>{label}</text>
@@ -221,7 +225,7 @@ fn cost_chart(p: &WatchParams, all: &[(RoundSummary, Vec<u32>)], t: Nanos) -> Ht
             <polyline class="model inotify" points={line(Watcher::Inotify)} />
             <polyline class="model poll" points={line(Watcher::Poll)} />
             { for Watcher::ALL.into_iter().map(|watcher| html! {
-                <text class={classes!("series", watcher.key())} x={fmt(w - 24.0)} y={fmt(y(model_cpu_per_second(p, 100_000, watcher)) - 6.0)}>{short_name(watcher)}</text>
+                <text class={classes!("series", watcher.key())} x={fmt(w - 24.0)} y={fmt(y(model_cpu_per_second(p, 100_000, watcher)) - 6.0)}>{short_name(watcher, lang)}</text>
             }) }
             { for points }
         </svg>

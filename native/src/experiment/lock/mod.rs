@@ -9,6 +9,7 @@ use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use report::ReportLine;
 use serde::{Deserialize, Serialize};
+use shared::i18n::Text;
 use shared::lab::MAX_SIM_EVENTS;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
 use shared::params::ParamSet;
@@ -100,7 +101,7 @@ impl Batcher<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<String>, ExperimentError> {
+pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = LockParams::from_validated(params);
     let dir = ctx.scratch;
     let counter_path = dir.join(COUNTER_FILE);
@@ -174,11 +175,7 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Str
     if p.mode == AcquireMode::LockFile && lock_path.exists() {
         std::fs::remove_file(&lock_path).map_err(ExperimentError::io("removing the stale lock file"))?;
         batch.push(event(at(end), file_actor, LockEvent::StaleLockRemoved));
-        notes.push(
-            "The killed holder's lock file was still there when the run ended: every waiter was stuck until \
-             the companion removed it."
-                .to_owned(),
-        );
+        notes.push(Text::new("note.lock.stale_file"));
     }
     let value = worker::read_counter(&counter).map_err(ExperimentError::io("reading the counter file"))?;
     batch.push(event(at(end), file_actor, LockEvent::CounterFinal { value }));
@@ -198,7 +195,7 @@ fn collect(
     workers: &mut Workers,
     batch: &mut Batcher<'_>,
     cancel: &CancelFlag,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Text>,
 ) -> Result<(), ExperimentError> {
     let at = |t: u64| Nanos(t.saturating_sub(t0));
     // Past this, workers are stopped: a bound on any run, however the times were drawn.
@@ -212,13 +209,12 @@ fn collect(
         if !stopped && now >= hard_limit {
             stopped = true;
             workers.kill_all();
-            notes.push(format!("The workers were stopped at the run's time limit ({}).", at(now)));
+            notes.push(Text::new("note.lock.time_limit").with("at", at(now)));
         }
         if !stopped && batch.total >= MAX_SIM_EVENTS {
             stopped = true;
             workers.kill_all();
-            notes
-                .push(format!("The run was stopped at {}: it reached its budget of {MAX_SIM_EVENTS} events.", at(now)));
+            notes.push(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_SIM_EVENTS));
         }
         match rx.recv_timeout(Duration::from_millis(10)) {
             Ok((actor, line)) => {

@@ -2,6 +2,7 @@
 //! same arithmetic.
 
 use super::{LockEvent, LockKind, LockParams};
+use crate::i18n::Text;
 use crate::stats::{jain_index, mean, percentile};
 use crate::time::Nanos;
 use crate::trace::{Metric, Trace, Unit};
@@ -62,32 +63,37 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let shares: Vec<u64> = procs.iter().map(|p| p.acquisitions).collect();
 
     vec![
-        Metric::new("acquisitions", "Acquisitions", Unit::Count, Some(acquisitions as f64)),
-        Metric::new("throughput", "Throughput", Unit::PerSecond, (secs > 0.0).then(|| acquisitions as f64 / secs)),
-        Metric::new("wait_p50", "Wait p50", Unit::Nanos, as_f64(percentile(&waits, 50.0))),
-        Metric::new("wait_p95", "Wait p95", Unit::Nanos, as_f64(percentile(&waits, 95.0))),
-        Metric::new("wait_p99", "Wait p99", Unit::Nanos, as_f64(percentile(&waits, 99.0))),
+        Metric::new("acquisitions", Text::new("metric.lock.acquisitions"), Unit::Count, Some(acquisitions as f64)),
+        Metric::new(
+            "throughput",
+            Text::new("metric.lock.throughput"),
+            Unit::PerSecond,
+            (secs > 0.0).then(|| acquisitions as f64 / secs),
+        ),
+        Metric::new("wait_p50", Text::new("metric.lock.wait_p50"), Unit::Nanos, as_f64(percentile(&waits, 50.0))),
+        Metric::new("wait_p95", Text::new("metric.lock.wait_p95"), Unit::Nanos, as_f64(percentile(&waits, 95.0))),
+        Metric::new("wait_p99", Text::new("metric.lock.wait_p99"), Unit::Nanos, as_f64(percentile(&waits, 99.0))),
         Metric::new(
             "exclusive_wait_max",
-            "Longest writer wait",
+            Text::new("metric.lock.exclusive_wait_max"),
             Unit::Nanos,
             as_f64(exclusive_waits.iter().copied().max()),
         ),
-        Metric::new("hold_mean", "Hold time (mean)", Unit::Nanos, mean(&holds)),
-        Metric::new("fairness", "Fairness (Jain)", Unit::Index, jain_index(&shares)),
+        Metric::new("hold_mean", Text::new("metric.lock.hold_mean"), Unit::Nanos, mean(&holds)),
+        Metric::new("fairness", Text::new("metric.lock.fairness"), Unit::Index, jain_index(&shares)),
         Metric::new(
             "failed_per_acquisition",
-            "Failed attempts per acquisition",
+            Text::new("metric.lock.failed_per_acquisition"),
             Unit::Ratio,
             (acquisitions > 0).then(|| failed as f64 / acquisitions as f64),
         ),
-        Metric::new("max_holders", "Most holders at once", Unit::Count, Some(max_holding as f64)),
+        Metric::new("max_holders", Text::new("metric.lock.max_holders"), Unit::Count, Some(max_holding as f64)),
         Metric::new(
             "lost_updates",
-            "Lost counter updates",
+            Text::new("metric.lock.lost_updates"),
             Unit::Count,
             final_value.map(|v| writes.saturating_sub(v) as f64),
         ),
-        Metric::new("gave_up", "Requests given up", Unit::Count, Some(gave_up as f64)),
+        Metric::new("gave_up", Text::new("metric.lock.gave_up"), Unit::Count, Some(gave_up as f64)),
     ]
 }

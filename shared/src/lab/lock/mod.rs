@@ -12,6 +12,7 @@ pub use model::simulate;
 pub use snapshot::{LockFileView, LockSnapshot, ProcState, ProcView, snapshot};
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
 use crate::rng::Distribution;
 use crate::time::Nanos;
@@ -270,19 +271,23 @@ impl LockParams {
                 id: ActorId(i),
                 kind: ActorKind::Process,
                 label: match self.kind_of(i) {
-                    LockKind::Exclusive => format!("P{i} writer"),
-                    LockKind::Shared => format!("P{i} reader"),
+                    LockKind::Exclusive => Text::new("term.lock.writer").with("n", i),
+                    LockKind::Shared => Text::new("term.lock.reader").with("n", i),
                 },
                 pid: pid(i),
             })
             .collect();
-        let file_label = if self.mode == AcquireMode::LockFile { "data.lock" } else { "data (flock)" };
-        actors.push(Actor { id: self.file_actor(), kind: ActorKind::File, label: file_label.to_owned(), pid: None });
+        let file_label = if self.mode == AcquireMode::LockFile {
+            Text::Literal("data.lock".into())
+        } else {
+            Text::new("term.lock.data_flock")
+        };
+        actors.push(Actor { id: self.file_actor(), kind: ActorKind::File, label: file_label, pid: None });
         if let Some(rogue) = self.rogue_actor() {
             actors.push(Actor {
                 id: rogue,
                 kind: ActorKind::Process,
-                label: "rogue (no lock)".to_owned(),
+                label: Text::new("term.lock.rogue"),
                 pid: pid(rogue.0),
             });
         }

@@ -5,6 +5,7 @@
 
 use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use crate::LabId;
+use crate::i18n::Text;
 use crate::lab::MAX_SIM_EVENTS;
 use crate::params::ParamSet;
 use crate::rng::SimRng;
@@ -20,7 +21,7 @@ pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
     let (events, stop) = sim::run(&mut model, MAX_SIM_EVENTS);
     let mut notes = Vec::new();
     if let Stop::Budget(at) = stop {
-        notes.push(format!("The simulation stopped at {at}: it reached its budget of {MAX_SIM_EVENTS} events."));
+        notes.push(Text::new("note.sim_budget").with("at", at).with("events", MAX_SIM_EVENTS));
     }
     Trace {
         run: RunInfo { lab: LabId::Lock, params: params.clone(), seed, source: Source::Simulated },

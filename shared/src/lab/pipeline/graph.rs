@@ -3,6 +3,7 @@
 //! are done; ready tasks are taken in order. No schedule beats the critical path, the longest chain of tasks.
 
 use super::{PipelineEvent, PipelineParams};
+use crate::i18n::Text;
 use crate::rng::SimRng;
 use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, Metric, Trace, Unit};
@@ -140,11 +141,11 @@ pub fn metrics(trace: &Trace, p: &PipelineParams) -> Vec<Metric> {
     let makespan = end.values().max().copied().unwrap_or(Nanos::ZERO);
     let cp = critical_path(&observed);
     vec![
-        Metric::new("makespan", "Dependency graph: makespan", Unit::Nanos, Some(makespan.0 as f64)),
-        Metric::new("critical_path", "… critical path (longest chain)", Unit::Nanos, Some(cp.0 as f64)),
+        Metric::new("makespan", Text::new("metric.pipeline.makespan"), Unit::Nanos, Some(makespan.0 as f64)),
+        Metric::new("critical_path", Text::new("metric.pipeline.critical_path"), Unit::Nanos, Some(cp.0 as f64)),
         Metric::new(
             "makespan_ratio",
-            "… makespan ÷ critical path",
+            Text::new("metric.pipeline.makespan_ratio"),
             Unit::Ratio,
             Some(makespan.0 as f64 / cp.0.max(1) as f64),
         ),

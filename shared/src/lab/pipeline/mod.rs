@@ -7,6 +7,7 @@ pub mod graph;
 pub mod model;
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
+use crate::i18n::Text;
 use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
 use crate::rng::Distribution;
 use crate::stats::percentile;
@@ -266,6 +267,11 @@ pub struct Topology {
     pub default_branch: bool,
 }
 
+/// A stage's, channel's or task's name in words the reader's language can say (`term.pipeline.NAME`).
+pub fn name_text(name: &str) -> Text {
+    Text::new(&format!("term.pipeline.{}", name.replace(' ', "_")))
+}
+
 /// The most threads one stage may have (a thread per task is capped here).
 pub const MAX_STAGE_THREADS: u32 = 256;
 
@@ -461,16 +467,16 @@ pub fn actors(p: &PipelineParams, pid: Option<u32>) -> Vec<Actor> {
         .stages
         .iter()
         .enumerate()
-        .map(|(i, s)| Actor { id: ActorId(i as u32), kind: ActorKind::Thread, label: s.name.to_owned(), pid })
+        .map(|(i, s)| Actor { id: ActorId(i as u32), kind: ActorKind::Thread, label: name_text(s.name), pid })
         .collect();
     out.extend(topo.channels.iter().enumerate().map(|(i, c)| Actor {
         id: ActorId(100 + i as u32),
         kind: ActorKind::Channel,
-        label: c.name.to_owned(),
+        label: name_text(c.name),
         pid,
     }));
     if p.pattern == Pattern::DependencyGraph {
-        out.push(Actor { id: ActorId(0), kind: ActorKind::Thread, label: "workers".to_owned(), pid });
+        out.push(Actor { id: ActorId(0), kind: ActorKind::Thread, label: name_text("workers"), pid });
     }
     out
 }
@@ -568,32 +574,32 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let span = f.end.0.max(1) as f64 / 1e9;
     let out_of_order = f.delivery_order.windows(2).filter(|w| w[1] < w[0]).count() as f64;
     let mut out = vec![
-        Metric::new("delivered", "Items delivered", Unit::Count, Some(delivered)),
-        Metric::new("throughput", "Throughput", Unit::PerSecond, Some(delivered / span)),
+        Metric::new("delivered", Text::new("metric.pipeline.delivered"), Unit::Count, Some(delivered)),
+        Metric::new("throughput", Text::new("metric.pipeline.throughput"), Unit::PerSecond, Some(delivered / span)),
     ];
     if p.pattern == Pattern::DependencyGraph {
         out.extend(graph::metrics(trace, &p));
         return out;
     }
     out.extend([
-        Metric::new("p50", "Latency p50 (made → delivered)", Unit::Nanos, pct(50.0)),
-        Metric::new("p95", "Latency p95", Unit::Nanos, pct(95.0)),
-        Metric::new("p99", "Latency p99", Unit::Nanos, pct(99.0)),
-        Metric::new("out_of_order", "Deliveries out of start order", Unit::Count, Some(out_of_order)),
+        Metric::new("p50", Text::new("metric.pipeline.p50"), Unit::Nanos, pct(50.0)),
+        Metric::new("p95", Text::new("metric.pipeline.p95"), Unit::Nanos, pct(95.0)),
+        Metric::new("p99", Text::new("metric.pipeline.p99"), Unit::Nanos, pct(99.0)),
+        Metric::new("out_of_order", Text::new("metric.pipeline.out_of_order"), Unit::Count, Some(out_of_order)),
     ]);
     let topo = p.topology();
     for (c, info) in topo.channels.iter().enumerate() {
         let peak = f.queue.get(c).and_then(|q| q.iter().map(|x| x.1).max()).unwrap_or(0);
         out.push(Metric::new(
             &format!("peak_{c}"),
-            &format!("Channel “{}”: peak queue", info.name),
+            Text::new("metric.pipeline.peak").with_text("name", name_text(info.name)),
             Unit::Count,
             Some(f64::from(peak)),
         ));
         if info.capacity.is_none() {
             out.push(Metric::new(
                 &format!("peak_bytes_{c}"),
-                "… its memory at the peak (64-byte items)",
+                Text::new("metric.pipeline.peak_bytes"),
                 Unit::Count,
                 Some(f64::from(peak) * 64.0),
             ));
@@ -604,9 +610,24 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         let (busy, send, recv) = f.stage_time.get(s).copied().unwrap_or_default();
         let threads = f64::from(info.threads);
         let share = busy as f64 / (f.end.0.max(1) as f64 * threads);
-        out.push(Metric::new(&format!("busy_{s}"), &format!("Stage “{}”: busy", info.name), Unit::Ratio, Some(share)));
-        out.push(Metric::new(&format!("send_wait_{s}"), "… time blocked on send", Unit::Nanos, Some(send as f64)));
-        out.push(Metric::new(&format!("recv_wait_{s}"), "… time blocked on receive", Unit::Nanos, Some(recv as f64)));
+        out.push(Metric::new(
+            &format!("busy_{s}"),
+            Text::new("metric.pipeline.busy").with_text("name", name_text(info.name)),
+            Unit::Ratio,
+            Some(share),
+        ));
+        out.push(Metric::new(
+            &format!("send_wait_{s}"),
+            Text::new("metric.pipeline.send_wait"),
+            Unit::Nanos,
+            Some(send as f64),
+        ));
+        out.push(Metric::new(
+            &format!("recv_wait_{s}"),
+            Text::new("metric.pipeline.recv_wait"),
+            Unit::Nanos,
+            Some(recv as f64),
+        ));
         if matches!(info.role, Role::Work | Role::Select) && bottleneck.is_none_or(|b| share > b.1) {
             bottleneck = Some((s, share));
         }
@@ -614,7 +635,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     if let Some((s, share)) = bottleneck.filter(|_| topo.stages.len() > 2) {
         out.push(Metric::new(
             "bottleneck",
-            &format!("Bottleneck: “{}” (busy share)", topo.stages[s].name),
+            Text::new("metric.pipeline.bottleneck").with_text("name", name_text(topo.stages[s].name)),
             Unit::Ratio,
             Some(share),
         ));
@@ -622,7 +643,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     if p.pattern == Pattern::Select {
         out.push(Metric::new(
             "empty_selects",
-            "Empty selects (default branch taken)",
+            Text::new("metric.pipeline.empty_selects"),
             Unit::Count,
             Some(f.empty_selects as f64),
         ));
@@ -754,7 +775,7 @@ mod tests {
     fn the_slowest_stage_is_the_bottleneck_and_select_with_default_never_blocks() {
         let stages = simulate(&set(&[("pattern", "stages"), ("produce_us", "100")]), 1);
         let bottleneck = metrics(&stages).into_iter().find(|m| m.key == "bottleneck").unwrap();
-        assert!(bottleneck.label.contains("transform"), "{}", bottleneck.label);
+        assert!(bottleneck.label.to_string().contains("transform"), "{}", bottleneck.label);
         let blocking = simulate(&set(&[("pattern", "select")]), 1);
         assert_eq!(metric(&blocking, "empty_selects"), Some(0.0));
         let polling = simulate(&set(&[("pattern", "select"), ("default_branch", "on")]), 1);
