@@ -287,16 +287,8 @@ mod tests {
     fn a_text_fills_its_arguments_in_the_readers_language() {
         let text = Text::new("ui.home.chapter").with("n", 2).with_text("title", Text::new("ui.nav.all_labs"));
         assert_eq!(text.to_string(), "Chapter 2: All labs");
-        assert_eq!(
-            text.say(Lang::Ja),
-            format!(
-                "{}",
-                substitute(Lang::Ja.ui("ui.home.chapter"), |n| Some(match n {
-                    "n" => "2".to_owned(),
-                    _ => Lang::Ja.ui("ui.nav.all_labs").to_owned(),
-                }))
-            )
-        );
+        let ja = text.say(Lang::Ja);
+        assert!(ja.contains('2') && ja.contains(Lang::Ja.ui("ui.nav.all_labs")) && !ja.contains('{'), "{ja}");
         assert_eq!(text.keys(), ["ui.home.chapter", "ui.nav.all_labs"]);
         // Unknown placeholders, stray braces and unknown keys show as written rather than vanish.
         assert_eq!(substitute("a {x} {y} {", |n| (n == "x").then(|| "1".to_owned())), "a 1 {y} {");
