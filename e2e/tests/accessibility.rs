@@ -1,8 +1,8 @@
 //! The accessibility audit: axe-core (npm's, at the version xtask pins) runs in headless Chromium over the front
-//! page and every lab page — simulated run drawn, paused at its end, shortcuts list open — and must find no
-//! serious or critical violation of the WCAG 2.1 A and AA rules (colour contrast among them). Every violation
-//! found, of any impact, is printed for the next engineer. The front page is also checked for its order: the
-//! labs by chapter, each card with its lab's live thumbnail.
+//! page and every lab page, in English and in Japanese — simulated run drawn, at its end, shortcuts list open —
+//! and must find no serious or critical violation of the WCAG 2.1 A and AA rules (colour contrast among them).
+//! Every violation found, of any impact, is printed for the next engineer. The front page is also checked for its
+//! order: the labs by chapter, each card with its lab's live thumbnail.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -79,19 +79,25 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
     }
     assert_eq!(order, ["watch", "lock", "mmap", "io", "methods", "amdahl", "pipeline"], "the chapters' order");
     let mut serious = run_axe(browser, axe, "front page").await?;
-    for lab in LABS {
-        browser.goto(format!("{}/lab/{lab}", page.origin())).await?;
+    browser.goto(format!("{}/?lang=ja", page.origin())).await?;
+    wait_for("the Japanese front page", Duration::from_secs(30), || async {
+        text(browser, ".chapter h2").await.filter(|h| h.starts_with("第1章"))
+    })
+    .await?;
+    serious.extend(run_axe(browser, axe, "front page (ja)").await?);
+    for (lab, lang) in LABS.into_iter().flat_map(|lab| [(lab, "en"), (lab, "ja")]) {
+        browser.goto(format!("{}/lab/{lab}?lang={lang}", page.origin())).await?;
         wait_for("the simulated figures", Duration::from_secs(30), || async {
             text(browser, "table.metrics td.sim").await.filter(|t| !t.is_empty())
         })
         .await?;
         // Paused at the end, with the shortcuts list open: every part of the page is on it.
-        browser.execute("document.querySelector('button.play[aria-label=Pause]')?.click()", Vec::new()).await?;
+        browser.execute("document.querySelector('button.play[data-playing=true]')?.click()", Vec::new()).await?;
         let body = browser.find(By::Css("body")).await?;
         body.send_keys(Key::End).await?;
         body.send_keys("?").await?;
         browser.find(By::Css("#shortcuts")).await?;
-        serious.extend(run_axe(browser, axe, lab).await?);
+        serious.extend(run_axe(browser, axe, &format!("{lab} ({lang})")).await?);
     }
     Ok(serious)
 }

@@ -1,5 +1,5 @@
-//! English and Japanese in the built page: the header's switch changes the page's words, the permalink keeps the
-//! choice through a reload, and the front page follows it.
+//! English and Japanese in the built page: the header's switch changes the page's words (the run's figures and
+//! drawing included), the permalink keeps the choice through a reload, and the front page follows it.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,15 +26,29 @@ async fn heading(browser: &WebDriver, want: &str) -> anyhow::Result<String> {
     .await
 }
 
+/// Waits until the element says `want` (trimmed).
+async fn said(browser: &WebDriver, css: &str, want: &str) -> anyhow::Result<String> {
+    wait_for(&format!("{css} to say “{want}”"), Duration::from_secs(20), || async {
+        text(browser, css).await.filter(|t| t.trim() == want)
+    })
+    .await
+}
+
 async fn scenario(browser: &WebDriver, page: &StaticServer) -> anyhow::Result<()> {
     browser.goto(format!("{}/lab/lock?lang=en", page.origin())).await?;
     heading(browser, "File locks").await?;
     assert_eq!(text(browser, "button.simulate").await.as_deref(), Some("Simulate"));
+    said(browser, "tr[data-metric=throughput] th", "Throughput").await?;
 
     browser.find(By::Css("button.lang[lang=ja]")).await?.click().await?;
     heading(browser, "ファイルロック").await?;
     assert_eq!(text(browser, "button.simulate").await.as_deref(), Some("シミュレーション"));
     assert_eq!(text(browser, "label[for=param-procs]").await.as_deref(), Some("プロセス数"));
+    // The run's own words change too: its figures, the drawing and the narrated log.
+    said(browser, "tr[data-metric=throughput] th", "スループット").await?;
+    said(browser, ".lock-view .queue strong", "待ち行列:").await?;
+    let legend = text(browser, ".lock-view .legend li").await.unwrap_or_default();
+    assert!(legend.contains("書き手"), "the drawing's legend is Japanese: {legend}");
     assert!(browser.current_url().await?.as_str().contains("lang=ja"), "the permalink keeps the language");
     let root_lang = browser.find(By::Css("html")).await?.attr("lang").await?;
     assert_eq!(root_lang.as_deref(), Some("ja"));

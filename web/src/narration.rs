@@ -24,12 +24,13 @@ pub fn narration(props: &NarrationProps) -> Html {
     let said_at = use_mut_ref(|| f64::NEG_INFINITY);
     let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t).map(|s| s.say(lang)));
     {
-        let (said, said_at, playing) = (said.clone(), said_at.clone(), props.playing);
-        use_effect_with(sentence, move |sentence| {
+        let (said, said_at) = (said.clone(), said_at.clone());
+        // On pause the sentence of the moment is said, even when playing had held it back.
+        use_effect_with((sentence, props.playing), move |(sentence, playing)| {
             let now = dom::now_ms();
             if let Some(sentence) = sentence
                 && *said != *sentence
-                && (!playing || now - *said_at.borrow() >= MIN_GAP_MS)
+                && (!*playing || now - *said_at.borrow() >= MIN_GAP_MS)
             {
                 said.set(sentence.clone());
                 *said_at.borrow_mut() = now;

@@ -278,7 +278,7 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                 <button class="icon step-back" onclick={send(PlayerAction::StepBack)} disabled={empty}
                     aria-label={lang.ui("ui.player.step_back")} title={format!("{} (←)", lang.ui("ui.player.step_back"))}>{icon("M15 3v14L5 10zM3 3h2v14H3z")}</button>
                 <button class="icon play" onclick={send(PlayerAction::Toggle)} disabled={empty}
-                    aria-label={play_label} title={format!("{play_label} (space)")}>{play_icon}</button>
+                    data-playing={player.playing.to_string()} aria-label={play_label} title={format!("{play_label} (space)")}>{play_icon}</button>
                 <button class="icon step-forward" onclick={send(PlayerAction::StepForward)} disabled={empty}
                     aria-label={lang.ui("ui.player.step_forward")} title={format!("{} (→)", lang.ui("ui.player.step_forward"))}>{icon("M5 3v14l10-7zM15 3h2v14h-2z")}</button>
                 <label class="speed" title={format!("{} (+/−)", lang.ui("ui.player.speed"))}>

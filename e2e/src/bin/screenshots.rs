@@ -34,7 +34,7 @@ async fn open_paused(browser: &WebDriver, url: &str, play_ms: u64) -> anyhow::Re
     browser.query(By::Css(".view figure")).first().await?;
     tokio::time::sleep(Duration::from_millis(play_ms)).await;
     let play = browser.query(By::Css(".player button.play")).first().await?;
-    if play.attr("aria-label").await?.as_deref() == Some("Pause") {
+    if play.attr("data-playing").await?.as_deref() == Some("true") {
         browser.execute("document.querySelector('.player button.play').click()", vec![]).await?;
     }
     Ok(())
@@ -54,6 +54,8 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     browser.query(By::Css(".view figure")).first().await?;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     shoot(browser, out, "lock-ja").await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-ja-drawing").await?;
 
     open_paused(browser, &format!("{origin}/lab/lock?procs=8&readers=25&seed=3"), 2_500).await?;
     browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
@@ -94,8 +96,8 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
     shoot(browser, out, "lock-metrics-side-by-side").await?;
 
-    // The other labs, simulated then measured through the same companion.
-    for (lab, query, name) in [
+    // The other labs, simulated then measured through the same companion; then each simulated in Japanese.
+    let others = [
         ("amdahl", "parallel=0.9&max_threads=6&work_ms=60&repeats=2", "amdahl"),
         ("methods", "tasks=12&samples=100", "methods"),
         ("mmap", "size_mib=64&fraction_pct=5", "mmap"),
@@ -104,7 +106,8 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("io", "sources=16&requests=200", "io"),
         ("pipeline", "pattern=stages&items=200", "pipeline-stages"),
         ("pipeline", "pattern=dependency_graph&items=48&workers=3", "pipeline-graph"),
-    ] {
+    ];
+    for (lab, query, name) in others {
         open_paused(browser, &format!("{origin}/lab/{lab}?{query}"), 1_500).await?;
         browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
         shoot(browser, out, &format!("{name}-simulated")).await?;
@@ -118,6 +121,11 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         browser.query(By::Css("body")).first().await?.send_keys(Key::End).await?;
         browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
         shoot(browser, out, &format!("{name}-measured")).await?;
+    }
+    for (lab, query, name) in others {
+        open_paused(browser, &format!("{origin}/lab/{lab}?{query}&lang=ja"), 1_500).await?;
+        browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+        shoot(browser, out, &format!("{name}-ja")).await?;
     }
 
     // A laptop-sized window, and the page without a companion.
