@@ -223,8 +223,9 @@ pub async fn text(browser: &thirtyfour::WebDriver, css: &str) -> Option<String> 
 /// for the connection and presses "Run on this machine".
 pub async fn run_live(browser: &thirtyfour::WebDriver, url: String) -> Result<()> {
     browser.goto(url).await?;
+    // By the pill's state, not its words: the page may be in Japanese.
     wait_for("the companion to connect", Duration::from_secs(20), || async {
-        text(browser, ".status-pill").await.filter(|t| t.contains("connected"))
+        browser.find(thirtyfour::By::Css(".status-pill.on")).await.ok()
     })
     .await?;
     // A script click: the sticky parts of the page may cover the button at this scroll position.

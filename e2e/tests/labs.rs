@@ -105,6 +105,27 @@ async fn scenario(
     let gbps = text(browser, "tr[data-metric=mmap_seq_gbps] td.real").await.unwrap_or_default();
     println!("measured mmap sequential: {gbps} GB/s");
 
+    // The same measured in Japanese, with a cold cache: the companion's notes, the figures' names and the
+    // provenance arrive in the page's language.
+    run_live(browser, format!("{}/lab/mmap?size_mib=4&cache=cold&lang=ja", page.origin())).await?;
+    wait_for("the measured checksums (ja)", Duration::from_secs(60), || async {
+        text(browser, "tr[data-metric=checksums_agree] td.real").await.filter(|t| t == "1")
+    })
+    .await?;
+    let label = text(browser, "tr[data-metric=checksums_agree] th").await.unwrap_or_default();
+    assert!(label.starts_with("チェックサム一致"), "a Japanese figure name: {label}");
+    let notes = browser.find_all(By::Css("p.note")).await?;
+    let mut said = Vec::new();
+    for note in notes {
+        said.push(note.text().await?);
+    }
+    assert!(said.iter().any(|n| n.contains("コールド")), "the cold-cache note in Japanese: {said:?}");
+    let mut rows = Vec::new();
+    for dt in browser.find_all(By::Css(".provenance dt")).await? {
+        rows.push(dt.text().await?);
+    }
+    assert!(rows.iter().any(|r| r == "カーネル"), "the provenance in Japanese: {rows:?}");
+
     // And watching a small tree: both watchers' measured latencies reach the page.
     run_live(browser, format!("{}/lab/watch?files=100&changes=20&rate=200&interval_ms=20", page.origin())).await?;
     let notified = wait_for("the measured inotify latency", Duration::from_secs(60), || async {
