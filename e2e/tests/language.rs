@@ -1,10 +1,12 @@
 //! English and Japanese in the built page: the header's switch changes the page's words (the run's figures and
-//! drawing included), the permalink keeps the choice through a reload, and the front page follows it.
+//! drawing included), the permalink keeps the choice through a reload, the front page follows it, and no lab page
+//! in Japanese is left with an English sentence.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e::{Chromedriver, StaticServer, env_path, text, wait_for};
+use shared::i18n::Lang;
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
@@ -32,6 +34,33 @@ async fn said(browser: &WebDriver, css: &str, want: &str) -> anyhow::Result<Stri
         text(browser, css).await.filter(|t| t.trim() == want)
     })
     .await
+}
+
+/// Code that reads as English words but is the same in both languages (a command, crate names).
+const CODE: [&str; 2] = ["syslab run", "crossbeam"];
+
+/// Runs of four or more English words in `text`: what a Japanese page should not show.
+fn english_runs(text: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    for line in text.lines() {
+        let mut run: Vec<&str> = Vec::new();
+        for word in line.split(|c: char| c.is_whitespace() || "、。,.:;()（）「」".contains(c)) {
+            if word.len() >= 2 && word.chars().all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-') {
+                run.push(word);
+                continue;
+            }
+            if !word.is_empty() || run.is_empty() {
+                if run.len() >= 4 {
+                    runs.push(run.join(" "));
+                }
+                run.clear();
+            }
+        }
+        if run.len() >= 4 {
+            runs.push(run.join(" "));
+        }
+    }
+    runs
 }
 
 async fn scenario(browser: &WebDriver, page: &StaticServer) -> anyhow::Result<()> {
@@ -66,5 +95,27 @@ async fn scenario(browser: &WebDriver, page: &StaticServer) -> anyhow::Result<()
     // And back to English.
     browser.find(By::Css("button.lang[lang=en]")).await?.click().await?;
     heading(browser, "See, then measure, how the OS really behaves").await?;
+
+    // Every lab page in Japanese: no English sentence is left (a run of four or more English words), apart
+    // from commands and names that are the same in both.
+    for lab in ["watch", "lock", "mmap", "io", "methods", "amdahl", "pipeline"] {
+        browser.goto(format!("{}/lab/{lab}?lang=ja", page.origin())).await?;
+        said(browser, "h1", Lang::Ja.lab_title(shared::LabId::parse(lab)?)).await?;
+        wait_for("the simulated figures", Duration::from_secs(20), || async {
+            text(browser, "table.metrics td.sim").await.filter(|t| !t.is_empty())
+        })
+        .await?;
+        let body = browser.find(By::Css("main")).await?.text().await?;
+        let english: Vec<String> =
+            english_runs(&body).into_iter().filter(|run| !CODE.iter().any(|code| run.contains(code))).collect();
+        assert!(english.is_empty(), "{lab} in Japanese still shows English: {english:?}");
+    }
+
     Ok(())
+}
+
+#[test]
+fn the_scan_finds_english_sentences_and_passes_japanese_with_terms() {
+    assert_eq!(english_runs("待ち 3。the lock is held by P1"), ["the lock is held by"]);
+    assert!(english_runs("flock、ブロッキング: LOCK_NB と mmap の read").is_empty());
 }
