@@ -199,6 +199,15 @@ mod tests {
     use super::*;
     use shared::ParamValue;
 
+    #[test]
+    fn the_table_lines_its_columns_up() {
+        let run = |seed| shared::lab::simulate(shared::LabId::Io, &shared::ParamSet::new(), seed).unwrap();
+        let out = table(&run(1), &run(2));
+        let rows: Vec<usize> = out.lines().map(|l| l.chars().count()).collect();
+        assert!(rows.len() > 10, "{out}");
+        assert!(rows.iter().all(|n| *n == rows[0]), "ragged columns:\n{out}");
+    }
+
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
     }

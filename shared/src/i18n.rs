@@ -188,7 +188,7 @@ impl Text {
 /// English: what the command line, the logs and the exports say.
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.say(Lang::En))
+        f.pad(&self.say(Lang::En))
     }
 }
 
@@ -287,6 +287,8 @@ mod tests {
     fn a_text_fills_its_arguments_in_the_readers_language() {
         let text = Text::new("ui.home.chapter").with("n", 2).with_text("title", Text::new("ui.nav.all_labs"));
         assert_eq!(text.to_string(), "Chapter 2: All labs");
+        // Tables line texts up: the English respects width and alignment.
+        assert_eq!(format!("[{:<22}]", text), "[Chapter 2: All labs   ]");
         let ja = text.say(Lang::Ja);
         assert!(ja.contains('2') && ja.contains(Lang::Ja.ui("ui.nav.all_labs")) && !ja.contains('{'), "{ja}");
         assert_eq!(text.keys(), ["ui.home.chapter", "ui.nav.all_labs"]);
