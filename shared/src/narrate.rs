@@ -100,8 +100,13 @@ fn generic_sentence(who: Text, event: &Event) -> Text {
         .iter()
         .filter(|(_, v)| !v.is_object() && !v.is_array())
         .map(|(k, v)| {
-            let (name, value) = match (if k == "ns" { Some("took") } else { k.strip_suffix("_ns") }, v.as_u64()) {
-                // Durations read as durations: "serial 6.89 ms", not "serial ns 6894771".
+            let as_time = match k.as_str() {
+                "ns" => Some("took"),
+                "start" => Some("start"),
+                _ => k.strip_suffix("_ns"),
+            };
+            let (name, value) = match (as_time, v.as_u64()) {
+                // Times read as times: "serial 6.89 ms", not "serial ns 6894771"; "start 1.18 ms", not "start 1181896".
                 (Some(name), Some(ns)) => (name, Text::Literal(Nanos(ns).to_string())),
                 _ => match v.as_str() {
                     Some(word) => (k.as_str(), Text::new(&format!("narrate.value.{word}"))),
@@ -147,6 +152,18 @@ mod tests {
     }
 
     #[test]
+    fn a_span_says_when_it_started_as_a_time() {
+        let trace = simulate(LabId::Methods, &ParamSet::new(), 1).unwrap_or_else(|e| panic!("{e}"));
+        let last_of_moment = trace.events.windows(2).filter(|w| w[0].t < w[1].t).map(|w| &w[0]);
+        let span = last_of_moment
+            .filter(|e| matches!(e.kind, EventKind::Methods(crate::lab::methods::MethodsEvent::Span { start, .. }) if start.0 > 1_000_000))
+            .find_map(|e| at(&trace, e.t))
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        assert!(span.contains("start ") && span.contains(" ms"), "{span}");
+    }
+
+    #[test]
     fn every_lab_is_narrated_at_every_event() {
         for lab in LabId::ALL {
             let trace = simulate(lab, &ParamSet::new(), 2).unwrap_or_else(|e| panic!("{e}"));
@@ -155,6 +172,10 @@ mod tests {
                 assert!(said.starts_with("At ") && said.len() > 12, "{lab:?}: {said}");
                 assert!(!said.contains("{") && !said.contains("\""), "{lab:?}: raw JSON in {said}");
                 assert!(!said.contains(" ns "), "{lab:?}: a duration in raw nanoseconds in {said}");
+                assert!(
+                    !said.split(' ').any(|w| w.len() > 6 && w.chars().all(|c| c.is_ascii_digit())),
+                    "{lab:?}: a raw time in {said}"
+                );
             }
         }
     }
