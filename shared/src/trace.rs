@@ -119,11 +119,17 @@ impl HostInfo {
         rows.push(("companion_version", literal(format!("syslab {}", self.companion_version))));
         rows.into_iter().map(|(key, value)| (key, Text::new(&format!("ui.provenance.{key}")), value)).collect()
     }
+
+    /// One line about the machine: kernel, CPUs, where the scratch files go.
+    pub fn summary(&self) -> Text {
+        Text::new("ui.companion.host").with("kernel", &self.kernel).with("n", self.n_cpus).with("fs", &self.scratch_fs)
+    }
 }
 
+/// The summary in English, for logs and the command line.
 impl fmt::Display for HostInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, {} CPUs, scratch on {}", self.kernel, self.n_cpus, self.scratch_fs)
+        self.summary().fmt(f)
     }
 }
 

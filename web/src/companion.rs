@@ -338,20 +338,19 @@ pub fn connection_panel() -> Html {
         ConnStatus::NotConfigured => ("off", lang.ui("ui.companion.not_set_up").to_owned(), how_to_start),
         ConnStatus::Connecting { .. } => (
             "pending",
-            lang.ui("ui.companion.connecting")
-                .replace("{port}", &state.config.as_ref().map_or(0, |c| c.port).to_string()),
+            lang.fill("ui.companion.connecting", &[("port", &state.config.as_ref().map_or(0, |c| c.port))]),
             html! {},
         ),
         ConnStatus::Connected => (
             "on",
             lang.ui("ui.companion.connected").to_owned(),
             html! {
-                <p class="host">{ state.host.as_ref().map(ToString::to_string).unwrap_or_default() }</p>
+                <p class="host">{ state.host.as_ref().map(|h| h.summary().say(lang)).unwrap_or_default() }</p>
             },
         ),
         ConnStatus::Retrying { in_ms, .. } => (
             "off",
-            lang.ui("ui.companion.retrying").replace("{s}", &format!("{:.1}", f64::from(*in_ms) / 1000.0)),
+            lang.fill("ui.companion.retrying", &[("s", &format!("{:.1}", f64::from(*in_ms) / 1000.0))]),
             html! {
                 <>
                     <p class="hint">{lang.ui("ui.companion.not_running")}</p>

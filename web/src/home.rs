@@ -28,7 +28,7 @@ pub fn home() -> Html {
             <p class="lede">{lang.ui("ui.home.lede")}</p>
             { for CHAPTERS.iter().enumerate().map(|(n, chapter)| {
                 let (title, summary) = lang.chapter(n).unwrap_or((chapter.title, chapter.summary));
-                let heading = lang.ui("ui.home.chapter").replace("{n}", &(n + 1).to_string()).replace("{title}", title);
+                let heading = lang.fill("ui.home.chapter", &[("n", &(n + 1)), ("title", &title)]);
                 html! {
                 <section class="chapter" aria-labelledby={format!("chapter-{n}")}>
                     <h2 id={format!("chapter-{n}")}>{heading}</h2>

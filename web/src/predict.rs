@@ -104,12 +104,12 @@ fn verdict(
     let outcome = match chosen {
         Some(c) if c == actual => html! { <strong class="right">{lang.ui("ui.predict.right")}</strong> },
         Some(c) => html! {
-            <strong class="wrong">{lang.ui("ui.predict.wrong").replace("{answer}", answers.get(c).copied().unwrap_or(""))}</strong>
+            <strong class="wrong">{lang.fill("ui.predict.wrong", &[("answer", &answers.get(c).copied().unwrap_or(""))])}</strong>
         },
         None => html! { <strong>{lang.ui("ui.predict.none")}</strong> },
     };
     let said = |key: &'static str, value: f64| {
-        lang.ui(key).replace("{value}", &shown(value)).replace("{answer}", answers[q.answer_for(value)])
+        lang.fill(key, &[("value", &shown(value)), ("answer", &answers[q.answer_for(value)])])
     };
     html! {
         <div class="verdict" role="status">
