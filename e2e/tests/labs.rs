@@ -114,12 +114,15 @@ async fn scenario(
     .await?;
     let label = text(browser, "tr[data-metric=checksums_agree] th").await.unwrap_or_default();
     assert!(label.starts_with("チェックサム一致"), "a Japanese figure name: {label}");
-    let notes = browser.find_all(By::Css("p.note")).await?;
-    let mut said = Vec::new();
-    for note in notes {
-        said.push(note.text().await?);
-    }
-    assert!(said.iter().any(|n| n.contains("コールド")), "the cold-cache note in Japanese: {said:?}");
+    // The notes come with the run's last message, which may follow the last figure.
+    wait_for("the cold-cache note in Japanese", Duration::from_secs(30), || async {
+        let mut said = Vec::new();
+        for note in browser.find_all(By::Css("p.note")).await.ok()? {
+            said.push(note.text().await.ok()?);
+        }
+        said.into_iter().find(|n| n.contains("コールド"))
+    })
+    .await?;
     let mut rows = Vec::new();
     for dt in browser.find_all(By::Css(".provenance dt")).await? {
         rows.push(dt.text().await?);
