@@ -1,9 +1,9 @@
 //! English and Japanese. The page's own words live in one catalogue per language (`shared/i18n/en.json`,
 //! `ja.json`); the labs' words (titles, summaries, explanations, parameter labels and help, chapters) are in
 //! English in the lab catalogue itself (and `shared::predict`) and in Japanese in `ja.json` under derived keys
-//! (`lab.ID.title`, `lab.ID.param.KEY.help`, `lab.ID.param.KEY.choice.VALUE`, `predict.ID.Q.why`,
-//! `chapter.N.title`, …). [`required_keys`] is every key a language must have, so a
-//! test fails when either catalogue lacks one. Pure: the page picks the language.
+//! (`lab.ID.title`, `lab.ID.param.KEY.help`, `lab.ID.param.KEY.unit` for a unit that is a word,
+//! `lab.ID.param.KEY.choice.VALUE`, `predict.ID.Q.why`, `chapter.N.title`, …). [`required_keys`] is every key
+//! a language must have, so a test fails when either catalogue lacks one. Pure: the page picks the language.
 
 use crate::LabId;
 use crate::catalogue::CHAPTERS;
@@ -102,6 +102,14 @@ impl Lang {
         let spec = lab.info().params.iter().find(|s| s.key == key)?;
         let prefix = format!("lab.{}.param.{key}", lab.as_str());
         Some((self.content(&format!("{prefix}.label"), spec.label), self.content(&format!("{prefix}.help"), spec.help)))
+    }
+
+    /// A parameter's unit: a symbol (`ms`, `%`) as it is, a word (`files`) in this language.
+    pub fn unit(self, lab: LabId, spec: &crate::params::ParamSpec) -> &'static str {
+        if is_symbol(spec.unit) {
+            return spec.unit;
+        }
+        self.content(&format!("lab.{}.param.{}.unit", lab.as_str(), spec.key), spec.unit)
     }
 
     /// A choice's label.
@@ -219,6 +227,13 @@ fn substitute(template: &str, arg: impl Fn(&str) -> Option<String>) -> String {
     out
 }
 
+/// Units every language writes the same way; any other unit is a word and is translated.
+const SYMBOL_UNITS: [&str; 9] = ["", "%", "/s", "GB/s", "MB/s", "MiB", "ms", "ns", "µs"];
+
+fn is_symbol(unit: &str) -> bool {
+    SYMBOL_UNITS.contains(&unit)
+}
+
 /// Every key a language's catalogue must hold: the page's words (the English catalogue's keys) and, for every
 /// language but English, whose lab content is in the lab catalogue, every lab's and chapter's derived keys.
 pub fn required_keys(lang: Lang) -> Vec<String> {
@@ -232,6 +247,9 @@ pub fn required_keys(lang: Lang) -> Vec<String> {
             for spec in info.params {
                 keys.push(format!("lab.{id}.param.{}.label", spec.key));
                 keys.push(format!("lab.{id}.param.{}.help", spec.key));
+                if !is_symbol(spec.unit) {
+                    keys.push(format!("lab.{id}.param.{}.unit", spec.key));
+                }
                 if let crate::params::ParamKind::Choice { choices, .. } = spec.kind {
                     keys.extend(choices.iter().map(|c| format!("lab.{id}.param.{}.choice.{}", spec.key, c.value)));
                 }
@@ -281,6 +299,15 @@ mod tests {
             let chapter = lang.ui("ui.home.chapter");
             assert!(chapter.contains("{n}") && chapter.contains("{title}"), "{lang:?}: {chapter}");
         }
+    }
+
+    #[test]
+    fn a_unit_that_is_a_word_is_translated_and_a_symbol_is_not() {
+        let spec = |lab: LabId, key: &str| lab.info().params.iter().find(|s| s.key == key).expect("declared");
+        let burst = spec(LabId::Watch, "burst");
+        assert_eq!((Lang::En.unit(LabId::Watch, burst), Lang::Ja.unit(LabId::Watch, burst)), ("files", "ファイル"));
+        let interval = spec(LabId::Watch, "interval_ms");
+        assert_eq!(Lang::Ja.unit(LabId::Watch, interval), "ms");
     }
 
     #[test]

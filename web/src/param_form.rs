@@ -55,6 +55,7 @@ pub fn param_form(props: &ParamFormProps) -> Html {
 
 fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::Lang) -> Html {
     let (label, help) = lang.param(props.lab, spec.key).unwrap_or((spec.label, spec.help));
+    let unit = lang.unit(props.lab, spec);
     let id = format!("param-{}", spec.key);
     let value = props.values.get(spec.key).cloned().unwrap_or_else(|| spec.default_value().to_string());
     let error = props.errors.get(spec.key);
@@ -105,10 +106,10 @@ fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::L
             </label>
             <div class="control">
                 {control}
-                if !spec.unit.is_empty() { <span class="unit">{spec.unit}</span> }
+                if !unit.is_empty() { <span class="unit">{unit}</span> }
             </div>
             <p class="help" title={range.clone()}>{help}
-                if !range.is_empty() { <span class="range">{format!(" ({range}{}{})", if spec.unit.is_empty() { "" } else { " " }, spec.unit)}</span> }
+                if !range.is_empty() { <span class="range">{format!(" ({range}{}{unit})", if unit.is_empty() { "" } else { " " })}</span> }
             </p>
             <p id={error_id} class="field-error" role="alert">{ error.map(|e| e.say(lang)).unwrap_or_default() }</p>
         </div>
