@@ -22,7 +22,10 @@ pub fn narration(props: &NarrationProps) -> Html {
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let said = use_state(String::new);
     let said_at = use_mut_ref(|| f64::NEG_INFINITY);
-    let sentence = props.trace.as_ref().and_then(|trace| shared::narrate::at(&trace.0, props.t).map(|s| s.say(lang)));
+    let sentence = props.trace.as_ref().map(|trace| {
+        shared::narrate::at(&trace.0, props.t)
+            .map_or_else(|| lang.ui("ui.narration.nothing_yet").to_owned(), |s| s.say(lang))
+    });
     {
         let (said, said_at) = (said.clone(), said_at.clone());
         // On pause the sentence of the moment is said, even when playing had held it back.
