@@ -1,8 +1,9 @@
 //! The accessibility audit: axe-core (npm's, at the version xtask pins) runs in headless Chromium over the front
 //! page and every lab page, in English and in Japanese — simulated run drawn, at its end, shortcuts list open —
 //! and must find no serious or critical violation of the WCAG 2.1 A and AA rules (colour contrast among them).
-//! Every violation found, of any impact, is printed for the next engineer. The front page is also checked for its
-//! order: the labs by chapter, each card with its lab's live thumbnail.
+//! Every violation found, of any impact, is printed for the next engineer. The states the drawings tell apart by
+//! colour must carry a hatch too. The front page is also checked for its order: the labs by chapter, each card
+//! with its lab's live thumbnail.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -98,6 +99,37 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
         body.send_keys("?").await?;
         browser.find(By::Css("#shortcuts")).await?;
         serious.extend(run_axe(browser, axe, &format!("{lab} ({lang})")).await?);
+        let hatched = states_told_by_hatch(browser).await?;
+        // At the end of the default runs the watch grid has cells both watchers noticed, and the polling
+        // server's lane has spun: the check must have met them.
+        if ["watch", "io"].contains(&lab) {
+            assert!(hatched > 0, "{lab}: no hatched state drawn at the end of the run");
+        }
     }
     Ok(serious)
+}
+
+/// The states drawn in colour that also carry a hatch (who noticed a change, a polling thread, a thread blocked
+/// on a full channel, a shared hold): every element in one of them must be filled with one of the page's
+/// patterns, not a bare colour. Returns how many there were.
+async fn states_told_by_hatch(browser: &WebDriver) -> anyhow::Result<u64> {
+    const CHECK: &str = r#"
+const selectors = ['.watch-grid .cell.notified', '.watch-grid .cell.polled', '.watch-grid .cell.both',
+  '.io-lanes .span.polling', '.pipeline-stages .thread.send-wait', '.lock-lanes rect[fill]'];
+let hatched = 0;
+const plain = [];
+for (const selector of selectors) {
+  for (const el of document.querySelectorAll(selector)) {
+    const fill = getComputedStyle(el).fill;
+    const id = /url\("?#([^")]+)"?\)/.exec(fill);
+    if (id && document.getElementById(id[1]) instanceof SVGPatternElement) hatched++;
+    else plain.push(selector + ': ' + fill);
+  }
+}
+return { hatched, plain: plain.slice(0, 5) };
+"#;
+    let found = browser.execute(CHECK, Vec::new()).await?.json().clone();
+    let plain = found["plain"].as_array().cloned().unwrap_or_default();
+    assert!(plain.is_empty(), "states told by colour alone: {plain:?}");
+    Ok(found["hatched"].as_u64().unwrap_or(0))
 }

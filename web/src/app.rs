@@ -58,6 +58,7 @@ pub fn app() -> Html {
         <ContextProvider<CompanionCtx> context={ctx}>
         <ContextProvider<Lang> context={*lang}>
             <BrowserRouter>
+                <crate::patterns::Patterns />
                 <Header on_lang={on_lang} />
                 <Switch<Route> render={switch} />
                 <footer class="site-footer">

@@ -12,6 +12,7 @@ pub mod lab_page;
 pub mod metrics_table;
 pub mod narration;
 pub mod param_form;
+pub mod patterns;
 pub mod permalink;
 pub mod player;
 pub mod predict;

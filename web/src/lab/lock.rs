@@ -38,7 +38,6 @@ pub fn lock_view(props: &MomentProps) -> Html {
     html! {
         <figure class="lock-view">
             <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={caption(&snap, &props.trace, lang)}>
-                <defs>{hatch("stale-hatch", 8, "stale-bg", "stale-line")}</defs>
                 // Holders are joined to the file.
                 { for snap.procs.iter().enumerate().filter(|(_, p)| matches!(p.state, ProcState::Holding { .. })).map(|(i, p)| {
                     let (x, y) = pos(i);
@@ -80,17 +79,6 @@ pub fn lock_view(props: &MomentProps) -> Html {
                 </ul>
             </figcaption>
         </figure>
-    }
-}
-
-/// A diagonal hatch pattern: how a state is told apart without colour (a stale lock file, a shared hold).
-fn hatch(id: &'static str, size: u32, bg_class: &'static str, line_class: &'static str) -> Html {
-    let size = size.to_string();
-    html! {
-        <pattern id={id} width={size.clone()} height={size.clone()} patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-            <rect width={size.clone()} height={size.clone()} class={bg_class} />
-            <line x1="0" y1="0" x2="0" y2={size} class={line_class} />
-        </pattern>
     }
 }
 
@@ -301,7 +289,6 @@ pub fn lock_lanes(props: &MomentProps) -> Html {
     html! {
         <svg class="lock-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
             aria-label={lang.ui("ui.lock.lanes_label")}>
-            <defs>{hatch("lane-shared", 6, "lane-shared-bg", "lane-shared-line")}</defs>
             { for lanes.iter().enumerate().map(lane_svg) }
             <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
             <text x={fmt(left)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{"0"}</text>
