@@ -245,33 +245,49 @@ mod tests {
     use crate::params::ParamSet;
     use crate::{LabId, lab::simulate};
 
+    /// The English sentences said at the events `pick` chooses that are the last of their moment (so the
+    /// sentence at that moment is theirs), from a default run of `lab`.
+    fn said_at(lab: LabId, pick: impl Fn(&EventKind) -> bool) -> Vec<String> {
+        let trace = simulate(lab, &ParamSet::new(), 1).unwrap_or_else(|e| panic!("{e}"));
+        let last_of_moment = trace.events.windows(2).filter(|w| w[0].t < w[1].t).map(|w| &w[0]);
+        last_of_moment.filter(|e| pick(&e.kind)).filter_map(|e| at(&trace, e.t).map(|s| s.to_string())).collect()
+    }
+
     #[test]
     fn the_lock_lab_says_who_waits_and_who_holds() {
-        let trace = simulate(LabId::Lock, &ParamSet::new(), 1).unwrap_or_else(|e| panic!("{e}"));
-        // Requests that are the last event of their moment, so the sentence at that moment is theirs.
-        let last_of_moment = trace.events.windows(2).filter(|w| w[0].t < w[1].t).map(|w| &w[0]);
-        let said: Vec<String> = last_of_moment
-            .filter(|e| matches!(e.kind, EventKind::Lock(LockEvent::Requested { .. })))
-            .filter_map(|e| at(&trace, e.t).map(|s| s.to_string()))
-            .collect();
+        let said = said_at(LabId::Lock, |k| matches!(k, EventKind::Lock(LockEvent::Requested { .. })));
         assert!(
             said.iter().any(|s| s.contains("waits for the exclusive lock; ") && s.contains(" holds it; ")),
             "no request while another held the lock: {said:?}"
         );
-        assert!(trace.events[0].t > Nanos(0) || at(&trace, Nanos(0)).is_some());
     }
 
     #[test]
     fn a_span_says_when_it_began_as_a_time() {
-        let trace = simulate(LabId::Methods, &ParamSet::new(), 1).unwrap_or_else(|e| panic!("{e}"));
-        let last_of_moment = trace.events.windows(2).filter(|w| w[0].t < w[1].t).map(|w| &w[0]);
-        let span = last_of_moment
-            .filter(|e| matches!(e.kind, EventKind::Methods(crate::lab::methods::MethodsEvent::Span { start, .. }) if start.0 > 1_000_000))
-            .find_map(|e| at(&trace, e.t))
-            .map(|s| s.to_string())
-            .unwrap_or_default();
+        let said = said_at(
+            LabId::Methods,
+            |k| matches!(k, EventKind::Methods(MethodsEvent::Span { start, .. }) if start.0 > 1_000_000),
+        );
+        let span = said.first().cloned().unwrap_or_default();
         let after: Vec<&str> = span.split(" from ").nth(1).unwrap_or_default().split([' ', ',', ')']).take(2).collect();
         assert!(after.len() == 2 && ["ns", "µs", "ms", "s"].contains(&after[1]), "not a time after start: {span}");
+    }
+
+    #[test]
+    fn the_other_labs_say_who_did_what_with_which_item_and_channel() {
+        let received = said_at(LabId::Pipeline, |k| matches!(k, EventKind::Pipeline(PipelineEvent::Received { .. })));
+        assert!(
+            !received.is_empty()
+                && received.iter().all(|s| s.contains(" takes item ") && s.contains(" from “queue” (")),
+            "{received:?}"
+        );
+        let noticed = said_at(LabId::Watch, |k| matches!(k, EventKind::Watch(WatchEvent::Detect { .. })));
+        assert!(noticed.iter().any(|s| s.contains("inotify (notified) notices change ")), "{noticed:?}");
+        let served = said_at(LabId::Io, |k| matches!(k, EventKind::Io(IoEvent::Served { .. })));
+        assert!(
+            !served.is_empty() && served.iter().all(|s| s.contains(": thread ") && s.contains(" serves message ")),
+            "{served:?}"
+        );
     }
 
     #[test]
