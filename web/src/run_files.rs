@@ -106,9 +106,12 @@ pub fn import_button(props: &ImportButtonProps) -> Html {
     };
     html! {
         <div class="field import">
-            <label for="import-run">{lang.ui("ui.files.open")}</label>
-            <input id="import-run" type="file" accept=".json,application/json" onchange={on_change} />
-            <p class="help">{lang.ui("ui.files.open_help")}</p>
+            // The browser's own file control speaks the browser's language, not the page's: it stays in the tab
+            // order, unseen, and its label is the button people see.
+            <input id="import-run" class="file-input" type="file" accept=".json,application/json"
+                aria-describedby="import-help" onchange={on_change} />
+            <label for="import-run" class="file-button">{lang.ui("ui.files.open")}</label>
+            <p class="help" id="import-help">{lang.ui("ui.files.open_help")}</p>
         </div>
     }
 }
