@@ -59,7 +59,7 @@ fn measure(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<V
     let exe = crate::experiment::current_exe()?;
     let cancel = crate::experiment::CancelFlag::default();
     let base = crate::scratch::default_base();
-    let run = crate::experiment::run_headless(lab, &params, 1, &base, &exe, &cancel, &|_| {})?;
+    let run = crate::experiment::run_headless(lab, &params, 1, &base, &exe, &cancel, &|_, _| {})?;
     run.outcome?;
     let trace = run.trace.ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))?;
     Ok(shared::lab::metrics(&trace))

@@ -91,7 +91,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let exe = experiment::current_exe()?;
 
     let bar = progress_bar(args);
-    let progress = |trace: &Trace| bar.set_position(progress_position(trace));
+    // Kept up to date batch by batch: a run of a million events is never scanned whole for its progress.
+    let position = std::sync::atomic::AtomicU64::new(0);
+    let progress = |trace: &Trace, added: &[shared::Event]| {
+        let at = advance(trace, added, position.load(std::sync::atomic::Ordering::Relaxed));
+        position.store(at, std::sync::atomic::Ordering::Relaxed);
+        bar.set_position(at);
+    };
     let run = experiment::run_headless(args.lab, &args.params, args.seed, &base, &exe, &cancel, &progress);
     bar.finish_and_clear();
     // The run's workers are gone, whatever happened: nothing for a later start to sweep.
@@ -145,15 +151,16 @@ fn progress_bar(args: &RunArgs) -> ProgressBar {
     bar
 }
 
-fn progress_position(trace: &Trace) -> u64 {
+/// The bar's position after `added` events, from where it was.
+fn advance(trace: &Trace, added: &[shared::Event], position: u64) -> u64 {
     let int = |key: &str| trace.run.params.get(key).and_then(|v| v.to_string().parse::<u64>().ok());
     match (trace.run.lab, int("duration_ms")) {
-        (_, Some(_)) => trace.events.iter().map(|e| e.t.0).max().unwrap_or(0) / 1_000_000,
+        (_, Some(_)) => position.max(added.iter().map(|e| e.t.0).max().unwrap_or(0) / 1_000_000),
         (LabId::Watch, _) => {
             let writes = |e: &&shared::Event| {
                 matches!(e.kind, shared::EventKind::Watch(shared::lab::watch::WatchEvent::Write { .. }))
             };
-            trace.events.iter().filter(writes).count() as u64
+            position + added.iter().filter(writes).count() as u64
         }
         _ => trace.events.len() as u64,
     }

@@ -3,11 +3,13 @@
 
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod experiment;
 pub mod host;
 pub mod load;
 pub mod outbox;
+pub mod runlog;
 pub mod runner;
 pub mod scratch;
 pub mod server;

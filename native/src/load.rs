@@ -7,11 +7,12 @@
 
 use crate::spawned::SpawnedCompanion;
 use futures_util::{SinkExt, StreamExt};
-use shared::protocol::{ClientMsg, LiveRun, PROTOCOL_VERSION, ServerMsg, WireError};
+use shared::live::LiveRun;
+use shared::protocol::{ClientMsg, ServerMsg, WireError};
 use shared::{ParamSet, ParamValue};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use tokio_tungstenite::tungstenite::Message;
 
 const ORIGIN: &str = "http://127.0.0.1:1";
 
@@ -49,14 +50,8 @@ pub struct LoadReport {
     pub fds_after: Vec<usize>,
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(port: u16, token: &str) -> anyhow::Result<Socket> {
-    let mut request = format!("ws://127.0.0.1:{port}/ws?token={token}").into_client_request()?;
-    request.headers_mut().insert("Origin", ORIGIN.parse()?);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-    ws.send(Message::Text(ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json().into())).await?;
-    Ok(ws)
+async fn connect(port: u16, token: &str) -> anyhow::Result<crate::client::Socket> {
+    crate::client::connect(port, token, ORIGIN).await
 }
 
 fn lock_run(request: u32, duration_ms: i64, think_us: i64) -> ClientMsg {
@@ -96,9 +91,9 @@ async fn keep_up(port: u16, token: String, deadline: Instant) -> anyhow::Result<
             _ => {}
         }
         if let Some(run) = live.as_mut() {
-            run.handle(&msg);
+            run.handle(msg);
             if run.is_over() {
-                gaps += run.missed;
+                gaps += run.progress().missing_messages;
                 runs += 1;
                 live = None;
             }
@@ -145,7 +140,7 @@ async fn stall(
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
-                if let Ok(ServerMsg::Lagged { missed: m }) = ServerMsg::parse(&text) {
+                if let Ok(ServerMsg::Lagged { missed: m, .. }) = ServerMsg::parse(&text) {
                     lagged = true;
                     missed += m;
                 }

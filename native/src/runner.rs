@@ -3,12 +3,13 @@
 //! scratch removed), and a client that goes away takes its runs with it.
 
 use crate::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Sent};
+use crate::runlog::RunLog;
 use crate::scratch::Scratch;
 use shared::LabId;
 use shared::params::ParamSet;
 use shared::protocol::{RunId, ServerMsg};
-use shared::trace::HostInfo;
+use shared::trace::{Event, HostInfo};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -16,21 +17,62 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 /// The most runs that may wait at once.
 pub const MAX_QUEUED: u32 = 8;
 
-/// Sends one run's messages with their sequence numbers.
+/// The most events in one message: a batch's JSON then stays well inside
+/// [`shared::protocol::MAX_MESSAGE_BYTES`] (bigger events are split further when their JSON is not).
+pub const EVENTS_PER_MESSAGE: usize = 1024;
+
+/// Past this many events a run is stopped, whatever its lab: each lab stops itself at
+/// [`shared::lab::MAX_RUN_EVENTS`] with a note, and this catches one that does not.
+pub const RUN_EVENT_CEILING: u64 = shared::lab::MAX_RUN_EVENTS + shared::lab::MAX_RUN_EVENTS / 10;
+
+/// Where a connection's runs go: its outbox (the live stream) and its log (what it may ask for again).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub outbox: Outbox,
+    pub log: Arc<RunLog>,
+}
+
+/// Sends one run's messages with their sequence numbers, recording each in the connection's log.
 #[derive(Debug)]
 struct RunChannel {
     run: RunId,
-    seq: Mutex<u64>,
-    tx: Outbox,
+    client: Client,
 }
 
 impl RunChannel {
     fn send(&self, make: impl FnOnce(RunId, u64) -> ServerMsg) {
-        let mut seq = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        // A closed outbox means the client left; its run is being cancelled. A full one drops the message and
-        // counts it: the sequence number still advances, so the client sees the gap.
-        let _ = self.tx.send(&make(self.run, *seq));
-        *seq += 1;
+        let run = self.run;
+        // Only a batch of events is ever given back to be split, and `send` is not used for those.
+        let _ = self.record(|seq, _| make(run, seq));
+    }
+
+    /// Records a message and queues it live. A closed outbox means the client left (its run is being
+    /// cancelled); a full one leaves the message out of the live stream, and the client asks for it later.
+    fn record(&self, make: impl FnOnce(u64, u64) -> ServerMsg) -> Result<(), Vec<Event>> {
+        let outbox = &self.client.outbox;
+        for run in self.client.log.append(self.run, make, |text| outbox.send_text(text) == Sent::Queued)? {
+            outbox.send(&ServerMsg::Evicted { run });
+        }
+        Ok(())
+    }
+
+    /// Sends a batch of events as messages of at most [`EVENTS_PER_MESSAGE`] events, halved again while one's
+    /// JSON is over [`shared::protocol::MAX_MESSAGE_BYTES`].
+    fn send_events(&self, mut events: Vec<Event>) {
+        let run = self.run;
+        let mut pending = VecDeque::new();
+        while events.len() > EVENTS_PER_MESSAGE {
+            let rest = events.split_off(EVENTS_PER_MESSAGE);
+            pending.push_back(std::mem::replace(&mut events, rest));
+        }
+        pending.push_back(events);
+        while let Some(mut chunk) = pending.pop_front() {
+            if let Err(mut refused) = self.record(|seq, first| ServerMsg::Events { run, seq, first, events: chunk }) {
+                chunk = refused.split_off(refused.len() / 2);
+                pending.push_front(chunk);
+                pending.push_front(refused);
+            }
+        }
     }
 }
 
@@ -92,7 +134,7 @@ impl Runner {
         lab: LabId,
         params: ParamSet,
         seed: u64,
-        tx: Outbox,
+        client: Client,
     ) -> Result<RunId, u32> {
         let mut state = self.state();
         if state.queue.len() as u32 >= MAX_QUEUED {
@@ -100,7 +142,7 @@ impl Runner {
         }
         state.next_run += 1;
         let run = RunId(state.next_run);
-        let channel = Arc::new(RunChannel { run, seq: Mutex::new(0), tx });
+        let channel = Arc::new(RunChannel { run, client });
         let position = state.queue.len() as u32 + u32::from(state.running.is_some());
         channel.send(|run, seq| ServerMsg::Queued { request, run, seq, position });
         state.queue.push_back(Job { conn, request, lab, params, seed, cancel: CancelFlag::default(), channel });
@@ -196,9 +238,19 @@ fn run_job(job: &Job, config: &RunnerConfig) {
             return;
         }
     };
+    // Past the event ceiling the run is stopped, as the watchdog stops a run past its time.
+    let recorded = std::sync::atomic::AtomicU64::new(0);
+    let over_budget = std::sync::atomic::AtomicBool::new(false);
     let sink = |update: RunUpdate| match update {
         RunUpdate::Started { info, actors } => channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors }),
-        RunUpdate::Events(events) => channel.send(|run, seq| ServerMsg::Events { run, seq, events }),
+        RunUpdate::Events(events) => {
+            let n = events.len() as u64;
+            if recorded.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n > RUN_EVENT_CEILING {
+                over_budget.store(true, std::sync::atomic::Ordering::SeqCst);
+                job.cancel.cancel();
+            }
+            channel.send_events(events);
+        }
     };
     let ctx = RunContext {
         scratch: scratch.path(),
@@ -226,7 +278,15 @@ fn run_job(job: &Job, config: &RunnerConfig) {
     // The scratch directory goes before the run's last message: a client told the run ended may rely on it.
     drop(scratch);
     match result {
-        Ok(notes) => channel.send(|run, seq| ServerMsg::Finished { run, seq, notes }),
+        Ok(notes) => {
+            // The record's size and digest go with the last message, so the client can show its copy is whole.
+            let (events, digest) = channel.client.log.record(channel.run, &notes).unwrap_or_default();
+            channel.send(|run, seq| ServerMsg::Finished { run, seq, notes, events, digest });
+        }
+        Err(ExperimentError::Cancelled) if over_budget.load(std::sync::atomic::Ordering::SeqCst) => {
+            let error = format!("the run passed the companion's ceiling of {RUN_EVENT_CEILING} events and was stopped");
+            channel.send(|run, seq| ServerMsg::Failed { run, seq, error });
+        }
         Err(ExperimentError::Cancelled) if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
             let error = format!("the run passed its limit of {:?} and was stopped", config.run_limit);
             channel.send(|run, seq| ServerMsg::Failed { run, seq, error });

@@ -58,7 +58,7 @@ fn a_cancelled_run_leaves_no_feeder_and_no_pipe() {
         })
     };
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_syslab"));
-    let run = native::experiment::run_headless(LabId::Io, &set, 1, &common::base(), exe, &cancel, &|_| {}).unwrap();
+    let run = native::experiment::run_headless(LabId::Io, &set, 1, &common::base(), exe, &cancel, &|_, _| {}).unwrap();
     canceller.join().unwrap();
     assert!(matches!(run.outcome, Err(ExperimentError::Cancelled)), "{:?}", run.outcome);
     common::assert_nothing_left(&run.scratch);

@@ -9,7 +9,8 @@ use native::runner::{Runner, RunnerConfig};
 use native::scratch::process_alive;
 use native::server::admission::Admission;
 use native::server::{ServerState, serve_until};
-use shared::protocol::{ClientMsg, LiveRun, LiveStatus, PROTOCOL_VERSION, ServerMsg, WireError};
+use shared::live::{LiveRun, LiveStatus, Verification};
+use shared::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, WireError};
 use shared::{ParamSet, ParamValue};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -113,13 +114,14 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
     let queued = recv(&mut ws).await;
     let ServerMsg::Queued { run, request: 4, .. } = queued else { panic!("not queued: {queued:?}") };
     let mut live = LiveRun::new(run);
-    live.handle(&queued);
+    live.handle(queued);
     while !live.is_over() {
-        live.handle(&recv(&mut ws).await);
+        live.handle(recv(&mut ws).await);
     }
-    assert_eq!(live.status, LiveStatus::Finished);
-    assert_eq!(live.missed, 0);
-    let trace = live.trace.unwrap();
+    assert_eq!(live.status(), &LiveStatus::Finished);
+    assert_eq!(live.progress().missing_messages, 0);
+    let (trace, verification) = live.take_trace().unwrap();
+    assert!(matches!(verification, Verification::Verified { .. }), "{verification:?}");
     let pids: std::collections::BTreeSet<u32> =
         trace.events.iter().filter_map(|e| trace.actor(e.actor).and_then(|a| a.pid)).collect();
     assert!(pids.len() >= 2, "events from {} worker pids", pids.len());

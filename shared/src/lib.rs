@@ -10,6 +10,7 @@ pub mod digest;
 pub mod export;
 pub mod i18n;
 pub mod lab;
+pub mod live;
 pub mod narrate;
 pub mod params;
 pub mod predict;

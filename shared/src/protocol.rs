@@ -2,17 +2,20 @@
 //!
 //! JSON text frames, one message each, tagged by `type`. The client opens with `hello`; the server answers with
 //! its own `hello` (protocol version, host). Every message about a run carries the run's id and a sequence number
-//! that starts at 0 and grows by one per message, so a client can tell a gap from a quiet period.
+//! that starts at 0 and grows by one per message, so a client can tell a gap from a quiet period. The companion
+//! keeps what it sent ([`ClientMsg::Resend`] asks for a range again), and a finished run ends with the size and
+//! digest of the companion's record, so a client can show that its copy is the run that was measured
+//! ([`crate::live`] reassembles it).
 
 use crate::catalogue::LabId;
 use crate::i18n::Text;
 use crate::params::{ParamError, ParamSet};
-use crate::trace::{Actor, Event, HostInfo, RunInfo, Trace};
+use crate::trace::{Actor, Event, HostInfo, RunInfo};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest message either side accepts, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -47,6 +50,12 @@ pub enum ClientMsg {
     Cancel {
         run: RunId,
     },
+    /// Send this run's messages `from_seq..to_seq` again (the end excluded): they were missed.
+    Resend {
+        run: RunId,
+        from_seq: u64,
+        to_seq: u64,
+    },
 }
 
 /// From the companion to the page.
@@ -70,15 +79,21 @@ pub enum ServerMsg {
         info: RunInfo,
         actors: Vec<Actor>,
     },
+    /// Events of the run in the order they were recorded; `first` is the index of the first one in the run.
     Events {
         run: RunId,
         seq: u64,
+        first: u64,
         events: Vec<Event>,
     },
+    /// The run ended well. `events` and `digest` describe the companion's record of it: how many events, and
+    /// [`crate::digest::trace_digest`] of the trace they make.
     Finished {
         run: RunId,
         seq: u64,
         notes: Vec<Text>,
+        events: u64,
+        digest: String,
     },
     Cancelled {
         run: RunId,
@@ -89,10 +104,16 @@ pub enum ServerMsg {
         seq: u64,
         error: String,
     },
-    /// The client read too slowly: `missed` messages were dropped instead of queued without bound. Runs that
-    /// lost messages show gaps in their sequence numbers.
+    /// The client read too slowly: `missed` messages were left out of the live stream instead of queued without
+    /// bound. They are kept: `runs` says how far each run has got, so the client can ask for what it lacks.
     Lagged {
         missed: u64,
+        runs: Vec<RunHead>,
+    },
+    /// The companion no longer keeps this run (the connection's runs passed their memory cap): what of it was
+    /// missed can no longer be sent again.
+    Evicted {
+        run: RunId,
     },
     /// A request was refused; the connection stays open.
     Error {
@@ -100,6 +121,13 @@ pub enum ServerMsg {
         request: Option<u32>,
         error: WireError,
     },
+}
+
+/// How far a run has got: its messages are `0..next_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunHead {
+    pub run: RunId,
+    pub next_seq: u64,
 }
 
 /// Why a client message was refused.
@@ -127,6 +155,15 @@ pub enum WireError {
     /// Too many runs are queued.
     #[error("{}", self.text())]
     QueueFull { limit: u32 },
+    /// A resend asked for a range the run does not have: empty, reversed, or past what it has sent (`available`).
+    #[error("{}", self.text())]
+    BadRange { run: RunId, from_seq: u64, to_seq: u64, available: u64 },
+    /// A resend asked for a run the companion no longer keeps.
+    #[error("{}", self.text())]
+    Evicted { run: RunId },
+    /// Too many resends are waiting to be sent already.
+    #[error("{}", self.text())]
+    TooManyResends { limit: u32 },
 }
 
 impl WireError {
@@ -142,6 +179,13 @@ impl WireError {
             WireError::NoExperiment { lab } => Text::new("error.wire.no_experiment").with("lab", lab),
             WireError::UnknownRun { run } => Text::new("error.wire.unknown_run").with("run", run),
             WireError::QueueFull { limit } => Text::new("error.wire.queue_full").with("limit", limit),
+            WireError::BadRange { run, from_seq, to_seq, available } => Text::new("error.wire.bad_range")
+                .with("run", run)
+                .with("from", from_seq)
+                .with("to", to_seq)
+                .with("available", available),
+            WireError::Evicted { run } => Text::new("error.wire.evicted").with("run", run),
+            WireError::TooManyResends { limit } => Text::new("error.wire.too_many_resends").with("limit", limit),
         }
     }
 }
@@ -176,75 +220,10 @@ impl ServerMsg {
             | ServerMsg::Finished { run, seq, .. }
             | ServerMsg::Cancelled { run, seq }
             | ServerMsg::Failed { run, seq, .. } => Some((*run, *seq)),
-            ServerMsg::Hello { .. } | ServerMsg::Error { .. } | ServerMsg::Lagged { .. } => None,
+            ServerMsg::Hello { .. }
+            | ServerMsg::Error { .. }
+            | ServerMsg::Lagged { .. }
+            | ServerMsg::Evicted { .. } => None,
         }
-    }
-}
-
-/// Where a live run stands, for the client.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LiveStatus {
-    Queued {
-        position: u32,
-    },
-    Running,
-    Finished,
-    Cancelled,
-    /// Why: the companion's words (an experiment's error, in English), or the page's own (the connection closed).
-    Failed(Text),
-}
-
-/// A run being received: folds the server's messages into a trace and notices gaps in the sequence.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveRun {
-    pub run: RunId,
-    pub status: LiveStatus,
-    /// Present from `started` on.
-    pub trace: Option<Trace>,
-    next_seq: u64,
-    /// Messages that were missed (a gap in the sequence).
-    pub missed: u64,
-}
-
-impl LiveRun {
-    pub fn new(run: RunId) -> Self {
-        LiveRun { run, status: LiveStatus::Queued { position: 0 }, trace: None, next_seq: 0, missed: 0 }
-    }
-
-    /// Folds one message of this run in; messages of other runs are ignored.
-    pub fn handle(&mut self, msg: &ServerMsg) {
-        let Some((run, seq)) = msg.run_seq() else { return };
-        if run != self.run {
-            return;
-        }
-        self.missed += seq.saturating_sub(self.next_seq);
-        self.next_seq = self.next_seq.max(seq + 1);
-        match msg {
-            ServerMsg::Queued { position, .. } => self.status = LiveStatus::Queued { position: *position },
-            ServerMsg::Started { info, actors, .. } => {
-                self.status = LiveStatus::Running;
-                self.trace =
-                    Some(Trace { run: info.clone(), actors: actors.clone(), events: Vec::new(), notes: Vec::new() });
-            }
-            ServerMsg::Events { events, .. } => {
-                if let Some(trace) = &mut self.trace {
-                    trace.events.extend_from_slice(events);
-                }
-            }
-            ServerMsg::Finished { notes, .. } => {
-                self.status = LiveStatus::Finished;
-                if let Some(trace) = &mut self.trace {
-                    trace.notes.extend_from_slice(notes);
-                    trace.sort_events();
-                }
-            }
-            ServerMsg::Cancelled { .. } => self.status = LiveStatus::Cancelled,
-            ServerMsg::Failed { error, .. } => self.status = LiveStatus::Failed(Text::Literal(error.clone())),
-            ServerMsg::Hello { .. } | ServerMsg::Error { .. } | ServerMsg::Lagged { .. } => {}
-        }
-    }
-
-    pub fn is_over(&self) -> bool {
-        matches!(self.status, LiveStatus::Finished | LiveStatus::Cancelled | LiveStatus::Failed(_))
     }
 }

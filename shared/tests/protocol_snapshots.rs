@@ -11,7 +11,7 @@ use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way};
 use shared::lab::mmap::{Method, MmapEvent};
-use shared::protocol::{ClientMsg, LiveRun, LiveStatus, RunId, ServerMsg, WireError};
+use shared::protocol::{ClientMsg, RunHead, RunId, ServerMsg, WireError};
 use shared::{
     Actor, ActorId, ActorKind, Event, EventKind, LabId, Nanos, ParamError, ParamSet, ParamValue, RunInfo, Source,
 };
@@ -36,7 +36,7 @@ fn event(t: u64, actor: u32, ev: LockEvent) -> Event {
 fn server_messages() -> Vec<ServerMsg> {
     let run = RunId(3);
     vec![
-        ServerMsg::Hello { protocol: 1, host: host() },
+        ServerMsg::Hello { protocol: 2, host: host() },
         ServerMsg::Queued { request: 1, run, seq: 0, position: 0 },
         ServerMsg::Started {
             run,
@@ -52,6 +52,7 @@ fn server_messages() -> Vec<ServerMsg> {
         ServerMsg::Events {
             run,
             seq: 2,
+            first: 0,
             events: vec![
                 event(1_000, 0, LockEvent::Requested { kind: LockKind::Exclusive }),
                 event(2_000, 0, LockEvent::WouldBlock { attempts: 3 }),
@@ -102,7 +103,13 @@ fn server_messages() -> Vec<ServerMsg> {
                 },
             ],
         },
-        ServerMsg::Finished { run, seq: 3, notes: vec![Text::new("note.mmap.cold")] },
+        ServerMsg::Finished {
+            run,
+            seq: 3,
+            notes: vec![Text::new("note.mmap.cold")],
+            events: 14,
+            digest: "0123456789abcdef".into(),
+        },
         ServerMsg::Cancelled { run, seq: 4 },
         ServerMsg::Failed { run, seq: 5, error: "spawning worker 3: out of processes".into() },
         ServerMsg::Error {
@@ -120,6 +127,11 @@ fn server_messages() -> Vec<ServerMsg> {
         ServerMsg::Error { request: Some(2), error: WireError::NoExperiment { lab: LabId::Mmap } },
         ServerMsg::Error { request: None, error: WireError::UnknownRun { run } },
         ServerMsg::Error { request: Some(4), error: WireError::QueueFull { limit: 8 } },
+        ServerMsg::Lagged { missed: 12, runs: vec![RunHead { run, next_seq: 40 }] },
+        ServerMsg::Evicted { run },
+        ServerMsg::Error { request: None, error: WireError::BadRange { run, from_seq: 9, to_seq: 3, available: 40 } },
+        ServerMsg::Error { request: None, error: WireError::Evicted { run } },
+        ServerMsg::Error { request: None, error: WireError::TooManyResends { limit: 64 } },
     ]
 }
 
@@ -138,9 +150,10 @@ fn client_messages_as_json() {
     params.insert("procs".into(), ParamValue::Int(4));
     params.insert("mode".into(), ParamValue::Text("blocking".into()));
     let msgs = vec![
-        ClientMsg::Hello { protocol: 1 },
+        ClientMsg::Hello { protocol: 2 },
         ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 42 },
         ClientMsg::Cancel { run: RunId(3) },
+        ClientMsg::Resend { run: RunId(3), from_seq: 4, to_seq: 9 },
     ];
     for msg in &msgs {
         assert_eq!(&ClientMsg::parse(&msg.to_json()).unwrap(), msg);
@@ -154,23 +167,4 @@ fn garbage_is_a_typed_malformed_error() {
     {
         assert!(matches!(ClientMsg::parse(text), Err(WireError::Malformed { .. })), "{text:?}");
     }
-}
-
-#[test]
-fn a_live_run_assembles_the_trace_and_counts_gaps() {
-    let msgs = server_messages();
-    let mut live = LiveRun::new(RunId(3));
-    // Skip `queued` (seq 0) and `started`'s successor to make two gaps: 0 and nothing else before 1.
-    for msg in msgs.iter().skip(2).take(3) {
-        live.handle(msg);
-    }
-    assert_eq!(live.status, LiveStatus::Finished);
-    assert_eq!(live.missed, 1);
-    let trace = live.trace.unwrap();
-    assert_eq!(trace.events.len(), 14);
-    assert_eq!(trace.notes, vec![Text::new("note.mmap.cold")]);
-    // Messages of another run change nothing.
-    let mut other = LiveRun::new(RunId(99));
-    other.handle(&msgs[2]);
-    assert!(other.trace.is_none());
 }

@@ -1,12 +1,15 @@
 //! The connection to the companion. Its state is a pure reducer (`CompanionState`: connected or not, the host,
-//! the live runs); `Connection` is the thin shell around the browser's WebSocket that feeds it, reconnecting with
-//! backoff. The companion's address and token arrive in the URL fragment (`#companion=PORT&token=T`), which the
+//! a [`LiveView`] of each live run); `Connection` is the thin shell around the browser's WebSocket that feeds it,
+//! reconnecting with backoff. The runs' messages go to the shell's [`Ingest`] (which asks for what the live
+//! stream left out); the reducer gets a run's view when it reaches a milestone and otherwise at most every
+//! [`PROGRESS_MS`], so a fast run does not re-render the page per message. The companion's address and token arrive in the URL fragment (`#companion=PORT&token=T`), which the
 //! browser never sends to the page's server; they are kept in local storage and the fragment is cleared.
 
 use crate::dom;
+use crate::live_view::{Ingest, LiveView};
 use gloo::timers::callback::Timeout;
 use shared::i18n::Text;
-use shared::protocol::{ClientMsg, LiveRun, PROTOCOL_VERSION, RunId, ServerMsg};
+use shared::protocol::{ClientMsg, PROTOCOL_VERSION, RunId, ServerMsg};
 use shared::trace::HostInfo;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -93,7 +96,7 @@ pub struct CompanionState {
     pub status: ConnStatus,
     pub config: Option<CompanionConfig>,
     pub host: Option<HostInfo>,
-    pub runs: BTreeMap<RunId, LiveRun>,
+    pub runs: BTreeMap<RunId, LiveView>,
     /// The run each of our requests became.
     pub requests: BTreeMap<u32, RunId>,
     /// Refusals, by request (requests of `None` are about the connection).
@@ -118,7 +121,7 @@ impl Default for CompanionState {
 
 impl CompanionState {
     /// The live run a request became, if it did.
-    pub fn run_of(&self, request: u32) -> Option<&LiveRun> {
+    pub fn run_of(&self, request: u32) -> Option<&LiveView> {
         self.requests.get(&request).and_then(|run| self.runs.get(run))
     }
 
@@ -130,9 +133,22 @@ impl CompanionState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompanionAction {
     Configured(Option<CompanionConfig>),
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     Opened,
-    Closed { attempt: u32, in_ms: u32 },
+    Closed {
+        attempt: u32,
+        in_ms: u32,
+    },
+    /// A request of ours became this run.
+    Requested {
+        request: u32,
+        run: RunId,
+    },
+    /// How a live run stands now.
+    Run(LiveView),
+    /// A message about the connection rather than a run (hello, a refusal).
     Received(ServerMsg),
 }
 
@@ -149,36 +165,28 @@ impl Reducible for CompanionState {
             }
             CompanionAction::Connecting { attempt } => s.status = ConnStatus::Connecting { attempt },
             CompanionAction::Opened => s.status = ConnStatus::Connecting { attempt: 0 },
-            CompanionAction::Closed { attempt, in_ms } => {
-                s.status = ConnStatus::Retrying { attempt, in_ms };
-                // Runs in flight are lost with the connection: the companion cancels them on disconnect.
-                for run in s.runs.values_mut().filter(|r| !r.is_over()) {
-                    run.status = shared::protocol::LiveStatus::Failed(Text::new("ui.companion.closed"));
-                }
+            // The shell tells the runs in flight that they were lost with the connection (the companion cancels
+            // them on disconnect); their views follow.
+            CompanionAction::Closed { attempt, in_ms } => s.status = ConnStatus::Retrying { attempt, in_ms },
+            CompanionAction::Requested { request, run } => {
+                s.requests.insert(request, run);
             }
-            CompanionAction::Received(msg) => match &msg {
+            CompanionAction::Run(view) => {
+                s.runs.insert(view.run, view);
+            }
+            CompanionAction::Received(msg) => match msg {
                 ServerMsg::Hello { host, .. } => {
                     s.status = ConnStatus::Connected;
-                    s.host = Some(host.clone());
-                }
-                ServerMsg::Lagged { missed } => {
-                    s.last_error = Some(Text::new("ui.companion.lagged").with("n", missed));
+                    s.host = Some(host);
                 }
                 ServerMsg::Error { request, error } => {
                     let text = error.text();
                     if let Some(request) = request {
-                        s.errors.insert(*request, text.clone());
+                        s.errors.insert(request, text.clone());
                     }
                     s.last_error = Some(text);
                 }
-                other => {
-                    if let ServerMsg::Queued { request, run, .. } = other {
-                        s.requests.insert(*request, *run);
-                    }
-                    if let Some((run, _)) = other.run_seq() {
-                        s.runs.entry(run).or_insert_with(|| LiveRun::new(run)).handle(other);
-                    }
-                }
+                _ => {}
             },
         }
         Rc::new(s)
@@ -188,6 +196,9 @@ impl Reducible for CompanionState {
 /// A JavaScript event handler kept alive as long as its socket.
 type EventHandler = Closure<dyn FnMut(web_sys::Event)>;
 
+/// How often, at most, a run's progress reaches the reducer between milestones.
+pub const PROGRESS_MS: u32 = 500;
+
 /// The WebSocket shell. Handlers hold only a weak reference back, so dropping the connection ends it.
 pub struct Connection {
     config: Option<CompanionConfig>,
@@ -196,6 +207,9 @@ pub struct Connection {
     handlers: RefCell<Vec<EventHandler>>,
     attempt: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
+    ingest: RefCell<Ingest>,
+    /// The next progress update, while one is due.
+    progress: RefCell<Option<Timeout>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -213,6 +227,8 @@ impl Connection {
             handlers: RefCell::new(Vec::new()),
             attempt: Cell::new(0),
             retry: RefCell::new(None),
+            ingest: RefCell::new(Ingest::default()),
+            progress: RefCell::new(None),
         })
     }
 
@@ -257,7 +273,7 @@ impl Connection {
         let on_message = handler(&weak, |conn, event| {
             let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else { return };
             match ServerMsg::parse(&text) {
-                Ok(msg) => conn.dispatch.emit(CompanionAction::Received(msg)),
+                Ok(msg) => conn.take_in(msg),
                 Err(err) => gloo::console::warn!(format!("unreadable message from the companion: {err}")),
             }
         });
@@ -269,11 +285,50 @@ impl Connection {
         *self.socket.borrow_mut() = Some(ws);
     }
 
+    /// A message from the companion: a run's go to the ingest (and what it reveals missing is asked for at
+    /// once); the connection's go to the reducer.
+    fn take_in(self: &Rc<Self>, msg: ServerMsg) {
+        if let ServerMsg::Queued { request, run, .. } = &msg {
+            self.dispatch.emit(CompanionAction::Requested { request: *request, run: *run });
+        }
+        let about_connection = matches!(msg, ServerMsg::Hello { .. } | ServerMsg::Error { .. }).then(|| msg.clone());
+        let handled = self.ingest.borrow_mut().handle(msg);
+        for ask in &handled.asks {
+            self.send(ask);
+        }
+        if let Some(msg) = about_connection
+            && !handled.consumed
+        {
+            self.dispatch.emit(CompanionAction::Received(msg));
+        }
+        if handled.milestone {
+            self.publish();
+        } else if !handled.runs.is_empty() && self.progress.borrow().is_none() {
+            let weak = Rc::downgrade(self);
+            *self.progress.borrow_mut() = Some(Timeout::new(PROGRESS_MS, move || {
+                if let Some(conn) = weak.upgrade() {
+                    conn.publish();
+                }
+            }));
+        }
+    }
+
+    /// Hands the reducer the views of the runs that changed.
+    fn publish(&self) {
+        self.progress.borrow_mut().take();
+        let views = self.ingest.borrow_mut().poll_views();
+        for view in views {
+            self.dispatch.emit(CompanionAction::Run(view));
+        }
+    }
+
     /// Backoff: 0.5 s, 1 s, 2 s ... up to 15 s between attempts.
     fn schedule_retry(self: &Rc<Self>) {
         let attempt = self.attempt.get();
         let in_ms = (500u32 << attempt.saturating_sub(1).min(5)).min(15_000);
         self.dispatch.emit(CompanionAction::Closed { attempt, in_ms });
+        self.ingest.borrow_mut().handle_closed();
+        self.publish();
         let weak = Rc::downgrade(self);
         *self.retry.borrow_mut() = Some(Timeout::new(in_ms, move || {
             if let Some(conn) = weak.upgrade() {
@@ -397,13 +452,21 @@ mod tests {
         };
         let s = Rc::new(CompanionState::default())
             .reduce(CompanionAction::Configured(Some(CompanionConfig { port: 1, token: "t".into() })))
-            .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: 1, host }));
+            .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: PROTOCOL_VERSION, host }));
         assert!(s.is_connected());
-        let s =
-            s.reduce(CompanionAction::Received(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 }));
-        assert_eq!(s.run_of(7).map(|r| r.status.clone()), Some(shared::protocol::LiveStatus::Queued { position: 1 }));
-        let s = s.reduce(CompanionAction::Closed { attempt: 1, in_ms: 500 });
-        assert!(s.run_of(7).is_some_and(LiveRun::is_over));
+        let mut ingest = Ingest::default();
+        ingest.handle(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 });
+        let mut s = s.reduce(CompanionAction::Requested { request: 7, run: RunId(3) });
+        for view in ingest.poll_views() {
+            s = s.reduce(CompanionAction::Run(view));
+        }
+        assert_eq!(s.run_of(7).map(|r| r.status.clone()), Some(shared::live::LiveStatus::Queued { position: 1 }));
+        let mut s = s.reduce(CompanionAction::Closed { attempt: 1, in_ms: 500 });
+        ingest.handle_closed();
+        for view in ingest.poll_views() {
+            s = s.reduce(CompanionAction::Run(view));
+        }
+        assert!(s.run_of(7).is_some_and(|r| r.over && r.trace.is_none()));
         let error = shared::protocol::WireError::HelloRequired;
         let s = s.reduce(CompanionAction::Received(ServerMsg::Error { request: Some(8), error }));
         assert_eq!(s.errors.get(&8).map(ToString::to_string).as_deref(), Some("say hello first"));

@@ -4,6 +4,7 @@
 
 use crate::companion::{CompanionCtx, ConnectionPanel};
 use crate::lab::{self, TraceRef};
+use crate::live_view::LiveView;
 use crate::metrics_table::MetricsTable;
 use crate::narration::Narration;
 use crate::param_form::{self, ParamForm};
@@ -12,7 +13,7 @@ use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use shared::i18n::{Lang, Text};
-use shared::protocol::{ClientMsg, LiveStatus};
+use shared::protocol::ClientMsg;
 use shared::{LabId, Nanos, Trace};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -79,23 +80,19 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         use_effect_with((), move |_| simulate.emit(()));
     }
 
+    // A live run's trace is there only once it is whole (every message, the companion's digest matched).
     let live = companion.as_ref().and_then(|c| request.and_then(|r| c.state.run_of(r).cloned()));
-    let live_key = live.as_ref().map(|l| (l.run, l.trace.as_ref().map_or(0, |t| t.events.len()), l.status.clone()));
-    let live_trace = {
-        let live = live.clone();
-        use_memo(live_key.clone(), move |_| live.and_then(|l| l.trace).map(|t| TraceRef(Rc::new(t))))
-    };
     let measured = match (request.is_none(), &*imported) {
         (true, Some(file)) => Rc::new(Some(file.clone())),
-        _ => live_trace,
+        _ => Rc::new(live.as_ref().and_then(|l| l.trace.clone())),
     };
-    let live_running = live.as_ref().is_some_and(|l| !l.is_over());
+    let live_running = live.as_ref().is_some_and(|l| !l.over);
     {
-        // When a live run finishes, its replay is loaded into the player.
+        // When a live run is whole, its replay is loaded into the player.
         let (player, shown, measured) = (player.clone(), shown.clone(), measured.clone());
-        let finished = live.as_ref().is_some_and(|l| l.status == LiveStatus::Finished);
-        use_effect_with((live.as_ref().map(|l| l.run), finished), move |(_, finished)| {
-            if *finished
+        let whole = live.as_ref().is_some_and(|l| l.trace.is_some());
+        use_effect_with((live.as_ref().map(|l| l.run), whole), move |(_, whole)| {
+            if *whole
                 && *shown == Shown::Measured
                 && let Some(trace) = measured.as_ref()
             {
@@ -199,25 +196,13 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         (None, _) if imported.is_some() => lang.ui("ui.status.opened").to_owned(),
         (None, _) if connected => lang.ui("ui.status.not_run_connected").to_owned(),
         (None, _) => lang.ui("ui.status.not_run").to_owned(),
-        (Some(l), _) => match &l.status {
-            LiveStatus::Queued { position } => lang.fill("ui.status.queued", &[("n", position)]),
-            LiveStatus::Running => lang.ui("ui.status.running").to_owned(),
-            LiveStatus::Finished => lang.ui("ui.status.finished").to_owned(),
-            LiveStatus::Cancelled => lang.ui("ui.status.cancelled").to_owned(),
-            LiveStatus::Failed(err) => lang.fill("ui.status.failed", &[("error", &err.say(lang))]),
-        },
+        (Some(l), _) => l.status_text(lang),
     };
     let sim_metrics = use_memo((*simulated).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let (view_trace, view_t) = match *shown {
         Shown::Simulated => ((*simulated).clone(), player.t),
-        Shown::Measured => match (*measured).clone() {
-            Some(t) if live_running => {
-                let end = t.0.end();
-                (Some(t), end)
-            }
-            other => (other, player.t),
-        },
+        Shown::Measured => ((*measured).clone(), player.t),
     };
     let notes = view_trace.as_ref().map(|t| t.0.notes.clone()).unwrap_or_default();
     let valid = checked.is_ok();
@@ -286,11 +271,37 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <PlayerControls player={player.clone()} />
                     }
                     { for notes.iter().map(|n| html! { <p class="note">{n.say(lang)}</p> }) }
+                    if let Some(live) = live.as_ref().filter(|_| request.is_some()) {
+                        <LiveRecord live={live.clone()} />
+                    }
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={view_trace.clone()} />
                 </section>
             </div>
         </main>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct LiveRecordProps {
+    live: LiveView,
+}
+
+/// How whole the measured run is: its events, what was missing or sent again, and whether it matched the
+/// companion's record. The numbers are in attributes too, for the tests and the benchmark.
+#[function_component(LiveRecord)]
+fn live_record(props: &LiveRecordProps) -> Html {
+    let lang = use_context::<Lang>().unwrap_or_default();
+    let live = &props.live;
+    let p = &live.progress;
+    let verified = matches!(live.verification, Some(shared::live::Verification::Verified { .. }));
+    html! {
+        <p class="live-record" data-run={live.run.0.to_string()} data-events={p.events.to_string()}
+            data-missing-events={p.missing_events.to_string()} data-missing-messages={p.missing_messages.to_string()}
+            data-resent={p.resent_asked.to_string()} data-duplicates={p.duplicates.to_string()}
+            data-complete={live.trace.is_some().to_string()} data-verified={verified.to_string()}>
+            { live.record_text(lang).unwrap_or_else(|| live.status_text(lang)) }
+        </p>
     }
 }

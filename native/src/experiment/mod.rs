@@ -45,21 +45,23 @@ pub enum RunUpdate {
 struct TraceCollector(std::sync::Mutex<Option<shared::Trace>>);
 
 impl TraceCollector {
-    /// Adds an update and shows the trace so far to `look`.
-    fn add(&self, update: RunUpdate, look: &dyn Fn(&shared::Trace)) {
+    /// Adds an update and shows `look` the trace so far and the events just added.
+    fn add(&self, update: RunUpdate, look: &dyn Fn(&shared::Trace, &[Event])) {
         let mut trace = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut before = 0;
         match update {
             RunUpdate::Started { info, actors } => {
                 *trace = Some(shared::Trace { run: info, actors, events: Vec::new(), notes: Vec::new() });
             }
             RunUpdate::Events(events) => {
                 if let Some(trace) = trace.as_mut() {
+                    before = trace.events.len();
                     trace.events.extend(events);
                 }
             }
         }
         if let Some(trace) = trace.as_ref() {
-            look(trace);
+            look(trace, &trace.events[before..]);
         }
     }
 
@@ -82,8 +84,8 @@ pub struct Headless {
 }
 
 /// Runs `lab` outside the server (the command line, the benchmarks, the tests): in a fresh scratch directory
-/// under `base`, removed afterwards, collecting the trace. `on_progress` sees the trace so far (unsorted) after
-/// every update; `cancel` stops the run.
+/// under `base`, removed afterwards, collecting the trace. `on_progress` sees the trace so far (unsorted) and the
+/// events the update added after every update; `cancel` stops the run.
 pub fn run_headless(
     lab: LabId,
     params: &ParamSet,
@@ -91,7 +93,7 @@ pub fn run_headless(
     base: &Path,
     worker_exe: &Path,
     cancel: &CancelFlag,
-    on_progress: &(dyn Fn(&shared::Trace) + Sync),
+    on_progress: &(dyn Fn(&shared::Trace, &[Event]) + Sync),
 ) -> Result<Headless, ExperimentError> {
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let scratch = crate::scratch::Scratch::create(base, RUNS.fetch_add(1, Ordering::SeqCst))

@@ -1,8 +1,10 @@
-//! One websocket connection: hello first, then run requests and cancels. Bad input gets one typed error reply
-//! and the connection stays open; a protocol violation (a message over the size limit, invalid UTF-8 in a text
+//! One websocket connection: hello first, then run requests, cancels and resends of what the live stream left
+//! out (from the connection's [`RunLog`]). Bad input gets one typed error reply and the connection stays open; a protocol violation (a message over the size limit, invalid UTF-8 in a text
 //! frame) closes it with the matching close code; a disconnect cancels the connection's runs.
 
 use super::ServerState;
+use crate::runlog::{RUN_LOG_CAP, RunLog};
+use crate::runner::Client;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
 use shared::LabId;
@@ -11,7 +13,9 @@ use std::sync::Arc;
 
 pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = crate::outbox::outbox(crate::outbox::OUTBOX_LIMIT);
+    let log = Arc::new(RunLog::new(RUN_LOG_CAP));
+    let (tx, mut rx) = crate::outbox::outbox(crate::outbox::OUTBOX_LIMIT, log.clone());
+    let client = Client { outbox: tx, log };
     // The reader's last word, if it closes the connection for a protocol violation.
     let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
     let writer = tokio::spawn(async move {
@@ -53,7 +57,7 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
                 let error = WireError::Malformed { detail: "binary frames are not spoken here".to_owned() };
-                tx.send(&ServerMsg::Error { request: None, error });
+                client.outbox.send(&ServerMsg::Error { request: None, error });
                 continue;
             }
             Ok(Message::Close(_)) => break,
@@ -67,13 +71,13 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
             }
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
         };
-        if let Err((request, error)) = handle(text.as_str(), conn, &mut greeted, &state, &tx) {
+        if let Err((request, error)) = handle(text.as_str(), conn, &mut greeted, &state, &client) {
             tracing::debug!(conn, %error, "refused a message");
-            tx.send(&ServerMsg::Error { request, error });
+            client.outbox.send(&ServerMsg::Error { request, error });
         }
     }
     state.runner.cancel_connection(conn);
-    drop(tx);
+    drop(client);
     let _ = writer.await;
     tracing::info!(conn, "client disconnected; its runs were cancelled");
 }
@@ -95,13 +99,7 @@ fn violation(err: &axum::Error) -> CloseFrame {
 
 type Refused = (Option<u32>, WireError);
 
-fn handle(
-    text: &str,
-    conn: u64,
-    greeted: &mut bool,
-    state: &ServerState,
-    tx: &crate::outbox::Outbox,
-) -> Result<(), Refused> {
+fn handle(text: &str, conn: u64, greeted: &mut bool, state: &ServerState, client: &Client) -> Result<(), Refused> {
     let msg = ClientMsg::parse(text).map_err(|e| (None, e))?;
     match msg {
         ClientMsg::Hello { protocol } => {
@@ -109,7 +107,7 @@ fn handle(
                 return Err((None, WireError::ProtocolMismatch { client: protocol, server: PROTOCOL_VERSION }));
             }
             *greeted = true;
-            tx.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone() });
+            client.outbox.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone() });
             Ok(())
         }
         _ if !*greeted => Err((None, WireError::HelloRequired)),
@@ -119,7 +117,7 @@ fn handle(
             let params = lab.validate(&params).map_err(|error| refuse(WireError::Params { error }))?;
             state
                 .runner
-                .submit(conn, request, lab, params, seed, tx.clone())
+                .submit(conn, request, lab, params, seed, client.clone())
                 .map(|_| ())
                 .map_err(|limit| refuse(WireError::QueueFull { limit }))
         }
@@ -130,5 +128,7 @@ fn handle(
                 Err((None, WireError::UnknownRun { run }))
             }
         }
+        // Only this connection's log is searched: another connection's run is an unknown run here.
+        ClientMsg::Resend { run, from_seq, to_seq } => client.log.resend(run, from_seq, to_seq).map_err(|e| (None, e)),
     }
 }

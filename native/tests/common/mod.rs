@@ -21,7 +21,7 @@ pub fn params(lab: LabId, pairs: &[(&str, ParamValue)]) -> ParamSet {
 /// Runs `lab` headless; cancels it once `cancel_after_events` events have arrived, if given.
 pub fn run_lab(lab: LabId, set: &ParamSet, seed: u64, cancel_after_events: Option<usize>) -> Headless {
     let cancel = CancelFlag::default();
-    let progress = |trace: &shared::Trace| {
+    let progress = |trace: &shared::Trace, _: &[shared::Event]| {
         if cancel_after_events.is_some_and(|n| trace.events.len() >= n) {
             cancel.cancel();
         }

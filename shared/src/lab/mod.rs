@@ -16,6 +16,10 @@ use crate::trace::{Metric, Trace};
 /// The most events one simulated run may emit; beyond it the run stops and says so in its notes.
 pub const MAX_SIM_EVENTS: usize = 200_000;
 
+/// The most events a lab's real experiment records before it stops and says so in its notes. The companion
+/// keeps a run whole until its client has it (about 40 bytes an event), so this also bounds its memory.
+pub const MAX_RUN_EVENTS: u64 = 1_000_000;
+
 /// Simulates `lab` with `params` (validated here) and `seed`.
 pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
     let params = lab.validate(params)?;

@@ -10,7 +10,7 @@ use crate::clock::monotonic_ns;
 use report::ReportLine;
 use serde::{Deserialize, Serialize};
 use shared::i18n::Text;
-use shared::lab::MAX_SIM_EVENTS;
+use shared::lab::MAX_RUN_EVENTS;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
@@ -74,7 +74,7 @@ struct Batcher<'a> {
     sink: &'a (dyn Fn(RunUpdate) + Sync),
     pending: Vec<Event>,
     last_sent: u64,
-    total: usize,
+    total: u64,
 }
 
 const BATCH_NS: u64 = 50_000_000;
@@ -211,10 +211,10 @@ fn collect(
             workers.kill_all();
             notes.push(Text::new("note.lock.time_limit").with("at", at(now)));
         }
-        if !stopped && batch.total >= MAX_SIM_EVENTS {
+        if !stopped && batch.total >= MAX_RUN_EVENTS {
             stopped = true;
             workers.kill_all();
-            notes.push(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_SIM_EVENTS));
+            notes.push(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_RUN_EVENTS));
         }
         match rx.recv_timeout(Duration::from_millis(10)) {
             Ok((actor, line)) => {
