@@ -190,6 +190,21 @@ impl Companion {
         })
     }
 
+    /// The companion's process id.
+    pub fn pid(&self) -> u32 {
+        self._process.0.id()
+    }
+
+    /// Its resident memory in KiB, from /proc (0 if unreadable).
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// The URL fragment that tells the page where the companion is.
     pub fn fragment(&self) -> String {
         format!("#companion={}&token={}", self.port, self.token)

@@ -80,6 +80,34 @@ async fn scenario(
     .await?;
     println!("measured {measured} acquisitions from worker pids {pids:?}");
 
+    // 2b. The run from the issue that lost events: four processes as fast as they go, and a page too busy to
+    // read for a while. The companion skips ahead, the page asks for what it missed, and what it shows is the
+    // companion's whole record (digest checked), so an exclusive lock has one holder at most.
+    run_live(browser, format!("{}/lab/lock?procs=4&think_us=0&hold_us=1&duration_ms=2000", page.origin())).await?;
+    wait_for("the run to start streaming", Duration::from_secs(30), || async {
+        let events: u64 =
+            browser.find(By::Css(".live-record")).await.ok()?.attr("data-events").await.ok()??.parse().ok()?;
+        (events > 0).then_some(())
+    })
+    .await?;
+    // The page's only thread busy for three seconds, as a page drawing something heavy would be.
+    browser.execute("const t = Date.now(); while (Date.now() - t < 3000) {}", Vec::new()).await?;
+    let record = wait_for("the whole record", Duration::from_secs(120), || async {
+        let el = browser.find(By::Css(".live-record[data-complete=true]")).await.ok()?;
+        let attr = |name: &'static str| {
+            let el = el.clone();
+            async move { el.attr(name).await.ok().flatten().unwrap_or_default() }
+        };
+        Some((attr("data-verified").await, attr("data-events").await, attr("data-resent").await, el.text().await.ok()?))
+    })
+    .await?;
+    let (verified, events, resent, said) = record;
+    println!("fast live run: {events} events, {resent} messages asked for again; the page says: {said}");
+    assert_eq!(verified, "true", "the page's copy is not the companion's record: {said}");
+    assert!(resent.parse::<u64>().is_ok_and(|n| n > 0), "the page never fell behind: nothing tested the resends");
+    let holders = text(browser, "tr[data-metric=max_holders] td.real").await.unwrap_or_default();
+    assert_eq!(holders, "1", "an exclusive flock held by {holders} at once");
+
     // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads.
     run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=20&repeats=1", page.origin())).await?;
     let fitted = wait_for("the measured speed-up on 3 threads", Duration::from_secs(60), || async {

@@ -117,7 +117,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
 
     if args.json {
-        println!("{}", serde_json::to_string(&measured)?);
+        // Written as it is serialised: a run of a million events is about 80 MB of JSON.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer(&mut out, &measured)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)?;
         return Ok(());
     }
     let simulated = simulate(args.lab, &args.params, args.seed)?;

@@ -2,7 +2,8 @@
 //! some (its outbox was full and the live stream skipped ahead) can ask for them again and end up with exactly
 //! the run that was recorded. A run is kept whole until newer runs of the connection push the total past
 //! [`RUN_LOG_CAP`]; then the oldest runs that have ended go first, and the client is told. The run in progress is
-//! never evicted: its own event budget ([`shared::lab::MAX_RUN_EVENTS`]) keeps it under the cap.
+//! never evicted: its own event budget ([`shared::lab::MAX_RUN_EVENTS`], at 80 bytes an event) keeps it under the
+//! cap (a test holds the two together).
 //!
 //! Resends are pulled by the connection's writer one message at a time when the live queue is empty, so what is
 //! asked for again never piles up in memory: a waiting resend is two numbers.
@@ -13,8 +14,9 @@ use shared::trace::{Actor, Event};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-/// The most memory one connection's kept runs may take (estimated from what they hold).
-pub const RUN_LOG_CAP: usize = 64 << 20;
+/// The most memory one connection's kept runs may take (estimated from what they hold): a run at the event
+/// budget (about 80 MB) and the recent smaller ones.
+pub const RUN_LOG_CAP: usize = 128 << 20;
 
 /// The most resends that may wait at once for one connection.
 pub const MAX_PENDING_RESENDS: u32 = 64;
@@ -249,6 +251,18 @@ mod tests {
         copy::<shared::lab::watch::WatchEvent>();
         copy::<shared::lab::io::IoEvent>();
         copy::<shared::lab::pipeline::PipelineEvent>();
+    }
+
+    #[test]
+    fn a_run_at_the_event_budget_fits_the_cap() {
+        let per_message = message_bytes(&ServerMsg::Events {
+            run: RunId(0),
+            seq: 0,
+            first: 0,
+            events: Vec::with_capacity(crate::runner::EVENTS_PER_MESSAGE),
+        });
+        let messages = crate::runner::RUN_EVENT_CEILING.div_ceil(crate::runner::EVENTS_PER_MESSAGE as u64);
+        assert!((messages as usize) * per_message < RUN_LOG_CAP, "{messages} messages of {per_message} bytes");
     }
 
     #[test]

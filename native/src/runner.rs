@@ -60,17 +60,18 @@ impl RunChannel {
     /// JSON is over [`shared::protocol::MAX_MESSAGE_BYTES`].
     fn send_events(&self, mut events: Vec<Event>) {
         let run = self.run;
-        let mut pending = VecDeque::new();
-        while events.len() > EVENTS_PER_MESSAGE {
-            let rest = events.split_off(EVENTS_PER_MESSAGE);
-            pending.push_back(std::mem::replace(&mut events, rest));
-        }
-        pending.push_back(events);
-        while let Some(mut chunk) = pending.pop_front() {
-            if let Err(mut refused) = self.record(|seq, first| ServerMsg::Events { run, seq, first, events: chunk }) {
-                chunk = refused.split_off(refused.len() / 2);
-                pending.push_front(chunk);
-                pending.push_front(refused);
+        // Each message's events get a vector of their own size: the log keeps them for the run's whole life.
+        let mut pending: VecDeque<Vec<Event>> = if events.len() > EVENTS_PER_MESSAGE {
+            events.chunks(EVENTS_PER_MESSAGE).map(<[Event]>::to_vec).collect()
+        } else {
+            events.shrink_to_fit();
+            VecDeque::from([events])
+        };
+        while let Some(chunk) = pending.pop_front() {
+            if let Err(refused) = self.record(|seq, first| ServerMsg::Events { run, seq, first, events: chunk }) {
+                let (left, right) = refused.split_at(refused.len() / 2);
+                pending.push_front(right.to_vec());
+                pending.push_front(left.to_vec());
             }
         }
     }
@@ -297,5 +298,9 @@ fn run_job(job: &Job, config: &RunnerConfig) {
             channel.send(|run, seq| ServerMsg::Failed { run, seq, error: err.to_string() });
         }
     }
-    tracing::info!(run = channel.run.0, "run ended; its scratch was removed before the last message");
+    tracing::info!(
+        run = channel.run.0,
+        log_bytes = channel.client.log.bytes(),
+        "run ended; its scratch was removed before the last message"
+    );
 }

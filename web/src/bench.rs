@@ -109,3 +109,14 @@ fn frame_bench() -> Html {
         </>
     }
 }
+
+/// The page's wasm memory in bytes (it only grows), read by the in-browser benchmark through
+/// `window.wasmBindings` to say what a live run costs the page per event.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|memory| f64::from(js_sys::ArrayBuffer::from(memory.buffer()).byte_length()))
+        .unwrap_or(0.0)
+}

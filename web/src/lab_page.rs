@@ -261,7 +261,11 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     <div class="view">
                         { match &view_trace {
                             Some(trace) => lab::view(lab, trace, view_t),
-                            None => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { lang.ui("ui.lab.press_simulate").to_owned() } }</p> },
+                            // A live run not whole yet says how far it has got, where its drawing will be.
+                            None => match &live {
+                                Some(live) if *shown == Shown::Measured => html! { <LiveRecord live={live.clone()} class="empty" /> },
+                                _ => html! { <p class="empty">{ if *shown == Shown::Measured { measured_status.clone() } else { lang.ui("ui.lab.press_simulate").to_owned() } }</p> },
+                            },
                         } }
                     </div>
                     <Narration trace={view_trace.clone()} t={view_t} playing={player.playing || live_running} />
@@ -271,8 +275,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <PlayerControls player={player.clone()} />
                     }
                     { for notes.iter().map(|n| html! { <p class="note">{n.say(lang)}</p> }) }
-                    if let Some(live) = live.as_ref().filter(|_| request.is_some()) {
-                        <LiveRecord live={live.clone()} />
+                    if let Some(live) = live.as_ref().filter(|l| l.trace.is_some() && *shown == Shown::Measured) {
+                        <LiveRecord live={live.clone()} class="whole" />
                     }
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
                     <Provenance trace={(*measured).clone()} />
@@ -286,6 +290,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
 #[derive(Debug, Properties, PartialEq)]
 struct LiveRecordProps {
     live: LiveView,
+    class: AttrValue,
 }
 
 /// How whole the measured run is: its events, what was missing or sent again, and whether it matched the
@@ -297,7 +302,7 @@ fn live_record(props: &LiveRecordProps) -> Html {
     let p = &live.progress;
     let verified = matches!(live.verification, Some(shared::live::Verification::Verified { .. }));
     html! {
-        <p class="live-record" data-run={live.run.0.to_string()} data-events={p.events.to_string()}
+        <p class={classes!("live-record", props.class.to_string())} data-run={live.run.0.to_string()} data-events={p.events.to_string()}
             data-missing-events={p.missing_events.to_string()} data-missing-messages={p.missing_messages.to_string()}
             data-resent={p.resent_asked.to_string()} data-duplicates={p.duplicates.to_string()}
             data-complete={live.trace.is_some().to_string()} data-verified={verified.to_string()}>

@@ -2,12 +2,86 @@
 //! how many simulation events per second the wasm build produces on the same reference cases as `syslab bench`
 //! (the lock and pipeline labs'), and how long the pipeline view takes to redraw with 500 items in flight;
 //! then, with a companion, runs `syslab bench`'s watch case live from the page (every event streamed to it) and
-//! prints the measured figures, which `cargo xtask bench` sets against the same run without a client.
+//! prints the measured figures, which `cargo xtask bench` sets against the same run without a client; and a lock
+//! run of up to a million events streamed to the page, against the same run headless (`syslab run … --json`).
 
 use anyhow::Context;
 use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, wait_for};
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 use thirtyfour::prelude::*;
+
+/// The lock lab as fast as it goes, for as long as it may: it stops at the companion's budget of a million
+/// events unless the machine is too slow to reach it in ten seconds.
+const FAST_LOCK: [(&str, &str); 4] = [("procs", "4"), ("think_us", "0"), ("hold_us", "1"), ("duration_ms", "10000")];
+
+/// The page's memory: its wasm memory (the page's own export) and V8's heap (through the DevTools protocol).
+async fn page_bytes(browser: &WebDriver) -> Option<(f64, f64)> {
+    let wasm = browser.execute("return window.wasmBindings.wasm_memory_bytes()", Vec::new()).await.ok()?;
+    let heap = browser.cdp().send_raw("Runtime.getHeapUsage", serde_json::json!({})).await.ok()?;
+    Some((wasm.json().as_f64()?, heap["usedSize"].as_f64()?))
+}
+
+/// A million events streamed to the page against the same run headless, in one run of this binary.
+async fn whole_live_run(browser: &WebDriver, page: &StaticServer, bin: &Path) -> anyhow::Result<()> {
+    let mut headless = std::process::Command::new(bin);
+    headless.args(["run", "lock", "--json"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    for (key, value) in FAST_LOCK {
+        headless.arg(format!("--{key}")).arg(value);
+    }
+    let started = Instant::now();
+    let status = headless.status().context("running the lock lab headless")?;
+    anyhow::ensure!(status.success(), "the headless run failed: {status}");
+    let alone = started.elapsed().as_secs_f64();
+
+    let companion = Companion::start(bin, &page.origin())?;
+    let query: Vec<String> = FAST_LOCK.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    browser.goto(format!("{}/lab/lock?{}{}", page.origin(), query.join("&"), companion.fragment())).await?;
+    wait_for("the companion", Duration::from_secs(20), || async {
+        browser.find(By::Css(".status-pill.on")).await.ok()
+    })
+    .await?;
+    let (page_before, rss_before) = (page_bytes(browser).await, companion.rss_kib());
+    let started = Instant::now();
+    browser.execute("document.querySelector('button.run-live').click()", Vec::new()).await?;
+    let record = wait_for("the whole run in the page", Duration::from_secs(300), || async {
+        let el = browser.find(By::Css(".live-record[data-complete=true]")).await.ok()?;
+        let attr = |name: &'static str| {
+            let el = el.clone();
+            async move { el.attr(name).await.ok().flatten().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) }
+        };
+        let verified = el.attr("data-verified").await.ok().flatten().unwrap_or_default();
+        Some((attr("data-events").await, attr("data-resent").await, attr("data-missing-events").await, verified))
+    })
+    .await?;
+    let streamed = started.elapsed().as_secs_f64();
+    let (page_after, rss_after) = (page_bytes(browser).await, companion.rss_kib());
+    let (events, resent, missing, verified) = record;
+    println!(
+        "live run of {events:.0} events: whole in the page in {streamed:.2} s, the same run headless {alone:.2} s: {:.2}× \
+         (target ≤ 1.5×)",
+        streamed / alone
+    );
+    println!(
+        "live run: verified against the companion's record: {verified}; {missing:.0} events missing; {resent:.0} \
+         messages sent again"
+    );
+    println!("live run: the page took in {:.0} k events/s", events / streamed / 1e3);
+    let per_event = |kib: f64| kib * 1024.0 / events.max(1.0);
+    println!(
+        "live run memory per event: companion {:.0} B (resident, its log of the run), page {}",
+        per_event(rss_after.saturating_sub(rss_before) as f64),
+        match (page_before, page_after) {
+            (Some((wasm_b, heap_b)), Some((wasm_a, heap_a))) => format!(
+                "{:.0} B of wasm memory and {:.0} B of JavaScript heap",
+                (wasm_a - wasm_b) / events.max(1.0),
+                (heap_a - heap_b) / events.max(1.0)
+            ),
+            _ => "unknown (the page's memory could not be read)".to_owned(),
+        }
+    );
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -49,6 +123,9 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
                 println!("watch_client_{key}_ns={value}");
             }
+        }
+        if let Ok(bin) = env_path("SYSLAB_BIN") {
+            whole_live_run(&browser, &page, &bin).await?;
         }
         anyhow::Ok(())
     }

@@ -96,6 +96,29 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
     shoot(browser, out, "lock-metrics-side-by-side").await?;
 
+    // The fast run that used to lose events: while it streams the page keeps still and counts; once whole, the
+    // record line says how it knows.
+    browser.goto(format!("{origin}/lab/lock?procs=4&think_us=0&hold_us=1&duration_ms=2000")).await?;
+    wait_for("the companion", Duration::from_secs(20), || async {
+        browser.find(By::Css(".status-pill.on")).await.ok()
+    })
+    .await?;
+    browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
+    wait_for("events arriving", Duration::from_secs(30), || async {
+        let n: u64 = browser.find(By::Css(".live-record")).await.ok()?.attr("data-events").await.ok()??.parse().ok()?;
+        (n > 0).then_some(())
+    })
+    .await?;
+    browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
+    shoot(browser, out, "lock-fast-streaming").await?;
+    wait_for("the whole record", Duration::from_secs(120), || async {
+        browser.find(By::Css(".live-record[data-complete=true]")).await.ok()
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    browser.execute("document.querySelector('.live-record').scrollIntoView({block: 'center'})", vec![]).await?;
+    shoot(browser, out, "lock-fast-whole").await?;
+
     // The other labs, simulated then measured through the same companion; then each simulated in Japanese.
     let others = [
         ("amdahl", "parallel=0.9&max_threads=6&work_ms=60&repeats=2", "amdahl"),
