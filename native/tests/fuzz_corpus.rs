@@ -5,7 +5,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use shared::robustness::{admit, decode_client_message, validate_parameters};
+use shared::robustness::{admit, decode_client_message, reassemble_server_messages, validate_parameters};
 use std::path::PathBuf;
 
 fn replay(target: &str, check: fn(&[u8])) {
@@ -32,4 +32,9 @@ fn the_parameter_validation_corpus() {
 #[test]
 fn the_admission_corpus() {
     replay("admission", admit);
+}
+
+#[test]
+fn the_reassembly_corpus() {
+    replay("live_reassembly", reassemble_server_messages);
 }

@@ -130,7 +130,7 @@ impl LiveRun {
             return false;
         }
         self.mark(seq);
-        self.head = self.head.max(seq + 1);
+        self.head = self.head.max(seq.saturating_add(1));
         match msg {
             ServerMsg::Queued { position, .. } => self.set_status(seq, LiveStatus::Queued { position }),
             ServerMsg::Started { info, actors, .. } => {
@@ -140,7 +140,7 @@ impl LiveRun {
             ServerMsg::Events { first, events, .. } => {
                 self.set_status(seq, LiveStatus::Running);
                 self.events += events.len() as u64;
-                self.events_known = self.events_known.max(first + events.len() as u64);
+                self.events_known = self.events_known.max(first.saturating_add(events.len() as u64));
                 if !self.delivered {
                     self.batches.insert(seq, events);
                 }
@@ -201,10 +201,11 @@ impl LiveRun {
     }
 
     fn mark(&mut self, seq: u64) {
+        // Sequence numbers come from the companion; saturating keeps an absurd one from overflowing.
         if seq == self.contiguous {
-            self.contiguous += 1;
+            self.contiguous = self.contiguous.saturating_add(1);
             while self.beyond.remove(&self.contiguous) {
-                self.contiguous += 1;
+                self.contiguous = self.contiguous.saturating_add(1);
             }
         } else {
             self.beyond.insert(seq);
@@ -219,7 +220,7 @@ impl LiveRun {
             if seq > from {
                 gaps.push(from..seq);
             }
-            from = seq + 1;
+            from = seq.saturating_add(1);
         }
         if self.head > from {
             gaps.push(from..self.head);
@@ -239,7 +240,7 @@ impl LiveRun {
         if let Some(last) = asks.last() {
             self.requested_below = last.end;
         }
-        self.resent_asked += asks.iter().map(|r| r.end - r.start).sum::<u64>();
+        self.resent_asked = asks.iter().fold(self.resent_asked, |n, r| n.saturating_add(r.end - r.start));
         asks
     }
 
@@ -265,9 +266,9 @@ impl LiveRun {
     }
 
     pub fn progress(&self) -> Progress {
-        let missing_messages = self.missing().iter().map(|r| r.end - r.start).sum();
+        let missing_messages = self.missing().iter().fold(0u64, |n, r| n.saturating_add(r.end - r.start));
         Progress {
-            messages: self.contiguous + self.beyond.len() as u64,
+            messages: self.contiguous.saturating_add(self.beyond.len() as u64),
             events: self.events,
             missing_messages,
             missing_events: self.events_known.saturating_sub(self.events),

@@ -4,8 +4,9 @@
 
 use crate::admission::Admission;
 use crate::catalogue::LabId;
+use crate::live::LiveRuns;
 use crate::params::ParamSet;
-use crate::protocol::ClientMsg;
+use crate::protocol::{ClientMsg, ServerMsg};
 
 /// The client message decoder never panics, and what it accepts survives a round trip unchanged.
 pub fn decode_client_message(data: &[u8]) {
@@ -42,5 +43,33 @@ pub fn admit(data: &[u8]) {
         assert!(["localhost:7878", "127.0.0.1:7878", "[::1]:7878"].contains(&host), "admitted a foreign Host {host:?}");
         assert_eq!(origin, Some("http://127.0.0.1:8080"), "admitted a foreign Origin");
         assert_eq!(token, Some(admission.token.as_str()), "admitted a wrong token");
+    }
+}
+
+/// Folding whatever a companion sends (one message per line, any order, any numbers) into a client's runs never
+/// panics, asks only for non-empty ranges, and a trace handed out holds exactly the events that were counted.
+pub fn reassemble_server_messages(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut runs = LiveRuns::default();
+    let mut seen = Vec::new();
+    for line in text.lines() {
+        let Ok(msg) = ServerMsg::parse(line) else { continue };
+        let handled = runs.handle(msg);
+        for ask in handled.asks {
+            let ClientMsg::Resend { run, from_seq, to_seq } = ask else { panic!("asked for something else: {ask:?}") };
+            assert!(from_seq < to_seq, "asked for an empty or reversed range {from_seq}..{to_seq} of {run}");
+        }
+        for run in handled.runs {
+            if !seen.contains(&run) {
+                seen.push(run);
+            }
+        }
+    }
+    for run in seen {
+        let Some(live) = runs.get_mut(run) else { continue };
+        let counted = live.progress().events;
+        if let Some((trace, _)) = live.take_trace() {
+            assert_eq!(trace.events.len() as u64, counted, "{run}: the trace lost or gained events");
+        }
     }
 }

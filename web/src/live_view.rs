@@ -7,8 +7,12 @@ use crate::lab::TraceRef;
 use shared::i18n::{Lang, Text};
 use shared::live::{Handled, LiveRuns, LiveStatus, Progress, Verification};
 use shared::protocol::{RunId, ServerMsg};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
+
+/// How many whole runs the page keeps: a run at the event budget is about 80 MB of the page's memory, and the
+/// page shows only the latest of them.
+pub const KEEP_TRACES: usize = 2;
 
 /// What the page shows of a live run.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +27,17 @@ pub struct LiveView {
     /// The whole run: every message arrived and, where the companion sent its record's digest, it matched.
     pub trace: Option<TraceRef>,
     pub verification: Option<Verification>,
+    /// The whole trace was let go to bound the page's memory (newer runs came after it).
+    pub released: bool,
 }
 
 impl LiveView {
     /// What the measured side says while it has no figures, or how complete the figures' run is.
     pub fn status_text(&self, lang: Lang) -> String {
         let p = &self.progress;
+        if self.released {
+            return lang.ui("ui.live.released").to_owned();
+        }
         if let Some(Verification::Mismatch { ours, companion }) = &self.verification {
             return lang.fill("ui.status.mismatch", &[("ours", ours), ("theirs", companion)]);
         }
@@ -72,6 +81,9 @@ impl LiveView {
 pub struct Ingest {
     runs: LiveRuns,
     delivered: BTreeMap<RunId, (TraceRef, Verification)>,
+    /// The delivered runs, oldest first, and those let go.
+    kept: VecDeque<RunId>,
+    released: BTreeSet<RunId>,
     /// Runs changed since their views were last taken.
     dirty: BTreeSet<RunId>,
 }
@@ -91,16 +103,28 @@ impl Ingest {
     }
 
     /// The views of the runs changed since the last call. A run that has become complete hands over its trace
-    /// here, once.
+    /// here, once; a run let go for it comes after, so that the reducer lets go of its trace too.
     pub fn poll_views(&mut self) -> Vec<LiveView> {
-        let dirty = std::mem::take(&mut self.dirty);
-        dirty.into_iter().filter_map(|run| self.view(run)).collect()
+        let mut views = Vec::new();
+        while !self.dirty.is_empty() {
+            let dirty = std::mem::take(&mut self.dirty);
+            views.extend(dirty.into_iter().filter_map(|run| self.view(run)));
+        }
+        views
     }
 
     fn view(&mut self, run: RunId) -> Option<LiveView> {
         let live = self.runs.get_mut(run)?;
         if let Some((trace, verification)) = live.take_trace() {
             self.delivered.insert(run, (TraceRef(Rc::new(trace)), verification));
+            self.kept.push_back(run);
+            while self.kept.len() > KEEP_TRACES {
+                if let Some(old) = self.kept.pop_front() {
+                    self.delivered.remove(&old);
+                    self.released.insert(old);
+                    self.dirty.insert(old);
+                }
+            }
         }
         let delivered = self.delivered.get(&run);
         let verification = delivered.map(|(_, v)| v.clone());
@@ -114,6 +138,7 @@ impl Ingest {
             lost: live.lost().cloned(),
             trace,
             verification,
+            released: self.released.contains(&run),
         })
     }
 }
@@ -124,8 +149,11 @@ mod tests {
     use shared::digest::trace_digest;
 
     fn messages() -> (shared::Trace, Vec<ServerMsg>) {
+        run_messages(RunId(1))
+    }
+
+    fn run_messages(run: RunId) -> (shared::Trace, Vec<ServerMsg>) {
         let trace = shared::lab::simulate(shared::LabId::Lock, &shared::ParamSet::new(), 1).unwrap();
-        let run = RunId(1);
         let mut msgs = vec![
             ServerMsg::Queued { request: 1, run, seq: 0, position: 0 },
             ServerMsg::Started { run, seq: 1, info: trace.run.clone(), actors: trace.actors.clone() },
@@ -161,6 +189,23 @@ mod tests {
         // The connection closing later changes nothing for a complete run.
         ingest.handle_closed();
         assert!(ingest.poll_views().is_empty());
+    }
+
+    #[test]
+    fn only_the_latest_whole_runs_are_kept() {
+        let mut ingest = Ingest::default();
+        for run in 1..=(KEEP_TRACES as u64 + 1) {
+            for msg in run_messages(RunId(run)).1 {
+                ingest.handle(msg);
+            }
+        }
+        // A run let go while views are taken comes again after, as let go: the last view of each run counts.
+        let views: BTreeMap<RunId, LiveView> = ingest.poll_views().into_iter().map(|v| (v.run, v)).collect();
+        let views: Vec<LiveView> = views.into_values().collect();
+        let kept: Vec<u64> = views.iter().filter(|v| v.trace.is_some()).map(|v| v.run.0).collect();
+        assert_eq!(kept, (2..=KEEP_TRACES as u64 + 1).collect::<Vec<_>>());
+        let first = views.iter().find(|v| v.run == RunId(1)).unwrap();
+        assert!(first.released && first.status_text(Lang::En).contains("let go"));
     }
 
     #[test]
