@@ -65,8 +65,13 @@ impl LiveView {
     pub fn record_text(&self, lang: Lang) -> Option<String> {
         let trace = self.trace.as_ref()?;
         let n = trace.0.events.len();
-        let mut line = match &self.verification {
-            Some(Verification::Verified { digest }) => lang.fill("ui.live.verified", &[("n", &n), ("digest", digest)]),
+        let mut line = match (&self.verification, &self.status) {
+            (Some(Verification::Verified { digest }), _) => {
+                lang.fill("ui.live.verified", &[("n", &n), ("digest", digest)])
+            }
+            // A run stopped early: its figures cover it only up to there, and the reader must know.
+            (_, LiveStatus::Cancelled) => lang.fill("ui.live.cancelled_whole", &[("n", &n)]),
+            (_, LiveStatus::Failed(err)) => lang.fill("ui.live.failed_whole", &[("n", &n), ("error", &err.say(lang))]),
             _ => lang.fill("ui.live.unrecorded", &[("n", &n)]),
         };
         if self.progress.resent_asked > 0 {
