@@ -234,6 +234,42 @@ pub async fn text(browser: &thirtyfour::WebDriver, css: &str) -> Option<String> 
     browser.find(thirtyfour::By::Css(css)).await.ok()?.text().await.ok()
 }
 
+/// What the page's `.live-record` line says of a live run: how far it has got and how the page knows it is whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRecord {
+    pub events: u64,
+    pub missing_events: u64,
+    /// Messages the page asked the companion for again.
+    pub resent: u64,
+    pub complete: bool,
+    /// Its digest matched the companion's record.
+    pub verified: bool,
+    pub text: String,
+}
+
+/// The live run's record line, if the page shows one.
+pub async fn live_record(browser: &thirtyfour::WebDriver) -> Option<LiveRecord> {
+    let el = browser.find(thirtyfour::By::Css(".live-record")).await.ok()?;
+    let attr = |name: &'static str| {
+        let el = el.clone();
+        async move { el.attr(name).await.ok().flatten().unwrap_or_default() }
+    };
+    let number = |text: String| text.parse::<u64>().unwrap_or(0);
+    Some(LiveRecord {
+        events: number(attr("data-events").await),
+        missing_events: number(attr("data-missing-events").await),
+        resent: number(attr("data-resent").await),
+        complete: attr("data-complete").await == "true",
+        verified: attr("data-verified").await == "true",
+        text: el.text().await.ok()?,
+    })
+}
+
+/// Waits until the live run is whole in the page and returns its record line.
+pub async fn whole_live_run(browser: &thirtyfour::WebDriver, timeout: Duration) -> Result<LiveRecord> {
+    wait_for("the whole run in the page", timeout, || async { live_record(browser).await.filter(|r| r.complete) }).await
+}
+
 /// Opens a lab page (the companion comes from the link's fragment or is remembered from an earlier one), waits
 /// for the connection and presses "Run on this machine".
 pub async fn run_live(browser: &thirtyfour::WebDriver, url: String) -> Result<()> {

@@ -5,7 +5,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, text, wait_for};
+use e2e::{Chromedriver, Companion, StaticServer, env_path, live_record, run_live, text, wait_for, whole_live_run};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
@@ -85,26 +85,18 @@ async fn scenario(
     // companion's whole record (digest checked), so an exclusive lock has one holder at most.
     run_live(browser, format!("{}/lab/lock?procs=4&think_us=0&hold_us=1&duration_ms=2000", page.origin())).await?;
     wait_for("the run to start streaming", Duration::from_secs(30), || async {
-        let events: u64 =
-            browser.find(By::Css(".live-record")).await.ok()?.attr("data-events").await.ok()??.parse().ok()?;
-        (events > 0).then_some(())
+        live_record(browser).await.filter(|r| r.events > 0)
     })
     .await?;
     // The page's only thread busy for three seconds, as a page drawing something heavy would be.
     browser.execute("const t = Date.now(); while (Date.now() - t < 3000) {}", Vec::new()).await?;
-    let record = wait_for("the whole record", Duration::from_secs(120), || async {
-        let el = browser.find(By::Css(".live-record[data-complete=true]")).await.ok()?;
-        let attr = |name: &'static str| {
-            let el = el.clone();
-            async move { el.attr(name).await.ok().flatten().unwrap_or_default() }
-        };
-        Some((attr("data-verified").await, attr("data-events").await, attr("data-resent").await, el.text().await.ok()?))
-    })
-    .await?;
-    let (verified, events, resent, said) = record;
-    println!("fast live run: {events} events, {resent} messages asked for again; the page says: {said}");
-    assert_eq!(verified, "true", "the page's copy is not the companion's record: {said}");
-    assert!(resent.parse::<u64>().is_ok_and(|n| n > 0), "the page never fell behind: nothing tested the resends");
+    let record = whole_live_run(browser, Duration::from_secs(120)).await?;
+    println!(
+        "fast live run: {} events, {} messages asked for again; the page says: {}",
+        record.events, record.resent, record.text
+    );
+    assert!(record.verified, "the page's copy is not the companion's record: {}", record.text);
+    assert!(record.resent > 0, "the page never fell behind: nothing tested the resends");
     let holders = text(browser, "tr[data-metric=max_holders] td.real").await.unwrap_or_default();
     assert_eq!(holders, "1", "an exclusive flock held by {holders} at once");
 

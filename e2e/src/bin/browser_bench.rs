@@ -23,7 +23,7 @@ async fn page_bytes(browser: &WebDriver) -> Option<(f64, f64)> {
 }
 
 /// A million events streamed to the page against the same run headless, in one run of this binary.
-async fn whole_live_run(browser: &WebDriver, page: &StaticServer, bin: &Path) -> anyhow::Result<()> {
+async fn million_events_live(browser: &WebDriver, page: &StaticServer, bin: &Path) -> anyhow::Result<()> {
     let mut headless = std::process::Command::new(bin);
     headless.args(["run", "lock", "--json"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     for (key, value) in FAST_LOCK {
@@ -44,26 +44,18 @@ async fn whole_live_run(browser: &WebDriver, page: &StaticServer, bin: &Path) ->
     let (page_before, rss_before) = (page_bytes(browser).await, companion.rss_kib());
     let started = Instant::now();
     browser.execute("document.querySelector('button.run-live').click()", Vec::new()).await?;
-    let record = wait_for("the whole run in the page", Duration::from_secs(300), || async {
-        let el = browser.find(By::Css(".live-record[data-complete=true]")).await.ok()?;
-        let attr = |name: &'static str| {
-            let el = el.clone();
-            async move { el.attr(name).await.ok().flatten().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) }
-        };
-        let verified = el.attr("data-verified").await.ok().flatten().unwrap_or_default();
-        Some((attr("data-events").await, attr("data-resent").await, attr("data-missing-events").await, verified))
-    })
-    .await?;
+    let record = e2e::whole_live_run(browser, Duration::from_secs(300)).await?;
     let streamed = started.elapsed().as_secs_f64();
     let (page_after, rss_after) = (page_bytes(browser).await, companion.rss_kib());
-    let (events, resent, missing, verified) = record;
+    let (events, resent, missing, verified) =
+        (record.events as f64, record.resent, record.missing_events, record.verified);
     println!(
         "live run of {events:.0} events: whole in the page in {streamed:.2} s, the same run headless {alone:.2} s: {:.2}× \
          (target ≤ 1.5×)",
         streamed / alone
     );
     println!(
-        "live run: verified against the companion's record: {verified}; {missing:.0} events missing; {resent:.0} \
+        "live run: verified against the companion's record: {verified}; {missing} events missing; {resent} \
          messages sent again"
     );
     println!("live run: the page took in {:.0} k events/s", events / streamed / 1e3);
@@ -125,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         if let Ok(bin) = env_path("SYSLAB_BIN") {
-            whole_live_run(&browser, &page, &bin).await?;
+            million_events_live(&browser, &page, &bin).await?;
         }
         anyhow::Ok(())
     }

@@ -105,16 +105,12 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     .await?;
     browser.execute("document.querySelector('button.run-live').click()", vec![]).await?;
     wait_for("events arriving", Duration::from_secs(30), || async {
-        let n: u64 = browser.find(By::Css(".live-record")).await.ok()?.attr("data-events").await.ok()??.parse().ok()?;
-        (n > 0).then_some(())
+        e2e::live_record(browser).await.filter(|r| r.events > 0)
     })
     .await?;
     browser.execute("window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)", vec![]).await?;
     shoot(browser, out, "lock-fast-streaming").await?;
-    wait_for("the whole record", Duration::from_secs(120), || async {
-        browser.find(By::Css(".live-record[data-complete=true]")).await.ok()
-    })
-    .await?;
+    e2e::whole_live_run(browser, Duration::from_secs(120)).await?;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     browser.execute("document.querySelector('.live-record').scrollIntoView({block: 'center'})", vec![]).await?;
     shoot(browser, out, "lock-fast-whole").await?;
