@@ -304,3 +304,37 @@ fn run_job(job: &Job, config: &RunnerConfig) {
         "run ended; its scratch was removed before the last message"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::lab::lock::LockEvent;
+    use shared::trace::{ActorId, EventKind};
+
+    #[test]
+    fn a_big_batch_goes_out_in_messages_of_their_own_size_with_their_offsets() {
+        let log = Arc::new(RunLog::new(crate::runlog::RUN_LOG_CAP));
+        let (outbox, _rx) = crate::outbox::outbox(crate::outbox::OUTBOX_LIMIT, log.clone());
+        let run = RunId(1);
+        let channel = RunChannel { run, client: Client { outbox, log: log.clone() } };
+        let n = 2 * EVENTS_PER_MESSAGE + 100;
+        let mut events: Vec<Event> = (0..n as u64)
+            .map(|t| Event { t: shared::Nanos(t), actor: ActorId(0), kind: EventKind::Lock(LockEvent::Released) })
+            .collect();
+        // As a batcher's vector would be: grown past what it holds.
+        events.reserve(5 * n);
+        channel.send_events(events);
+        log.resend(run, 0, 3).expect("three messages");
+        let sent: Vec<(u64, usize)> = std::iter::from_fn(|| log.next_resend())
+            .map(|text| match ServerMsg::parse(&text) {
+                Ok(ServerMsg::Events { first, events, .. }) => (first, events.len()),
+                other => panic!("not events: {other:?}"),
+            })
+            .collect();
+        let per = EVENTS_PER_MESSAGE;
+        assert_eq!(sent, vec![(0, per), (per as u64, per), (2 * per as u64, 100)]);
+        // The log holds exactly the events, not the batch's spare room.
+        let base = crate::runlog::message_bytes(&ServerMsg::Events { run, seq: 0, first: 0, events: Vec::new() });
+        assert_eq!(log.bytes(), 3 * base + n * std::mem::size_of::<Event>());
+    }
+}

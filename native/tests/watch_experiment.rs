@@ -38,14 +38,17 @@ fn both_watchers_notice_every_change_and_the_poller_within_one_pass() {
         let (cpu, wall, _) = r.cost[w as usize].expect("a cost report");
         assert!(cpu > 0 && wall > 0, "{w:?}: cpu {cpu} wall {wall}");
     }
-    // The poller's passes: (start, end). Each change is seen no later than the end of the first pass that
-    // started after it was written, and never before it was written.
+    // The poller's passes: (start, end). A change is seen during a pass, never before it was written, and
+    // within one pass: the pass going on when it was written may see it, or else the next one. A change is
+    // stamped just before its write, so one pass may start between the stamp and the write and miss it: at most
+    // one whole pass lies between the stamp and the sighting.
     let passes: Vec<(Nanos, Nanos)> = r.scans.iter().map(|&(end, ns)| (end.saturating_sub(Nanos(ns)), end)).collect();
     for (written, seen) in r.writes.iter().zip(&r.detected[Watcher::Poll as usize]) {
         let (written, seen) = (written.unwrap(), seen.unwrap());
         assert!(seen >= written);
-        let bound = passes.iter().find(|p| p.0 >= written).map(|p| p.1).expect("a pass after the write");
-        assert!(seen <= bound, "seen at {seen}, after the pass that ended at {bound}");
+        assert!(passes.iter().any(|p| p.0 <= seen && seen <= p.1), "seen at {seen}, outside every pass");
+        let missed = passes.iter().filter(|p| p.0 >= written && p.1 < seen).count();
+        assert!(missed <= 1, "written at {written}, seen at {seen}: {missed} whole passes in between missed it");
     }
     // The poller's calls are one stat per file per pass after its baseline.
     let (_, _, calls) = r.cost[Watcher::Poll as usize].unwrap();
