@@ -135,11 +135,13 @@ pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
         best.0 = best.0.min((monotonic_ns() - t) as f64 / N as f64);
         let t = monotonic_ns();
         for _ in 0..N {
-            reporter.emit(monotonic_ns(), LockEvent::Requested { kind: LockKind::Exclusive })?;
+            // As the worker does: records written out between two turns at the lock.
+            reporter.maybe_flush(monotonic_ns())?;
+            reporter.emit(monotonic_ns(), LockEvent::Requested { kind: LockKind::Exclusive });
             flock(&file, FlockOperation::LockExclusive)?;
-            reporter.emit(monotonic_ns(), LockEvent::Acquired { kind: LockKind::Exclusive })?;
+            reporter.emit(monotonic_ns(), LockEvent::Acquired { kind: LockKind::Exclusive });
             flock(&file, FlockOperation::Unlock)?;
-            reporter.emit(monotonic_ns(), LockEvent::Released)?;
+            reporter.emit(monotonic_ns(), LockEvent::Released);
         }
         best.1 = best.1.min((monotonic_ns() - t) as f64 / N as f64);
     }
@@ -271,7 +273,8 @@ fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
         std::thread::scope(|scope| {
             let events = events_tx.clone();
             scope.spawn(move || {
-                let mut rec = Recorder::new(start, 0, events);
+                // No item work here: the waiter's margin does not matter.
+                let mut rec = Recorder::new(start, 0, 0, events);
                 for i in 0..N {
                     if recorded {
                         send_recorded(&tx, i, 0, 0, &mut rec);
@@ -280,7 +283,7 @@ fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
                     }
                 }
             });
-            let mut rec = Recorder::new(start, 1, events_tx.clone());
+            let mut rec = Recorder::new(start, 1, 0, events_tx.clone());
             if recorded { while recv_recorded(&rx, 0, 0, &mut rec).is_some() {} } else { while rx.recv().is_ok() {} }
         });
         let secs = (monotonic_ns() - start) as f64 / 1e9;

@@ -15,3 +15,4 @@ pub mod scratch;
 pub mod server;
 pub mod spawned;
 pub mod state;
+pub mod wait;

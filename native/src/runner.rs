@@ -242,24 +242,6 @@ fn run_job(job: &Job, config: &RunnerConfig) {
     // Past the event ceiling the run is stopped, as the watchdog stops a run past its time.
     let recorded = std::sync::atomic::AtomicU64::new(0);
     let over_budget = std::sync::atomic::AtomicBool::new(false);
-    let sink = |update: RunUpdate| match update {
-        RunUpdate::Started { info, actors } => channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors }),
-        RunUpdate::Events(events) => {
-            let n = events.len() as u64;
-            if recorded.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n > RUN_EVENT_CEILING {
-                over_budget.store(true, std::sync::atomic::Ordering::SeqCst);
-                job.cancel.cancel();
-            }
-            channel.send_events(events);
-        }
-    };
-    let ctx = RunContext {
-        scratch: scratch.path(),
-        cancel: &job.cancel,
-        host: &config.host,
-        worker_exe: &config.worker_exe,
-        sink: &sink,
-    };
     tracing::info!(run = channel.run.0, lab = %job.lab, "run starts");
     // A watchdog: a run still going after the limit is cancelled (its workers killed, its scratch removed).
     let timed_out = std::sync::atomic::AtomicBool::new(false);
@@ -272,7 +254,43 @@ fn run_job(job: &Job, config: &RunnerConfig) {
                 cancel.cancel();
             }
         });
-        let result = experiment::run(job.lab, &job.params, job.seed, &ctx);
+        // The experiment hands its updates over and goes on: recording them (serialising, the log, the
+        // outbox) happens on a thread of its own, so a slow client or a big batch never holds up what is measured.
+        let (updates, recorder) = std::sync::mpsc::channel::<RunUpdate>();
+        let forwarding = scope.spawn(move || {
+            for update in recorder {
+                match update {
+                    RunUpdate::Started { info, actors } => {
+                        channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors });
+                    }
+                    RunUpdate::Events(events) => channel.send_events(events),
+                }
+            }
+        });
+        let result = {
+            let (recorded, over_budget) = (&recorded, &over_budget);
+            let sink = move |update: RunUpdate| {
+                if let RunUpdate::Events(events) = &update {
+                    let n = events.len() as u64;
+                    if recorded.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n > RUN_EVENT_CEILING {
+                        over_budget.store(true, std::sync::atomic::Ordering::SeqCst);
+                        job.cancel.cancel();
+                    }
+                }
+                // Gone only if the recording thread panicked; the run then ends without its events.
+                let _ = updates.send(update);
+            };
+            let ctx = RunContext {
+                scratch: scratch.path(),
+                cancel: &job.cancel,
+                host: &config.host,
+                worker_exe: &config.worker_exe,
+                sink: &sink,
+            };
+            experiment::run(job.lab, &job.params, job.seed, &ctx)
+        };
+        // Every update is recorded before the run's last message.
+        let _ = forwarding.join();
         drop(done);
         result
     });

@@ -21,6 +21,7 @@ pub mod sim;
 pub mod stats;
 pub mod time;
 pub mod trace;
+pub mod waits;
 
 pub use catalogue::LabId;
 pub use params::{ParamError, ParamSet, ParamValue};

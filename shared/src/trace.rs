@@ -12,6 +12,7 @@ use crate::lab::pipeline::PipelineEvent;
 use crate::lab::watch::WatchEvent;
 use crate::params::ParamSet;
 use crate::time::Nanos;
+use crate::waits::WaitAccuracy;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -50,7 +51,8 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// What happened. One variant per lab, each defined in that lab's own module.
+/// What happened. One variant per lab, each defined in that lab's own module, and the one every lab's real run
+/// may record: how precisely it waited (`shared::waits`), a summary at the run's end rather than a moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -61,6 +63,7 @@ pub enum EventKind {
     Watch(WatchEvent),
     Io(IoEvent),
     Pipeline(PipelineEvent),
+    Waits(WaitAccuracy),
 }
 
 impl EventKind {

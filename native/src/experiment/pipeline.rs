@@ -2,16 +2,20 @@
 //! a rendezvous, `bounded(K)`, `unbounded()`), select with crossbeam's `Select` (`try_select` for a default
 //! branch). Every send, receive, block and unblock is stamped on CLOCK_MONOTONIC by the thread that does it:
 //! a send or receive first tries without waiting, and only a failed try is recorded as a block. A thread per
-//! task is really spawned per task. The dependency graph runs on W worker threads fed by a coordinator.
+//! task is really spawned per task. The dependency graph runs on W worker threads fed by a coordinator. An
+//! item's work is a precise wait ([`Waiter`]: slept like I/O, the last part spun) or a CPU spin, and the run
+//! reports what each took against what was asked (`shared::waits`).
 
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
+use crate::wait::Waiter;
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 use shared::i18n::Text;
 use shared::lab::pipeline::{PipelineEvent, PipelineParams, Role, Side, Topology, actors, graph};
 use shared::params::ParamSet;
 use shared::rng::SimRng;
 use shared::trace::{ActorId, Event, EventKind};
+use shared::waits::{WaitAccuracy, WaitKind, WaitSample};
 use shared::{LabId, Nanos};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -21,18 +25,32 @@ use std::time::Duration;
 /// The longest a run may take; beyond it the producers stop and the run says so.
 const RUN_BUDGET: Duration = Duration::from_secs(60);
 
-/// A thread's events, sent to the collector in batches.
+/// What a thread sends the collector: its events, and its waits as (asked, achieved) nanoseconds.
+pub type Batch = (Vec<Event>, Vec<WaitSample>);
+
+/// A thread's events and waits, sent to the collector in batches. Made on the thread it records: its waiter
+/// sets that thread's timer slack.
 #[derive(Debug)]
 pub struct Recorder {
     t0: u64,
     stage: u32,
     batch: Vec<Event>,
-    out: mpsc::Sender<Vec<Event>>,
+    waits: Vec<WaitSample>,
+    waiter: Waiter,
+    out: mpsc::Sender<Batch>,
 }
 
 impl Recorder {
-    pub fn new(t0: u64, stage: u32, out: mpsc::Sender<Vec<Event>>) -> Recorder {
-        Recorder { t0, stage, batch: Vec::with_capacity(64), out }
+    /// `margin`: how late this machine's sleeps wake, measured once for the run ([`Waiter::margin`]).
+    pub fn new(t0: u64, stage: u32, margin: u64, out: mpsc::Sender<Batch>) -> Recorder {
+        let waiter = Waiter::with_margin(margin);
+        Recorder { t0, stage, batch: Vec::with_capacity(64), waits: Vec::new(), waiter, out }
+    }
+
+    /// One item's work: a wait like I/O (slept, the last part spun) or a CPU spin; what it took is kept.
+    pub fn work(&mut self, p: &PipelineParams, d: Nanos) {
+        let achieved = if p.cpu_workload { spin(d.0) } else { self.waiter.wait(d.0) };
+        self.waits.push((d.0, achieved));
     }
 
     pub fn record(&mut self, ev: PipelineEvent) {
@@ -44,9 +62,9 @@ impl Recorder {
     }
 
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
+        if !self.batch.is_empty() || !self.waits.is_empty() {
             // A collector that is gone has ended the run; the events have nowhere to go.
-            let _ = self.out.send(std::mem::take(&mut self.batch));
+            let _ = self.out.send((std::mem::take(&mut self.batch), std::mem::take(&mut self.waits)));
         }
     }
 }
@@ -93,16 +111,13 @@ pub fn recv_recorded(rx: &Receiver<u32>, channel: u32, thread: u32, rec: &mut Re
     Some(item)
 }
 
-/// One item's work: a sleep (like waiting for I/O) or a CPU spin.
-fn work(p: &PipelineParams, d: Nanos) {
-    if p.cpu_workload {
-        let until = monotonic_ns() + d.0;
-        while monotonic_ns() < until {
-            std::hint::spin_loop();
-        }
-    } else if d > Nanos::ZERO {
-        std::thread::sleep(Duration::from_nanos(d.0));
+/// CPU work for `ns` of the clock; returns what it took (more, when the thread was preempted at the end).
+fn spin(ns: u64) -> u64 {
+    let start = monotonic_ns();
+    while monotonic_ns() - start < ns {
+        std::hint::spin_loop();
     }
+    monotonic_ns() - start
 }
 
 /// A thread's output channel: its index and sending end.
@@ -120,7 +135,8 @@ struct Shared<'a> {
     next_item: AtomicU32,
     quota: Vec<AtomicU32>,
     stop: &'a AtomicBool,
-    events: mpsc::Sender<Vec<Event>>,
+    events: mpsc::Sender<Batch>,
+    margin: u64,
 }
 
 impl Shared<'_> {
@@ -146,16 +162,15 @@ fn stage_thread<'s>(
     output: Output,
     spawn_each_downstream: SpawnEach,
 ) {
-    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     let info = &sh.topo.stages[stage];
     let mut rng = SimRng::new(sh.seed, stream);
-    let mut rec = Recorder::new(sh.t0, stage as u32, sh.events.clone());
+    let mut rec = Recorder::new(sh.t0, stage as u32, sh.margin, sh.events.clone());
     let s = stage as u32;
     match info.role {
         Role::Produce => {
             while let Some(item) = sh.take_quota(stage) {
                 rec.record(PipelineEvent::Produced { item, stage: s, thread: index });
-                work(sh.p, sh.p.service.sample(info.service, &mut rng));
+                rec.work(sh.p, sh.p.service.sample(info.service, &mut rng));
                 rec.record(PipelineEvent::Finished { item, stage: s, thread: index });
                 // A thread per task: the task goes to a thread of its own, started now.
                 if let Some((channel, worker_stage, worker_out)) = &spawn_each_downstream {
@@ -181,7 +196,7 @@ fn stage_thread<'s>(
             let mut reorder = BTreeSet::new();
             let mut next_due = 0u32;
             while let Some(item) = recv_recorded(rx, *channel, index, &mut rec) {
-                work(sh.p, sh.p.service.sample(info.service, &mut rng));
+                rec.work(sh.p, sh.p.service.sample(info.service, &mut rng));
                 rec.record(PipelineEvent::Finished { item, stage: s, thread: index });
                 match &output {
                     Some((out_channel, tx)) => {
@@ -211,7 +226,7 @@ fn stage_thread<'s>(
                     Ok(op) => op,
                     Err(_) if sh.topo.default_branch => {
                         rec.record(PipelineEvent::EmptySelect { stage: s, thread: index });
-                        work(&PipelineParams { cpu_workload: true, ..*sh.p }, sh.p.default_work);
+                        rec.work(&PipelineParams { cpu_workload: true, ..*sh.p }, sh.p.default_work);
                         continue;
                     }
                     Err(_) => {
@@ -233,7 +248,7 @@ fn stage_thread<'s>(
                             thread: index,
                             queued,
                         });
-                        work(sh.p, sh.p.service.sample(info.service, &mut rng));
+                        rec.work(sh.p, sh.p.service.sample(info.service, &mut rng));
                         rec.record(PipelineEvent::Finished { item, stage: s, thread: index });
                         rec.record(PipelineEvent::Delivered { item });
                     }
@@ -248,13 +263,12 @@ fn stage_thread<'s>(
 
 /// A thread started for one task: it receives the task as it starts, works, and sends on or delivers.
 fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Output) {
-    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     let info = &sh.topo.stages[stage];
     let mut rng = SimRng::new(sh.seed, 1_000 + u64::from(item));
-    let mut rec = Recorder::new(sh.t0, stage as u32, sh.events.clone());
+    let mut rec = Recorder::new(sh.t0, stage as u32, sh.margin, sh.events.clone());
     let (s, thread) = (stage as u32, item);
     rec.record(PipelineEvent::Received { item, channel, stage: s, thread, queued: 0 });
-    work(sh.p, sh.p.service.sample(info.service, &mut rng));
+    rec.work(sh.p, sh.p.service.sample(info.service, &mut rng));
     rec.record(PipelineEvent::Finished { item, stage: s, thread });
     match output {
         Some((out_channel, tx)) => {
@@ -268,20 +282,29 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
     let p = PipelineParams::from_validated(params);
     ctx.started(LabId::Pipeline, params, seed, actors(&p, Some(std::process::id())));
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Vec<Event>>();
+    let (tx, rx) = mpsc::channel::<Batch>();
+    // How late a sleep wakes here, measured once: every thread of the run waits with it.
+    let margin = Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?.margin();
     let t0 = monotonic_ns();
     let mut notes = Vec::new();
+    let (mut waits, mut last) = (Vec::new(), Nanos::ZERO);
     std::thread::scope(|scope| -> Result<(), ExperimentError> {
         let runner = if p.pattern == shared::lab::pipeline::Pattern::DependencyGraph {
-            scope.spawn(|| run_graph(&p, seed, t0, &stop, tx))
+            scope.spawn(|| run_graph(&p, seed, t0, margin, &stop, tx))
         } else {
-            scope.spawn(|| run_stages(&p, seed, t0, &stop, tx))
+            scope.spawn(|| run_stages(&p, seed, t0, margin, &stop, tx))
         };
         // Forward the threads' batches as they come; watch for a cancel and the budget.
         let started = std::time::Instant::now();
         loop {
             match rx.recv_timeout(Duration::from_millis(20)) {
-                Ok(batch) => (ctx.sink)(RunUpdate::Events(batch)),
+                Ok((batch, batch_waits)) => {
+                    waits.extend(batch_waits);
+                    last = batch.iter().map(|e| e.t).fold(last, Nanos::max);
+                    if !batch.is_empty() {
+                        (ctx.sink)(RunUpdate::Events(batch));
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
@@ -297,6 +320,11 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
     if ctx.cancel.is_cancelled() {
         return Err(ExperimentError::Cancelled);
     }
+    // What the items' work took against what it asked, at the run's last moment.
+    if let Some(accuracy) = WaitAccuracy::of(WaitKind::Work, &waits) {
+        notes.extend(accuracy.note());
+        (ctx.sink)(RunUpdate::Events(vec![Event { t: last, actor: ActorId(0), kind: EventKind::Waits(accuracy) }]));
+    }
     Ok(notes)
 }
 
@@ -305,8 +333,9 @@ fn run_stages(
     p: &PipelineParams,
     seed: u64,
     t0: u64,
+    margin: u64,
     stop: &AtomicBool,
-    events: mpsc::Sender<Vec<Event>>,
+    events: mpsc::Sender<Batch>,
 ) -> Result<(), ExperimentError> {
     let topo = p.topology();
     let channels: Vec<(Sender<u32>, Receiver<u32>)> = topo
@@ -326,6 +355,7 @@ fn run_stages(
         quota: topo.stages.iter().map(|s| AtomicU32::new(s.quota)).collect(),
         stop,
         events,
+        margin,
     };
     let sh = &sh;
     std::thread::scope(|scope| {
@@ -369,8 +399,9 @@ fn run_graph(
     p: &PipelineParams,
     seed: u64,
     t0: u64,
+    margin: u64,
     stop: &AtomicBool,
-    events: mpsc::Sender<Vec<Event>>,
+    events: mpsc::Sender<Batch>,
 ) -> Result<(), ExperimentError> {
     let tasks = graph::tasks(p, seed);
     let (ready_tx, ready_rx) = crossbeam_channel::unbounded::<u32>();
@@ -380,10 +411,9 @@ fn run_graph(
             let (ready_rx, done_tx, events, tasks) = (ready_rx.clone(), done_tx.clone(), events.clone(), &tasks);
             std::thread::Builder::new()
                 .spawn_scoped(scope, move || {
-                    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
-                    let mut rec = Recorder::new(t0, 0, events);
+                    let mut rec = Recorder::new(t0, 0, margin, events);
                     while let Some(task) = recv_recorded(&ready_rx, 0, w, &mut rec) {
-                        work(p, tasks[task as usize].1);
+                        rec.work(p, tasks[task as usize].1);
                         rec.record(PipelineEvent::Finished { item: task, stage: 0, thread: w });
                         rec.record(PipelineEvent::Delivered { item: task });
                         rec.flush();
@@ -395,7 +425,7 @@ fn run_graph(
                 .map_err(ExperimentError::io("starting a worker"))?;
         }
         drop(done_tx);
-        let mut rec = Recorder::new(t0, 0, events);
+        let mut rec = Recorder::new(t0, 0, margin, events);
         let mut left: Vec<usize> = tasks.iter().map(|(d, _)| d.len()).collect();
         for (i, _) in left.iter().enumerate().filter(|(_, l)| **l == 0) {
             rec.record(PipelineEvent::TaskReady { task: i as u32 });

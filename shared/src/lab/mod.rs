@@ -34,8 +34,14 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
     }
 }
 
-/// The metrics of a trace, simulated or measured alike.
+/// The metrics of a trace, simulated or measured alike; a measured run's wait report adds its own.
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
+    let mut metrics = lab_metrics(trace);
+    metrics.extend(crate::waits::metrics(trace));
+    metrics
+}
+
+fn lab_metrics(trace: &Trace) -> Vec<Metric> {
     match trace.run.lab {
         LabId::Lock => lock::metrics(trace),
         LabId::Amdahl => amdahl::metrics(trace),

@@ -1,23 +1,28 @@
 //! The real lock experiment: N worker processes contend for one file with flock(2) or a lock file, each
 //! reporting its steps on CLOCK_MONOTONIC; the companion turns the reports into the shared trace events, runs
-//! the demonstrations (a holder killed with SIGKILL, a rogue writer) and checks the counter file at the end.
+//! the demonstrations (a holder killed with SIGKILL, a rogue writer), checks the counter file at the end and
+//! reports how precisely the workers waited their think, hold and retry times (`shared::waits`).
 
 pub mod report;
 pub mod worker;
 
 use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
-use report::ReportLine;
+use report::{Record, RecordReader, Report};
 use serde::{Deserialize, Serialize};
 use shared::i18n::Text;
 use shared::lab::MAX_RUN_EVENTS;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
+use shared::waits::{WaitAccuracy, WaitKind, WaitSample};
 use shared::{LabId, Nanos};
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -74,7 +79,6 @@ struct Batcher<'a> {
     sink: &'a (dyn Fn(RunUpdate) + Sync),
     pending: Vec<Event>,
     last_sent: u64,
-    total: u64,
 }
 
 const BATCH_NS: u64 = 50_000_000;
@@ -82,7 +86,6 @@ const BATCH_NS: u64 = 50_000_000;
 impl Batcher<'_> {
     fn push(&mut self, event: Event) {
         self.pending.push(event);
-        self.total += 1;
     }
 
     fn maybe_send(&mut self, now: u64) {
@@ -115,7 +118,10 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
 
     let t0 = monotonic_ns();
     let mut workers = Workers::default();
-    let (tx, rx) = mpsc::channel::<(ActorId, String)>();
+    let (tx, rx) = mpsc::channel::<(ActorId, Result<Vec<Record>, String>)>();
+    // Events read from the workers so far, counted as they are read: the budget stops the workers then, not
+    // when the companion has got through its backlog.
+    let read = Arc::new(AtomicU64::new(0));
     let roles = (0..p.n_procs).map(|i| (i, false)).chain(p.rogue_actor().map(|r| (r.0, true)));
     for (idx, rogue) in roles {
         let spec = WorkerSpec {
@@ -136,15 +142,8 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
             .map_err(ExperimentError::io(format!("starting worker {idx}")))?;
         let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
         workers.children.push((ActorId(idx), child));
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((ActorId(idx), line)).is_err() {
-                    break;
-                }
-            }
-        });
+        let (tx, read) = (tx.clone(), read.clone());
+        std::thread::spawn(move || read_records(ActorId(idx), stdout, &tx, &read));
     }
     drop(tx);
 
@@ -159,9 +158,10 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
     };
     ctx.started(LabId::Lock, params, seed, p.actors(&pids));
 
-    let mut batch = Batcher { sink: ctx.sink, pending: Vec::new(), last_sent: t0, total: 0 };
+    let mut batch = Batcher { sink: ctx.sink, pending: Vec::new(), last_sent: t0 };
     let mut notes = Vec::new();
-    let outcome = collect(&p, t0, &rx, &mut workers, &mut batch, ctx.cancel, &mut notes);
+    let mut waits = BTreeMap::new();
+    let outcome = collect(&p, t0, &rx, &read, &mut workers, &mut batch, ctx.cancel, &mut notes, &mut waits);
     if let Err(err) = outcome {
         workers.kill_all();
         return Err(err);
@@ -179,23 +179,59 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
     }
     let value = worker::read_counter(&counter).map_err(ExperimentError::io("reading the counter file"))?;
     batch.push(event(at(end), file_actor, LockEvent::CounterFinal { value }));
+    for (wait, samples) in waits {
+        if let Some(accuracy) = WaitAccuracy::of(wait, &samples) {
+            notes.extend(accuracy.note());
+            batch.push(Event { t: at(end), actor: file_actor, kind: EventKind::Waits(accuracy) });
+        }
+    }
     batch.send(end);
     Ok(notes)
+}
+
+/// A worker's stdout as batches of records, until it closes; unreadable bytes end it with the reason. Counts
+/// the events it reads in `read`.
+fn read_records(
+    actor: ActorId,
+    mut stdout: std::process::ChildStdout,
+    tx: &mpsc::Sender<(ActorId, Result<Vec<Record>, String>)>,
+    read: &AtomicU64,
+) {
+    let (mut reader, mut buf) = (RecordReader::default(), vec![0u8; 64 * 1024]);
+    loop {
+        let n = match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let records = reader.feed(&buf[..n]).map_err(|e| e.to_string());
+        if let Ok(records) = &records {
+            let events = records.iter().filter(|r| matches!(r.report, Report::Event(_))).count();
+            read.fetch_add(events as u64, Ordering::SeqCst);
+        }
+        let failed = records.is_err();
+        if tx.send((actor, records)).is_err() || failed {
+            return;
+        }
+    }
 }
 
 fn event(t: Nanos, actor: ActorId, ev: LockEvent) -> Event {
     Event { t, actor, kind: EventKind::Lock(ev) }
 }
 
-/// Receives the workers' reports until they have all exited, running the kill demonstration on the way.
+/// Receives the workers' reports until they have all exited, running the kill demonstration on the way; the
+/// waits they report go to `waits`, the rest into the trace.
+#[allow(clippy::too_many_arguments)] // The run's state, passed apart so that each part is borrowed as it is used.
 fn collect(
     p: &LockParams,
     t0: u64,
-    rx: &mpsc::Receiver<(ActorId, String)>,
+    rx: &mpsc::Receiver<(ActorId, Result<Vec<Record>, String>)>,
+    read: &AtomicU64,
     workers: &mut Workers,
     batch: &mut Batcher<'_>,
     cancel: &CancelFlag,
     notes: &mut Vec<Text>,
+    waits: &mut BTreeMap<WaitKind, Vec<WaitSample>>,
 ) -> Result<(), ExperimentError> {
     let at = |t: u64| Nanos(t.saturating_sub(t0));
     // Past this, workers are stopped: a bound on any run, however the times were drawn.
@@ -211,21 +247,30 @@ fn collect(
             workers.kill_all();
             notes.push(Text::new("note.lock.time_limit").with("at", at(now)));
         }
-        if !stopped && batch.total >= MAX_RUN_EVENTS {
+        if !stopped && read.load(Ordering::SeqCst) >= MAX_RUN_EVENTS {
             stopped = true;
             workers.kill_all();
             notes.push(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_RUN_EVENTS));
         }
         match rx.recv_timeout(Duration::from_millis(10)) {
-            Ok((actor, line)) => {
-                let report: ReportLine = serde_json::from_str(&line)
-                    .map_err(|e| ExperimentError::Worker(format!("unreadable report from {actor:?}: {e}")))?;
-                batch.push(event(at(report.t), actor, report.ev));
-                // The victim (P0) reports an acquisition from a third of the run on and holds until killed.
-                let victim_holds = actor == ActorId(0) && matches!(report.ev, LockEvent::Acquired { .. });
-                if p.demo == Demo::KillHolder && !killed && victim_holds && report.t >= t0 + p.kill_at().0 {
-                    killed = workers.kill(actor);
-                    batch.push(event(at(monotonic_ns()), actor, LockEvent::Killed));
+            Ok((actor, records)) => {
+                let records =
+                    records.map_err(|e| ExperimentError::Worker(format!("unreadable report from {actor:?}: {e}")))?;
+                for Record { t, report } in records {
+                    let ev = match report {
+                        Report::Event(ev) => ev,
+                        Report::Waited { wait, asked, achieved } => {
+                            waits.entry(wait).or_default().push((asked, achieved));
+                            continue;
+                        }
+                    };
+                    batch.push(event(at(t), actor, ev));
+                    // The victim (P0) reports an acquisition from a third of the run on and holds until killed.
+                    let victim_holds = actor == ActorId(0) && matches!(ev, LockEvent::Acquired { .. });
+                    if p.demo == Demo::KillHolder && !killed && victim_holds && t >= t0 + p.kill_at().0 {
+                        killed = workers.kill(actor);
+                        batch.push(event(at(monotonic_ns()), actor, LockEvent::Killed));
+                    }
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -1,16 +1,20 @@
 //! A lock worker: one real process of the lock experiment. It loops think → request → hold → release on the
 //! shared file with flock(2) or a lock file, drawing its times from the same seeded stream as the simulated
-//! process of the same index, and reports each step with its CLOCK_MONOTONIC time on stdout.
+//! process of the same index, waits them precisely ([`Waiter`]: a "hold 10 µs" holds 10 µs, not the 60 a short
+//! sleep lasts), and reports each step with its CLOCK_MONOTONIC time, and each wait with what it took, in
+//! binary records it writes out only between two turns at the lock.
 
 use super::report::Reporter;
 use super::{COUNTER_FILE, LOCK_FILE, WorkerSpec};
 use crate::clock::monotonic_ns;
 use crate::experiment::ExperimentError;
+use crate::wait::Waiter;
 use rustix::fs::{FlockOperation, flock};
 use rustix::io::Errno;
 use shared::Nanos;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use shared::rng::SimRng;
+use shared::waits::WaitKind;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -24,10 +28,9 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WorkerSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad worker spec: {e}")))?;
     crate::experiment::fence_worker(Some(spec.parent_pid))?;
-    // Sleep as long as asked: the default 50 µs timer slack would stretch every short hold and think time, and
-    // the measured run would no longer be the scenario the simulation models.
-    rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1))
-        .map_err(|e| ExperimentError::io("setting the timer slack")(e.into()))?;
+    // Wait as long as asked: a plain sleep would stretch every short hold and think time, and the measured run
+    // would no longer be the scenario the simulation models.
+    let waiter = Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?;
     let params = shared::LabId::Lock.validate(&spec.params)?;
     let p = LockParams::from_validated(&params);
     let dir = Path::new(&spec.dir);
@@ -42,6 +45,7 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
         deadline: spec.t0_ns + p.duration.0,
         rng: SimRng::new(spec.seed, u64::from(spec.idx)),
         out: Reporter::new(io::stdout().lock()),
+        waiter,
     };
     let result = if spec.rogue { worker.rogue_loop() } else { worker.lock_loop(spec.idx, dir) };
     worker.out.flush(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
@@ -56,14 +60,17 @@ struct Worker<W: Write> {
     deadline: u64,
     rng: SimRng,
     out: Reporter<W>,
+    waiter: Waiter,
 }
 
 impl<W: Write> Worker<W> {
-    /// Sleeps a time drawn around `mean` from the same stream as the simulated process.
-    fn sleep_around(&mut self, mean: Nanos) {
-        let d = self.p.dist.sample(mean, &mut self.rng);
-        if d.0 > 0 {
-            std::thread::sleep(Duration::from_nanos(d.0));
+    /// Waits a time drawn around `mean` from the same stream as the simulated process, and reports what it took.
+    /// A mean of 0 asks for no wait: nothing to report.
+    fn wait_around(&mut self, mean: Nanos, wait: WaitKind) {
+        let asked = self.p.dist.sample(mean, &mut self.rng).0;
+        if mean.0 > 0 {
+            let achieved = self.waiter.wait(asked);
+            self.out.waited(monotonic_ns(), wait, asked, achieved);
         }
     }
 
@@ -76,15 +83,21 @@ impl<W: Write> Worker<W> {
         // Each worker opens the file itself: a flock belongs to an open file description, not to the file.
         let locked = OpenOptions::new().read(true).write(true).open(dir.join(COUNTER_FILE))?;
         let lock_path = dir.join(LOCK_FILE);
-        self.sleep_around(p.think);
-        while monotonic_ns() < self.deadline {
-            self.out.emit(monotonic_ns(), LockEvent::Requested { kind })?;
-            if !acquire(&p, kind, &locked, &lock_path, self.deadline, &mut self.out)? {
-                self.out.emit(monotonic_ns(), LockEvent::GaveUp)?;
+        self.wait_around(p.think, WaitKind::Think);
+        loop {
+            let now = monotonic_ns();
+            if now >= self.deadline {
+                break;
+            }
+            // Between two turns at the lock: the only place a batch of records is written out.
+            self.out.maybe_flush(now)?;
+            self.out.emit(monotonic_ns(), LockEvent::Requested { kind });
+            if !acquire(&p, kind, &locked, &lock_path, self.deadline, &mut self.out, &self.waiter)? {
+                self.out.emit(monotonic_ns(), LockEvent::GaveUp);
                 return Ok(());
             }
             let acquired_at = monotonic_ns();
-            self.out.emit(acquired_at, LockEvent::Acquired { kind })?;
+            self.out.emit(acquired_at, LockEvent::Acquired { kind });
             if victim && acquired_at >= kill_at {
                 // The kill demonstration's victim: tell the companion it holds the lock, then hold on until the
                 // companion's SIGKILL lands (bounded, in case it never does).
@@ -92,15 +105,15 @@ impl<W: Write> Worker<W> {
                 std::thread::sleep(Duration::from_secs(VICTIM_WAIT_SECS));
             }
             let read = (kind == LockKind::Exclusive).then(|| read_counter(&self.counter)).transpose()?;
-            self.sleep_around(p.hold);
+            self.wait_around(p.hold, WaitKind::Hold);
             if let Some(read) = read {
                 write_counter(&self.counter, read + 1)?;
-                self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true })?;
+                self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true });
             }
             // Stamped before letting go, so no waiter's `Acquired` can carry an earlier time than this release.
-            self.out.emit(monotonic_ns(), LockEvent::Released)?;
+            self.out.emit(monotonic_ns(), LockEvent::Released);
             release(&p, &locked, &lock_path)?;
-            self.sleep_around(p.think);
+            self.wait_around(p.think, WaitKind::Think);
         }
         Ok(())
     }
@@ -108,15 +121,19 @@ impl<W: Write> Worker<W> {
     /// The rogue writer: read-modify-write of the counter without ever asking for the lock.
     fn rogue_loop(&mut self) -> io::Result<()> {
         let p = self.p;
-        self.sleep_around(p.think);
-        while monotonic_ns() < self.deadline {
+        self.wait_around(p.think, WaitKind::Think);
+        loop {
+            let now = monotonic_ns();
+            if now >= self.deadline {
+                return Ok(());
+            }
+            self.out.maybe_flush(now)?;
             let read = read_counter(&self.counter)?;
-            self.sleep_around(p.hold);
+            self.wait_around(p.hold, WaitKind::Hold);
             write_counter(&self.counter, read + 1)?;
-            self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false })?;
-            self.sleep_around(p.think);
+            self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false });
+            self.wait_around(p.think, WaitKind::Think);
         }
-        Ok(())
     }
 }
 
@@ -128,6 +145,7 @@ fn acquire<W: Write>(
     lock_path: &Path,
     deadline: u64,
     out: &mut Reporter<W>,
+    waiter: &Waiter,
 ) -> io::Result<bool> {
     let (blocking_op, nonblocking_op) = match kind {
         LockKind::Exclusive => (FlockOperation::LockExclusive, FlockOperation::NonBlockingLockExclusive),
@@ -135,9 +153,9 @@ fn acquire<W: Write>(
     };
     loop {
         let attempt = match p.mode {
+            // A blocked worker's records wait for its next turn: writing them out here would add a system call
+            // to every request.
             AcquireMode::Blocking => {
-                // Blocking may take long: whatever is buffered goes out first.
-                out.flush(monotonic_ns())?;
                 flock(locked, blocking_op).map_err(io::Error::from)?;
                 return Ok(true);
             }
@@ -160,11 +178,12 @@ fn acquire<W: Write>(
             return Ok(true);
         }
         let now = monotonic_ns();
-        out.failed_attempt(now)?;
+        out.failed_attempt(now);
         if now >= deadline {
             return Ok(false);
         }
-        std::thread::sleep(Duration::from_nanos(p.retry.0));
+        let achieved = waiter.wait(p.retry.0);
+        out.waited(monotonic_ns(), WaitKind::Retry, p.retry.0, achieved);
     }
 }
 

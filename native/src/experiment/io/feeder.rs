@@ -1,0 +1,42 @@
+//! The feeder process of the I/O lab (`__worker io SPEC`): it holds every pipe's write end and writes the
+//! model's seeded schedule on time, each message stamped with its write time.
+
+use super::{FeederSpec, MESSAGE, errno, fifo};
+use crate::clock::monotonic_ns;
+use crate::experiment::ExperimentError;
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+use shared::LabId;
+use shared::lab::io::IoParams;
+use std::io::{BufRead, Write};
+
+/// The `__worker io SPEC` entry: open every pipe's write end, say `ready`, wait for a line, say `go T0`, then
+/// write the schedule from T0 and exit (closing the pipes: every reader sees its end).
+pub fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
+    let spec: FeederSpec =
+        serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad feeder spec: {e}")))?;
+    crate::experiment::fence_worker(Some(spec.parent_pid))?;
+    let waiter = crate::wait::Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?;
+    let p = IoParams::from_validated(&LabId::Io.validate(&spec.params)?);
+    let pipes: Vec<OwnedFd> = (0..p.sources)
+        .map(|s| rustix::fs::open(fifo(&spec.dir, s), OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()))
+        .collect::<Result<_, _>>()
+        .map_err(errno("opening the pipes for writing"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready").and_then(|()| out.flush()).map_err(ExperimentError::io("reporting"))?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(ExperimentError::io("waiting for go"))?;
+    let t0 = monotonic_ns();
+    writeln!(out, "go {t0}").and_then(|()| out.flush()).map_err(ExperimentError::io("reporting"))?;
+    for (seq, (at, source)) in p.schedule(spec.seed).into_iter().enumerate() {
+        // A write should leave on time: sleep what the kernel can be trusted with, spin the rest.
+        waiter.until(t0 + at.0);
+        let mut msg = [0u8; MESSAGE];
+        msg[..4].copy_from_slice(&(seq as u32).to_le_bytes());
+        msg[4..8].copy_from_slice(&source.to_le_bytes());
+        msg[8..].copy_from_slice(&monotonic_ns().to_le_bytes());
+        // 16 bytes is below PIPE_BUF: the write is atomic and whole.
+        rustix::io::write(&pipes[source as usize], &msg).map_err(errno("writing a message"))?;
+    }
+    Ok(())
+}

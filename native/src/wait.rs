@@ -1,0 +1,118 @@
+//! Waiting as long as an experiment asked, from 0 up. `std::thread::sleep` of a few microseconds lasts tens of
+//! them on Linux (timer slack, then the wake-up), so a lab that slept its "hold 10 µs" measured another workload
+//! than the one its parameters and its simulation describe. A [`Waiter`] sleeps only for the part of a wait it can
+//! trust the kernel with, with the thread's timer slack at 1 ns, and spins on the monotonic clock for the rest:
+//! its waits end within a few hundred nanoseconds of the deadline unless the thread is preempted, and then the
+//! run's wait report says so. The plan (how much to sleep, whether to spin) is a pure function, tested alone.
+
+use crate::clock::monotonic_ns;
+use std::time::Duration;
+
+/// The next step of a wait with `remaining` nanoseconds to go, when a sleep may wake up to `margin` late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The deadline has come.
+    Done,
+    /// Sleep this long: the wake-up lands before the deadline even when it is `margin` late.
+    Sleep(u64),
+    /// Too close to the deadline to trust a sleep: look at the clock again.
+    Spin,
+}
+
+/// What to do with `remaining` nanoseconds left before the deadline.
+pub fn plan(remaining: u64, margin: u64) -> Step {
+    match remaining {
+        0 => Step::Done,
+        r if r > margin => Step::Sleep(r - margin),
+        _ => Step::Spin,
+    }
+}
+
+/// The least and the most a waiter keeps for spinning: below the least a wake-up is never that precise here;
+/// above the most, a machine is too busy for precise waits anyway and spinning longer would only burn a CPU.
+const MARGIN_RANGE: (u64, u64) = (20_000, 2_000_000);
+
+/// How late a sleep's wake-up may be, as measured on this thread: twice the latest of a few short sleeps.
+fn measure_margin() -> u64 {
+    let mut latest = 0;
+    for _ in 0..8 {
+        let asked = 50_000;
+        let start = monotonic_ns();
+        std::thread::sleep(Duration::from_nanos(asked));
+        latest = latest.max((monotonic_ns() - start).saturating_sub(asked));
+    }
+    (2 * latest).clamp(MARGIN_RANGE.0, MARGIN_RANGE.1)
+}
+
+/// Waits for one thread: made on the thread that waits (the timer slack is the thread's own).
+#[derive(Debug, Clone, Copy)]
+pub struct Waiter {
+    margin: u64,
+}
+
+impl Waiter {
+    /// Sets this thread's timer slack to 1 ns and measures how late its sleeps wake (about half a millisecond).
+    pub fn for_this_thread() -> std::io::Result<Waiter> {
+        set_fine_timer_slack()?;
+        Ok(Waiter { margin: measure_margin() })
+    }
+
+    /// The same, trusting a margin measured already (by [`Waiter::margin`] of another thread's waiter): for
+    /// many threads that start at once. A timer slack the kernel refuses leaves the sleeps coarser; the spin
+    /// still ends each wait on time unless the sleep overshoots the margin, and the run's wait report shows it.
+    pub fn with_margin(margin: u64) -> Waiter {
+        let _ = set_fine_timer_slack();
+        Waiter { margin: margin.clamp(MARGIN_RANGE.0, MARGIN_RANGE.1) }
+    }
+
+    pub fn margin(&self) -> u64 {
+        self.margin
+    }
+
+    /// Waits until `deadline` on CLOCK_MONOTONIC.
+    pub fn until(&self, deadline: u64) {
+        loop {
+            match plan(deadline.saturating_sub(monotonic_ns()), self.margin) {
+                Step::Done => return,
+                Step::Sleep(ns) => std::thread::sleep(Duration::from_nanos(ns)),
+                Step::Spin => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Waits `ns` from now; returns how long the wait really took.
+    pub fn wait(&self, ns: u64) -> u64 {
+        let start = monotonic_ns();
+        if ns > 0 {
+            self.until(start + ns);
+        }
+        monotonic_ns() - start
+    }
+}
+
+fn set_fine_timer_slack() -> std::io::Result<()> {
+    rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1)).map_err(std::io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_sleeps_what_it_can_trust_and_spins_the_rest() {
+        let check = |remaining, margin, want| assert_eq!(plan(remaining, margin), want, "{remaining} {margin}");
+        check(0, 50_000, Step::Done);
+        check(1, 50_000, Step::Spin);
+        check(10_000, 50_000, Step::Spin);
+        check(50_000, 50_000, Step::Spin);
+        check(50_001, 50_000, Step::Sleep(1));
+        check(1_000_000, 50_000, Step::Sleep(950_000));
+        check(u64::MAX, 50_000, Step::Sleep(u64::MAX - 50_000));
+    }
+
+    #[test]
+    fn a_given_margin_is_kept_within_the_range() {
+        assert_eq!(Waiter::with_margin(0).margin(), MARGIN_RANGE.0);
+        assert_eq!(Waiter::with_margin(u64::MAX).margin(), MARGIN_RANGE.1);
+    }
+}
