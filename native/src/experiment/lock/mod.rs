@@ -26,6 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// How long workers asked to stop have to finish their turn and exit before they are killed.
+const STOP_GRACE_NS: u64 = 500_000_000;
+
 pub const COUNTER_FILE: &str = "data";
 pub const LOCK_FILE: &str = "data.lock";
 
@@ -49,15 +52,34 @@ struct Workers {
 }
 
 impl Workers {
+    /// Asks every worker to stop after its current turn, by closing its stdin: it writes out all it recorded
+    /// and exits, so the trace ends with whole turns.
+    fn ask_to_stop(&mut self) {
+        for (_, child) in &mut self.children {
+            drop(child.stdin.take());
+        }
+    }
+
     fn kill(&mut self, actor: ActorId) -> bool {
         self.children.iter_mut().find(|(a, _)| *a == actor).is_some_and(|(_, child)| child.kill().is_ok())
     }
 
-    fn kill_all(&mut self) {
-        for (_, child) in &mut self.children {
-            super::kill_worker(child);
-        }
+    /// Kills every worker still there; returns each one's actor and the moment just before its kill. A worker
+    /// killed while holding the lock lets go of it as it dies: the trace must say so (`Killed`), or the next
+    /// holder would look like a second one.
+    fn kill_all(&mut self) -> Vec<(ActorId, u64)> {
+        let killed = self
+            .children
+            .iter_mut()
+            .filter_map(|(actor, child)| {
+                let gone = matches!(child.try_wait(), Ok(Some(_)));
+                let at = monotonic_ns();
+                super::kill_worker(child);
+                (!gone).then_some((*actor, at))
+            })
+            .collect();
         self.children.clear();
+        killed
     }
 
     fn reap_all(&mut self) {
@@ -70,7 +92,7 @@ impl Workers {
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        self.kill_all();
+        let _ = self.kill_all();
     }
 }
 
@@ -135,7 +157,8 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
         };
         let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
         let mut child = super::worker_command(ctx.worker_exe, LabId::Lock, &spec_json)
-            .stdin(Stdio::null())
+            // Its stdin stays open while the worker may go on; closing it asks it to stop.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .inspect(|child| crate::state::record(child.id()))
@@ -163,7 +186,10 @@ pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Tex
     let mut waits = BTreeMap::new();
     let outcome = collect(&p, t0, &rx, &read, &mut workers, &mut batch, ctx.cancel, &mut notes, &mut waits);
     if let Err(err) = outcome {
-        workers.kill_all();
+        for (actor, t) in workers.kill_all() {
+            batch.push(event(Nanos(t.saturating_sub(t0)), actor, LockEvent::Killed));
+        }
+        batch.send(monotonic_ns());
         return Err(err);
     }
     workers.reap_all();
@@ -234,23 +260,36 @@ fn collect(
     waits: &mut BTreeMap<WaitKind, Vec<WaitSample>>,
 ) -> Result<(), ExperimentError> {
     let at = |t: u64| Nanos(t.saturating_sub(t0));
-    // Past this, workers are stopped: a bound on any run, however the times were drawn.
+    // Past this, workers are asked to stop: a bound on any run, however the times were drawn.
     let hard_limit = t0 + p.duration.0 + 2_000_000_000 + 25 * (p.hold.0 + p.think.0 + p.retry.0);
-    let (mut killed, mut stopped) = (false, false);
+    let mut killed = false;
+    // When the workers were asked to stop (at the budget, the time limit or a cancel), and whether those that
+    // did not stop in time were killed.
+    let (mut stopping, mut stragglers_killed) = (None::<u64>, false);
     loop {
-        if cancel.is_cancelled() {
-            return Err(ExperimentError::Cancelled);
-        }
         let now = monotonic_ns();
-        if !stopped && now >= hard_limit {
-            stopped = true;
-            workers.kill_all();
-            notes.push(Text::new("note.lock.time_limit").with("at", at(now)));
+        let stop_note = if now >= hard_limit {
+            Some(Text::new("note.lock.time_limit").with("at", at(now)))
+        } else if read.load(Ordering::SeqCst) >= MAX_RUN_EVENTS {
+            Some(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_RUN_EVENTS))
+        } else {
+            None
+        };
+        if stopping.is_none() && (stop_note.is_some() || cancel.is_cancelled()) {
+            stopping = Some(now);
+            workers.ask_to_stop();
+            notes.extend(stop_note);
         }
-        if !stopped && read.load(Ordering::SeqCst) >= MAX_RUN_EVENTS {
-            stopped = true;
-            workers.kill_all();
-            notes.push(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_RUN_EVENTS));
+        // A worker in a long wait (or the kill demonstration's victim) may not stop in time: past the grace it
+        // is killed, and the trace says so.
+        if let Some(since) = stopping
+            && now > since + STOP_GRACE_NS
+            && !stragglers_killed
+        {
+            stragglers_killed = true;
+            for (actor, t) in workers.kill_all() {
+                batch.push(event(at(t), actor, LockEvent::Killed));
+            }
         }
         match rx.recv_timeout(Duration::from_millis(10)) {
             Ok((actor, records)) => {
@@ -275,6 +314,9 @@ fn collect(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Every worker closed its stdout: they have all exited.
+            Err(mpsc::RecvTimeoutError::Disconnected) if cancel.is_cancelled() => {
+                return Err(ExperimentError::Cancelled);
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
         batch.maybe_send(monotonic_ns());

@@ -17,6 +17,7 @@ use shared::rng::SimRng;
 use shared::waits::WaitKind;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
         .map_err(ExperimentError::io("opening the counter file"))?;
     let mut worker = Worker {
         p,
+        stop: StopRequest::new().map_err(ExperimentError::io("watching for the companion's stop"))?,
         counter,
         deadline: spec.t0_ns + p.duration.0,
         rng: SimRng::new(spec.seed, u64::from(spec.idx)),
@@ -52,9 +54,40 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     result.map_err(ExperimentError::io("lock worker"))
 }
 
+/// Whether the companion has asked this worker to stop: it closes the worker's stdin. Looked at no more than
+/// every [`STOP_CHECK_NS`], so the loop does not pay a system call a turn for it.
+struct StopRequest {
+    next_check: u64,
+    asked: bool,
+}
+
+const STOP_CHECK_NS: u64 = 2_000_000;
+
+impl StopRequest {
+    fn new() -> io::Result<StopRequest> {
+        rustix::fs::fcntl_setfl(io::stdin().as_fd(), rustix::fs::OFlags::NONBLOCK)?;
+        Ok(StopRequest { next_check: 0, asked: false })
+    }
+
+    fn asked(&mut self, now: u64) -> bool {
+        if !self.asked && now >= self.next_check {
+            self.next_check = now + STOP_CHECK_NS;
+            let mut byte = [0u8; 8];
+            // Nothing to read yet: go on. The end of the stream, a line, or a broken stdin: stop.
+            self.asked = !matches!(rustix::io::read(io::stdin().as_fd(), &mut byte), Err(Errno::AGAIN));
+        }
+        self.asked
+    }
+}
+
+/// A wait at least this long is preceded by writing out what was recorded: a worker killed during it (the
+/// grace of a stop is shorter) loses nothing, and a write costs nothing next to such a wait.
+const LONG_WAIT_NS: u64 = 1_000_000;
+
 /// What one worker process works with.
 struct Worker<W: Write> {
     p: LockParams,
+    stop: StopRequest,
     counter: File,
     /// When to stop asking for the lock, on CLOCK_MONOTONIC.
     deadline: u64,
@@ -66,12 +99,16 @@ struct Worker<W: Write> {
 impl<W: Write> Worker<W> {
     /// Waits a time drawn around `mean` from the same stream as the simulated process, and reports what it took.
     /// A mean of 0 asks for no wait: nothing to report.
-    fn wait_around(&mut self, mean: Nanos, wait: WaitKind) {
+    fn wait_around(&mut self, mean: Nanos, wait: WaitKind) -> io::Result<()> {
         let asked = self.p.dist.sample(mean, &mut self.rng).0;
         if mean.0 > 0 {
+            if asked >= LONG_WAIT_NS {
+                self.out.flush(monotonic_ns())?;
+            }
             let achieved = self.waiter.wait(asked);
             self.out.waited(monotonic_ns(), wait, asked, achieved);
         }
+        Ok(())
     }
 
     /// Process `idx`'s loop: think, request, hold (reading and writing the counter if it writes), release.
@@ -83,16 +120,17 @@ impl<W: Write> Worker<W> {
         // Each worker opens the file itself: a flock belongs to an open file description, not to the file.
         let locked = OpenOptions::new().read(true).write(true).open(dir.join(COUNTER_FILE))?;
         let lock_path = dir.join(LOCK_FILE);
-        self.wait_around(p.think, WaitKind::Think);
+        self.wait_around(p.think, WaitKind::Think)?;
         loop {
             let now = monotonic_ns();
-            if now >= self.deadline {
+            if now >= self.deadline || self.stop.asked(now) {
                 break;
             }
-            // Between two turns at the lock: the only place a batch of records is written out.
+            // Between two turns at the lock: where a batch of records is written out.
             self.out.maybe_flush(now)?;
             self.out.emit(monotonic_ns(), LockEvent::Requested { kind });
-            if !acquire(&p, kind, &locked, &lock_path, self.deadline, &mut self.out, &self.waiter)? {
+            let turn = Turn { deadline: self.deadline, stop: &mut self.stop, out: &mut self.out, waiter: &self.waiter };
+            if !acquire(&p, kind, &locked, &lock_path, turn)? {
                 self.out.emit(monotonic_ns(), LockEvent::GaveUp);
                 return Ok(());
             }
@@ -105,7 +143,7 @@ impl<W: Write> Worker<W> {
                 std::thread::sleep(Duration::from_secs(VICTIM_WAIT_SECS));
             }
             let read = (kind == LockKind::Exclusive).then(|| read_counter(&self.counter)).transpose()?;
-            self.wait_around(p.hold, WaitKind::Hold);
+            self.wait_around(p.hold, WaitKind::Hold)?;
             if let Some(read) = read {
                 write_counter(&self.counter, read + 1)?;
                 self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: true });
@@ -113,7 +151,7 @@ impl<W: Write> Worker<W> {
             // Stamped before letting go, so no waiter's `Acquired` can carry an earlier time than this release.
             self.out.emit(monotonic_ns(), LockEvent::Released);
             release(&p, &locked, &lock_path)?;
-            self.wait_around(p.think, WaitKind::Think);
+            self.wait_around(p.think, WaitKind::Think)?;
         }
         Ok(())
     }
@@ -121,32 +159,39 @@ impl<W: Write> Worker<W> {
     /// The rogue writer: read-modify-write of the counter without ever asking for the lock.
     fn rogue_loop(&mut self) -> io::Result<()> {
         let p = self.p;
-        self.wait_around(p.think, WaitKind::Think);
+        self.wait_around(p.think, WaitKind::Think)?;
         loop {
             let now = monotonic_ns();
-            if now >= self.deadline {
+            if now >= self.deadline || self.stop.asked(now) {
                 return Ok(());
             }
             self.out.maybe_flush(now)?;
             let read = read_counter(&self.counter)?;
-            self.wait_around(p.hold, WaitKind::Hold);
+            self.wait_around(p.hold, WaitKind::Hold)?;
             write_counter(&self.counter, read + 1)?;
             self.out.emit(monotonic_ns(), LockEvent::CounterWrite { value: read + 1, locked: false });
-            self.wait_around(p.think, WaitKind::Think);
+            self.wait_around(p.think, WaitKind::Think)?;
         }
     }
 }
 
-/// Takes the lock; `false` if a non-blocking request was still refused when the run ended.
+/// What a request for the lock works with besides the lock itself.
+struct Turn<'a, W: Write> {
+    deadline: u64,
+    stop: &'a mut StopRequest,
+    out: &'a mut Reporter<W>,
+    waiter: &'a Waiter,
+}
+
+/// Takes the lock; `false` if a non-blocking request was still refused when the run ended or was stopped.
 fn acquire<W: Write>(
     p: &LockParams,
     kind: LockKind,
     locked: &File,
     lock_path: &Path,
-    deadline: u64,
-    out: &mut Reporter<W>,
-    waiter: &Waiter,
+    turn: Turn<'_, W>,
 ) -> io::Result<bool> {
+    let Turn { deadline, stop, out, waiter } = turn;
     let (blocking_op, nonblocking_op) = match kind {
         LockKind::Exclusive => (FlockOperation::LockExclusive, FlockOperation::NonBlockingLockExclusive),
         LockKind::Shared => (FlockOperation::LockShared, FlockOperation::NonBlockingLockShared),
@@ -179,7 +224,7 @@ fn acquire<W: Write>(
         }
         let now = monotonic_ns();
         out.failed_attempt(now);
-        if now >= deadline {
+        if now >= deadline || stop.asked(now) {
             return Ok(false);
         }
         let achieved = waiter.wait(p.retry.0);
