@@ -1,6 +1,8 @@
 //! `syslab bench`: comparisons measured in one run and printed as ratios, never as pass/fail.
 //! - the simulation's speed natively (events per second; the page measures the same case in wasm);
 //! - the lock worker's instrumented flock loop against the same loop without instrumentation;
+//! - the lock lab's real run against the same workload as a plain C program (`native/bench/flock_loop.c`,
+//!   built here with the system's `cc`), blocking and LOCK_NB, and the achieved hold at 1, 10 and 100 µs;
 //! - the methods lab's start costs as ratios (process/thread, thread/pooled task);
 //! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with;
 //! - the watch lab: the poller's CPU against inotify's at N = 1 000 and 100 000, the detection latency of the
@@ -30,6 +32,7 @@ pub fn run() -> anyhow::Result<()> {
         instrumented,
         (instrumented / plain - 1.0) * 100.0
     );
+    lock_figures()?;
     lab_figures()?;
     watch_figures()?;
     io_figures()?;
@@ -54,6 +57,11 @@ fn load_figures() -> anyhow::Result<()> {
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.
 fn measure(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<Vec<shared::Metric>> {
+    Ok(shared::lab::metrics(&measure_trace(lab, pairs)?))
+}
+
+/// The same, returning the whole trace.
+fn measure_trace(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<shared::Trace> {
     let given: shared::ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let params = lab.validate(&given)?;
     let exe = crate::experiment::current_exe()?;
@@ -61,8 +69,110 @@ fn measure(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Result<V
     let base = crate::scratch::default_base();
     let run = crate::experiment::run_headless(lab, &params, 1, &base, &exe, &cancel, &|_, _| {})?;
     run.outcome?;
-    let trace = run.trace.ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))?;
-    Ok(shared::lab::metrics(&trace))
+    run.trace.ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))
+}
+
+/// The C reference's source: the lab's workload with no recording at all.
+const FLOCK_LOOP_C: &str = include_str!("../bench/flock_loop.c");
+
+/// What the C loop printed.
+#[derive(Debug, serde::Deserialize)]
+struct LoopResult {
+    acquisitions: u64,
+    seconds: f64,
+}
+
+/// Builds the C loop with the system's `cc` into `dir`; `None`, said, when there is no compiler.
+fn build_flock_loop(dir: &std::path::Path) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let (source, exe) = (dir.join("flock_loop.c"), dir.join("flock_loop"));
+    std::fs::write(&source, FLOCK_LOOP_C)?;
+    match std::process::Command::new("cc").arg("-O2").arg("-o").arg(&exe).arg(&source).status() {
+        Ok(status) if status.success() => Ok(Some(exe)),
+        Ok(status) => anyhow::bail!("cc could not build the C flock loop ({status})"),
+        Err(err) => {
+            println!("lock lab against a C loop: not measured: no C compiler (`cc`: {err})");
+            Ok(None)
+        }
+    }
+}
+
+/// The lock lab's real run against the plain C loop, 16 processes, think 0, a constant hold of 10 µs, blocking
+/// and LOCK_NB retried every 10 µs, 3 s each; then how precisely one process held for 1, 10 and 100 µs.
+fn lock_figures() -> anyhow::Result<()> {
+    use shared::ParamValue::{Int, Text};
+    let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
+    let dir = std::env::temp_dir().join(format!("syslab-bench-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let reference = build_flock_loop(&dir)?;
+    let mut ratios = Vec::new();
+    for (mode, nonblocking) in [("blocking", "0"), ("nonblocking", "1")] {
+        let lab = measure(
+            LabId::Lock,
+            &[
+                ("procs", Int(16)),
+                ("think_us", Int(0)),
+                ("hold_us", Int(10)),
+                ("dist", Text("constant".into())),
+                ("mode", Text(mode.into())),
+                ("retry_us", Int(10)),
+                ("duration_ms", Int(3_000)),
+            ],
+        )?;
+        let lab_rate = value(&lab, "throughput").unwrap_or(0.0);
+        let Some(exe) = &reference else { continue };
+        let out = std::process::Command::new(exe)
+            .args(["16", "10000", nonblocking, "10000", "3000"])
+            .arg(dir.join("counter"))
+            .output()?;
+        anyhow::ensure!(out.status.success(), "the C flock loop failed: {}", String::from_utf8_lossy(&out.stderr));
+        let c: LoopResult = serde_json::from_slice(&out.stdout)?;
+        let c_rate = c.acquisitions as f64 / c.seconds.max(1e-9);
+        println!(
+            "lock lab, 16 processes, think 0, hold 10 µs, {mode}: C loop {:.1} k/s, the lab's real run {:.1} k/s: \
+             {:.2}× of the C loop",
+            c_rate / 1e3,
+            lab_rate / 1e3,
+            lab_rate / c_rate.max(1e-9)
+        );
+        ratios.push((c_rate, lab_rate));
+    }
+    if let [(c_block, lab_block), (c_nb, lab_nb)] = ratios[..] {
+        let (c, lab) = (c_nb / c_block.max(1e-9), lab_nb / lab_block.max(1e-9));
+        println!(
+            "lock lab, LOCK_NB/blocking throughput: C loop {c:.3}, the lab {lab:.3}: the lab's is {:+.0} % of the \
+             loop's (target within 15 %)",
+            (lab / c.max(1e-9) - 1.0) * 100.0
+        );
+    }
+    for hold_us in [1, 10, 100] {
+        let trace = measure_trace(
+            LabId::Lock,
+            &[
+                ("procs", Int(1)),
+                ("think_us", Int(0)),
+                ("hold_us", Int(hold_us)),
+                ("dist", Text("constant".into())),
+                ("duration_ms", Int(1_000)),
+            ],
+        )?;
+        for w in shared::waits::accuracies(&trace) {
+            let us = |ns: u32| f64::from(ns) / 1e3;
+            println!(
+                "lock lab, one process, {} asked {hold_us} µs: achieved median {:.3} µs, p99 {:.3} µs; off by {:.3} µs \
+                 at p99 (bound {:.3} µs): {} of {} waits beyond it, {}",
+                w.wait.key(),
+                us(w.achieved_p50_ns),
+                us(w.achieved_p99_ns),
+                us(w.off_p99_ns),
+                shared::waits::bound(hold_us as u64 * 1_000) as f64 / 1e3,
+                w.beyond_bound,
+                w.n,
+                if w.as_asked() { "as asked" } else { "NOT as asked" }
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 fn lab_figures() -> anyhow::Result<()> {

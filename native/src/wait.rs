@@ -6,6 +6,7 @@
 //! run's wait report says so. The plan (how much to sleep, whether to spin) is a pure function, tested alone.
 
 use crate::clock::monotonic_ns;
+use std::cell::Cell;
 use std::time::Duration;
 
 /// The next step of a wait with `remaining` nanoseconds to go, when a sleep may wake up to `margin` late.
@@ -44,37 +45,69 @@ fn measure_margin() -> u64 {
     (2 * latest).clamp(MARGIN_RANGE.0, MARGIN_RANGE.1)
 }
 
-/// Waits for one thread: made on the thread that waits (the timer slack is the thread's own).
-#[derive(Debug, Clone, Copy)]
+/// Set (to anything) in a companion's environment, its experiments wait the way they used to: a plain
+/// `std::thread::sleep` at the default timer slack. The tests use it to see a run marked for its waits; a user
+/// may use it to see what a plain sleep does to a workload.
+pub const COARSE_WAITS_ENV: &str = "SYSLAB_COARSE_WAITS";
+
+/// The margin after a sleep woke `late`: twice that when it passed the margin (up to the most kept).
+pub fn grown_margin(margin: u64, late: u64) -> u64 {
+    if late > margin { late.saturating_mul(2).min(MARGIN_RANGE.1).max(margin) } else { margin }
+}
+
+/// Waits for one thread: made on the thread that waits (the timer slack is the thread's own). Its margin grows
+/// when a sleep wakes later than it: the next waits spin longer rather than overshoot again.
+#[derive(Debug, Clone)]
 pub struct Waiter {
-    margin: u64,
+    margin: Cell<u64>,
+    /// Plain sleeps, for [`COARSE_WAITS_ENV`].
+    coarse: bool,
+}
+
+fn coarse() -> bool {
+    std::env::var_os(COARSE_WAITS_ENV).is_some()
 }
 
 impl Waiter {
     /// Sets this thread's timer slack to 1 ns and measures how late its sleeps wake (about half a millisecond).
     pub fn for_this_thread() -> std::io::Result<Waiter> {
+        if coarse() {
+            return Ok(Waiter { margin: Cell::new(0), coarse: true });
+        }
         set_fine_timer_slack()?;
-        Ok(Waiter { margin: measure_margin() })
+        Ok(Waiter { margin: Cell::new(measure_margin()), coarse: false })
     }
 
     /// The same, trusting a margin measured already (by [`Waiter::margin`] of another thread's waiter): for
     /// many threads that start at once. A timer slack the kernel refuses leaves the sleeps coarser; the spin
     /// still ends each wait on time unless the sleep overshoots the margin, and the run's wait report shows it.
     pub fn with_margin(margin: u64) -> Waiter {
+        if coarse() {
+            return Waiter { margin: Cell::new(0), coarse: true };
+        }
         let _ = set_fine_timer_slack();
-        Waiter { margin: margin.clamp(MARGIN_RANGE.0, MARGIN_RANGE.1) }
+        Waiter { margin: Cell::new(margin.clamp(MARGIN_RANGE.0, MARGIN_RANGE.1)), coarse: false }
     }
 
     pub fn margin(&self) -> u64 {
-        self.margin
+        self.margin.get()
     }
 
     /// Waits until `deadline` on CLOCK_MONOTONIC.
     pub fn until(&self, deadline: u64) {
+        if self.coarse {
+            std::thread::sleep(Duration::from_nanos(deadline.saturating_sub(monotonic_ns())));
+            return;
+        }
         loop {
-            match plan(deadline.saturating_sub(monotonic_ns()), self.margin) {
+            let now = monotonic_ns();
+            match plan(deadline.saturating_sub(now), self.margin.get()) {
                 Step::Done => return,
-                Step::Sleep(ns) => std::thread::sleep(Duration::from_nanos(ns)),
+                Step::Sleep(ns) => {
+                    std::thread::sleep(Duration::from_nanos(ns));
+                    let late = monotonic_ns().saturating_sub(now + ns);
+                    self.margin.set(grown_margin(self.margin.get(), late));
+                }
                 Step::Spin => std::hint::spin_loop(),
             }
         }
@@ -108,6 +141,14 @@ mod tests {
         check(50_001, 50_000, Step::Sleep(1));
         check(1_000_000, 50_000, Step::Sleep(950_000));
         check(u64::MAX, 50_000, Step::Sleep(u64::MAX - 50_000));
+    }
+
+    #[test]
+    fn a_late_wake_up_grows_the_margin_within_the_range() {
+        assert_eq!(grown_margin(50_000, 10_000), 50_000);
+        assert_eq!(grown_margin(50_000, 50_000), 50_000);
+        assert_eq!(grown_margin(50_000, 80_000), 160_000);
+        assert_eq!(grown_margin(50_000, u64::MAX), MARGIN_RANGE.1);
     }
 
     #[test]

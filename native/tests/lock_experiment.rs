@@ -145,3 +145,36 @@ fn a_cancelled_run_leaves_no_worker_and_no_file() {
     assert!(trace.end().0 < 4_000_000_000, "the run went on after the cancel");
     assert_clean(&trace, &dir);
 }
+
+/// `syslab run lock … --json` as its own process, with `env` added to its environment.
+fn run_cli(words: &[&str], env: &[(&str, &str)]) -> Trace {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syslab"))
+        .args(["run", "lock", "--json"])
+        .args(words)
+        .env("SYSLAB_SCRATCH", common::base().join("cli"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A run reports what its waits took beside what they asked; one whose waits broke the bound (here: plain
+/// sleeps, which wake tens of microseconds late) is marked so, with a note. No timing is asserted: only that
+/// the figures are there, and that the mark follows the report.
+#[test]
+fn the_waits_are_reported_and_coarse_ones_are_marked() {
+    let words = ["--procs", "1", "--think-us", "0", "--hold-us", "10", "--dist", "constant", "--duration-ms", "200"];
+    let precise = run_cli(&words, &[]);
+    let report: Vec<_> = shared::waits::accuracies(&precise).collect();
+    assert_eq!(report.len(), 1, "one kind of wait (hold): {report:?}");
+    assert_eq!((report[0].wait, report[0].asked_p50_ns), (shared::waits::WaitKind::Hold, 10_000));
+    assert!(report[0].n > 0 && report[0].achieved_p50_ns >= 10_000, "{report:?}");
+    let marked = metric(&precise, "waits_as_asked") == 0.0;
+    assert_eq!(marked, precise.notes.iter().any(|n| n.keys().contains(&"note.waits.off")));
+    let coarse = run_cli(&words, &[(native::wait::COARSE_WAITS_ENV, "1")]);
+    let report: Vec<_> = shared::waits::accuracies(&coarse).collect();
+    assert!(!report[0].as_asked(), "plain sleeps of 10 µs within the bound: {report:?}");
+    assert_eq!(metric(&coarse, "waits_as_asked"), 0.0);
+    assert!(coarse.notes.iter().any(|n| n.keys().contains(&"note.waits.off")), "{:?}", coarse.notes);
+}

@@ -52,8 +52,11 @@ pub fn bound(asked: u64) -> u64 {
     (asked / 50).max(1_000)
 }
 
-/// Below this share of waits off by more than the bound, a kind of wait counts as done as asked (its p99 is).
-const AS_ASKED_OFF_PER_MILLE: u64 = 10;
+/// A kind of wait counts as done as asked when at most this share of its waits is off by more than the bound
+/// (its p95 is within it) and its mean is within the bound of the mean asked: the workload as a whole is the
+/// one asked for. A tick of the timer interrupt lands in about one wait of 10 µs in a hundred and stretches it by
+/// a few microseconds: the p99 shows it, and it does not make another workload.
+const AS_ASKED_OFF_PER_MILLE: u64 = 50;
 
 /// One kind of wait of a measured run: what was asked and what was achieved, in nanoseconds (saturated at
 /// u32::MAX, about 4.3 s, which no lab's wait reaches: this keeps every event of every trace small).
@@ -65,6 +68,8 @@ pub struct WaitAccuracy {
     pub asked_p99_ns: u32,
     pub achieved_p50_ns: u32,
     pub achieved_p99_ns: u32,
+    pub asked_mean_ns: u32,
+    pub achieved_mean_ns: u32,
     /// The p99 of how far each wait was from what it asked, either way.
     pub off_p99_ns: u32,
     /// Waits off by more than [`bound`].
@@ -89,6 +94,7 @@ impl WaitAccuracy {
         let (asked, achieved, off) = (sorted(&|s| s.0), sorted(&|s| s.1), sorted(&|s| s.0.abs_diff(s.1)));
         let p = |v: &[u64], q| small(percentile(v, q).unwrap_or(0));
         let beyond = samples.iter().filter(|(a, got)| a.abs_diff(*got) > bound(*a)).count();
+        let mean = |v: &[u64]| small((v.iter().map(|&x| u128::from(x)).sum::<u128>() / v.len() as u128) as u64);
         Some(WaitAccuracy {
             wait,
             n: small(samples.len() as u64),
@@ -96,14 +102,19 @@ impl WaitAccuracy {
             asked_p99_ns: p(&asked, 99.0),
             achieved_p50_ns: p(&achieved, 50.0),
             achieved_p99_ns: p(&achieved, 99.0),
+            asked_mean_ns: mean(&asked),
+            achieved_mean_ns: mean(&achieved),
             off_p99_ns: p(&off, 99.0),
             beyond_bound: small(beyond as u64),
         })
     }
 
-    /// Whether this kind of wait was done as asked: at most 1 % of its waits beyond the bound.
+    /// Whether this kind of wait was done as asked: at most 5 % of its waits beyond the bound, and its mean
+    /// within the bound of the mean asked.
     pub fn as_asked(&self) -> bool {
+        let (asked, achieved) = (u64::from(self.asked_mean_ns), u64::from(self.achieved_mean_ns));
         u64::from(self.beyond_bound) * 1_000 <= u64::from(self.n) * AS_ASKED_OFF_PER_MILLE
+            && asked.abs_diff(achieved) <= bound(asked)
     }
 
     /// The note that marks a run whose waits of this kind were not as asked.
@@ -115,6 +126,8 @@ impl WaitAccuracy {
                 .with("n", self.n)
                 .with("asked", Nanos(u64::from(self.asked_p50_ns)))
                 .with("achieved", Nanos(u64::from(self.achieved_p50_ns)))
+                .with("asked_mean", Nanos(u64::from(self.asked_mean_ns)))
+                .with("achieved_mean", Nanos(u64::from(self.achieved_mean_ns)))
                 .with("off", Nanos(u64::from(self.off_p99_ns)))
         })
     }
@@ -189,12 +202,19 @@ mod tests {
         assert_eq!(w.beyond_bound, 1_000);
         assert!(!w.as_asked());
         assert!(w.note().is_some_and(|n| n.to_string().contains("1000 of 1000")), "{:?}", w.note());
-        // One in a hundred off is still as asked; two are not.
-        let mut few: Vec<(u64, u64)> = vec![(10_000, 10_000); 100];
-        few[0].1 = 90_000;
+        // A few in a hundred stretched by a timer tick are still as asked; more, or a mean that moved, are not.
+        let mut few: Vec<(u64, u64)> = vec![(10_000, 10_000); 1_000];
+        for s in few.iter_mut().take(50) {
+            s.1 = 14_000;
+        }
         assert!(WaitAccuracy::of(WaitKind::Think, &few).expect("samples").as_asked());
-        few[1].1 = 90_000;
-        assert!(!WaitAccuracy::of(WaitKind::Think, &few).expect("samples").as_asked());
+        few[50].1 = 14_000;
+        assert!(!WaitAccuracy::of(WaitKind::Think, &few).expect("samples").as_asked(), "51 of 1000 beyond");
+        let mut rare_but_long: Vec<(u64, u64)> = vec![(10_000, 10_000); 1_000];
+        rare_but_long[0].1 = 10_000_000;
+        let w = WaitAccuracy::of(WaitKind::Think, &rare_but_long).expect("samples");
+        assert_eq!(w.beyond_bound, 1);
+        assert!(!w.as_asked(), "one wait of 10 ms among 10 µs ones moves the mean by 10 µs");
         assert_eq!(WaitAccuracy::of(WaitKind::Retry, &[]), None);
         // Past u32 nanoseconds the figures saturate instead of wrapping.
         let long = WaitAccuracy::of(WaitKind::Work, &[(u64::MAX, u64::MAX)]).expect("samples");

@@ -171,7 +171,7 @@ static PARAMS: &[ParamSpec] = &[
         key: "workload",
         label: "Workload",
         unit: "",
-        help: "What a real item's work is: a sleep (like waiting for I/O) or a CPU spin.",
+        help: "What a real item's work is: a wait like I/O (the thread sleeps, and spins only the last part, which a sleep would overshoot by tens of µs; a short wait is all spin) or a CPU spin. The run reports what each took.",
         kind: ParamKind::Choice { choices: WORKLOAD, default: "sleep" },
         simulation_only: false,
     },
