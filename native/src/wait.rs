@@ -1,7 +1,8 @@
 //! Waiting as long as an experiment asked, from 0 up. `std::thread::sleep` of a few microseconds lasts tens of
 //! them on Linux (timer slack, then the wake-up), so a lab that slept its "hold 10 µs" measured another workload
 //! than the one its parameters and its simulation describe. A [`Waiter`] sleeps only for the part of a wait it can
-//! trust the kernel with, with the thread's timer slack at 1 ns, and spins on the monotonic clock for the rest:
+//! trust the kernel with, with the thread's timer slack at 1 ns, and spins on the monotonic clock for the rest
+//! (yielding the CPU to others until the last few microseconds):
 //! its waits end within a few hundred nanoseconds of the deadline unless the thread is preempted, and then the
 //! run's wait report says so. The plan (how much to sleep, whether to spin) is a pure function, tested alone.
 
@@ -16,22 +17,30 @@ pub enum Step {
     Done,
     /// Sleep this long: the wake-up lands before the deadline even when it is `margin` late.
     Sleep(u64),
-    /// Too close to the deadline to trust a sleep: look at the clock again.
+    /// Too close to the deadline to trust a sleep, not close enough to keep the CPU from others: give it up to
+    /// whatever else may run, and look at the clock again.
+    Yield,
+    /// Close to the deadline: look at the clock again.
     Spin,
 }
+
+/// The last stretch of a wait is spun without yielding: a yield may keep a thread off the CPU for a wake-up
+/// (tens of µs) when others run. Waits this short are spun whole, as a C loop would, so a busy retry stays busy.
+pub const SPIN_ALONE_NS: u64 = 20_000;
 
 /// What to do with `remaining` nanoseconds left before the deadline.
 pub fn plan(remaining: u64, margin: u64) -> Step {
     match remaining {
         0 => Step::Done,
         r if r > margin => Step::Sleep(r - margin),
+        r if r > SPIN_ALONE_NS => Step::Yield,
         _ => Step::Spin,
     }
 }
 
 /// The least and the most a waiter keeps for spinning: below the least a wake-up is never that precise here;
 /// above the most, a machine is too busy for precise waits anyway and spinning longer would only burn a CPU.
-const MARGIN_RANGE: (u64, u64) = (20_000, 2_000_000);
+const MARGIN_RANGE: (u64, u64) = (20_000, 300_000);
 
 /// How late a sleep's wake-up may be, as measured on this thread: twice the latest of a few short sleeps.
 fn measure_margin() -> u64 {
@@ -108,6 +117,7 @@ impl Waiter {
                     let late = monotonic_ns().saturating_sub(now + ns);
                     self.margin.set(grown_margin(self.margin.get(), late));
                 }
+                Step::Yield => std::thread::yield_now(),
                 Step::Spin => std::hint::spin_loop(),
             }
         }
@@ -137,7 +147,9 @@ mod tests {
         check(0, 50_000, Step::Done);
         check(1, 50_000, Step::Spin);
         check(10_000, 50_000, Step::Spin);
-        check(50_000, 50_000, Step::Spin);
+        check(SPIN_ALONE_NS, 50_000, Step::Spin);
+        check(SPIN_ALONE_NS + 1, 50_000, Step::Yield);
+        check(50_000, 50_000, Step::Yield);
         check(50_001, 50_000, Step::Sleep(1));
         check(1_000_000, 50_000, Step::Sleep(950_000));
         check(u64::MAX, 50_000, Step::Sleep(u64::MAX - 50_000));
