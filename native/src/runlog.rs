@@ -3,7 +3,9 @@
 //! the run that was recorded. A run is kept whole until newer runs of the connection push the total past
 //! [`RUN_LOG_CAP`]; then the oldest runs that have ended go first, and the client is told. The run in progress is
 //! never evicted: its own event budget ([`shared::lab::MAX_RUN_EVENTS`], at 80 bytes an event) keeps it under the
-//! cap (a test holds the two together).
+//! cap (a test holds the two together). Every connection's log is also in the companion's [`LogBook`], which
+//! keeps them all within [`ALL_LOGS_CAP`]: many clients that stop reading cannot each keep 128 MiB, the oldest
+//! ended runs of any connection go first (runs run one at a time, so only one is ever in progress).
 //!
 //! Resends are pulled by the connection's writer one message at a time when the live queue is empty, so what is
 //! asked for again never piles up in memory: a waiting resend is two numbers.
@@ -12,11 +14,15 @@ use shared::digest::parts_digest;
 use shared::protocol::{MAX_MESSAGE_BYTES, RunHead, RunId, ServerMsg, WireError};
 use shared::trace::{Actor, Event};
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The most memory one connection's kept runs may take (estimated from what they hold): a run at the event
 /// budget (about 80 MB) and the recent smaller ones.
 pub const RUN_LOG_CAP: usize = 128 << 20;
+
+/// The most memory every connection's kept runs may take together: one run at the budget and the recent ones.
+pub const ALL_LOGS_CAP: usize = 256 << 20;
 
 /// The most resends that may wait at once for one connection.
 pub const MAX_PENDING_RESENDS: u32 = 64;
@@ -24,12 +30,56 @@ pub const MAX_PENDING_RESENDS: u32 = 64;
 /// Runs evicted long ago are forgotten; asking for them is then an unknown run.
 const EVICTED_REMEMBERED: usize = 64;
 
+/// Every connection's log, so that together they stay within a cap.
+#[derive(Debug)]
+pub struct LogBook {
+    logs: Mutex<Vec<Weak<RunLog>>>,
+    total: AtomicUsize,
+    cap: usize,
+    /// Numbers the runs as they end, so the oldest ended one anywhere is known.
+    ended: AtomicU64,
+}
+
+impl LogBook {
+    pub fn new(cap: usize) -> Arc<LogBook> {
+        Arc::new(LogBook { logs: Mutex::new(Vec::new()), total: AtomicUsize::new(0), cap, ended: AtomicU64::new(0) })
+    }
+
+    /// A new connection's log, within `cap` of its own and the book's.
+    pub fn open(self: &Arc<Self>, cap: usize) -> Arc<RunLog> {
+        let log = Arc::new(RunLog::in_book(cap, self.clone()));
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.retain(|l| l.strong_count() > 0);
+        logs.push(Arc::downgrade(&log));
+        log
+    }
+
+    /// The memory every log takes, estimated.
+    pub fn bytes(&self) -> usize {
+        self.total.load(Ordering::SeqCst)
+    }
+
+    /// Evicts the oldest ended runs of any connection until the book fits its cap. Each log is locked alone.
+    fn enforce(&self) {
+        while self.total.load(Ordering::SeqCst) > self.cap {
+            let logs: Vec<Arc<RunLog>> =
+                self.logs.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(Weak::upgrade).collect();
+            let oldest = logs.iter().filter_map(|log| Some((log.lock().oldest_ended()?, log))).min_by_key(|(n, _)| *n);
+            let Some((_, log)) = oldest else { return };
+            if !log.evict_oldest_ended() {
+                return;
+            }
+        }
+    }
+}
+
 /// One connection's runs, shared by the runner (which appends) and the connection (which resends).
 #[derive(Debug)]
 pub struct RunLog {
     inner: Mutex<Runs>,
     /// Wakes the writer when a resend is asked for.
     pub resend_wanted: tokio::sync::Notify,
+    book: Arc<LogBook>,
 }
 
 #[derive(Debug)]
@@ -47,7 +97,8 @@ struct LoggedRun {
     messages: Vec<ServerMsg>,
     bytes: usize,
     events: u64,
-    over: bool,
+    /// The run's number among every ended run of the book, once it has ended.
+    ended: Option<u64>,
     /// Messages of this run were left out of the live stream.
     dropped: bool,
 }
@@ -68,7 +119,12 @@ pub fn message_bytes(msg: &ServerMsg) -> usize {
 }
 
 impl RunLog {
+    /// A log in a book of its own, with no cap but `cap`.
     pub fn new(cap: usize) -> Self {
+        RunLog::in_book(cap, LogBook::new(usize::MAX))
+    }
+
+    fn in_book(cap: usize, book: Arc<LogBook>) -> Self {
         RunLog {
             inner: Mutex::new(Runs {
                 runs: VecDeque::new(),
@@ -78,7 +134,20 @@ impl RunLog {
                 resends: VecDeque::new(),
             }),
             resend_wanted: tokio::sync::Notify::new(),
+            book,
         }
+    }
+
+    /// Evicts this log's oldest ended run; false if it has none.
+    fn evict_oldest_ended(&self) -> bool {
+        let mut runs = self.lock();
+        let Some(idx) = runs.runs.iter().enumerate().filter_map(|(i, r)| Some((r.ended?, i))).min().map(|(_, i)| i)
+        else {
+            return false;
+        };
+        let freed = runs.evict(idx);
+        self.book.total.fetch_sub(freed, Ordering::SeqCst);
+        true
     }
 
     fn lock(&self) -> MutexGuard<'_, Runs> {
@@ -103,7 +172,7 @@ impl RunLog {
                 messages: Vec::new(),
                 bytes: 0,
                 events: 0,
-                over: false,
+                ended: None,
                 dropped: false,
             });
         }
@@ -115,7 +184,9 @@ impl RunLog {
                 return Err(events);
             }
             ServerMsg::Events { ref events, .. } => logged.events += events.len() as u64,
-            ServerMsg::Finished { .. } | ServerMsg::Cancelled { .. } | ServerMsg::Failed { .. } => logged.over = true,
+            ServerMsg::Finished { .. } | ServerMsg::Cancelled { .. } | ServerMsg::Failed { .. } => {
+                logged.ended = Some(self.book.ended.fetch_add(1, Ordering::SeqCst));
+            }
             _ => {}
         }
         let bytes = message_bytes(&msg);
@@ -123,7 +194,13 @@ impl RunLog {
         logged.dropped |= !send(text);
         logged.messages.push(msg);
         runs.bytes += bytes;
-        Ok(runs.evict_past_cap(run))
+        self.book.total.fetch_add(bytes, Ordering::SeqCst);
+        let evicted = runs.evict_past_cap(run);
+        let freed: usize = evicted.iter().map(|(_, b)| b).sum();
+        self.book.total.fetch_sub(freed, Ordering::SeqCst);
+        drop(runs);
+        self.book.enforce();
+        Ok(evicted.into_iter().map(|(r, _)| r).collect())
     }
 
     /// The digest of `run`'s record as it stands, and its number of events: what `finished` tells the client.
@@ -194,22 +271,40 @@ impl RunLog {
     }
 }
 
+impl Drop for RunLog {
+    fn drop(&mut self) {
+        self.book.total.fetch_sub(self.lock().bytes, Ordering::SeqCst);
+    }
+}
+
 impl Runs {
-    /// Evicts the oldest runs that have ended until the log fits its cap again; never `current`.
-    fn evict_past_cap(&mut self, current: RunId) -> Vec<RunId> {
+    /// Evicts the oldest runs that have ended until the log fits its cap again; never `current`. Returns each
+    /// one evicted with the bytes it freed.
+    fn evict_past_cap(&mut self, current: RunId) -> Vec<(RunId, usize)> {
         let mut evicted = Vec::new();
         while self.bytes > self.cap {
-            let Some(idx) = self.runs.iter().position(|r| r.over && r.run != current) else { break };
-            let Some(gone) = self.runs.remove(idx) else { break };
-            self.bytes -= gone.bytes;
-            tracing::info!(run = gone.run.0, bytes = gone.bytes, "evicted a run from the connection's log");
-            self.evicted.push_back(gone.run);
-            if self.evicted.len() > EVICTED_REMEMBERED {
-                self.evicted.pop_front();
-            }
-            evicted.push(gone.run);
+            let Some(idx) = self.runs.iter().position(|r| r.ended.is_some() && r.run != current) else { break };
+            let run = self.runs[idx].run;
+            evicted.push((run, self.evict(idx)));
         }
         evicted
+    }
+
+    /// The end number of the oldest ended run, if any.
+    fn oldest_ended(&self) -> Option<u64> {
+        self.runs.iter().filter_map(|r| r.ended).min()
+    }
+
+    /// Evicts the run at `idx`, remembering its id; returns the bytes it freed.
+    fn evict(&mut self, idx: usize) -> usize {
+        let Some(gone) = self.runs.remove(idx) else { return 0 };
+        self.bytes -= gone.bytes;
+        tracing::info!(run = gone.run.0, bytes = gone.bytes, "evicted a run from a connection's log");
+        self.evicted.push_back(gone.run);
+        if self.evicted.len() > EVICTED_REMEMBERED {
+            self.evicted.pop_front();
+        }
+        gone.bytes
     }
 }
 
@@ -300,6 +395,26 @@ mod tests {
         let small = RunLog::new(10);
         log_run(&small, RunId(4), 2, 1000, true);
         small.resend(RunId(4), 0, 2).expect("the current run is kept");
+    }
+
+    #[test]
+    fn the_book_evicts_the_oldest_ended_run_of_any_connection() {
+        let per_run = message_bytes(&ServerMsg::Events { run: RunId(0), seq: 0, first: 0, events: events(1000) });
+        let book = LogBook::new(per_run * 5 / 2);
+        let (stalled, busy) = (book.open(RUN_LOG_CAP), book.open(RUN_LOG_CAP));
+        log_run(&stalled, RunId(1), 1, 1000, false);
+        log_run(&busy, RunId(2), 1, 1000, true);
+        assert!(book.bytes() <= per_run * 5 / 2);
+        // A third run, on the busy connection: the stalled one's older run goes, not the busy one's.
+        log_run(&busy, RunId(3), 1, 1000, true);
+        assert_eq!(stalled.resend(RunId(1), 0, 1), Err(WireError::Evicted { run: RunId(1) }));
+        busy.resend(RunId(2), 0, 1).expect("still kept");
+        assert!(book.bytes() <= per_run * 5 / 2, "{} > {}", book.bytes(), per_run * 5 / 2);
+        // A connection that goes gives its memory back to the book.
+        let before = book.bytes();
+        drop(busy);
+        assert!(book.bytes() < before);
+        assert_eq!(book.bytes(), stalled.bytes());
     }
 
     #[test]

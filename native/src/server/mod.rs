@@ -23,6 +23,8 @@ pub struct ServerState {
     pub admission: Admission,
     pub runner: Runner,
     pub host: HostInfo,
+    /// Every connection's run log, kept within the companion's cap.
+    pub logs: Arc<crate::runlog::LogBook>,
     next_conn: AtomicU64,
     /// Sessions open now: when the last one ends, freed memory goes back to the system.
     open_sessions: AtomicUsize,
@@ -38,6 +40,7 @@ impl ServerState {
             admission,
             runner,
             host,
+            logs: crate::runlog::LogBook::new(crate::runlog::ALL_LOGS_CAP),
             next_conn: AtomicU64::new(1),
             open_sessions: AtomicUsize::new(0),
             stopping,

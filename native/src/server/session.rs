@@ -3,7 +3,7 @@
 //! frame) closes it with the matching close code; a disconnect cancels the connection's runs.
 
 use super::ServerState;
-use crate::runlog::{RUN_LOG_CAP, RunLog};
+use crate::runlog::RUN_LOG_CAP;
 use crate::runner::Client;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     let (mut sink, mut stream) = socket.split();
-    let log = Arc::new(RunLog::new(RUN_LOG_CAP));
+    let log = state.logs.open(RUN_LOG_CAP);
     let (tx, mut rx) = crate::outbox::outbox(crate::outbox::OUTBOX_LIMIT, log.clone());
     let client = Client { outbox: tx, log };
     // The reader's last word, if it closes the connection for a protocol violation.
