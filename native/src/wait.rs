@@ -133,6 +133,15 @@ impl Waiter {
     }
 }
 
+/// CPU work: busy for `ns` of the clock. Returns what it took: more when the thread was preempted at its end.
+pub fn spin(ns: u64) -> u64 {
+    let start = monotonic_ns();
+    while monotonic_ns() - start < ns {
+        std::hint::spin_loop();
+    }
+    monotonic_ns() - start
+}
+
 fn set_fine_timer_slack() -> std::io::Result<()> {
     rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1)).map_err(std::io::Error::from)
 }

@@ -49,7 +49,7 @@ impl Recorder {
 
     /// One item's work: a wait like I/O (slept, the last part spun) or a CPU spin; what it took is kept.
     pub fn work(&mut self, p: &PipelineParams, d: Nanos) {
-        let achieved = if p.cpu_workload { spin(d.0) } else { self.waiter.wait(d.0) };
+        let achieved = if p.cpu_workload { crate::wait::spin(d.0) } else { self.waiter.wait(d.0) };
         self.waits.push((d.0, achieved));
     }
 
@@ -109,15 +109,6 @@ pub fn recv_recorded(rx: &Receiver<u32>, channel: u32, thread: u32, rec: &mut Re
     };
     rec.record(PipelineEvent::Received { item, channel, stage, thread, queued: rx.len() as u32 });
     Some(item)
-}
-
-/// CPU work for `ns` of the clock; returns what it took (more, when the thread was preempted at the end).
-fn spin(ns: u64) -> u64 {
-    let start = monotonic_ns();
-    while monotonic_ns() - start < ns {
-        std::hint::spin_loop();
-    }
-    monotonic_ns() - start
 }
 
 /// A thread's output channel: its index and sending end.

@@ -52,20 +52,11 @@ impl ThreadLog {
         for msg in bytes.chunks_exact(MESSAGE) {
             let word = |r: std::ops::Range<usize>| msg[r].iter().rev().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
             let (seq, source, written) = (word(0..4) as u32, word(4..8) as u32, word(8..16));
-            let achieved = spin(work_ns);
+            let achieved = crate::wait::spin(work_ns);
             self.waits.push((work_ns, achieved));
             self.served.push((source, seq, written, monotonic_ns(), thread));
         }
     }
-}
-
-/// The work per message: CPU busy for `ns`; returns what it took (more when the thread was preempted).
-fn spin(ns: u64) -> u64 {
-    let start = monotonic_ns();
-    while monotonic_ns() - start < ns {
-        std::hint::spin_loop();
-    }
-    monotonic_ns() - start
 }
 
 fn thread_cpu_ns() -> u64 {
