@@ -222,6 +222,9 @@ impl Runner {
             };
             run_job(&job, config);
             self.state().running = None;
+            // A run's transient memory (and, if its client has gone, its log) is freed now: give it back.
+            drop(job);
+            crate::server::give_back_freed_memory();
         }
     }
 }

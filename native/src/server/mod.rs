@@ -116,8 +116,10 @@ impl Drop for OpenSession {
     }
 }
 
+/// Gives the freed heap back to the system: glibc keeps what was freed in its arenas otherwise (a run of a
+/// million events frees 80 MB in pieces of 80 KB).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn give_back_freed_memory() {
+pub(crate) fn give_back_freed_memory() {
     #[allow(unsafe_code)] // A plain libc call without arguments to check: trims every arena's free pages.
     unsafe {
         libc::malloc_trim(0);
@@ -125,4 +127,4 @@ fn give_back_freed_memory() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn give_back_freed_memory() {}
+pub(crate) fn give_back_freed_memory() {}
