@@ -13,9 +13,22 @@ pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTls
 
 /// Opens a websocket to the companion on `port` as a page from `origin` would, and says hello.
 pub async fn connect(port: u16, token: &str, origin: &str) -> anyhow::Result<Socket> {
+    connect_with_window(port, token, origin, None).await
+}
+
+/// The same with the socket's receive buffer fixed at `window` bytes (the kernel then stops growing it): a
+/// client that stops reading fills the companion's outbox after that much, not after the megabytes loopback
+/// would otherwise buffer.
+pub async fn connect_with_window(port: u16, token: &str, origin: &str, window: Option<u32>) -> anyhow::Result<Socket> {
     let mut request = format!("ws://127.0.0.1:{port}/ws?token={token}").into_client_request()?;
     request.headers_mut().insert("Origin", origin.parse()?);
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(window) = window {
+        socket.set_recv_buffer_size(window)?;
+    }
+    let tcp = socket.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
     send(&mut ws, &ClientMsg::Hello { protocol: PROTOCOL_VERSION }).await?;
     Ok(ws)
 }
@@ -27,11 +40,17 @@ pub async fn send(ws: &mut Socket, msg: &ClientMsg) -> anyhow::Result<()> {
 
 /// The next message from the companion, within `timeout`.
 pub async fn recv(ws: &mut Socket, timeout: Duration) -> anyhow::Result<ServerMsg> {
+    let text = recv_text(ws, timeout).await?;
+    ServerMsg::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The next text frame from the companion, as it came.
+pub async fn recv_text(ws: &mut Socket, timeout: Duration) -> anyhow::Result<String> {
     loop {
         let frame = tokio::time::timeout(timeout, ws.next()).await?;
         let frame = frame.ok_or_else(|| anyhow::anyhow!("the companion closed the connection"))??;
         if let Message::Text(text) = frame {
-            return ServerMsg::parse(&text).map_err(|e| anyhow::anyhow!("{e}"));
+            return Ok(text.as_str().to_owned());
         }
     }
 }
@@ -61,7 +80,9 @@ pub async fn run_whole(
     let mut runs = LiveRuns::default();
     let (mut run, mut skipped, mut n) = (None, 0, 0u64);
     loop {
-        let msg = recv(ws, Duration::from_secs(60)).await?;
+        let text = recv_text(ws, Duration::from_secs(60)).await?;
+        let msg = ServerMsg::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let hash = shared::digest::message_hash(&text);
         n += 1;
         match &msg {
             ServerMsg::Queued { request: r, run: id, .. } if *r == request => run = Some(*id),
@@ -69,7 +90,7 @@ pub async fn run_whole(
             ServerMsg::Error { error, .. } if run.is_none() => anyhow::bail!("the companion refused the run: {error}"),
             _ => {}
         }
-        for ask in runs.handle(msg).asks {
+        for ask in runs.handle(msg, hash).asks {
             send(ws, &ask).await?;
         }
         if let Some(id) = run

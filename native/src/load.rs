@@ -41,6 +41,8 @@ pub struct LoadReport {
     /// Stalled clients that found a `lagged` notice, and those whose connection was closed instead.
     pub stalled_lagged: usize,
     pub stalled_closed: usize,
+    /// Stalled clients whose backlog fitted after all: they were told nothing and got their whole run.
+    pub stalled_whole: usize,
     pub messages_missed_by_stalled: u64,
     /// The companion's resident memory (KiB) and open descriptors: before the first wave and at their peak.
     pub rss_kib: (u64, u64),
@@ -91,7 +93,7 @@ async fn keep_up(port: u16, token: String, deadline: Instant) -> anyhow::Result<
             _ => {}
         }
         if let Some(run) = live.as_mut() {
-            run.handle(msg);
+            run.handle(msg, shared::digest::message_hash(&text));
             if run.is_over() {
                 gaps += run.progress().missing_messages;
                 runs += 1;
@@ -102,15 +104,28 @@ async fn keep_up(port: u16, token: String, deadline: Instant) -> anyhow::Result<
     Ok((runs, gaps, refused))
 }
 
+/// What a stalled client found when it read again.
+#[derive(Debug, Clone, Copy)]
+struct Stalled {
+    /// A `lagged` notice, with the messages it said were missed.
+    lagged: bool,
+    missed: u64,
+    /// The connection was closed.
+    closed: bool,
+    /// Every message of its run arrived after all (the backlog fitted in the outbox and the kernel's buffers).
+    whole: bool,
+}
+
 /// A client that stalls: gets a run that streams fast into the queue, reads nothing until the deadline, then
-/// reads what is there. Returns (got a lagged notice, was closed, messages it was told it missed).
+/// reads what is there.
 async fn stall(
     port: u16,
     token: String,
     deadline: Instant,
     queued: tokio::sync::oneshot::Sender<()>,
-) -> anyhow::Result<(bool, bool, u64)> {
-    let mut ws = connect(port, &token).await?;
+) -> anyhow::Result<Stalled> {
+    // A small window, so the backlog lands in the companion's outbox rather than in loopback's buffers.
+    let mut ws = crate::client::connect_with_window(port, &token, ORIGIN, Some(16 << 10)).await?;
     // Get the run into the queue (a full queue is waited out), then stop reading.
     let mut request = 0;
     'queued: loop {
@@ -136,18 +151,34 @@ async fn stall(
         }
     }
     tokio::time::sleep_until(deadline.into()).await;
-    let (mut lagged, mut missed) = (false, 0);
+    // Read on: what was queued (the run's first messages came before the stall), then the rest.
+    let (mut lagged, mut missed, mut seqs, mut last) = (false, 0, Vec::new(), None);
+    let whole = |seqs: &mut Vec<u64>, last: Option<u64>| {
+        seqs.sort_unstable();
+        last.is_some_and(|last| seqs.iter().copied().eq(0..=last))
+    };
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => {
-                if let Ok(ServerMsg::Lagged { missed: m, .. }) = ServerMsg::parse(&text) {
+        // Under this load the stream to a stalled client that reads again has paused for over 5 s (about one
+        // wave in two here) before the rest came: 20 s of silence ends the read.
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => match ServerMsg::parse(&text) {
+                Ok(ServerMsg::Lagged { missed: m, .. }) => {
                     lagged = true;
                     missed += m;
                 }
-            }
+                Ok(msg) => {
+                    if let Some((_, seq)) = msg.run_seq() {
+                        seqs.push(seq);
+                    }
+                    if let ServerMsg::Finished { seq, .. } = msg {
+                        last = Some(seq);
+                    }
+                }
+                Err(_) => {}
+            },
             Ok(Some(Ok(_))) => {}
-            Ok(Some(Err(_)) | None) => return Ok((lagged, true, missed)),
-            Err(_) => return Ok((lagged, false, missed)),
+            Ok(Some(Err(_)) | None) => return Ok(Stalled { lagged, closed: true, whole: false, missed }),
+            Err(_) => return Ok(Stalled { lagged, closed: false, whole: whole(&mut seqs, last), missed }),
         }
     }
 }
@@ -213,10 +244,11 @@ async fn wave(config: &LoadConfig, port: u16, token: &str, report: &mut LoadRepo
                 report.gaps += gaps;
                 report.refused_queue_full += refused;
             }
-            (_, Some((lagged, closed, missed))) => {
-                report.stalled_lagged += usize::from(lagged);
-                report.stalled_closed += usize::from(closed && !lagged);
-                report.messages_missed_by_stalled += missed;
+            (_, Some(stalled)) => {
+                report.stalled_lagged += usize::from(stalled.lagged);
+                report.stalled_closed += usize::from(stalled.closed && !stalled.lagged);
+                report.stalled_whole += usize::from(stalled.whole && !stalled.lagged);
+                report.messages_missed_by_stalled += stalled.missed;
             }
             _ => {}
         }
@@ -230,7 +262,7 @@ impl std::fmt::Display for LoadReport {
         write!(
             f,
             "{} clients × {} waves: {} runs finished, {} sequence gaps for the clients that kept up, {} queue-full \
-             refusals; stalled clients: {} told lagged ({} messages missed), {} closed; companion RssAnon {} KiB → \
+             refusals; stalled clients: {} told lagged ({} messages missed), {} closed, {} got their whole run; companion RssAnon {} KiB → \
              peak {} → after each wave {} KiB; file descriptors {} → peak {} → after each wave {}",
             self.clients,
             self.rss_after_kib.len(),
@@ -240,6 +272,7 @@ impl std::fmt::Display for LoadReport {
             self.stalled_lagged,
             self.messages_missed_by_stalled,
             self.stalled_closed,
+            self.stalled_whole,
             self.rss_kib.0,
             self.rss_kib.1,
             list(self.rss_after_kib.iter().map(u64::to_string).collect()),

@@ -55,6 +55,11 @@ impl Outbox {
         self.send_text(msg.to_json())
     }
 
+    /// The client has gone.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// The same for a message already serialised.
     pub fn send_text(&self, text: String) -> Sent {
         let size = text.len();

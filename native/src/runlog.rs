@@ -10,7 +10,7 @@
 //! Resends are pulled by the connection's writer one message at a time when the live queue is empty, so what is
 //! asked for again never piles up in memory: a waiting resend is two numbers.
 
-use shared::digest::parts_digest;
+use shared::digest::{message_hash, message_share, parts_digest};
 use shared::protocol::{MAX_MESSAGE_BYTES, RunHead, RunId, ServerMsg, WireError};
 use shared::trace::{Actor, Event};
 use std::collections::VecDeque;
@@ -100,8 +100,18 @@ struct LoggedRun {
     events: u64,
     /// The run's number among every ended run of the book, once it has ended.
     ended: Option<u64>,
+    /// The sum of its messages' shares of the messages digest.
+    messages_sum: u64,
     /// Messages of this run were left out of the live stream.
     dropped: bool,
+}
+
+/// A finished run's record, as `finished` tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub events: u64,
+    pub digest: String,
+    pub messages: String,
 }
 
 /// What a message holds in memory, estimated: the enum itself and what its vectors point to. Events own no heap
@@ -174,6 +184,7 @@ impl RunLog {
                 bytes: 0,
                 events: 0,
                 ended: None,
+                messages_sum: 0,
                 dropped: false,
             });
         }
@@ -192,6 +203,8 @@ impl RunLog {
         }
         let bytes = message_bytes(&msg);
         logged.bytes += bytes;
+        let seq = logged.messages.len() as u64;
+        logged.messages_sum = logged.messages_sum.wrapping_add(message_share(seq, message_hash(&text)));
         logged.dropped |= !send(text);
         logged.messages.push(msg);
         runs.bytes += bytes;
@@ -204,8 +217,9 @@ impl RunLog {
         Ok(evicted.into_iter().map(|(r, _)| r).collect())
     }
 
-    /// The digest of `run`'s record as it stands, and its number of events: what `finished` tells the client.
-    pub fn record(&self, run: RunId, notes: &[shared::i18n::Text]) -> Option<(u64, String)> {
+    /// What `finished` tells the client of `run`'s record as it stands: its number of events, its trace digest
+    /// and the digest of its messages so far.
+    pub fn record(&self, run: RunId, notes: &[shared::i18n::Text]) -> Option<Record> {
         let runs = self.lock();
         let logged = runs.runs.iter().find(|r| r.run == run)?;
         let (info, actors) = logged.messages.iter().find_map(|m| match m {
@@ -216,7 +230,8 @@ impl RunLog {
             ServerMsg::Events { events, .. } => events.as_slice(),
             _ => &[],
         });
-        Some((logged.events, parts_digest(info, actors, events, notes)))
+        let digest = parts_digest(info, actors, events, notes);
+        Some(Record { events: logged.events, digest, messages: format!("{:016x}", logged.messages_sum) })
     }
 
     /// Queues a resend of `run`'s messages `from..to`, checked against what was sent.
@@ -439,8 +454,8 @@ mod tests {
         assert_eq!(log.heads(), vec![]);
         log.resend(big, 0, 1).expect("started is there");
         assert!(matches!(log.resend(big, 1, 2), Err(WireError::BadRange { available: 1, .. })));
-        let (n, digest) = log.record(run, &trace.notes).expect("started");
-        assert_eq!(n, trace.events.len() as u64);
-        assert_eq!(digest, shared::digest::trace_digest(&trace));
+        let record = log.record(run, &trace.notes).expect("started");
+        assert_eq!(record.events, trace.events.len() as u64);
+        assert_eq!(record.digest, shared::digest::trace_digest(&trace));
     }
 }

@@ -50,6 +50,11 @@ impl RunChannel {
     /// cancelled); a full one leaves the message out of the live stream, and the client asks for it later.
     fn record(&self, make: impl FnOnce(u64, u64) -> ServerMsg) -> Result<(), Vec<Event>> {
         let outbox = &self.client.outbox;
+        // A client that has gone asks for nothing again: the rest of its run (being cancelled) is neither kept
+        // nor serialised, so the cancel ends soon and its memory goes with it.
+        if outbox.is_closed() {
+            return Ok(());
+        }
         for run in self.client.log.append(self.run, make, |text| outbox.send_text(text) == Sent::Queued)? {
             outbox.send(&ServerMsg::Evicted { run });
         }
@@ -302,8 +307,9 @@ fn run_job(job: &Job, config: &RunnerConfig) {
     match result {
         Ok(notes) => {
             // The record's size and digest go with the last message, so the client can show its copy is whole.
-            let (events, digest) = channel.client.log.record(channel.run, &notes).unwrap_or_default();
-            channel.send(|run, seq| ServerMsg::Finished { run, seq, notes, events, digest });
+            let record = channel.client.log.record(channel.run, &notes).unwrap_or_default();
+            let crate::runlog::Record { events, digest, messages } = record;
+            channel.send(|run, seq| ServerMsg::Finished { run, seq, notes, events, digest, messages });
         }
         Err(ExperimentError::Cancelled) if over_budget.load(std::sync::atomic::Ordering::SeqCst) => {
             let error = format!("the run passed the companion's ceiling of {RUN_EVENT_CEILING} events and was stopped");

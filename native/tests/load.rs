@@ -1,5 +1,5 @@
 //! The load harness at the small scale CI runs: 20 clients for 5 seconds, 2 of them stalled, twice. Clients that
-//! keep up see no gap in any run's sequence; stalled ones are told what they missed (or closed) instead of
+//! keep up see no gap in any run's sequence; stalled ones are told what they missed (or closed, or got it all) instead of
 //! growing the companion's memory; the companion's file descriptors return to where they were, and its memory
 //! does not grow from one wave to the next. (`syslab bench` runs 200 clients for 60 seconds.)
 
@@ -28,7 +28,11 @@ async fn twenty_clients_for_five_seconds_twice() {
     println!("{report}");
     assert!(report.runs_finished > 0, "{report}");
     assert_eq!(report.gaps, 0, "a client that kept up missed messages: {report}");
-    assert_eq!(report.stalled_lagged + report.stalled_closed, 4, "every stalled client was told or closed: {report}");
+    // A stalled client whose backlog fitted in the kernel's buffers and the outbox is owed nothing; how many
+    // overflow depends on how fast the runs stream beside the others, but the first of each wave always does.
+    let stalled = report.stalled_lagged + report.stalled_closed + report.stalled_whole;
+    assert_eq!(stalled, 4, "every stalled client was told, closed or whole: {report}");
+    assert!(report.stalled_lagged + report.stalled_closed >= 2, "the outbox never overflowed: {report}");
     assert!(
         report.fds_after.iter().all(|after| *after <= report.fds.0),
         "file descriptors did not come back: {report}"

@@ -114,9 +114,9 @@ async fn bad_messages_get_typed_errors_and_a_real_run_streams_from_several_worke
     let queued = recv(&mut ws).await;
     let ServerMsg::Queued { run, request: 4, .. } = queued else { panic!("not queued: {queued:?}") };
     let mut live = LiveRun::new(run);
-    live.handle(queued);
+    live.handle_parsed(queued);
     while !live.is_over() {
-        live.handle(recv(&mut ws).await);
+        live.handle_parsed(recv(&mut ws).await);
     }
     assert_eq!(live.status(), &LiveStatus::Finished);
     assert_eq!(live.progress().missing_messages, 0);

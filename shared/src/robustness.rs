@@ -6,7 +6,7 @@ use crate::admission::Admission;
 use crate::catalogue::LabId;
 use crate::live::LiveRuns;
 use crate::params::ParamSet;
-use crate::protocol::{ClientMsg, ServerMsg};
+use crate::protocol::ClientMsg;
 
 /// The client message decoder never panics, and what it accepts survives a round trip unchanged.
 pub fn decode_client_message(data: &[u8]) {
@@ -53,8 +53,7 @@ pub fn reassemble_server_messages(data: &[u8]) {
     let mut runs = LiveRuns::default();
     let mut seen = Vec::new();
     for line in text.lines() {
-        let Ok(msg) = ServerMsg::parse(line) else { continue };
-        let handled = runs.handle(msg);
+        let Ok(handled) = runs.handle_text(line) else { continue };
         for ask in handled.asks {
             let ClientMsg::Resend { run, from_seq, to_seq } = ask else { panic!("asked for something else: {ask:?}") };
             assert!(from_seq < to_seq, "asked for an empty or reversed range {from_seq}..{to_seq} of {run}");

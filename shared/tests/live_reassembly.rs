@@ -39,12 +39,16 @@ fn messages(trace: &Trace, per_batch: usize) -> Vec<ServerMsg> {
         out.push(ServerMsg::Events { run: RUN, seq, first: (i * per_batch) as u64, events: batch.to_vec() });
     }
     let seq = out.len() as u64;
+    let messages = out.iter().enumerate().fold(0u64, |sum, (i, m)| {
+        sum.wrapping_add(shared::digest::message_share(i as u64, shared::digest::message_hash(&m.to_json())))
+    });
     out.push(ServerMsg::Finished {
         run: RUN,
         seq,
         notes: trace.notes.clone(),
         events: trace.events.len() as u64,
         digest: trace_digest(trace),
+        messages: format!("{messages:016x}"),
     });
     out
 }
@@ -54,7 +58,7 @@ fn in_order_the_run_is_complete_and_verified() {
     let trace = record(1);
     let mut live = LiveRun::new(RUN);
     for msg in messages(&trace, 64) {
-        assert!(live.handle(msg));
+        assert!(live.handle_parsed(msg));
     }
     assert!(live.is_complete());
     assert_eq!(live.status(), &LiveStatus::Finished);
@@ -78,7 +82,7 @@ fn a_hole_withholds_the_trace_and_names_what_is_missing() {
     let mut live = LiveRun::new(RUN);
     for (i, msg) in msgs.iter().enumerate() {
         if i != 4 {
-            live.handle(msg.clone());
+            live.handle_parsed(msg.clone());
         }
     }
     assert!(live.is_over());
@@ -91,7 +95,7 @@ fn a_hole_withholds_the_trace_and_names_what_is_missing() {
     // Asked for once.
     assert_eq!(live.poll_requests(), vec![4..5]);
     assert!(live.poll_requests().is_empty());
-    live.handle(msgs[4].clone());
+    live.handle_parsed(msgs[4].clone());
     assert_eq!(live.take_trace().unwrap().0, trace);
 }
 
@@ -102,7 +106,7 @@ fn a_lost_tail_is_found_from_the_head_the_companion_tells() {
     let n = msgs.len() as u64;
     let mut live = LiveRun::new(RUN);
     for msg in msgs.iter().take(5) {
-        live.handle(msg.clone());
+        live.handle_parsed(msg.clone());
     }
     assert!(live.missing().is_empty(), "nothing is known to be missing yet");
     live.handle_head(n);
@@ -118,12 +122,12 @@ fn a_lost_tail_is_found_from_the_head_the_companion_tells() {
 fn a_different_record_is_a_mismatch_not_a_verified_run() {
     let trace = record(4);
     let mut msgs = messages(&trace, 64);
-    if let Some(ServerMsg::Finished { digest, .. }) = msgs.last_mut() {
-        *digest = "0000000000000000".into();
+    if let Some(ServerMsg::Finished { messages, .. }) = msgs.last_mut() {
+        *messages = "0000000000000000".into();
     }
     let mut live = LiveRun::new(RUN);
     for msg in msgs {
-        live.handle(msg);
+        live.handle_parsed(msg);
     }
     assert!(matches!(live.take_trace(), Some((_, Verification::Mismatch { .. }))));
 }
@@ -133,12 +137,12 @@ fn a_resent_queued_does_not_undo_a_later_status() {
     let trace = record(5);
     let msgs = messages(&trace, 64);
     let mut live = LiveRun::new(RUN);
-    live.handle(msgs[2].clone());
-    live.handle(msgs[0].clone());
+    live.handle_parsed(msgs[2].clone());
+    live.handle_parsed(msgs[0].clone());
     assert_eq!(live.status(), &LiveStatus::Running);
     // Messages of another run are not this run's.
     let mut other = LiveRun::new(RunId(99));
-    assert!(!other.handle(msgs[2].clone()));
+    assert!(!other.handle_parsed(msgs[2].clone()));
 }
 
 /// How a test run delivers the messages: an order, some duplicates, some held back as gaps.
@@ -177,7 +181,7 @@ proptest! {
         let mut seen = std::collections::BTreeSet::new();
         for i in order.chain(d.duplicated.iter().map(|i| i % n).filter(|i| !held.contains(i))) {
             if seen.insert(i) || d.duplicated.contains(&i) {
-                live.handle(msgs[i].clone());
+                live.handle_parsed(msgs[i].clone());
             }
         }
         if !held.is_empty() {
@@ -188,7 +192,7 @@ proptest! {
             let held_seqs: Vec<u64> = held.iter().map(|&i| i as u64).collect();
             prop_assert_eq!(&asked, &held_seqs);
             for seq in asked {
-                live.handle(msgs[seq as usize].clone());
+                live.handle_parsed(msgs[seq as usize].clone());
             }
         }
         prop_assert!(live.is_complete());

@@ -109,6 +109,7 @@ fn server_messages() -> Vec<ServerMsg> {
             notes: vec![Text::new("note.mmap.cold")],
             events: 14,
             digest: "0123456789abcdef".into(),
+            messages: "fedcba9876543210".into(),
         },
         ServerMsg::Cancelled { run, seq: 4 },
         ServerMsg::Failed { run, seq: 5, error: "spawning worker 3: out of processes".into() },

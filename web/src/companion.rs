@@ -273,7 +273,7 @@ impl Connection {
         let on_message = handler(&weak, |conn, event| {
             let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else { return };
             match ServerMsg::parse(&text) {
-                Ok(msg) => conn.take_in(msg),
+                Ok(msg) => conn.take_in(msg, shared::digest::message_hash(&text)),
                 Err(err) => gloo::console::warn!(format!("unreadable message from the companion: {err}")),
             }
         });
@@ -287,12 +287,12 @@ impl Connection {
 
     /// A message from the companion: a run's go to the ingest (and what it reveals missing is asked for at
     /// once); the connection's go to the reducer.
-    fn take_in(self: &Rc<Self>, msg: ServerMsg) {
+    fn take_in(self: &Rc<Self>, msg: ServerMsg, text_hash: u64) {
         if let ServerMsg::Queued { request, run, .. } = &msg {
             self.dispatch.emit(CompanionAction::Requested { request: *request, run: *run });
         }
         let about_connection = matches!(msg, ServerMsg::Hello { .. } | ServerMsg::Error { .. }).then(|| msg.clone());
-        let handled = self.ingest.borrow_mut().handle(msg);
+        let handled = self.ingest.borrow_mut().handle(msg, text_hash);
         for ask in &handled.asks {
             self.send(ask);
         }
@@ -455,7 +455,7 @@ mod tests {
             .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: PROTOCOL_VERSION, host }));
         assert!(s.is_connected());
         let mut ingest = Ingest::default();
-        ingest.handle(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 });
+        ingest.handle(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 }, 0);
         let mut s = s.reduce(CompanionAction::Requested { request: 7, run: RunId(3) });
         for view in ingest.poll_views() {
             s = s.reduce(CompanionAction::Run(view));

@@ -94,9 +94,10 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Folds a message in; the caller sends `asks` and, unless `consumed`, shows the message to the reducer.
-    pub fn handle(&mut self, msg: ServerMsg) -> Handled {
-        let handled = self.runs.handle(msg);
+    /// Folds a message in, given the hash of the text it came as; the caller sends `asks` and, unless
+    /// `consumed`, shows the message to the reducer.
+    pub fn handle(&mut self, msg: ServerMsg, text_hash: u64) -> Handled {
+        let handled = self.runs.handle(msg, text_hash);
         self.dirty.extend(handled.runs.iter().copied());
         handled
     }
@@ -151,7 +152,17 @@ impl Ingest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::digest::trace_digest;
+    use shared::digest::{message_hash, message_share, trace_digest};
+
+    fn share(seq: u64, msg: &ServerMsg) -> u64 {
+        message_share(seq, message_hash(&msg.to_json()))
+    }
+
+    /// A message as the page gets it: with the hash of its text.
+    fn take(ingest: &mut Ingest, msg: ServerMsg) -> Handled {
+        let hash = message_hash(&msg.to_json());
+        ingest.handle(msg, hash)
+    }
 
     fn messages() -> (shared::Trace, Vec<ServerMsg>) {
         run_messages(RunId(1))
@@ -169,7 +180,9 @@ mod tests {
         }
         let seq = msgs.len() as u64;
         let (events, digest) = (trace.events.len() as u64, trace_digest(&trace));
-        msgs.push(ServerMsg::Finished { run, seq, notes: trace.notes.clone(), events, digest });
+        let sum = msgs.iter().enumerate().fold(0u64, |sum, (i, m)| sum.wrapping_add(share(i as u64, m)));
+        let messages = format!("{sum:016x}");
+        msgs.push(ServerMsg::Finished { run, seq, notes: trace.notes.clone(), events, digest, messages });
         (trace, msgs)
     }
 
@@ -180,14 +193,14 @@ mod tests {
         let mut asks = Vec::new();
         for (i, msg) in msgs.iter().enumerate() {
             if i != 3 {
-                asks.extend(ingest.handle(msg.clone()).asks);
+                asks.extend(take(&mut ingest, msg.clone()).asks);
             }
         }
         assert_eq!(asks, vec![shared::protocol::ClientMsg::Resend { run: RunId(1), from_seq: 3, to_seq: 4 }]);
         let view = ingest.poll_views().pop().unwrap();
         assert!(view.trace.is_none() && view.over);
         assert!(view.status_text(Lang::En).starts_with("Incomplete: 100 events (1 messages) missing"));
-        ingest.handle(msgs[3].clone());
+        take(&mut ingest, msgs[3].clone());
         let view = ingest.poll_views().pop().unwrap();
         assert_eq!(view.trace.as_ref().map(|t| (*t.0).clone()), Some(trace));
         assert!(view.record_text(Lang::En).unwrap().contains("the companion’s whole record"));
@@ -201,7 +214,7 @@ mod tests {
         let mut ingest = Ingest::default();
         for run in 1..=(KEEP_TRACES as u64 + 1) {
             for msg in run_messages(RunId(run)).1 {
-                ingest.handle(msg);
+                take(&mut ingest, msg);
             }
         }
         // A run let go while views are taken comes again after, as let go: the last view of each run counts.
@@ -218,7 +231,7 @@ mod tests {
         let (_, msgs) = messages();
         let mut ingest = Ingest::default();
         for msg in msgs.iter().take(4) {
-            ingest.handle(msg.clone());
+            take(&mut ingest, msg.clone());
         }
         ingest.handle_closed();
         let view = ingest.poll_views().pop().unwrap();
