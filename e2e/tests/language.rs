@@ -98,9 +98,9 @@ async fn scenario(browser: &WebDriver, page: &StaticServer) -> anyhow::Result<()
 
     // Every lab page in Japanese: no English sentence is left (a run of four or more English words), apart
     // from commands and names that are the same in both.
-    for lab in ["watch", "lock", "mmap", "io", "methods", "amdahl", "pipeline"] {
+    for lab in shared::LabId::ALL {
         browser.goto(format!("{}/lab/{lab}?lang=ja", page.origin())).await?;
-        said(browser, "h1", Lang::Ja.lab_title(shared::LabId::parse(lab)?)).await?;
+        said(browser, "h1", Lang::Ja.lab_title(lab)).await?;
         wait_for("the simulated figures", Duration::from_secs(20), || async {
             text(browser, "table.metrics td.sim").await.filter(|t| !t.is_empty())
         })

@@ -5,6 +5,7 @@ use crate::experiment::{self, CancelFlag};
 use crate::scratch;
 use indicatif::{ProgressBar, ProgressStyle};
 use shared::LabId;
+use shared::lab::Progress;
 use shared::lab::{metrics, simulate};
 use shared::params::{ParamError, ParamSet};
 use shared::trace::{Metric, Trace};
@@ -129,8 +130,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the bar measures: the run's milliseconds where the lab has a duration, the changes written across the
-/// rounds for the watch lab (a sweep streams its rounds), else the events so far.
+/// The bar counts what the lab's [`shared::lab::Progress`] says: the run's milliseconds, events of one kind, or
+/// the events so far.
 fn progress_bar(args: &RunArgs) -> ProgressBar {
     let bar = |len: u64, unit: &str| {
         ProgressBar::new(len.max(1)).with_style(
@@ -139,14 +140,10 @@ fn progress_bar(args: &RunArgs) -> ProgressBar {
                 .progress_chars("=> "),
         )
     };
-    let int = |key: &str| args.params.get(key).and_then(|v| v.to_string().parse::<u64>().ok());
-    let bar = match (args.lab, int("duration_ms")) {
-        (_, Some(ms)) => bar(ms, "ms"),
-        (LabId::Watch, _) => {
-            let p = shared::lab::watch::WatchParams::from_validated(&args.params);
-            bar(p.rounds().len() as u64 * u64::from(p.changes), "changes")
-        }
-        _ => ProgressBar::new_spinner().with_style(
+    let bar = match args.lab.lab().progress(&args.params) {
+        Progress::Millis(ms) => bar(ms, "ms"),
+        Progress::Counted { total, unit, .. } => bar(total, unit),
+        Progress::Events => ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{spinner} {msg:>8} {pos} events, {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
@@ -157,17 +154,7 @@ fn progress_bar(args: &RunArgs) -> ProgressBar {
 
 /// The bar's position after `added` events, from where it was.
 fn advance(trace: &Trace, added: &[shared::Event], position: u64) -> u64 {
-    let int = |key: &str| trace.run.params.get(key).and_then(|v| v.to_string().parse::<u64>().ok());
-    match (trace.run.lab, int("duration_ms")) {
-        (_, Some(_)) => position.max(added.iter().map(|e| e.t.0).max().unwrap_or(0) / 1_000_000),
-        (LabId::Watch, _) => {
-            let writes = |e: &&shared::Event| {
-                matches!(e.kind, shared::EventKind::Watch(shared::lab::watch::WatchEvent::Write { .. }))
-            };
-            position + added.iter().filter(writes).count() as u64
-        }
-        _ => trace.events.len() as u64,
-    }
+    trace.run.lab.lab().progress(&trace.run.params).advance(position, added, trace.events.len() as u64)
 }
 
 /// The measured and simulated figures side by side, with the host and the notes.

@@ -21,7 +21,7 @@ fn every_server_reads_every_message_once_with_the_feeders_bytes() {
     let run = common::run_lab(LabId::Io, &set, 5, None);
     run.outcome.unwrap();
     let trace = run.trace.unwrap();
-    let schedule = IoParams::from_validated(&set).schedule(5);
+    let schedule = IoParams::parse(&set).unwrap().schedule(5);
     for (server, s) in Server::ALL.into_iter().zip(summaries(&trace)) {
         assert!(!s.unavailable, "{server:?} unavailable: {:?}", trace.notes);
         assert_eq!(s.times_served.len(), 120, "{server:?}");

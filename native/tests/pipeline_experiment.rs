@@ -39,7 +39,7 @@ fn every_pattern_delivers_every_item_once_on_real_threads() {
         order.sort_unstable();
         assert_eq!(order, (0..48).collect::<Vec<u32>>(), "{pattern}: every item once");
         // The channels' own counts: a bounded channel never held more than its capacity.
-        let topo = PipelineParams::from_validated(&set).topology();
+        let topo = PipelineParams::parse(&set).unwrap().topology();
         for (c, info) in topo.channels.iter().enumerate() {
             if let (Some(k), Some(q)) = (info.capacity, f.queue.get(c)) {
                 assert!(q.iter().all(|x| x.1 <= k), "{pattern}: channel {} held more than {k}", info.name);
@@ -58,7 +58,7 @@ fn the_dependency_graph_starts_no_task_before_its_inputs() {
     run.outcome.unwrap();
     let trace = run.trace.unwrap();
     let (start, end) = graph::task_times(&trace);
-    let tasks = graph::tasks(&PipelineParams::from_validated(&set), 2);
+    let tasks = graph::tasks(&PipelineParams::parse(&set).unwrap(), 2);
     assert_eq!(end.len(), tasks.len());
     for (i, (deps, _)) in tasks.iter().enumerate() {
         for d in deps {

@@ -1,7 +1,6 @@
 //! The catalogue: every lab of the brief with its id, title, explanation, status and parameters. The page's
 //! lab list, the command line's `run LAB` and the companion's request check all read it.
 
-use crate::lab;
 use crate::params::{ParamError, ParamSet, ParamSpec};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -44,15 +43,7 @@ impl LabId {
     }
 
     pub fn info(self) -> &'static LabInfo {
-        match self {
-            LabId::Lock => &lab::lock::INFO,
-            LabId::Mmap => &lab::mmap::INFO,
-            LabId::Watch => &lab::watch::INFO,
-            LabId::Io => &lab::io::INFO,
-            LabId::Pipeline => &lab::pipeline::INFO,
-            LabId::Methods => &lab::methods::INFO,
-            LabId::Amdahl => &lab::amdahl::INFO,
-        }
+        self.lab().info()
     }
 
     /// Validates parameters for this lab: see [`crate::params::validate`].
@@ -61,7 +52,9 @@ impl LabId {
         if info.status == LabStatus::Coming {
             return Err(ParamError::LabNotAvailable { lab: self.as_str().to_owned() });
         }
-        crate::params::validate(self.as_str(), info.params, given)
+        let valid = crate::params::validate(self.as_str(), info.params, given)?;
+        self.lab().check(&valid)?;
+        Ok(valid)
     }
 }
 

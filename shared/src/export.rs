@@ -22,6 +22,9 @@ pub enum ImportError {
     Format(String),
     #[error("{}", self.text())]
     Damaged(serde_json::Error),
+    /// The run's parameters are not ones its lab accepts (edited by hand, or from another version).
+    #[error("{}", self.text())]
+    Params(crate::ParamError),
 }
 
 impl ImportError {
@@ -32,6 +35,7 @@ impl ImportError {
             ImportError::NotSyslab => Text::new("error.import.not_syslab"),
             ImportError::Format(found) => Text::new("error.import.format").with("found", found).with("format", FORMAT),
             ImportError::Damaged(e) => Text::new("error.import.damaged").with("detail", e),
+            ImportError::Params(e) => Text::new("error.import.params").with_text("detail", e.text()),
         }
     }
 }
@@ -155,6 +159,8 @@ pub fn import(text: &str) -> Result<Trace, ImportError> {
         None => return Err(ImportError::NotSyslab),
     };
     let mut trace: Trace = serde_json::from_value(held).map_err(ImportError::Damaged)?;
+    // Everything that reads a trace may rely on its parameters being valid for its lab.
+    trace.run.params = trace.run.lab.validate(&trace.run.params).map_err(ImportError::Params)?;
     trace.sort_events();
     Ok(trace)
 }

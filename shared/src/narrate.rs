@@ -205,9 +205,10 @@ fn watch_sentence(event: WatchEvent) -> Text {
 
 /// The pipeline lab: which thread of the stage did what with which item, and the channel by its name.
 fn pipeline_sentence(trace: &Trace, who: Text, event: PipelineEvent) -> Text {
-    let topology = PipelineParams::from_validated(&trace.run.params).topology();
+    let topology = PipelineParams::parse(&trace.run.params).map(|p| p.topology()).ok();
     let channel = |c: u32| {
-        topology.channels.get(c as usize).map_or_else(|| Text::Literal(nth(c).to_string()), |ch| name_text(ch.name))
+        let named = topology.as_ref().and_then(|t| t.channels.get(c as usize));
+        named.map_or_else(|| Text::Literal(nth(c).to_string()), |ch| name_text(ch.name))
     };
     let said = |key: &str, thread: u32| Text::new(key).with_text("who", who.clone()).with("thread", nth(thread));
     match event {

@@ -223,8 +223,37 @@ pub fn validate(lab: &str, specs: &[ParamSpec], given: &ParamSet) -> Result<Para
         .collect()
 }
 
-/// Typed reads from a set that [`validate`] produced. A missing or mistyped key there is a programming error in
-/// the lab's own declarations, so it falls back to the declared default rather than failing at run time.
+/// A choice parameter's values as an enum, each with its text on the wire: written once here, and read back
+/// typed with [`Reader::pick`]. A test of each lab holds its spec's choices to the same texts, so renaming one
+/// fails there rather than falling back to a default.
+pub trait ChoiceEnum: Sized + Copy + 'static {
+    const VALUES: &'static [(&'static str, Self)];
+
+    /// The value of a choice's text, if it is one.
+    fn from_text(text: &str) -> Option<Self> {
+        Self::VALUES.iter().find(|(t, _)| *t == text).map(|(_, v)| *v)
+    }
+
+    /// The texts, in the enum's order.
+    fn texts() -> Vec<&'static str> {
+        Self::VALUES.iter().map(|(t, _)| *t).collect()
+    }
+}
+
+/// The one way a lab's typed parameters are made: validate `given` against `specs` (so ranges hold and
+/// defaults are filled, whether the set came from the form, the wire or an imported file), then read it.
+pub fn read<T>(
+    lab: &str,
+    specs: &'static [ParamSpec],
+    given: &ParamSet,
+    read: impl FnOnce(&Reader<'_>) -> Result<T, ParamError>,
+) -> Result<T, ParamError> {
+    let set = validate(lab, specs, given)?;
+    read(&Reader { specs, set: &set })
+}
+
+/// Typed reads from a set that [`validate`] produced, so every key is there with a value in range; numbers are
+/// read as they are, without clamping again.
 #[derive(Debug, Clone, Copy)]
 pub struct Reader<'a> {
     pub specs: &'static [ParamSpec],
@@ -244,6 +273,11 @@ impl Reader<'_> {
         }
     }
 
+    /// A count or time that validation kept at zero or above.
+    pub fn uint(&self, key: &str) -> u64 {
+        u64::try_from(self.int(key)).unwrap_or(0)
+    }
+
     pub fn float(&self, key: &str) -> f64 {
         match (self.set.get(key), self.spec(key).map(|s| s.kind)) {
             (Some(ParamValue::Float(v)), _) => *v,
@@ -253,12 +287,43 @@ impl Reader<'_> {
         }
     }
 
-    pub fn choice(&self, key: &str) -> &str {
+    fn text(&self, key: &str) -> &str {
         match (self.set.get(key), self.spec(key).map(|s| s.kind)) {
             (Some(ParamValue::Text(v)), _) => v,
             (_, Some(ParamKind::Choice { default, .. })) => default,
             _ => "",
         }
+    }
+
+    /// A choice as its enum; a text the enum does not know is a typed error naming the key.
+    pub fn pick<T: ChoiceEnum>(&self, key: &str) -> Result<T, ParamError> {
+        let text = self.text(key);
+        T::from_text(text).ok_or_else(|| ParamError::UnknownChoice {
+            key: key.to_owned(),
+            value: text.to_owned(),
+            choices: T::texts().into_iter().map(str::to_owned).collect(),
+        })
+    }
+
+    /// A choice of two, as whether it is `yes`; any text but `yes` and `no` is a typed error naming the key.
+    pub fn either(&self, key: &str, yes: &str, no: &str) -> Result<bool, ParamError> {
+        match self.text(key) {
+            text if text == yes => Ok(true),
+            text if text == no => Ok(false),
+            text => Err(ParamError::UnknownChoice {
+                key: key.to_owned(),
+                value: text.to_owned(),
+                choices: vec![yes.to_owned(), no.to_owned()],
+            }),
+        }
+    }
+}
+
+/// The texts of a spec's choices, for tests that hold an enum to them.
+pub fn choice_texts(specs: &[ParamSpec], key: &str) -> Vec<&'static str> {
+    match specs.iter().find(|s| s.key == key).map(|s| s.kind) {
+        Some(ParamKind::Choice { choices, .. }) => choices.iter().map(|c| c.value).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -41,17 +41,6 @@ pub enum Distribution {
 }
 
 impl Distribution {
-    pub const NAMES: [&'static str; 3] = ["constant", "uniform", "exponential"];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "constant" => Some(Distribution::Constant),
-            "uniform" => Some(Distribution::Uniform),
-            "exponential" => Some(Distribution::Exponential),
-            _ => None,
-        }
-    }
-
     pub fn sample(self, mean: Nanos, rng: &mut SimRng) -> Nanos {
         let mean_ns = mean.0 as f64;
         let drawn = match self {
@@ -63,6 +52,14 @@ impl Distribution {
         // Cap at 20× the mean so one unlucky draw cannot stall a bounded run.
         Nanos(libm::round(drawn.min(20.0 * mean_ns)) as u64)
     }
+}
+
+impl crate::params::ChoiceEnum for Distribution {
+    const VALUES: &'static [(&'static str, Self)] = &[
+        ("constant", Distribution::Constant),
+        ("uniform", Distribution::Uniform),
+        ("exponential", Distribution::Exponential),
+    ];
 }
 
 #[cfg(test)]

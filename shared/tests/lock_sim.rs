@@ -79,7 +79,7 @@ proptest! {
     fn every_request_is_granted_or_ends_with_the_run(set in arb_params(), seed in any::<u64>()) {
         let trace = simulate(LabId::Lock, &set, seed).unwrap();
         prop_assume!(trace.notes.is_empty()); // a run cut by the event budget ends mid-way by design
-        let p = LockParams::from_validated(&trace.run.params);
+        let p = LockParams::parse(&trace.run.params).unwrap();
         let mut open = vec![false; p.n_procs as usize];
         for (actor, ev) in lock_events(&trace) {
             let Some(slot) = open.get_mut(actor as usize) else { continue };
@@ -95,7 +95,7 @@ proptest! {
     #[test]
     fn metrics_agree_with_a_recount(set in arb_params(), seed in any::<u64>()) {
         let trace = simulate(LabId::Lock, &set, seed).unwrap();
-        let p = LockParams::from_validated(&trace.run.params);
+        let p = LockParams::parse(&trace.run.params).unwrap();
         let acquired = lock_events(&trace).filter(|(_, e)| matches!(e, LockEvent::Acquired { .. })).count();
         prop_assert_eq!(metric(&trace, "acquisitions"), Some(acquired as f64));
         let failed: u64 = lock_events(&trace)

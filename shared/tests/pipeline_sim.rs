@@ -67,7 +67,7 @@ proptest! {
     #[test]
     fn items_are_conserved_channels_stay_bounded_and_order_is_kept(given in arb_params(), seed in 0u64..1_000) {
         let trace = simulate(LabId::Pipeline, &given, seed).unwrap();
-        let p = PipelineParams::from_validated(&LabId::Pipeline.validate(&given).unwrap());
+        let p = PipelineParams::parse(&given).unwrap();
         let f = flow(&trace);
         let mut delivered = f.delivery_order.clone();
         delivered.sort_unstable();

@@ -68,8 +68,22 @@ fn parallel_for(parallel: u64, threads: u32, cancel: &CancelFlag) {
     });
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = AmdahlParams::from_validated(params);
+/// The amdahl lab's experiment in the registry.
+#[derive(Debug)]
+pub struct AmdahlExperiment;
+
+impl super::Experiment for AmdahlExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Amdahl
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = AmdahlParams::parse(params)?;
     let ns_per_iteration = calibrate();
     let (serial, parallel) = p.split();
     let serial_iterations = (serial.0 as f64 / ns_per_iteration) as u64;

@@ -19,7 +19,7 @@ pub const NOOP: &str = "noop";
 pub const ECHO: &str = "echo";
 
 /// The `__worker methods ROLE` entry.
-pub fn worker(role: &str) -> Result<(), ExperimentError> {
+fn worker(role: &str) -> Result<(), ExperimentError> {
     match role {
         NOOP => Ok(()),
         ECHO => {
@@ -71,8 +71,26 @@ impl Samples<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = MethodsParams::from_validated(params);
+/// The methods lab's experiment in the registry.
+#[derive(Debug)]
+pub struct MethodsExperiment;
+
+impl super::Experiment for MethodsExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Methods
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+
+    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
+        worker(arg)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = MethodsParams::parse(params)?;
     ctx.started(LabId::Methods, params, seed, actors(Some(std::process::id())));
     let mut s = Samples { ctx, t0: monotonic_ns(), batch: Vec::new() };
     let n = p.samples;

@@ -167,29 +167,42 @@ impl ExperimentError {
     }
 }
 
-/// Runs `lab` for real with validated `params`; returns the notes for the reader. Every lab has a real
-/// experiment: the match is exhaustive, so a new lab cannot be added without one.
-pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    match lab {
-        LabId::Lock => lock::run(params, seed, ctx),
-        LabId::Amdahl => amdahl::run(params, seed, ctx),
-        LabId::Methods => methods::run(params, seed, ctx),
-        LabId::Mmap => mmap::run(params, seed, ctx),
-        LabId::Watch => watch::run(params, seed, ctx),
-        LabId::Io => io::run(params, seed, ctx),
-        LabId::Pipeline => pipeline::run(params, seed, ctx),
+/// A lab's real experiment. Every lab has one, listed once in [`EXPERIMENTS`]; the server, the command line,
+/// the benchmarks and the worker subcommand reach it only through there.
+pub trait Experiment: Sync {
+    fn lab(&self) -> LabId;
+    /// Runs for real with validated `params`; returns the notes for the reader.
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError>;
+    /// The entry of this lab's worker processes (`syslab __worker LAB ARG`), for labs that start them.
+    fn worker(&self, _arg: &str) -> Result<(), ExperimentError> {
+        Err(ExperimentError::NoExperiment(self.lab()))
     }
 }
 
-/// The worker subcommand's entry: which experiment, and its spec as JSON.
-pub fn run_worker(lab: &str, spec_json: &str) -> Result<(), ExperimentError> {
-    match LabId::parse(lab)? {
-        LabId::Lock => lock::worker::main(spec_json),
-        LabId::Methods => methods::worker(spec_json),
-        LabId::Watch => watch::worker(spec_json),
-        LabId::Io => io::feeder(spec_json),
-        other => Err(ExperimentError::NoExperiment(other)),
-    }
+/// Every lab's experiment, in [`LabId::ALL`]'s order (a test holds them to it and to the shared registry).
+pub static EXPERIMENTS: [&dyn Experiment; 7] = [
+    &lock::LockExperiment,
+    &mmap::MmapExperiment,
+    &watch::WatchExperiment,
+    &io::IoExperiment,
+    &pipeline::PipelineExperiment,
+    &methods::MethodsExperiment,
+    &amdahl::AmdahlExperiment,
+];
+
+/// The experiment of `lab`.
+pub fn experiment(lab: LabId) -> &'static dyn Experiment {
+    EXPERIMENTS[lab as usize]
+}
+
+/// Runs `lab` for real with validated `params`; returns the notes for the reader.
+pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    experiment(lab).run(params, seed, ctx)
+}
+
+/// The worker subcommand's entry: which experiment, and its argument.
+pub fn run_worker(lab: &str, arg: &str) -> Result<(), ExperimentError> {
+    experiment(LabId::parse(lab)?).worker(arg)
 }
 
 /// Bounds on every worker process, enforced by the kernel (setrlimit): the largest file it may write, its
@@ -240,4 +253,17 @@ pub fn kill_worker(child: &mut std::process::Child) {
 /// The path of the running binary, for experiments that start workers.
 pub fn current_exe() -> Result<PathBuf, ExperimentError> {
     std::env::current_exe().map_err(ExperimentError::io("finding the companion's own binary"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lab_has_its_experiment_once_in_the_ids_order() {
+        let labs: Vec<LabId> = EXPERIMENTS.iter().map(|e| e.lab()).collect();
+        assert_eq!(labs, LabId::ALL.to_vec());
+        let shared: Vec<LabId> = shared::lab::LABS.iter().map(|lab| lab.info().id).collect();
+        assert_eq!(labs, shared, "the experiments and the shared registry list the same labs");
+    }
 }

@@ -269,8 +269,22 @@ fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Outp
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = PipelineParams::from_validated(params);
+/// The pipeline lab's experiment in the registry.
+#[derive(Debug)]
+pub struct PipelineExperiment;
+
+impl super::Experiment for PipelineExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Pipeline
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = PipelineParams::parse(params)?;
     ctx.started(LabId::Pipeline, params, seed, actors(&p, Some(std::process::id())));
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<Batch>();

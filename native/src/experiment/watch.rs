@@ -82,7 +82,7 @@ pub fn unavailable_note(reason: &str) -> Text {
 // The watcher processes.
 
 /// The `__worker watch SPEC` entry.
-pub fn worker(spec_json: &str) -> Result<(), ExperimentError> {
+fn worker(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: WatcherSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad watcher spec: {e}")))?;
     crate::experiment::fence_worker(Some(spec.parent_pid))?;
@@ -357,8 +357,26 @@ impl Round<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = WatchParams::from_validated(params);
+/// The watch lab's experiment in the registry.
+#[derive(Debug)]
+pub struct WatchExperiment;
+
+impl super::Experiment for WatchExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Watch
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+
+    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
+        worker(arg)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = WatchParams::parse(params)?;
     let root = ctx.scratch.join("tree");
     ctx.started(LabId::Watch, params, seed, actors([Some(std::process::id()), None, None]));
     let t0 = monotonic_ns();

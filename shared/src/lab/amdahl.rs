@@ -5,7 +5,8 @@
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::stats::percentile;
 use crate::time::Nanos;
 use crate::trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace, Unit};
@@ -30,6 +31,48 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The amdahl lab in the registry.
+#[derive(Debug)]
+pub struct AmdahlLab;
+
+impl crate::lab::Lab for AmdahlLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        AmdahlParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "two_threads",
+    prompt: "How much faster will 2 threads run this workload than 1 thread?",
+    figure: Figure::Metric("speedup_2"),
+    answers: &[
+        Answer { label: "Hardly (under 1.3×)", below: 1.3 },
+        Answer { label: "1.3× to 1.7×", below: 1.7 },
+        Answer { label: "1.7× to 1.95×", below: 1.95 },
+        Answer { label: "Almost twice (1.95× or more)", below: INF },
+    ],
+    why: "Only the parallel part is shared out: with a parallel fraction p, 2 threads give 1 / ((1 − p) + \
+              p/2) at best. A real machine also pays for starting and joining the threads, and another busy \
+              process can take one of the cores.",
+}];
 
 static PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -94,15 +137,17 @@ pub struct AmdahlParams {
 }
 
 impl AmdahlParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        AmdahlParams {
-            parallel: r.float("parallel").clamp(0.0, 1.0),
-            max_threads: r.int("max_threads").clamp(1, 32) as u32,
-            work: Nanos::from_millis(r.int("work_ms").max(1) as u64),
-            repeats: r.int("repeats").clamp(1, 5) as u32,
-            cores: r.int("cores").clamp(1, 64) as u32,
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("amdahl", PARAMS, set, |r| {
+            Ok(AmdahlParams {
+                parallel: r.float("parallel"),
+                max_threads: r.uint("max_threads") as u32,
+                work: Nanos::from_millis(r.uint("work_ms")),
+                repeats: r.uint("repeats") as u32,
+                cores: r.uint("cores") as u32,
+            })
+        })
     }
 
     /// The serial and parallel parts of the one-thread time.
@@ -128,8 +173,11 @@ pub fn limit(p: f64) -> Option<f64> {
 }
 
 /// The law on `cores` cores: the parallel part splits over min(n, cores) of them.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = AmdahlParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(AmdahlParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: AmdahlParams, params: &ParamSet, seed: u64) -> Trace {
     let (serial, parallel) = p.split();
     let mut t = Nanos::ZERO;
     let mut events = Vec::new();
@@ -192,12 +240,12 @@ pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<(f64, f64)> {
 pub fn cores_of(trace: &Trace) -> u32 {
     match &trace.run.source {
         Source::Measured { host, .. } => host.n_cpus.max(1),
-        Source::Simulated => AmdahlParams::from_validated(&trace.run.params).cores,
+        Source::Simulated => AmdahlParams::parse(&trace.run.params).map_or(1, |p| p.cores),
     }
 }
 
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let p = AmdahlParams::from_validated(&trace.run.params);
+    let Ok(p) = AmdahlParams::parse(&trace.run.params) else { return Vec::new() };
     let medians = medians(trace);
     let one = medians.iter().find(|(n, _)| *n == 1).map(|(_, t)| *t as f64);
     let speedups: Vec<(u32, f64)> =
@@ -267,7 +315,7 @@ mod tests {
         use ParamValue::{Float, Int};
         let set =
             params(&[("parallel", Float(0.5)), ("max_threads", Int(8)), ("cores", Int(4)), ("work_ms", Int(100))]);
-        let trace = simulate(&set, 1);
+        let trace = simulate(&set, 1).unwrap();
         assert_eq!(trace.events.len(), 8 * 3);
         assert!((metric(&trace, "speedup_4").unwrap() - speedup(0.5, 4.0)).abs() < 1e-6);
         assert_eq!(metric(&trace, "speedup_8"), metric(&trace, "speedup_4"));
@@ -275,6 +323,6 @@ mod tests {
         assert_eq!(metric(&trace, "limit"), Some(2.0));
         assert!(metric(&trace, "best_speedup").unwrap() < 2.0);
         // Deterministic.
-        assert_eq!(simulate(&set, 1), trace);
+        assert_eq!(simulate(&set, 1).unwrap(), trace);
     }
 }

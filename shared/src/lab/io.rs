@@ -7,7 +7,8 @@
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::{Distribution, SimRng};
 use crate::stats::percentile;
 use crate::time::Nanos;
@@ -36,6 +37,47 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The io lab in the registry.
+#[derive(Debug)]
+pub struct IoLab;
+
+impl crate::lab::Lab for IoLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        IoParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "polling_cost",
+    prompt: "How many times more CPU per message will the non-blocking polling loop spend than epoll?",
+    figure: Figure::Ratio("polling_cpu_per_msg", "epoll_cpu_per_msg"),
+    answers: &[
+        Answer { label: "About the same (under 1.5×)", below: 1.5 },
+        Answer { label: "1.5× to 5×", below: 5.0 },
+        Answer { label: "Over 5×", below: INF },
+    ],
+    why: "The polling loop asks every source again and again and is told EAGAIN almost every time: it keeps \
+              a CPU busy while nothing arrives. epoll sleeps in the kernel until a source is ready, so its CPU \
+              goes to the messages themselves.",
+}];
 
 static PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -195,18 +237,19 @@ pub struct IoParams {
 }
 
 impl IoParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        let int = |key: &str| u64::try_from(r.int(key)).unwrap_or(0);
-        IoParams {
-            sources: int("sources").clamp(1, 1_000) as u32,
-            requests: int("requests").clamp(1, 2_000) as u32,
-            rate: int("rate").clamp(100, 100_000) as f64,
-            work: Nanos::from_micros(int("work_us")),
-            poll_sleep: Nanos::from_micros(int("poll_sleep_us")),
-            syscall: Nanos(int("syscall_ns")),
-            wake: Nanos::from_micros(int("wake_us")),
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("io", PARAMS, set, |r| {
+            Ok(IoParams {
+                sources: r.uint("sources") as u32,
+                requests: r.uint("requests") as u32,
+                rate: r.uint("rate") as f64,
+                work: Nanos::from_micros(r.uint("work_us")),
+                poll_sleep: Nanos::from_micros(r.uint("poll_sleep_us")),
+                syscall: Nanos(r.uint("syscall_ns")),
+                wake: Nanos::from_micros(r.uint("wake_us")),
+            })
+        })
     }
 
     /// The feeder's plan: (offset from its start, source) per message, in order. The real feeder follows it.
@@ -496,8 +539,11 @@ fn simulate_server(server: Server, p: &IoParams, sources: &[Vec<(Nanos, u32)>], 
 }
 
 /// Simulates the five servers on the same schedule.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = IoParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(IoParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: IoParams, params: &ParamSet, seed: u64) -> Trace {
     let schedule = p.schedule(seed);
     let sources = per_source(&p, &schedule);
     let eof = schedule.last().map_or(Nanos::ZERO, |m| m.0);
@@ -665,17 +711,17 @@ mod tests {
 
     #[test]
     fn every_server_serves_every_message_once() {
-        let trace = simulate(&set(&[]), 3);
+        let trace = simulate(&set(&[]), 3).unwrap();
         for (server, s) in Server::ALL.into_iter().zip(summaries(&trace)) {
             assert_eq!(s.times_served.len(), 200, "{server:?}");
             assert!(s.times_served.iter().all(|&n| n == 1), "{server:?}");
         }
-        assert_eq!(simulate(&set(&[]), 3), trace);
+        assert_eq!(simulate(&set(&[]), 3).unwrap(), trace);
     }
 
     #[test]
     fn epoll_and_uring_use_one_thread_and_threads_one_per_source() {
-        let trace = simulate(&set(&[("sources", 40)]), 1);
+        let trace = simulate(&set(&[("sources", 40)]), 1).unwrap();
         let threads = |server: Server| {
             metrics(&trace).into_iter().find(|m| m.key == format!("{}_threads", server.key())).and_then(|m| m.value)
         };
@@ -687,7 +733,7 @@ mod tests {
     #[test]
     fn the_pollers_wasted_polls_fall_as_its_sleep_grows() {
         let wasted = |sleep: i64| {
-            let trace = simulate(&set(&[("poll_sleep_us", sleep)]), 1);
+            let trace = simulate(&set(&[("poll_sleep_us", sleep)]), 1).unwrap();
             metrics(&trace).into_iter().find(|m| m.key == "polling_wasted").and_then(|m| m.value).unwrap()
         };
         let w: Vec<f64> = [0, 10, 100, 1_000].into_iter().map(wasted).collect();
@@ -696,7 +742,7 @@ mod tests {
 
     #[test]
     fn a_blocking_thread_waits_behind_quiet_sources_and_epoll_does_not() {
-        let trace = simulate(&set(&[("sources", 100)]), 1);
+        let trace = simulate(&set(&[("sources", 100)]), 1).unwrap();
         let p99 = |server: Server| {
             metrics(&trace).into_iter().find(|m| m.key == format!("{}_p99", server.key())).and_then(|m| m.value)
         };

@@ -5,7 +5,8 @@
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::{Distribution, SimRng};
 use crate::sim::Timers;
 use crate::stats::percentile;
@@ -35,6 +36,48 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The methods lab in the registry.
+#[derive(Debug)]
+pub struct MethodsLab;
+
+impl crate::lab::Lab for MethodsLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        MethodsParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "process_vs_thread",
+    prompt: "How many times longer will starting a process take than starting a thread on this machine?",
+    figure: Figure::Metric("process_per_thread"),
+    answers: &[
+        Answer { label: "Under 3×", below: 3.0 },
+        Answer { label: "3× to 10×", below: 10.0 },
+        Answer { label: "10× to 30×", below: 30.0 },
+        Answer { label: "Over 30×", below: INF },
+    ],
+    why: "A new thread shares its parent's address space: the kernel makes a stack and a task. A new process \
+              gets its own address space and here also executes a program (fork/exec or posix_spawn, then the \
+              dynamic loader), which costs far more.",
+}];
 
 static PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -210,19 +253,21 @@ pub struct MethodsParams {
 }
 
 impl MethodsParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        let micros = |key| Nanos::from_micros(r.int(key).max(0) as u64);
-        MethodsParams {
-            tasks: r.int("tasks").clamp(1, 64) as u32,
-            compute: micros("compute_us"),
-            wait: micros("wait_us"),
-            workers: r.int("workers").clamp(1, 32) as u32,
-            cores: r.int("cores").clamp(1, 64) as u32,
-            process_start: micros("process_start_us"),
-            thread_start: micros("thread_start_us"),
-            samples: r.int("samples").clamp(10, 2_000) as u32,
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("methods", PARAMS, set, |r| {
+            let micros = |key| Nanos::from_micros(r.uint(key));
+            Ok(MethodsParams {
+                tasks: r.uint("tasks") as u32,
+                compute: micros("compute_us"),
+                wait: micros("wait_us"),
+                workers: r.uint("workers") as u32,
+                cores: r.uint("cores") as u32,
+                process_start: micros("process_start_us"),
+                thread_start: micros("thread_start_us"),
+                samples: r.uint("samples") as u32,
+            })
+        })
     }
 }
 
@@ -343,8 +388,11 @@ fn event_loop_waits(p: &MethodsParams, spans: &[(Nanos, MethodsEvent)]) -> Vec<(
 
 /// All four ways on the modelled machine. Start-up costs vary ±50 % around the model's (uniformly, seeded) and
 /// are also reported as samples, so the figures table can set them beside the measured ones.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = MethodsParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(MethodsParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: MethodsParams, params: &ParamSet, seed: u64) -> Trace {
     let mut rng = SimRng::new(seed, 0);
     let mut jitter = |mean: Nanos| Distribution::Uniform.sample(Nanos(mean.0 / 2), &mut rng) + Nanos(mean.0 / 2);
     let mut timed: Vec<(Nanos, MethodsEvent)> = Vec::new();
@@ -458,18 +506,19 @@ mod tests {
 
     #[test]
     fn io_bound_tasks_suit_the_event_loop_and_compute_bound_ones_do_not() {
-        let io = simulate(&params(&[("tasks", 12), ("compute_us", 100), ("wait_us", 10_000), ("cores", 1)]), 1);
+        let io = simulate(&params(&[("tasks", 12), ("compute_us", 100), ("wait_us", 10_000), ("cores", 1)]), 1).unwrap();
         assert!(makespan(&io, Way::EventLoop) < makespan(&io, Way::Processes));
         let cpu = simulate(
             &params(&[("tasks", 12), ("compute_us", 5_000), ("wait_us", 100), ("cores", 4), ("workers", 4)]),
             1,
-        );
+        )
+        .unwrap();
         assert!(makespan(&cpu, Way::EventLoop) > makespan(&cpu, Way::Threads));
     }
 
     #[test]
     fn no_more_lanes_run_at_once_than_there_are_cores() {
-        let trace = simulate(&params(&[("tasks", 20), ("workers", 8), ("cores", 2)]), 3);
+        let trace = simulate(&params(&[("tasks", 20), ("workers", 8), ("cores", 2)]), 3).unwrap();
         for way in [Way::Processes, Way::Threads] {
             let mut edges: Vec<(Nanos, i32)> = Vec::new();
             for e in &trace.events {
@@ -498,7 +547,7 @@ mod tests {
     #[test]
     fn every_task_computes_once_in_every_way_and_the_run_is_deterministic() {
         let set = params(&[("tasks", 7), ("workers", 3), ("compute_us", 1_000)]);
-        let trace = simulate(&set, 9);
+        let trace = simulate(&set, 9).unwrap();
         for way in [Way::Processes, Way::Threads, Way::EventLoop] {
             let computed: u64 =
                 trace
@@ -513,7 +562,7 @@ mod tests {
                     .sum();
             assert_eq!(computed, 7 * 1_000_000, "{way:?}");
         }
-        assert_eq!(simulate(&set, 9), trace);
+        assert_eq!(simulate(&set, 9).unwrap(), trace);
         assert!(metrics(&trace).iter().any(|m| m.key == "process_per_thread" && m.value.is_some()));
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::time::Nanos;
 use crate::trace::{Actor, ActorId, ActorKind, Event, EventKind, Metric, RunInfo, Source, Trace, Unit};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,48 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The mmap lab in the registry.
+#[derive(Debug)]
+pub struct MmapLab;
+
+impl crate::lab::Lab for MmapLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        MmapParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "mmap_vs_read",
+    prompt: "Reading the whole file in order: will mapping it be faster or slower than read(2) with a 64 KiB \
+                 buffer?",
+    figure: Figure::Ratio("mmap_seq_gbps", "read_64k_gbps"),
+    answers: &[
+        Answer { label: "Slower (under 0.8×)", below: 0.8 },
+        Answer { label: "About the same (0.8× to 1.25×)", below: 1.25 },
+        Answer { label: "Faster (over 1.25×)", below: INF },
+    ],
+    why: "read(2) copies every byte from the page cache into your buffer, one system call per 64 KiB; the \
+              mapping copies nothing but pays a page fault for each group of pages it touches first. Which \
+              cost is larger depends on the kernel's fault-around, the page size and the memory bandwidth.",
+}];
 
 const PATTERNS: &[Choice] = &[
     Choice { value: "random", label: "random pages" },
@@ -218,21 +261,23 @@ pub struct MmapParams {
 }
 
 impl MmapParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        MmapParams {
-            size: (r.int("size_mib").clamp(1, 1_024) as u64) << 20,
-            cold: r.choice("cache") == "cold",
-            fraction: r.int("fraction_pct").clamp(1, 100) as f64 / 100.0,
-            strided: r.choice("pattern") == "strided",
-            readahead: r.choice("readahead") == "on",
-            disk_latency_ns: r.int("disk_latency_us").max(0) as f64 * 1e3,
-            syscall_ns: r.int("syscall_ns") as f64,
-            copy_gbps: r.int("copy_gbps") as f64,
-            scan_gbps: r.int("scan_gbps") as f64,
-            fault_ns: r.int("fault_ns") as f64,
-            disk_mbps: r.int("disk_mbps") as f64,
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("mmap", PARAMS, set, |r| {
+            Ok(MmapParams {
+                size: r.uint("size_mib") << 20,
+                cold: r.either("cache", "cold", "warm")?,
+                fraction: r.uint("fraction_pct") as f64 / 100.0,
+                strided: r.either("pattern", "strided", "random")?,
+                readahead: r.either("readahead", "on", "off")?,
+                disk_latency_ns: r.uint("disk_latency_us") as f64 * 1e3,
+                syscall_ns: r.uint("syscall_ns") as f64,
+                copy_gbps: r.uint("copy_gbps") as f64,
+                scan_gbps: r.uint("scan_gbps") as f64,
+                fault_ns: r.uint("fault_ns") as f64,
+                disk_mbps: r.uint("disk_mbps") as f64,
+            })
+        })
     }
 
     pub fn pages(&self) -> u64 {
@@ -335,8 +380,11 @@ pub fn actors(pid: Option<u32>) -> Vec<Actor> {
 
 /// The model's passes, each split into [`CHUNKS`] equal chunks. The seed does not change the model (it is
 /// deterministic arithmetic); it is kept for the random page order the real run draws from it.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = MmapParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(MmapParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: MmapParams, params: &ParamSet, seed: u64) -> Trace {
     let mut events = Vec::new();
     let split = |total: u64, i: u64| total / CHUNKS + u64::from(i < total % CHUNKS);
     for method in Method::all() {
@@ -471,7 +519,7 @@ mod tests {
 
     fn params(pairs: &[(&str, ParamValue)]) -> MmapParams {
         let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        MmapParams::from_validated(&LabId::Mmap.validate(&given).unwrap())
+        MmapParams::parse(&given).unwrap()
     }
 
     #[test]
@@ -524,12 +572,12 @@ mod tests {
     fn the_simulation_reports_every_method_in_chunks_and_is_deterministic() {
         let given = ParamSet::new();
         let set = LabId::Mmap.validate(&given).unwrap();
-        let trace = simulate(&set, 1);
+        let trace = simulate(&set, 1).unwrap();
         assert_eq!(totals(&trace).len(), Method::all().len());
         assert_eq!(trace.events.len(), Method::all().len() * (CHUNKS as usize + 1));
         assert!(trace.events.windows(2).all(|w| w[0].t <= w[1].t));
-        assert_eq!(simulate(&set, 1), trace);
-        let p = MmapParams::from_validated(&set);
+        assert_eq!(simulate(&set, 1).unwrap(), trace);
+        let p = MmapParams::parse(&set).unwrap();
         let (_, _, _, minor, _) = totals(&trace)
             .into_iter()
             .find(|r| r.0 == Method::MmapSequential)

@@ -1,5 +1,5 @@
 //! The labs' pure parts: one module per lab, each with its parameters, events, simulation model, metrics and the
-//! state a view draws at a moment. This file only dispatches on the lab id.
+//! state a view draws at a moment. This file holds the [`Lab`] trait they implement and the registry of them.
 
 pub mod amdahl;
 pub mod io;
@@ -9,9 +9,10 @@ pub mod mmap;
 pub mod pipeline;
 pub mod watch;
 
-use crate::catalogue::LabId;
+use crate::catalogue::{LabId, LabInfo};
 use crate::params::{ParamError, ParamSet};
-use crate::trace::{Metric, Trace};
+use crate::predict::Question;
+use crate::trace::{Event, EventKind, Metric, Trace};
 
 /// The most events one simulated run may emit; beyond it the run stops and says so in its notes.
 pub const MAX_SIM_EVENTS: usize = 200_000;
@@ -20,35 +21,124 @@ pub const MAX_SIM_EVENTS: usize = 200_000;
 /// keeps a run whole until its client has it (about 40 bytes an event), so this also bounds its memory.
 pub const MAX_RUN_EVENTS: u64 = 1_000_000;
 
+/// A lab as the pure core knows it: what it is, its parameters, its model and how its figures come out of a trace,
+/// simulated or measured alike. Every lab implements it once, and [`LABS`] lists them; everything lab-wide
+/// (the catalogue, simulation, figures, questions, progress) goes through it, so a lab added here is added
+/// everywhere the core reaches.
+pub trait Lab: Sync {
+    fn info(&self) -> &'static LabInfo;
+    /// Reads `params` as the lab's typed parameters: validated against `info().params`, every choice known to
+    /// the lab's enums. The catalogue's validation ends here, so a spec and its reader cannot disagree unseen.
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError>;
+    /// The simulated run of parameters validated against `info().params`.
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError>;
+    /// The lab's own figures of a trace (the wait report's are added by [`metrics`]).
+    fn metrics(&self, trace: &Trace) -> Vec<Metric>;
+    /// The question the page asks before a live run: see [`crate::predict`].
+    fn questions(&self) -> &'static [Question];
+    /// How a run's progress is counted: by default its clock against `duration_ms` where it has one, else its
+    /// events.
+    fn progress(&self, params: &ParamSet) -> Progress {
+        match params.get("duration_ms") {
+            Some(crate::ParamValue::Int(ms)) => Progress::Millis(u64::try_from(*ms).unwrap_or(0)),
+            _ => Progress::Events,
+        }
+    }
+}
+
+/// What a progress bar counts for a run.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// The run's clock in milliseconds, up to this many.
+    Millis(u64),
+    /// Events of one kind (`counts` says which), up to `total`, in `unit`s.
+    Counted { total: u64, unit: &'static str, counts: fn(&EventKind) -> bool },
+    /// Events, with no known end.
+    Events,
+}
+
+impl Progress {
+    /// Where a bar stands at `position` after `added` events of the run.
+    pub fn advance(&self, position: u64, added: &[Event], events_so_far: u64) -> u64 {
+        match self {
+            Progress::Millis(_) => position.max(added.iter().map(|e| e.t.0).max().unwrap_or(0) / 1_000_000),
+            Progress::Counted { counts, .. } => position + added.iter().filter(|e| counts(&e.kind)).count() as u64,
+            Progress::Events => events_so_far,
+        }
+    }
+}
+
+/// Every lab, in [`LabId::ALL`]'s order (a test holds them to it).
+pub static LABS: [&dyn Lab; 7] = [
+    &lock::LockLab,
+    &mmap::MmapLab,
+    &watch::WatchLab,
+    &io::IoLab,
+    &pipeline::PipelineLab,
+    &methods::MethodsLab,
+    &amdahl::AmdahlLab,
+];
+
+impl LabId {
+    /// This lab's implementation.
+    pub fn lab(self) -> &'static dyn Lab {
+        LABS[self as usize]
+    }
+}
+
 /// Simulates `lab` with `params` (validated here) and `seed`.
 pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
     let params = lab.validate(params)?;
-    match lab {
-        LabId::Lock => Ok(lock::simulate(&params, seed)),
-        LabId::Amdahl => Ok(amdahl::simulate(&params, seed)),
-        LabId::Methods => Ok(methods::simulate(&params, seed)),
-        LabId::Mmap => Ok(mmap::simulate(&params, seed)),
-        LabId::Watch => Ok(watch::simulate(&params, seed)),
-        LabId::Io => Ok(io::simulate(&params, seed)),
-        LabId::Pipeline => Ok(pipeline::simulate(&params, seed)),
-    }
+    lab.lab().simulate(&params, seed)
 }
 
 /// The metrics of a trace, simulated or measured alike; a measured run's wait report adds its own.
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let mut metrics = lab_metrics(trace);
+    let mut metrics = trace.run.lab.lab().metrics(trace);
     metrics.extend(crate::waits::metrics(trace));
     metrics
 }
 
-fn lab_metrics(trace: &Trace) -> Vec<Metric> {
-    match trace.run.lab {
-        LabId::Lock => lock::metrics(trace),
-        LabId::Amdahl => amdahl::metrics(trace),
-        LabId::Methods => methods::metrics(trace),
-        LabId::Mmap => mmap::metrics(trace),
-        LabId::Watch => watch::metrics(trace),
-        LabId::Io => io::metrics(trace),
-        LabId::Pipeline => pipeline::metrics(trace),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{ChoiceEnum, ParamKind, ParamValue, choice_texts};
+
+    #[test]
+    fn every_choice_of_every_lab_reads_as_its_lab_expects() {
+        for lab in LABS {
+            for spec in lab.info().params {
+                let ParamKind::Choice { choices, .. } = spec.kind else { continue };
+                for choice in choices {
+                    let set = ParamSet::from([(spec.key.to_owned(), ParamValue::Text(choice.value.to_owned()))]);
+                    assert_eq!(lab.check(&set), Ok(()), "{}: {} = {}", lab.info().id, spec.key, choice.value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_choice_enums_have_exactly_their_specs_texts() {
+        fn same<T: ChoiceEnum>(lab: LabId, key: &str) {
+            let mut spec = choice_texts(lab.info().params, key);
+            let mut texts = T::texts();
+            spec.sort_unstable();
+            texts.sort_unstable();
+            assert_eq!(texts, spec, "{lab}: {key}");
+        }
+        same::<lock::AcquireMode>(LabId::Lock, "mode");
+        same::<lock::Demo>(LabId::Lock, "demo");
+        same::<crate::rng::Distribution>(LabId::Lock, "dist");
+        same::<pipeline::Pattern>(LabId::Pipeline, "pattern");
+        same::<crate::rng::Distribution>(LabId::Pipeline, "service");
+    }
+
+    #[test]
+    fn the_registry_holds_every_lab_once_in_the_ids_order() {
+        let ids: Vec<LabId> = LABS.iter().map(|lab| lab.info().id).collect();
+        assert_eq!(ids, LabId::ALL.to_vec());
+        for id in LabId::ALL {
+            assert_eq!(id.lab().info().id, id);
+        }
     }
 }

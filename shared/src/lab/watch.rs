@@ -6,7 +6,8 @@
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::{Distribution, SimRng};
 use crate::stats::percentile;
 use crate::time::Nanos;
@@ -37,6 +38,59 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The watch lab in the registry.
+#[derive(Debug)]
+pub struct WatchLab;
+
+impl crate::lab::Lab for WatchLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        WatchParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+
+    /// A sweep streams its rounds: the bar counts the changes written across them.
+    fn progress(&self, params: &ParamSet) -> crate::lab::Progress {
+        let Ok(p) = WatchParams::parse(params) else { return crate::lab::Progress::Events };
+        let writes = |kind: &EventKind| matches!(kind, EventKind::Watch(WatchEvent::Write { .. }));
+        crate::lab::Progress::Counted {
+            total: p.rounds().len() as u64 * u64::from(p.changes),
+            unit: "changes",
+            counts: writes,
+        }
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "poll_cost",
+    prompt: "How many times more CPU will the poller spend than the inotify watcher to notice the same \
+                 changes?",
+    figure: Figure::Metric("poll_cpu_ratio"),
+    answers: &[
+        Answer { label: "Under 2×", below: 2.0 },
+        Answer { label: "2× to 10×", below: 10.0 },
+        Answer { label: "10× to 50×", below: 50.0 },
+        Answer { label: "Over 50×", below: INF },
+    ],
+    why: "The poller stats every file on every pass whether anything changed or not, so its cost grows with \
+              the number of files divided by the interval; inotify costs something only when a file changes.",
+}];
 
 const ON_OFF: &[Choice] = &[Choice { value: "on", label: "on" }, Choice { value: "off", label: "off" }];
 const SWEEP: &[Choice] = &[
@@ -226,23 +280,24 @@ pub struct WatchParams {
 }
 
 impl WatchParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        let int = |key: &str| u64::try_from(r.int(key)).unwrap_or(0);
-        WatchParams {
-            files: int("files").clamp(10, 100_000) as u32,
-            per_dir: int("per_dir").clamp(1, 100_000) as u32,
-            changes: int("changes").clamp(1, 2_000) as u32,
-            rate: int("rate").clamp(1, 5_000) as f64,
-            burst: int("burst").clamp(1, 64) as u32,
-            interval: Nanos::from_millis(int("interval_ms").max(1)),
-            sweep: r.choice("sweep") == "on",
-            stat_ns: int("stat_ns"),
-            notify_delay: Nanos::from_micros(int("notify_delay_us")),
-            event_cost: Nanos::from_micros(int("event_cost_us")),
-            queue: int("queue").clamp(1, 1_000_000) as u32,
-            coalesce: r.choice("coalesce") == "on",
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("watch", PARAMS, set, |r| {
+            Ok(WatchParams {
+                files: r.uint("files") as u32,
+                per_dir: r.uint("per_dir") as u32,
+                changes: r.uint("changes") as u32,
+                rate: r.uint("rate") as f64,
+                burst: r.uint("burst") as u32,
+                interval: Nanos::from_millis(r.uint("interval_ms")),
+                sweep: r.either("sweep", "on", "off")?,
+                stat_ns: r.uint("stat_ns"),
+                notify_delay: Nanos::from_micros(r.uint("notify_delay_us")),
+                event_cost: Nanos::from_micros(r.uint("event_cost_us")),
+                queue: r.uint("queue") as u32,
+                coalesce: r.either("coalesce", "on", "off")?,
+            })
+        })
     }
 
     /// The file counts of the run's rounds: N alone, or the sweep's counts up to N.
@@ -290,8 +345,11 @@ fn event(t: Nanos, actor: ActorId, ev: WatchEvent) -> Event {
 }
 
 /// Simulates every round one after the other on one time line.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = WatchParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(WatchParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: WatchParams, params: &ParamSet, seed: u64) -> Trace {
     let mut events = Vec::new();
     let mut start = Nanos::ZERO;
     for (round, files) in p.rounds().into_iter().enumerate() {
@@ -666,7 +724,7 @@ mod tests {
 
     #[test]
     fn every_change_is_seen_by_both_watchers_with_the_default_queue() {
-        let trace = simulate(&set(&[]), 3);
+        let trace = simulate(&set(&[]), 3).unwrap();
         let all = rounds(&trace);
         assert_eq!(all.len(), 1);
         let (r, _) = &all[0];
@@ -676,7 +734,7 @@ mod tests {
         }
         // Notification is far quicker than a 100 ms poll.
         assert!(r.latencies(Watcher::Inotify)[50] < r.latencies(Watcher::Poll)[50]);
-        assert_eq!(simulate(&set(&[]), 3), trace, "deterministic");
+        assert_eq!(simulate(&set(&[]), 3).unwrap(), trace, "deterministic");
     }
 
     #[test]
@@ -688,7 +746,7 @@ mod tests {
             ("event_cost_us", ParamValue::Int(100)),
             ("coalesce", text("off")),
         ]);
-        let trace = simulate(&s, 1);
+        let trace = simulate(&s, 1).unwrap();
         let (r, _) = &rounds(&trace)[0];
         assert!(r.overflows > 0);
         assert!(r.missed(Watcher::Inotify) > 0);
@@ -702,7 +760,7 @@ mod tests {
             ("files", ParamValue::Int(10_000)),
             ("changes", ParamValue::Int(10)),
         ]);
-        let trace = simulate(&s, 1);
+        let trace = simulate(&s, 1).unwrap();
         let all = rounds(&trace);
         assert_eq!(all.iter().map(|(r, _)| r.files).collect::<Vec<_>>(), vec![10, 100, 1_000, 10_000]);
         let poll: Vec<f64> = all.iter().filter_map(|(r, _)| r.cpu_per_second(Watcher::Poll)).collect();
@@ -712,8 +770,8 @@ mod tests {
 
     #[test]
     fn the_model_cost_curve_matches_the_simulated_rounds() {
-        let p = WatchParams::from_validated(&set(&[]));
-        let sim = simulate(&set(&[]), 1);
+        let p = WatchParams::parse(&set(&[])).unwrap();
+        let sim = simulate(&set(&[]), 1).unwrap();
         let (r, _) = &rounds(&sim)[0];
         let simulated = r.cpu_per_second(Watcher::Poll).unwrap();
         let model = model_cpu_per_second(&p, p.files, Watcher::Poll);

@@ -13,11 +13,28 @@ const H: f64 = 300.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
 
+/// The amdahl lab's drawing in the registry.
+#[derive(Debug)]
+pub struct AmdahlLabView;
+
+impl super::LabView for AmdahlLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Amdahl
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <AmdahlView {trace} {t} /> }
+    }
+}
+
 #[function_component(AmdahlView)]
 pub fn amdahl_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
-    let p = AmdahlParams::from_validated(&trace.run.params);
+    let p = match AmdahlParams::parse(&trace.run.params) {
+        Ok(p) => p,
+        Err(err) => return super::unreadable(&err, lang),
+    };
     let cores = cores_of(trace);
     let shown = Trace { events: trace.events[..trace.count_until(props.t)].to_vec(), ..(**trace).clone() };
     let points = medians(&shown);

@@ -47,6 +47,20 @@ fn lanes(trace: &Trace) -> Vec<Lanes> {
     out
 }
 
+/// The io lab's drawing in the registry.
+#[derive(Debug)]
+pub struct IoLabView;
+
+impl super::LabView for IoLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Io
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <IoView {trace} {t} /> }
+    }
+}
+
 #[function_component(IoView)]
 pub fn io_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();

@@ -16,6 +16,20 @@ const CY: f64 = 205.0;
 /// How many of the waiting processes the queue line names.
 const QUEUE_SHOWN: usize = 12;
 
+/// The lock lab's drawing in the registry.
+#[derive(Debug)]
+pub struct LockLabView;
+
+impl super::LabView for LockLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Lock
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <LockView {trace} {t} /> }
+    }
+}
+
 #[function_component(LockView)]
 pub fn lock_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
@@ -194,8 +208,8 @@ fn file(snap: &LockSnapshot, trace: &Trace, lang: Lang) -> Html {
 }
 
 fn rogue(snap: &LockSnapshot, trace: &Trace, t: Nanos, window: Nanos, lang: Lang) -> Html {
-    let p = shared::lab::lock::LockParams::from_validated(&trace.run.params);
-    if p.rogue_actor().is_none() {
+    let rogue_demo = shared::lab::lock::LockParams::parse(&trace.run.params).is_ok_and(|p| p.rogue_actor().is_some());
+    if !rogue_demo {
         return html! {};
     }
     let writing = snap.rogue_last_write.is_some_and(|w| t.0.saturating_sub(w.0) <= window.0);

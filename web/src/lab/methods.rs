@@ -12,6 +12,20 @@ use yew::prelude::*;
 const W: f64 = 720.0;
 const LEFT: f64 = 92.0;
 
+/// The methods lab's drawing in the registry.
+#[derive(Debug)]
+pub struct MethodsLabView;
+
+impl super::LabView for MethodsLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Methods
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <MethodsView {trace} {t} /> }
+    }
+}
+
 #[function_component(MethodsView)]
 pub fn methods_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();

@@ -12,11 +12,28 @@ use yew::prelude::*;
 const W: f64 = 720.0;
 const CELLS: u32 = 128;
 
+/// The mmap lab's drawing in the registry.
+#[derive(Debug)]
+pub struct MmapLabView;
+
+impl super::LabView for MmapLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Mmap
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <MmapView {trace} {t} /> }
+    }
+}
+
 #[function_component(MmapView)]
 pub fn mmap_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
-    let p = MmapParams::from_validated(&trace.run.params);
+    let p = match MmapParams::parse(&trace.run.params) {
+        Ok(p) => p,
+        Err(err) => return super::unreadable(&err, lang),
+    };
     let shown = Trace { events: trace.events[..trace.count_until(props.t)].to_vec(), ..(**trace).clone() };
     let current = shown.events.iter().rev().find_map(|e| match e.kind {
         EventKind::Mmap(MmapEvent::Chunk { method, index, .. }) => Some((method, index)),

@@ -42,15 +42,45 @@ impl PartialEq for MomentProps {
     }
 }
 
+/// What a drawing shows instead when its trace's parameters do not read (a trace is validated when it is made or
+/// imported, so this is a defect, said rather than drawn wrong).
+pub(crate) fn unreadable(err: &shared::ParamError, lang: shared::i18n::Lang) -> Html {
+    html! { <p class="error" role="alert">{ err.text().say(lang) }</p> }
+}
+
+/// A lab's drawing on the page: every lab has one, listed once in [`VIEWS`]; the lab page and the front page's
+/// thumbnails draw through it.
+pub trait LabView: Sync {
+    fn lab(&self) -> LabId;
+    /// The drawing of a trace of this lab at moment `t`.
+    fn draw(&self, trace: Rc<Trace>, t: Nanos) -> Html;
+}
+
+/// Every lab's view, in [`LabId::ALL`]'s order (a test holds them to it and to the shared registry).
+pub static VIEWS: [&dyn LabView; 7] = [
+    &lock::LockLabView,
+    &mmap::MmapLabView,
+    &watch::WatchLabView,
+    &io::IoLabView,
+    &pipeline::PipelineLabView,
+    &methods::MethodsLabView,
+    &amdahl::AmdahlLabView,
+];
+
 /// The drawing of `lab`'s trace at moment `t`.
 pub fn view(lab: LabId, trace: &TraceRef, t: Nanos) -> Html {
-    match lab {
-        LabId::Lock => html! { <lock::LockView trace={trace.0.clone()} t={t} /> },
-        LabId::Amdahl => html! { <amdahl::AmdahlView trace={trace.0.clone()} t={t} /> },
-        LabId::Methods => html! { <methods::MethodsView trace={trace.0.clone()} t={t} /> },
-        LabId::Mmap => html! { <mmap::MmapView trace={trace.0.clone()} t={t} /> },
-        LabId::Watch => html! { <watch::WatchView trace={trace.0.clone()} t={t} /> },
-        LabId::Io => html! { <io::IoView trace={trace.0.clone()} t={t} /> },
-        LabId::Pipeline => html! { <pipeline::PipelineView trace={trace.0.clone()} t={t} /> },
+    VIEWS[lab as usize].draw(trace.0.clone(), t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lab_has_its_view_once_in_the_ids_order() {
+        let labs: Vec<LabId> = VIEWS.iter().map(|v| v.lab()).collect();
+        assert_eq!(labs, LabId::ALL.to_vec());
+        let shared: Vec<LabId> = shared::lab::LABS.iter().map(|lab| lab.info().id).collect();
+        assert_eq!(labs, shared, "the views and the shared registry list the same labs");
     }
 }

@@ -52,11 +52,28 @@ fn queued_at(f: &Flow, channel: usize, t: Nanos) -> u32 {
     n.checked_sub(1).map_or(0, |i| q[i].1)
 }
 
+/// The pipeline lab's drawing in the registry.
+#[derive(Debug)]
+pub struct PipelineLabView;
+
+impl super::LabView for PipelineLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Pipeline
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <PipelineView {trace} {t} /> }
+    }
+}
+
 #[function_component(PipelineView)]
 pub fn pipeline_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let f = use_memo(TraceRef(props.trace.clone()), |t| flow(&t.0));
-    let p = PipelineParams::from_validated(&props.trace.run.params);
+    let p = match PipelineParams::parse(&props.trace.run.params) {
+        Ok(p) => p,
+        Err(err) => return super::unreadable(&err, lang),
+    };
     let t = props.t;
     let delivered = f.delivered.iter().flatten().filter(|d| **d <= t).count();
     let is_graph = p.pattern == shared::lab::pipeline::Pattern::DependencyGraph;

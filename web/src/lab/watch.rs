@@ -15,13 +15,30 @@ const MAX_CELLS: u32 = 400;
 /// Histogram bins: three per decade from 1 µs to 10 s.
 const BINS: usize = 22;
 
+/// The watch lab's drawing in the registry.
+#[derive(Debug)]
+pub struct WatchLabView;
+
+impl super::LabView for WatchLabView {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Watch
+    }
+
+    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+        html! { <WatchView {trace} {t} /> }
+    }
+}
+
 #[function_component(WatchView)]
 pub fn watch_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let all = use_memo(TraceRef(props.trace.clone()), |t| rounds(&t.0));
     let t = props.t;
     let trace = &props.trace;
-    let p = WatchParams::from_validated(&trace.run.params);
+    let p = match WatchParams::parse(&trace.run.params) {
+        Ok(p) => p,
+        Err(err) => return super::unreadable(&err, lang),
+    };
     // The round under the playhead: the last one that started by then.
     let current = all.iter().rposition(|(r, _)| r.start <= t).unwrap_or(0);
     let Some((round, files_of)) = all.get(current) else {

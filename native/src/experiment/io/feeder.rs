@@ -6,18 +6,17 @@ use crate::clock::monotonic_ns;
 use crate::experiment::ExperimentError;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
-use shared::LabId;
 use shared::lab::io::IoParams;
 use std::io::{BufRead, Write};
 
 /// The `__worker io SPEC` entry: open every pipe's write end, say `ready`, wait for a line, say `go T0`, then
 /// write the schedule from T0 and exit (closing the pipes: every reader sees its end).
-pub fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
+pub(super) fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: FeederSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad feeder spec: {e}")))?;
     crate::experiment::fence_worker(Some(spec.parent_pid))?;
     let waiter = crate::wait::Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?;
-    let p = IoParams::from_validated(&LabId::Io.validate(&spec.params)?);
+    let p = IoParams::parse(&spec.params)?;
     let pipes: Vec<OwnedFd> = (0..p.sources)
         .map(|s| rustix::fs::open(fifo(&spec.dir, s), OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()))
         .collect::<Result<_, _>>()

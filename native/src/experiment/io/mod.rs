@@ -10,7 +10,7 @@
 mod feeder;
 mod servers;
 
-pub use feeder::feeder;
+use feeder::feeder;
 use servers::{ThreadLog, blocking, epoll, polling, threads, uring, uring_refusal};
 
 use super::{ExperimentError, RunContext, RunUpdate};
@@ -65,8 +65,26 @@ impl Drop for Feeder {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = IoParams::from_validated(params);
+/// The io lab's experiment in the registry.
+#[derive(Debug)]
+pub struct IoExperiment;
+
+impl super::Experiment for IoExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Io
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+
+    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
+        feeder(arg)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = IoParams::parse(params)?;
     ctx.started(LabId::Io, params, seed, actors(None, Some(std::process::id())));
     let mut notes = Vec::new();
     let (mut waits, mut last) = (Vec::new(), Nanos::ZERO);

@@ -126,8 +126,26 @@ impl Batcher<'_> {
     }
 }
 
-pub fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = LockParams::from_validated(params);
+/// The lock lab's experiment in the registry.
+#[derive(Debug)]
+pub struct LockExperiment;
+
+impl super::Experiment for LockExperiment {
+    fn lab(&self) -> shared::LabId {
+        shared::LabId::Lock
+    }
+
+    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+        run(params, seed, ctx)
+    }
+
+    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
+        worker::main(arg)
+    }
+}
+
+fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let p = LockParams::parse(params)?;
     let dir = ctx.scratch;
     let counter_path = dir.join(COUNTER_FILE);
     let counter = File::options()

@@ -33,7 +33,7 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
     // would no longer be the scenario the simulation models.
     let waiter = Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?;
     let params = shared::LabId::Lock.validate(&spec.params)?;
-    let p = LockParams::from_validated(&params);
+    let p = LockParams::parse(&params)?;
     let dir = Path::new(&spec.dir);
     let counter = OpenOptions::new()
         .read(true)

@@ -29,7 +29,7 @@ pub struct Lane {
 
 /// The lanes of every locking process; spans still open when the trace ends close at its end.
 pub fn lanes(trace: &Trace) -> Vec<Lane> {
-    let p = LockParams::from_validated(&trace.run.params);
+    let Ok(p) = LockParams::parse(&trace.run.params) else { return Vec::new() };
     let mut lanes: Vec<Lane> =
         (0..p.n_procs).map(|i| Lane { actor: ActorId(i), spans: Vec::new(), killed_at: None }).collect();
     let mut open: Vec<Option<(Nanos, SpanState)>> = vec![None; lanes.len()];

@@ -16,7 +16,7 @@ struct Proc {
 }
 
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let p = LockParams::from_validated(&trace.run.params);
+    let Ok(p) = LockParams::parse(&trace.run.params) else { return Vec::new() };
     let mut procs = vec![Proc::default(); p.n_procs as usize];
     let (mut waits, mut exclusive_waits, mut holds) = (Vec::new(), Vec::new(), Vec::new());
     let (mut failed, mut holding, mut max_holding, mut writes, mut gave_up) = (0u64, 0i64, 0i64, 0u64, 0u64);

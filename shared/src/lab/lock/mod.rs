@@ -13,10 +13,11 @@ pub use snapshot::{LockFileView, LockSnapshot, ProcState, ProcView, snapshot};
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::Distribution;
 use crate::time::Nanos;
-use crate::trace::{Actor, ActorId, ActorKind};
+use crate::trace::{Actor, ActorId, ActorKind, Metric, Trace};
 use serde::{Deserialize, Serialize};
 
 pub static INFO: LabInfo = LabInfo {
@@ -45,6 +46,50 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The lock lab in the registry.
+#[derive(Debug)]
+pub struct LockLab;
+
+impl crate::lab::Lab for LockLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        LockParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "tail",
+    prompt: "With these settings, how many times longer will the unluckiest 1 % of waits (p99) be than the \
+                 typical wait (p50)?",
+    figure: Figure::Ratio("wait_p99", "wait_p50"),
+    answers: &[
+        Answer { label: "Under 2×: waits are even", below: 2.0 },
+        Answer { label: "2× to 5×", below: 5.0 },
+        Answer { label: "5× to 20×", below: 20.0 },
+        Answer { label: "Over 20×: a long tail", below: INF },
+    ],
+    why: "A waiter's wait is the sum of the holds ahead of it in the queue: with N processes the unlucky \
+              ones find N − 1 holders before them, the lucky ones none. Non-blocking retries add their interval \
+              on top, and the scheduler decides which blocked waiter wakes first, so the tail grows with \
+              contention rather than with the hold time.",
+}];
 
 const MODES: &[Choice] = &[
     Choice { value: "blocking", label: "flock, blocking" },
@@ -164,6 +209,19 @@ pub enum Demo {
     RogueWriter,
 }
 
+impl crate::params::ChoiceEnum for AcquireMode {
+    const VALUES: &'static [(&'static str, Self)] = &[
+        ("blocking", AcquireMode::Blocking),
+        ("nonblocking", AcquireMode::NonBlocking),
+        ("lockfile", AcquireMode::LockFile),
+    ];
+}
+
+impl crate::params::ChoiceEnum for Demo {
+    const VALUES: &'static [(&'static str, Self)] =
+        &[("none", Demo::None), ("kill_holder", Demo::KillHolder), ("rogue_writer", Demo::RogueWriter)];
+}
+
 /// Shared (readers) or exclusive (writers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -212,30 +270,23 @@ pub struct LockParams {
 }
 
 impl LockParams {
-    /// Reads a set that `LabId::Lock.validate` produced.
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        let micros = |key| Nanos::from_micros(r.int(key).max(0) as u64);
-        LockParams {
-            n_procs: r.int("procs").clamp(1, 64) as u32,
-            mode: match r.choice("mode") {
-                "nonblocking" => AcquireMode::NonBlocking,
-                "lockfile" => AcquireMode::LockFile,
-                _ => AcquireMode::Blocking,
-            },
-            readers_pct: r.int("readers").clamp(0, 100) as u32,
-            retry: micros("retry_us"),
-            think: micros("think_us"),
-            hold: micros("hold_us"),
-            dist: Distribution::parse(r.choice("dist")).unwrap_or(Distribution::Exponential),
-            duration: Nanos::from_millis(r.int("duration_ms").max(0) as u64),
-            demo: match r.choice("demo") {
-                "kill_holder" => Demo::KillHolder,
-                "rogue_writer" => Demo::RogueWriter,
-                _ => Demo::None,
-            },
-            wake: micros("wake_us"),
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("lock", PARAMS, set, |r| {
+            let micros = |key| Nanos::from_micros(r.uint(key));
+            Ok(LockParams {
+                n_procs: r.uint("procs") as u32,
+                mode: r.pick("mode")?,
+                readers_pct: r.uint("readers") as u32,
+                retry: micros("retry_us"),
+                think: micros("think_us"),
+                hold: micros("hold_us"),
+                dist: r.pick("dist")?,
+                duration: Nanos::from_millis(r.uint("duration_ms")),
+                demo: r.pick("demo")?,
+                wake: micros("wake_us"),
+            })
+        })
     }
 
     /// How many processes take shared locks (none with a lock file, which cannot be shared).
@@ -327,14 +378,14 @@ mod tests {
         let mut set = ParamSet::new();
         set.insert("procs".into(), ParamValue::Int(4));
         set.insert("readers".into(), ParamValue::Int(50));
-        let p = LockParams::from_validated(&LabId::Lock.validate(&set).unwrap());
+        let p = LockParams::parse(&set).unwrap();
         assert_eq!(p.n_readers(), 2);
         assert_eq!(
             (0..4).map(|i| p.kind_of(i)).collect::<Vec<_>>(),
             [LockKind::Exclusive, LockKind::Exclusive, LockKind::Shared, LockKind::Shared]
         );
         set.insert("mode".into(), ParamValue::Text("lockfile".into()));
-        let p = LockParams::from_validated(&LabId::Lock.validate(&set).unwrap());
+        let p = LockParams::parse(&set).unwrap();
         assert_eq!(p.n_readers(), 0);
     }
 }

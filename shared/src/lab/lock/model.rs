@@ -7,7 +7,7 @@ use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use crate::LabId;
 use crate::i18n::Text;
 use crate::lab::MAX_SIM_EVENTS;
-use crate::params::ParamSet;
+use crate::params::{ParamError, ParamSet};
 use crate::rng::SimRng;
 use crate::sim::{self, Model, Stop, Timers};
 use crate::time::Nanos;
@@ -15,8 +15,11 @@ use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
 use std::collections::VecDeque;
 
 /// Simulates a validated parameter set.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = LockParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(LockParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: LockParams, params: &ParamSet, seed: u64) -> Trace {
     let mut model = LockModel::new(p, seed);
     let (events, stop) = sim::run(&mut model, MAX_SIM_EVENTS);
     let mut notes = Vec::new();

@@ -64,18 +64,19 @@ impl LockSnapshot {
 
 /// The state after every event at or before `t`.
 pub fn snapshot(trace: &Trace, t: Nanos) -> LockSnapshot {
-    let p = LockParams::from_validated(&trace.run.params);
-    let mut procs: Vec<ProcView> = (0..p.n_procs)
+    // A trace's parameters were validated when it was made or imported; without them nothing is drawn.
+    let p = LockParams::parse(&trace.run.params).ok();
+    let mut procs: Vec<ProcView> = (0..p.map_or(0, |p| p.n_procs))
         .map(|i| ProcView {
             actor: ActorId(i),
-            kind: p.kind_of(i),
+            kind: p.map_or(LockKind::Exclusive, |p| p.kind_of(i)),
             state: ProcState::Idle,
             last_bounce: None,
             failed_attempts: 0,
             acquisitions: 0,
         })
         .collect();
-    let uses_file = p.mode == AcquireMode::LockFile;
+    let uses_file = p.is_some_and(|p| p.mode == AcquireMode::LockFile);
     let mut lock_file = if uses_file { LockFileView::Absent } else { LockFileView::NotUsed };
     let (mut counter, mut rogue_last_write) = (0, None);
 

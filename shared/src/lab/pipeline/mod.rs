@@ -8,7 +8,8 @@ pub mod model;
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
-use crate::params::{Choice, ParamKind, ParamSet, ParamSpec, Reader};
+use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
+use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::Distribution;
 use crate::stats::percentile;
 use crate::time::Nanos;
@@ -35,6 +36,46 @@ pub static INFO: LabInfo = LabInfo {
     status: LabStatus::Available,
     params: PARAMS,
 };
+
+/// The pipeline lab in the registry.
+#[derive(Debug)]
+pub struct PipelineLab;
+
+impl crate::lab::Lab for PipelineLab {
+    fn info(&self) -> &'static LabInfo {
+        &INFO
+    }
+
+    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
+        PipelineParams::parse(params).map(drop)
+    }
+
+    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+        simulate(params, seed)
+    }
+
+    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
+        metrics(trace)
+    }
+
+    fn questions(&self) -> &'static [Question] {
+        QUESTIONS
+    }
+}
+
+/// What the page asks before a live run.
+const QUESTIONS: &[Question] = &[Question {
+    id: "order",
+    prompt: "Will the items come out in the order they were started?",
+    figure: Figure::Metric("out_of_order"),
+    answers: &[
+        Answer { label: "Yes, all in order", below: 0.5 },
+        Answer { label: "No, some overtake others", below: INF },
+    ],
+    why: "With more than one worker, an item that takes less time overtakes one started earlier; only a \
+              single worker, or the start-order preset (a channel of channels, read in start order), keeps the \
+              order.",
+}];
 
 const PATTERNS: &[Choice] = &[
     Choice { value: "async_sync", label: "1. async work, then wait for all" },
@@ -207,19 +248,17 @@ pub enum Pattern {
     Select,
 }
 
-impl Pattern {
-    fn parse(text: &str) -> Pattern {
-        match text {
-            "async_sync" => Pattern::AsyncSync,
-            "back_pressure" => Pattern::BackPressure,
-            "start_order" => Pattern::StartOrder,
-            "worker_pool" => Pattern::WorkerPool,
-            "dependency_graph" => Pattern::DependencyGraph,
-            "stages" => Pattern::Stages,
-            "select" => Pattern::Select,
-            _ => Pattern::ProducerConsumer,
-        }
-    }
+impl crate::params::ChoiceEnum for Pattern {
+    const VALUES: &'static [(&'static str, Self)] = &[
+        ("async_sync", Pattern::AsyncSync),
+        ("producer_consumer", Pattern::ProducerConsumer),
+        ("back_pressure", Pattern::BackPressure),
+        ("start_order", Pattern::StartOrder),
+        ("worker_pool", Pattern::WorkerPool),
+        ("dependency_graph", Pattern::DependencyGraph),
+        ("stages", Pattern::Stages),
+        ("select", Pattern::Select),
+    ];
 }
 
 /// What a stage's threads do.
@@ -296,27 +335,28 @@ pub struct PipelineParams {
 }
 
 impl PipelineParams {
-    pub fn from_validated(set: &ParamSet) -> Self {
-        let r = Reader { specs: PARAMS, set };
-        let int = |key: &str| u64::try_from(r.int(key)).unwrap_or(0);
-        PipelineParams {
-            pattern: Pattern::parse(r.choice("pattern")),
-            items: int("items").clamp(1, 2_000) as u32,
-            producers: int("producers").clamp(1, 16) as u32,
-            workers: int("workers").clamp(1, 64) as u32,
-            capacity: int("capacity").min(1_024) as u32,
-            bounded: r.choice("bounded") == "bounded",
-            start_order: r.choice("order") == "start",
-            pool: r.choice("pool") == "pool",
-            default_branch: r.choice("default_branch") == "on",
-            produce: Nanos::from_micros(int("produce_us")),
-            work: Nanos::from_micros(int("work_us").max(1)),
-            default_work: Nanos::from_micros(int("default_work_us").max(1)),
-            service: Distribution::parse(r.choice("service")).unwrap_or(Distribution::Exponential),
-            cpu_workload: r.choice("workload") == "cpu",
-            spawn: Nanos::from_micros(int("spawn_us")),
-            wake: Nanos::from_micros(int("wake_us")),
-        }
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("pipeline", PARAMS, set, |r| {
+            Ok(PipelineParams {
+                pattern: r.pick("pattern")?,
+                items: r.uint("items") as u32,
+                producers: r.uint("producers") as u32,
+                workers: r.uint("workers") as u32,
+                capacity: r.uint("capacity") as u32,
+                bounded: r.either("bounded", "bounded", "unbounded")?,
+                start_order: r.either("order", "start", "completion")?,
+                pool: r.either("pool", "pool", "per_task")?,
+                default_branch: r.either("default_branch", "on", "off")?,
+                produce: Nanos::from_micros(r.uint("produce_us")),
+                work: Nanos::from_micros(r.uint("work_us")),
+                default_work: Nanos::from_micros(r.uint("default_work_us")),
+                service: r.pick("service")?,
+                cpu_workload: r.either("workload", "cpu", "sleep")?,
+                spawn: Nanos::from_micros(r.uint("spawn_us")),
+                wake: Nanos::from_micros(r.uint("wake_us")),
+            })
+        })
     }
 
     /// The preset's stages and channels (the dependency graph has none: see `graph.rs`).
@@ -564,7 +604,7 @@ pub fn flow(trace: &Trace) -> Flow {
 }
 
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let p = PipelineParams::from_validated(&trace.run.params);
+    let Ok(p) = PipelineParams::parse(&trace.run.params) else { return Vec::new() };
     let f = flow(trace);
     let mut lat: Vec<u64> =
         f.produced.iter().zip(&f.delivered).filter_map(|(a, b)| Some(b.as_ref()?.saturating_sub((*a)?).0)).collect();
@@ -652,8 +692,11 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
 }
 
 /// Simulates the preset.
-pub fn simulate(params: &ParamSet, seed: u64) -> Trace {
-    let p = PipelineParams::from_validated(params);
+pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
+    Ok(simulate_typed(PipelineParams::parse(params)?, params, seed))
+}
+
+fn simulate_typed(p: PipelineParams, params: &ParamSet, seed: u64) -> Trace {
     let events =
         if p.pattern == Pattern::DependencyGraph { graph::simulate(&p, seed) } else { model::simulate(&p, seed) };
     Trace {
@@ -723,7 +766,7 @@ mod tests {
 
     #[test]
     fn the_frame_case_has_500_items_in_flight_at_its_moment() {
-        let trace = simulate(&LabId::Pipeline.validate(&frame_case()).unwrap(), 1);
+        let trace = simulate(&LabId::Pipeline.validate(&frame_case()).unwrap(), 1).unwrap();
         let t = frame_case_moment(&trace);
         let f = flow(&trace);
         let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
@@ -740,45 +783,45 @@ mod tests {
     fn every_pattern_delivers_every_item_once_and_is_deterministic() {
         for choice in PATTERNS {
             let s = set(&[("pattern", choice.value), ("items", "60")]);
-            let trace = simulate(&s, 2);
+            let trace = simulate(&s, 2).unwrap();
             let f = flow(&trace);
             let mut order = f.delivery_order.clone();
             order.sort_unstable();
             // 60 items; the dependency graph's 60 tasks are five copies of its 12-task build.
             assert_eq!(order, (0..60).collect::<Vec<u32>>(), "{}", choice.value);
-            assert_eq!(simulate(&s, 2), trace, "{}", choice.value);
+            assert_eq!(simulate(&s, 2).unwrap(), trace, "{}", choice.value);
         }
     }
 
     #[test]
     fn start_order_delivers_in_order_and_completion_order_does_not() {
-        let ordered = simulate(&set(&[("pattern", "start_order"), ("workers", "8")]), 1);
+        let ordered = simulate(&set(&[("pattern", "start_order"), ("workers", "8")]), 1).unwrap();
         assert_eq!(metric(&ordered, "out_of_order"), Some(0.0));
-        let completion = simulate(&set(&[("pattern", "start_order"), ("workers", "8"), ("order", "completion")]), 1);
+        let completion = simulate(&set(&[("pattern", "start_order"), ("workers", "8"), ("order", "completion")]), 1).unwrap();
         assert!(metric(&completion, "out_of_order").unwrap() > 0.0);
     }
 
     #[test]
     fn an_unbounded_queue_grows_where_a_bounded_one_pushes_back() {
         let base = [("pattern", "back_pressure"), ("produce_us", "100"), ("work_us", "400"), ("capacity", "4")];
-        let bounded = simulate(&set(&base), 1);
+        let bounded = simulate(&set(&base), 1).unwrap();
         assert!(metric(&bounded, "peak_0").unwrap() <= 4.0);
         assert!(metric(&bounded, "send_wait_0").unwrap() > 0.0, "the producer stalls");
         let mut unbounded_params = base.to_vec();
         unbounded_params.push(("bounded", "unbounded"));
-        let unbounded = simulate(&set(&unbounded_params), 1);
+        let unbounded = simulate(&set(&unbounded_params), 1).unwrap();
         assert!(metric(&unbounded, "peak_0").unwrap() > 50.0);
         assert_eq!(metric(&unbounded, "send_wait_0"), Some(0.0));
     }
 
     #[test]
     fn the_slowest_stage_is_the_bottleneck_and_select_with_default_never_blocks() {
-        let stages = simulate(&set(&[("pattern", "stages"), ("produce_us", "100")]), 1);
+        let stages = simulate(&set(&[("pattern", "stages"), ("produce_us", "100")]), 1).unwrap();
         let bottleneck = metrics(&stages).into_iter().find(|m| m.key == "bottleneck").unwrap();
         assert!(bottleneck.label.to_string().contains("transform"), "{}", bottleneck.label);
-        let blocking = simulate(&set(&[("pattern", "select")]), 1);
+        let blocking = simulate(&set(&[("pattern", "select")]), 1).unwrap();
         assert_eq!(metric(&blocking, "empty_selects"), Some(0.0));
-        let polling = simulate(&set(&[("pattern", "select"), ("default_branch", "on")]), 1);
+        let polling = simulate(&set(&[("pattern", "select"), ("default_branch", "on")]), 1).unwrap();
         assert!(metric(&polling, "empty_selects").unwrap() > 0.0);
         assert_eq!(metric(&polling, "recv_wait_3"), Some(0.0), "a select with a default branch never waits");
     }
@@ -786,8 +829,8 @@ mod tests {
     #[test]
     fn no_task_starts_before_its_inputs_and_the_makespan_is_at_least_the_critical_path() {
         let s = set(&[("pattern", "dependency_graph"), ("items", "24"), ("workers", "3")]);
-        let trace = simulate(&s, 4);
-        let p = PipelineParams::from_validated(&s);
+        let trace = simulate(&s, 4).unwrap();
+        let p = PipelineParams::parse(&s).unwrap();
         let tasks = graph::tasks(&p, 4);
         let (start, end) = graph::task_times(&trace);
         for (i, (deps, _)) in tasks.iter().enumerate() {
