@@ -506,7 +506,8 @@ mod tests {
 
     #[test]
     fn io_bound_tasks_suit_the_event_loop_and_compute_bound_ones_do_not() {
-        let io = simulate(&params(&[("tasks", 12), ("compute_us", 100), ("wait_us", 10_000), ("cores", 1)]), 1).unwrap();
+        let io =
+            simulate(&params(&[("tasks", 12), ("compute_us", 100), ("wait_us", 10_000), ("cores", 1)]), 1).unwrap();
         assert!(makespan(&io, Way::EventLoop) < makespan(&io, Way::Processes));
         let cpu = simulate(
             &params(&[("tasks", 12), ("compute_us", 5_000), ("wait_us", 100), ("cores", 4), ("workers", 4)]),

@@ -797,7 +797,8 @@ mod tests {
     fn start_order_delivers_in_order_and_completion_order_does_not() {
         let ordered = simulate(&set(&[("pattern", "start_order"), ("workers", "8")]), 1).unwrap();
         assert_eq!(metric(&ordered, "out_of_order"), Some(0.0));
-        let completion = simulate(&set(&[("pattern", "start_order"), ("workers", "8"), ("order", "completion")]), 1).unwrap();
+        let completion =
+            simulate(&set(&[("pattern", "start_order"), ("workers", "8"), ("order", "completion")]), 1).unwrap();
         assert!(metric(&completion, "out_of_order").unwrap() > 0.0);
     }
 
