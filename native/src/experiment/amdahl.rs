@@ -68,19 +68,7 @@ fn parallel_for(parallel: u64, threads: u32, cancel: &CancelFlag) {
     });
 }
 
-/// The amdahl lab's experiment in the registry.
-#[derive(Debug)]
-pub struct AmdahlExperiment;
-
-impl super::Experiment for AmdahlExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Amdahl
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-}
+experiment_entry!(AmdahlExperiment, Amdahl);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = AmdahlParams::parse(params)?;

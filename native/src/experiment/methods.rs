@@ -71,23 +71,7 @@ impl Samples<'_> {
     }
 }
 
-/// The methods lab's experiment in the registry.
-#[derive(Debug)]
-pub struct MethodsExperiment;
-
-impl super::Experiment for MethodsExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Methods
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-
-    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
-        worker(arg)
-    }
-}
+experiment_entry!(MethodsExperiment, Methods, worker = worker);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = MethodsParams::parse(params)?;

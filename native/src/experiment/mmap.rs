@@ -137,19 +137,7 @@ fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
     (0..CHUNKS).map(move |i| (n * i / CHUNKS, n * (i + 1) / CHUNKS))
 }
 
-/// The mmap lab's experiment in the registry.
-#[derive(Debug)]
-pub struct MmapExperiment;
-
-impl super::Experiment for MmapExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Mmap
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-}
+experiment_entry!(MmapExperiment, Mmap);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = MmapParams::parse(params)?;

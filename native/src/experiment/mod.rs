@@ -1,6 +1,35 @@
 //! The real experiments, one module per lab, and what they share: the context a run gets (its scratch
 //! directory, a cancel flag, where to send its events) and the errors a run can end with.
 
+/// An experiment module's registry entry: a unit type implementing [`Experiment`] for `lab` from the module's
+/// `run`, and from `worker` when the lab starts worker processes.
+macro_rules! experiment_entry {
+    ($name:ident, $lab:ident $(, worker = $worker:path)?) => {
+        /// This lab's experiment in [`crate::experiment::EXPERIMENTS`].
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl crate::experiment::Experiment for $name {
+            fn lab(&self) -> shared::LabId {
+                shared::LabId::$lab
+            }
+
+            fn run(
+                &self,
+                params: &shared::ParamSet,
+                seed: u64,
+                ctx: &crate::experiment::RunContext<'_>,
+            ) -> Result<Vec<shared::i18n::Text>, crate::experiment::ExperimentError> {
+                run(params, seed, ctx)
+            }
+
+            $(fn worker(&self, arg: &str) -> Result<(), crate::experiment::ExperimentError> {
+                $worker(arg)
+            })?
+        }
+    };
+}
+
 pub mod amdahl;
 pub mod io;
 pub mod lock;

@@ -269,19 +269,7 @@ fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Outp
     }
 }
 
-/// The pipeline lab's experiment in the registry.
-#[derive(Debug)]
-pub struct PipelineExperiment;
-
-impl super::Experiment for PipelineExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Pipeline
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-}
+experiment_entry!(PipelineExperiment, Pipeline);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = PipelineParams::parse(params)?;

@@ -357,23 +357,7 @@ impl Round<'_> {
     }
 }
 
-/// The watch lab's experiment in the registry.
-#[derive(Debug)]
-pub struct WatchExperiment;
-
-impl super::Experiment for WatchExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Watch
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-
-    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
-        worker(arg)
-    }
-}
+experiment_entry!(WatchExperiment, Watch, worker = worker);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = WatchParams::parse(params)?;

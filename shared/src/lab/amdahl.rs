@@ -32,31 +32,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The amdahl lab in the registry.
-#[derive(Debug)]
-pub struct AmdahlLab;
-
-impl crate::lab::Lab for AmdahlLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        AmdahlParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-}
+lab_entry!(AmdahlLab, AmdahlParams);
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

@@ -38,31 +38,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The io lab in the registry.
-#[derive(Debug)]
-pub struct IoLab;
-
-impl crate::lab::Lab for IoLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        IoParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-}
+lab_entry!(IoLab, IoParams);
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

@@ -37,31 +37,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The methods lab in the registry.
-#[derive(Debug)]
-pub struct MethodsLab;
-
-impl crate::lab::Lab for MethodsLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        MethodsParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-}
+lab_entry!(MethodsLab, MethodsParams);
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

@@ -1,6 +1,45 @@
 //! The labs' pure parts: one module per lab, each with its parameters, events, simulation model, metrics and the
 //! state a view draws at a moment. This file holds the [`Lab`] trait they implement and the registry of them.
 
+/// A lab module's registry entry: a unit type implementing [`Lab`] from the module's `INFO`, `QUESTIONS`,
+/// `simulate`, `metrics` and its typed parameters' `parse`; a lab with trait items of its own (its `progress`)
+/// passes them in braces.
+macro_rules! lab_entry {
+    ($name:ident, $params:ty $(, { $($own:tt)* })?) => {
+        /// This lab in [`crate::lab::LABS`].
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl crate::lab::Lab for $name {
+            fn info(&self) -> &'static crate::catalogue::LabInfo {
+                &INFO
+            }
+
+            fn check(&self, params: &crate::params::ParamSet) -> Result<(), crate::params::ParamError> {
+                <$params>::parse(params).map(drop)
+            }
+
+            fn simulate(
+                &self,
+                params: &crate::params::ParamSet,
+                seed: u64,
+            ) -> Result<crate::trace::Trace, crate::params::ParamError> {
+                simulate(params, seed)
+            }
+
+            fn metrics(&self, trace: &crate::trace::Trace) -> Vec<crate::trace::Metric> {
+                metrics(trace)
+            }
+
+            fn questions(&self) -> &'static [crate::predict::Question] {
+                QUESTIONS
+            }
+
+            $($($own)*)?
+        }
+    };
+}
+
 pub mod amdahl;
 pub mod io;
 pub mod lock;

@@ -39,31 +39,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The watch lab in the registry.
-#[derive(Debug)]
-pub struct WatchLab;
-
-impl crate::lab::Lab for WatchLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        WatchParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-
+lab_entry!(WatchLab, WatchParams, {
     /// A sweep streams its rounds: the bar counts the changes written across them.
     fn progress(&self, params: &ParamSet) -> crate::lab::Progress {
         let Ok(p) = WatchParams::parse(params) else { return crate::lab::Progress::Events };
@@ -74,7 +50,7 @@ impl crate::lab::Lab for WatchLab {
             counts: writes,
         }
     }
-}
+});
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

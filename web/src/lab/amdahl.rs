@@ -13,19 +13,7 @@ const H: f64 = 300.0;
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
 
-/// The amdahl lab's drawing in the registry.
-#[derive(Debug)]
-pub struct AmdahlLabView;
-
-impl super::LabView for AmdahlLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Amdahl
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <AmdahlView {trace} {t} /> }
-    }
-}
+view_entry!(AmdahlLabView, Amdahl, AmdahlView);
 
 #[function_component(AmdahlView)]
 pub fn amdahl_view(props: &MomentProps) -> Html {

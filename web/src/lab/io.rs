@@ -47,19 +47,7 @@ fn lanes(trace: &Trace) -> Vec<Lanes> {
     out
 }
 
-/// The io lab's drawing in the registry.
-#[derive(Debug)]
-pub struct IoLabView;
-
-impl super::LabView for IoLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Io
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <IoView {trace} {t} /> }
-    }
-}
+view_entry!(IoLabView, Io, IoView);
 
 #[function_component(IoView)]
 pub fn io_view(props: &MomentProps) -> Html {

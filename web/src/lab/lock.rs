@@ -16,19 +16,7 @@ const CY: f64 = 205.0;
 /// How many of the waiting processes the queue line names.
 const QUEUE_SHOWN: usize = 12;
 
-/// The lock lab's drawing in the registry.
-#[derive(Debug)]
-pub struct LockLabView;
-
-impl super::LabView for LockLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Lock
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <LockView {trace} {t} /> }
-    }
-}
+view_entry!(LockLabView, Lock, LockView);
 
 #[function_component(LockView)]
 pub fn lock_view(props: &MomentProps) -> Html {

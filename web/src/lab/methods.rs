@@ -12,19 +12,7 @@ use yew::prelude::*;
 const W: f64 = 720.0;
 const LEFT: f64 = 92.0;
 
-/// The methods lab's drawing in the registry.
-#[derive(Debug)]
-pub struct MethodsLabView;
-
-impl super::LabView for MethodsLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Methods
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <MethodsView {trace} {t} /> }
-    }
-}
+view_entry!(MethodsLabView, Methods, MethodsView);
 
 #[function_component(MethodsView)]
 pub fn methods_view(props: &MomentProps) -> Html {

@@ -12,19 +12,7 @@ use yew::prelude::*;
 const W: f64 = 720.0;
 const CELLS: u32 = 128;
 
-/// The mmap lab's drawing in the registry.
-#[derive(Debug)]
-pub struct MmapLabView;
-
-impl super::LabView for MmapLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Mmap
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <MmapView {trace} {t} /> }
-    }
-}
+view_entry!(MmapLabView, Mmap, MmapView);
 
 #[function_component(MmapView)]
 pub fn mmap_view(props: &MomentProps) -> Html {

@@ -1,6 +1,25 @@
 //! One module per lab view. Each lab's page composes the shared pieces: explanation, parameter form, player,
 //! metrics table and the connection, around its own drawing.
 
+/// A view module's registry entry: a unit type implementing [`LabView`] for `lab` by drawing `component`.
+macro_rules! view_entry {
+    ($name:ident, $lab:ident, $component:ident) => {
+        /// This lab's drawing in [`crate::lab::VIEWS`].
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl crate::lab::LabView for $name {
+            fn lab(&self) -> shared::LabId {
+                shared::LabId::$lab
+            }
+
+            fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
+                html! { <$component {trace} {t} /> }
+            }
+        }
+    };
+}
+
 pub mod amdahl;
 pub mod io;
 pub mod lock;

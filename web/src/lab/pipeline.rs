@@ -52,19 +52,7 @@ fn queued_at(f: &Flow, channel: usize, t: Nanos) -> u32 {
     n.checked_sub(1).map_or(0, |i| q[i].1)
 }
 
-/// The pipeline lab's drawing in the registry.
-#[derive(Debug)]
-pub struct PipelineLabView;
-
-impl super::LabView for PipelineLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Pipeline
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <PipelineView {trace} {t} /> }
-    }
-}
+view_entry!(PipelineLabView, Pipeline, PipelineView);
 
 #[function_component(PipelineView)]
 pub fn pipeline_view(props: &MomentProps) -> Html {

@@ -15,19 +15,7 @@ const MAX_CELLS: u32 = 400;
 /// Histogram bins: three per decade from 1 µs to 10 s.
 const BINS: usize = 22;
 
-/// The watch lab's drawing in the registry.
-#[derive(Debug)]
-pub struct WatchLabView;
-
-impl super::LabView for WatchLabView {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Watch
-    }
-
-    fn draw(&self, trace: std::rc::Rc<shared::Trace>, t: shared::Nanos) -> Html {
-        html! { <WatchView {trace} {t} /> }
-    }
-}
+view_entry!(WatchLabView, Watch, WatchView);
 
 #[function_component(WatchView)]
 pub fn watch_view(props: &MomentProps) -> Html {

@@ -65,23 +65,7 @@ impl Drop for Feeder {
     }
 }
 
-/// The io lab's experiment in the registry.
-#[derive(Debug)]
-pub struct IoExperiment;
-
-impl super::Experiment for IoExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Io
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-
-    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
-        feeder(arg)
-    }
-}
+experiment_entry!(IoExperiment, Io, worker = feeder);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = IoParams::parse(params)?;

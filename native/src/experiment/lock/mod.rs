@@ -126,23 +126,7 @@ impl Batcher<'_> {
     }
 }
 
-/// The lock lab's experiment in the registry.
-#[derive(Debug)]
-pub struct LockExperiment;
-
-impl super::Experiment for LockExperiment {
-    fn lab(&self) -> shared::LabId {
-        shared::LabId::Lock
-    }
-
-    fn run(&self, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-        run(params, seed, ctx)
-    }
-
-    fn worker(&self, arg: &str) -> Result<(), ExperimentError> {
-        worker::main(arg)
-    }
-}
+experiment_entry!(LockExperiment, Lock, worker = worker::main);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = LockParams::parse(params)?;

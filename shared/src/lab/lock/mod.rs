@@ -17,7 +17,7 @@ use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
 use crate::predict::{Answer, Figure, INF, Question};
 use crate::rng::Distribution;
 use crate::time::Nanos;
-use crate::trace::{Actor, ActorId, ActorKind, Metric, Trace};
+use crate::trace::{Actor, ActorId, ActorKind};
 use serde::{Deserialize, Serialize};
 
 pub static INFO: LabInfo = LabInfo {
@@ -47,31 +47,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The lock lab in the registry.
-#[derive(Debug)]
-pub struct LockLab;
-
-impl crate::lab::Lab for LockLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        LockParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-}
+lab_entry!(LockLab, LockParams);
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

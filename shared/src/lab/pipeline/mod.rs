@@ -37,31 +37,7 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-/// The pipeline lab in the registry.
-#[derive(Debug)]
-pub struct PipelineLab;
-
-impl crate::lab::Lab for PipelineLab {
-    fn info(&self) -> &'static LabInfo {
-        &INFO
-    }
-
-    fn check(&self, params: &ParamSet) -> Result<(), ParamError> {
-        PipelineParams::parse(params).map(drop)
-    }
-
-    fn simulate(&self, params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
-        simulate(params, seed)
-    }
-
-    fn metrics(&self, trace: &Trace) -> Vec<Metric> {
-        metrics(trace)
-    }
-
-    fn questions(&self) -> &'static [Question] {
-        QUESTIONS
-    }
-}
+lab_entry!(PipelineLab, PipelineParams);
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {
