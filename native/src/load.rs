@@ -153,14 +153,19 @@ async fn stall(
     tokio::time::sleep_until(deadline.into()).await;
     // Read on: what was queued (the run's first messages came before the stall), then the rest.
     let (mut lagged, mut missed, mut seqs, mut last) = (false, 0, Vec::new(), None);
+    let give_up = Instant::now() + Duration::from_secs(60);
     let whole = |seqs: &mut Vec<u64>, last: Option<u64>| {
         seqs.sort_unstable();
         last.is_some_and(|last| seqs.iter().copied().eq(0..=last))
     };
     loop {
-        // Under this load the stream to a stalled client that reads again has paused for over 5 s (about one
-        // wave in two here) before the rest came: 20 s of silence ends the read.
-        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+        // Until the run has ended, however long: under this load the second stalled run can still be queued
+        // when the client reads again (the run ahead of it ends only once its recording has caught up, which
+        // for a fast lock run takes longer than the run). After its last message, the `lagged` notice follows
+        // as soon as the queue is empty.
+        let wait =
+            if last.is_some() { Duration::from_secs(2) } else { give_up.saturating_duration_since(Instant::now()) };
+        match tokio::time::timeout(wait, ws.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => match ServerMsg::parse(&text) {
                 Ok(ServerMsg::Lagged { missed: m, .. }) => {
                     lagged = true;
@@ -170,7 +175,10 @@ async fn stall(
                     if let Some((_, seq)) = msg.run_seq() {
                         seqs.push(seq);
                     }
-                    if let ServerMsg::Finished { seq, .. } = msg {
+                    if let ServerMsg::Finished { seq, .. }
+                    | ServerMsg::Cancelled { seq, .. }
+                    | ServerMsg::Failed { seq, .. } = msg
+                    {
                         last = Some(seq);
                     }
                 }

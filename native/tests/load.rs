@@ -38,10 +38,12 @@ async fn twenty_clients_for_five_seconds_twice() {
         "file descriptors did not come back: {report}"
     );
     // The first wave may leave memory the companion touched for the first time (stacks, allocator arenas that
-    // stay fragmented); a leak would grow again with the second wave. Five waves here went 16.6, 18.7, 17.5,
-    // 17.8, 20.5 MiB: noise of a few MiB, no trend.
+    // stay fragmented); a leak would grow again with the second wave. Five waves once went 16.6, 18.7, 17.5,
+    // 17.8, 20.5 MiB; since the lock lab got faster (a stalled client's run is ~10 MB of log), pairs of waves
+    // went 30.7→26.9, 33.3→41.8, 28.6→27.5, 41.0→37.3 MiB: noise of up to ±10 MiB, no trend. A leaked log of a
+    // stalled client would be tens of MiB a wave.
     let (first, second) = (report.rss_after_kib[0], report.rss_after_kib[1]);
-    assert!(second <= first + 8 * 1024, "memory grew from one wave to the next: {report}");
+    assert!(second <= first + 16 * 1024, "memory grew from one wave to the next: {report}");
     assert!(first <= report.rss_kib.0 + 32 * 1024, "memory did not come back: {report}");
     let _ = std::fs::remove_dir_all(&scratch);
 }
