@@ -16,15 +16,20 @@
 
 use crate::clock::monotonic_ns;
 use crate::experiment::lock::report::Reporter;
+use anyhow::Context;
 use rustix::fs::{FlockOperation, flock};
 use shared::LabId;
+use shared::figures::BenchFigures;
 use shared::lab::lock::{LockEvent, LockKind};
 use std::io::Read;
 
-pub fn run() -> anyhow::Result<()> {
+/// Runs every comparison, printing it; the figures `cargo xtask bench` sets against others go to `figures_out`
+/// as JSON ([`BenchFigures`]) when given.
+pub fn run(figures_out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let mut figures = BenchFigures::default();
     let (events, secs) = simulation_speed()?;
     println!("simulation, native: {:.2} M events/s ({events} events per run)", events as f64 / secs / 1e6);
-    println!("sim_events_per_sec={:.0}", events as f64 / secs);
+    figures.record("sim_events_per_sec", events as f64 / secs);
     let (plain, instrumented) = flock_loop_overhead()?;
     println!(
         "flock lock+unlock: plain {:.0} ns, instrumented {:.0} ns per iteration: overhead {:+.1}%",
@@ -33,10 +38,13 @@ pub fn run() -> anyhow::Result<()> {
         (instrumented / plain - 1.0) * 100.0
     );
     lock_figures()?;
-    lab_figures()?;
-    watch_figures()?;
+    lab_figures(&mut figures)?;
+    watch_figures(&mut figures)?;
     io_figures()?;
-    pipeline_figures()?;
+    pipeline_figures(&mut figures)?;
+    if let Some(path) = figures_out {
+        std::fs::write(path, figures.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    }
     load_figures()
 }
 
@@ -175,7 +183,7 @@ fn lock_figures() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn lab_figures() -> anyhow::Result<()> {
+fn lab_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     use shared::ParamValue::{Float, Int};
     let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
     let methods = measure(LabId::Methods, &[("samples", Int(300))])?;
@@ -192,7 +200,7 @@ fn lab_figures() -> anyhow::Result<()> {
         println!("Amdahl workload built with p = 0.900: fitted p = {fitted:.3} ± {spread:.3} on {cores} CPUs");
     }
     // mmap: 256 MiB, warm, random methods on 10 % of the pages; every method as a fraction of the ceiling, and
-    // machine-readable lines for `cargo xtask bench` to set against fio.
+    // the figures `cargo xtask bench` sets against fio.
     let mmap = measure(LabId::Mmap, &[("size_mib", Int(256)), ("fraction_pct", Int(10))])?;
     for method in shared::lab::mmap::Method::all() {
         let key = method.key();
@@ -201,7 +209,7 @@ fn lab_figures() -> anyhow::Result<()> {
                 .map(|f| format!(" = {:.2} of the memcpy ceiling", f))
                 .unwrap_or_default();
             println!("mmap lab, {}: {gbps:.2} GB/s{of}", method.name());
-            println!("mmap_{key}_gbps={gbps:.4}");
+            figures.record(format!("mmap_{key}_gbps"), gbps);
         }
     }
     Ok(())
@@ -264,7 +272,7 @@ pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
 
 /// The watch lab's figures: a sweep to 100 000 files for the cost of each watcher, the default-sized run whose
 /// figures the page's run is compared with, and inotify against inotifywait.
-fn watch_figures() -> anyhow::Result<()> {
+fn watch_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     use shared::ParamValue::{Int, Text};
     let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
     let sweep = measure(
@@ -286,11 +294,11 @@ fn watch_figures() -> anyhow::Result<()> {
     let case = streaming_case();
     let query: Vec<String> = case.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // The page's run takes its seed from the link: the same seed gives both runs the same plan of writes.
-    println!("watch_case={}&seed=1", query.join("&"));
+    figures.watch_case = Some(format!("{}&seed=1", query.join("&")));
     let alone = measure(LabId::Watch, &case)?;
     for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
         if let Some(v) = value(&alone, key) {
-            println!("watch_{key}_ns={v:.0}");
+            figures.record(format!("watch_{key}_ns"), v);
         }
     }
     match crate::experiment::watch::against_inotifywait(500) {
@@ -346,7 +354,7 @@ fn io_figures() -> anyhow::Result<()> {
 }
 
 /// The pipeline lab's simulation speed, and its instrumented channel against a bare one.
-fn pipeline_figures() -> anyhow::Result<()> {
+fn pipeline_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     let params = LabId::Pipeline.validate(&shared::lab::pipeline::benchmark_params())?;
     let start = monotonic_ns();
     let (mut runs, mut events) = (0u32, 0usize);
@@ -356,7 +364,7 @@ fn pipeline_figures() -> anyhow::Result<()> {
     }
     let rate = events as f64 / ((monotonic_ns() - start) as f64 / 1e9);
     println!("pipeline simulation, native: {:.2} M events/s", rate / 1e6);
-    println!("pipeline_events_per_sec={rate:.0}");
+    figures.record("pipeline_events_per_sec", rate);
     for capacity in [1, 1_024] {
         let (bare, recorded) = channel_throughput(capacity)?;
         println!(

@@ -40,7 +40,11 @@ enum Command {
         args: Vec<String>,
     },
     /// Print the performance comparisons as ratios measured in this run.
-    Bench,
+    Bench {
+        /// Also write the figures `cargo xtask bench` compares to this file, as JSON.
+        #[arg(long)]
+        figures: Option<std::path::PathBuf>,
+    },
     #[command(name = "__worker", hide = true)]
     Worker { lab: String, spec: String },
 }
@@ -66,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             let args = cli::parse_run_args(&lab, &args)?;
             cli::run(&args)
         }
-        Command::Bench => bench::run(),
+        Command::Bench { figures } => bench::run(figures.as_deref()),
         Command::Worker { .. } => Ok(()),
     }
 }

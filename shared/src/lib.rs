@@ -8,6 +8,7 @@ pub mod admission;
 pub mod catalogue;
 pub mod digest;
 pub mod export;
+pub mod figures;
 pub mod i18n;
 pub mod lab;
 pub mod live;

@@ -155,7 +155,7 @@ fn test() -> Result<()> {
 /// fio on a file of the same size in the same kind of place, warm, against the mmap lab's figures from
 /// `syslab bench` in the same run: read(2) at 1 MiB against fio's psync, the mapping against fio's mmap engine,
 /// and random 4 KiB reads of 10 % of the file against fio's randread.
-fn fio_comparison(native_out: &str) -> Result<()> {
+fn fio_comparison(native: &shared::figures::BenchFigures) -> Result<()> {
     tools::debian_tool("fio", "fio")?;
     let dir = tools::root().join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -171,37 +171,41 @@ fn fio_comparison(native_out: &str) -> Result<()> {
             .arg(format!("--io_size={io_size}"))
             .output()
             .context("running fio")?;
-        let json = String::from_utf8_lossy(&out.stdout);
-        // The first "bw_bytes" in fio's JSON is the read side of the only job.
-        json.split("\"bw_bytes\"")
-            .nth(1)
-            .and_then(|rest| rest.trim_start_matches([' ', ':']).split([',', '\n']).next())
-            .and_then(|v| v.trim().parse::<f64>().ok())
+        fio_read_bandwidth(&String::from_utf8_lossy(&out.stdout))
             .map(|bytes_per_sec| bytes_per_sec / 1e9)
-            .with_context(|| format!("fio {name} reported no bandwidth: {}", String::from_utf8_lossy(&out.stderr)))
+            .with_context(|| format!("fio {name}: {}", String::from_utf8_lossy(&out.stderr)))
     };
     // Lay the file out and warm it once, as the lab warms its file before each method.
     fio("warm", "read", "1M", "psync", "256M")?;
-    let ours = |key: &str| {
-        native_out
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("mmap_{key}_gbps=")).and_then(|v| v.trim().parse::<f64>().ok()))
+    let ours = |key: &str| native.get(&format!("mmap_{key}_gbps"));
+    let compare = |what: &str, ours: Result<f64, shared::figures::FiguresError>, theirs: f64| -> Result<()> {
+        let ours = ours?;
+        println!("{what}: syslab {ours:.2} GB/s, fio {theirs:.2} GB/s → {:.2}×", ours / theirs);
+        Ok(())
     };
-    let compare = |what: &str, ours: Option<f64>, theirs: f64| match ours {
-        Some(o) => println!("{what}: syslab {o:.2} GB/s, fio {theirs:.2} GB/s → {:.2}×", o / theirs),
-        None => println!("{what}: fio {theirs:.2} GB/s (no syslab figure)"),
-    };
-    compare("sequential read(2), 1 MiB", ours("read_1024k"), fio("psync", "read", "1M", "psync", "256M")?);
-    compare("sequential mmap", ours("mmap_seq"), fio("mmap", "read", "1M", "mmap", "256M")?);
+    compare("sequential read(2), 1 MiB", ours("read_1024k"), fio("psync", "read", "1M", "psync", "256M")?)?;
+    compare("sequential mmap", ours("mmap_seq"), fio("mmap", "read", "1M", "mmap", "256M")?)?;
     compare(
         "random 4 KiB, pread vs fio psync",
         ours("pread_pieces"),
         fio("randread", "randread", "4k", "psync", "26M")?,
-    );
-    compare("random 4 KiB, mmap vs fio mmap", ours("mmap_pieces"), fio("randmmap", "randread", "4k", "mmap", "26M")?);
+    )?;
+    compare("random 4 KiB, mmap vs fio mmap", ours("mmap_pieces"), fio("randmmap", "randread", "4k", "mmap", "26M")?)?;
     println!("(fio's mmap engine copies out of the mapping into its buffer; the lab's mapping is scanned in place.)");
     std::fs::remove_file(&file).ok();
     Ok(())
+}
+
+/// A benchmark binary's figures, written by it as JSON.
+fn read_figures(path: &std::path::Path) -> Result<shared::figures::BenchFigures> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(shared::figures::BenchFigures::from_json(&text)?)
+}
+
+/// fio's read bandwidth in bytes per second, from its JSON: the read side of its only job.
+fn fio_read_bandwidth(json: &str) -> Result<f64> {
+    let value: serde_json::Value = serde_json::from_str(json).context("fio's output is not JSON")?;
+    value["jobs"][0]["read"]["bw_bytes"].as_f64().context("fio's JSON has no jobs[0].read.bw_bytes")
 }
 
 /// Saves PNGs of the page's main states into target/screenshots, to look at.
@@ -229,49 +233,50 @@ fn bench() -> Result<()> {
     run(cmd("cargo").args(["build", "--release", "-p", "native", "-p", "e2e", "--bins"]))?;
     build_page()?;
     tools::debian_tool("inotifywait", "inotify-tools")?;
-    let native = cmd("target/release/syslab").arg("bench").output().context("running syslab bench")?;
-    let native_out = String::from_utf8_lossy(&native.stdout).into_owned();
-    print!("{native_out}");
-    let figure = |text: &str, key: &str| {
-        text.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse::<f64>().ok()))
-    };
-    let watch_case = native_out.lines().find_map(|l| l.strip_prefix("watch_case=")).unwrap_or_default();
+    let dir = tools::root().join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let (native_json, browser_json) = (dir.join("native-figures.json"), dir.join("browser-figures.json"));
+    let native = cmd("target/release/syslab")
+        .arg("bench")
+        .arg("--figures")
+        .arg(&native_json)
+        .output()
+        .context("running syslab bench")?;
+    print!("{}", String::from_utf8_lossy(&native.stdout));
+    if !native.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&native.stderr));
+    }
+    let native = read_figures(&native_json)?;
+    let watch_case = native.watch_case.clone().unwrap_or_default();
     let browser = cmd("target/release/browser-bench")
+        .env("SYSLAB_FIGURES", &browser_json)
         .env("SYSLAB_DIST", tools::root().join("dist"))
         .env("SYSLAB_BIN", tools::root().join("target/release/syslab"))
         .env("SYSLAB_WATCH_CASE", watch_case)
         .env("CHROMEDRIVER", tools::CHROMEDRIVER)
         .output()
         .context("running the in-browser benchmark")?;
-    let browser_out = String::from_utf8_lossy(&browser.stdout).into_owned();
-    print!("{browser_out}");
+    print!("{}", String::from_utf8_lossy(&browser.stdout));
     if !browser.status.success() {
         eprint!("{}", String::from_utf8_lossy(&browser.stderr));
     }
-    if let (Some(n), Some(w)) =
-        (figure(&native_out, "sim_events_per_sec="), figure(&browser_out, "wasm_events_per_sec="))
-    {
-        println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
-    }
-    if let (Some(n), Some(w)) =
-        (figure(&native_out, "pipeline_events_per_sec="), figure(&browser_out, "wasm_pipeline_events_per_sec="))
-    {
-        println!("pipeline simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
-    }
+    let browser = read_figures(&browser_json)?;
+    let (n, w) = (native.get("sim_events_per_sec")?, browser.get("wasm_events_per_sec")?);
+    println!("simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
+    let (n, w) = (native.get("pipeline_events_per_sec")?, browser.get("wasm_pipeline_events_per_sec")?);
+    println!("pipeline simulation speed, wasm in headless Chromium / native: {:.2}×", w / n);
     // The same watch run, alone (syslab bench) and streamed live to the page (browser-bench).
     for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
-        let alone = figure(&native_out, &format!("watch_{key}_ns="));
-        let streamed = figure(&browser_out, &format!("watch_client_{key}_ns="));
-        if let (Some(a), Some(s)) = (alone, streamed) {
-            println!(
-                "watch {key}: {:.1} µs alone, {:.1} µs streamed to the page: {:.2}× (streaming overhead)",
-                a / 1e3,
-                s / 1e3,
-                s / a.max(1.0)
-            );
-        }
+        let alone = native.get(&format!("watch_{key}_ns"))?;
+        let streamed = browser.get(&format!("watch_client_{key}_ns"))?;
+        println!(
+            "watch {key}: {:.1} µs alone, {:.1} µs streamed to the page: {:.2}× (streaming overhead)",
+            alone / 1e3,
+            streamed / 1e3,
+            streamed / alone.max(1.0)
+        );
     }
-    fio_comparison(&native_out)?;
+    fio_comparison(&native)?;
     for entry in std::fs::read_dir(tools::root().join("dist"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
@@ -286,4 +291,18 @@ fn bench() -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fio_s_bandwidth_from_its_json() {
+        let json = r#"{"fio version": "fio-3.33", "jobs": [{"jobname": "psync", "read": {"bw_bytes": 6400000000,
+            "iops": 6103.5}, "write": {"bw_bytes": 0}}]}"#;
+        assert_eq!(fio_read_bandwidth(json).unwrap(), 6.4e9);
+        assert!(fio_read_bandwidth(r#"{"jobs": []}"#).is_err());
+        assert!(fio_read_bandwidth("fio: engine mmap not loadable").is_err());
+    }
 }

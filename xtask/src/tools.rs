@@ -60,23 +60,30 @@ fn version_of(program: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned())
 }
 
-/// The version of `wasm-bindgen` that Cargo.lock pins.
+/// The version of `wasm-bindgen` that Cargo.lock pins, as `cargo metadata` resolves it.
 pub fn locked_wasm_bindgen() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
-    version_in_lock(&lock, "wasm-bindgen")
+    let out = cmd("cargo")
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(root())
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    version_in_metadata(&String::from_utf8_lossy(&out.stdout), "wasm-bindgen")
 }
 
-fn version_in_lock(lock: &str, package: &str) -> Result<String> {
-    let name_line = format!("name = \"{package}\"");
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == name_line
-            && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \""))
-        {
-            return Ok(version.trim_end_matches('"').to_owned());
-        }
+/// The version of `package` in `cargo metadata`'s JSON: exactly one, or an error.
+fn version_in_metadata(json: &str, package: &str) -> Result<String> {
+    let metadata: serde_json::Value = serde_json::from_str(json).context("cargo metadata's output is not JSON")?;
+    let packages = metadata["packages"].as_array().context("cargo metadata lists no packages")?;
+    let versions: Vec<&str> =
+        packages.iter().filter(|p| p["name"] == package).filter_map(|p| p["version"].as_str()).collect();
+    match versions.as_slice() {
+        [version] => Ok((*version).to_owned()),
+        [] => bail!("Cargo.lock has no {package} package"),
+        several => bail!("Cargo.lock has {package} at several versions: {several:?}"),
     }
-    bail!("Cargo.lock has no {package} package")
 }
 
 pub fn wasm_target() -> Result<()> {
@@ -234,10 +241,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_a_package_version_from_a_lock_file() {
-        let lock = "[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"9\"\n\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
-        assert_eq!(version_in_lock(lock, "wasm-bindgen").unwrap(), "0.2.130");
-        assert!(version_in_lock(lock, "trunk").is_err());
+    fn reads_a_package_version_from_cargo_metadata() {
+        let json = r#"{"packages": [{"name": "wasm-bindgen-macro", "version": "9"},
+            {"name": "wasm-bindgen", "version": "0.2.130"}, {"name": "syn", "version": "1.0.0"},
+            {"name": "syn", "version": "2.0.0"}]}"#;
+        assert_eq!(version_in_metadata(json, "wasm-bindgen").unwrap(), "0.2.130");
+        assert!(version_in_metadata(json, "trunk").is_err());
+        assert!(version_in_metadata(json, "syn").is_err(), "two versions are not one");
+        assert!(version_in_metadata("not json", "syn").is_err());
+    }
+
+    #[test]
+    fn reads_the_current_lock_file() {
+        assert!(locked_wasm_bindgen().unwrap().starts_with("0."));
     }
 
     #[test]

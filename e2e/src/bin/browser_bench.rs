@@ -4,9 +4,11 @@
 //! then, with a companion, runs `syslab bench`'s watch case live from the page (every event streamed to it) and
 //! prints the measured figures, which `cargo xtask bench` sets against the same run without a client; and a lock
 //! run of up to a million events streamed to the page, against the same run headless (`syslab run … --json`).
+//! The figures `cargo xtask bench` compares go to the JSON file `SYSLAB_FIGURES` names.
 
 use anyhow::Context;
 use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, wait_for};
+use shared::figures::BenchFigures;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use thirtyfour::prelude::*;
@@ -80,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let page = StaticServer::start(&env_path("SYSLAB_DIST")?)?;
     let driver = Chromedriver::start()?;
     let browser = driver.browser().await?;
+    let mut figures = BenchFigures::default();
     let outcome = async {
         browser.goto(format!("{}/bench", page.origin())).await?;
         let rate = wait_for("the benchmark result", Duration::from_secs(60), || async {
@@ -89,14 +92,14 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let rate: f64 = rate.parse().context("reading the rate")?;
         println!("simulation, wasm in headless Chromium: {:.2} M events/s", rate / 1e6);
-        println!("wasm_events_per_sec={rate:.0}");
+        figures.record("wasm_events_per_sec", rate);
         let attr = |id: &'static str, name: &'static str| {
             let browser = &browser;
             async move { browser.find(By::Id(id)).await.ok()?.attr(name).await.ok().flatten() }
         };
         if let Some(pipeline) = attr("bench-pipeline", "data-events-per-sec").await {
             println!("pipeline simulation, wasm in headless Chromium: {pipeline} events/s");
-            println!("wasm_pipeline_events_per_sec={pipeline}");
+            figures.record("wasm_pipeline_events_per_sec", pipeline.parse().context("reading the pipeline rate")?);
         }
         let p50 =
             wait_for("the frame measurement", Duration::from_secs(120), || attr("bench-frames", "data-p50-ms")).await?;
@@ -113,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
                     cell.attr("data-value").await.ok().flatten()
                 })
                 .await?;
-                println!("watch_client_{key}_ns={value}");
+                figures.record(format!("watch_client_{key}_ns"), value.parse().context("reading a watch figure")?);
             }
         }
         if let Ok(bin) = env_path("SYSLAB_BIN") {
@@ -123,5 +126,8 @@ async fn main() -> anyhow::Result<()> {
     }
     .await;
     browser.quit().await?;
+    if let Ok(path) = std::env::var("SYSLAB_FIGURES") {
+        std::fs::write(&path, figures.to_json()).with_context(|| format!("writing {path}"))?;
+    }
     outcome
 }
