@@ -63,7 +63,7 @@ fn version_of(program: &str) -> Option<String> {
 /// The version of `wasm-bindgen` that Cargo.lock pins, as `cargo metadata` resolves it.
 pub fn locked_wasm_bindgen() -> Result<String> {
     let out = cmd("cargo")
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["metadata", "--format-version", "1", "--locked"])
         .current_dir(root())
         .output()
         .context("running cargo metadata")?;
