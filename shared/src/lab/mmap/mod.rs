@@ -3,6 +3,12 @@
 //! the ceiling. The model charges system calls, copies, page faults (with the kernel's fault-around of 16 pages)
 //! and, for a cold cache, the disk; the real run measures the same passes. Both report chunks of each pass.
 
+mod metrics;
+mod params;
+
+pub use metrics::*;
+use params::*;
+
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
 use crate::params::{Choice, ParamError, ParamKind, ParamSet, ParamSpec};
@@ -49,108 +55,6 @@ const QUESTIONS: &[Question] = &[Question {
               mapping copies nothing but pays a page fault for each group of pages it touches first. Which \
               cost is larger depends on the kernel's fault-around, the page size and the memory bandwidth.",
 }];
-
-const PATTERNS: &[Choice] = &[
-    Choice { value: "random", label: "random pages" },
-    Choice { value: "strided", label: "every k-th page (strided)" },
-];
-const READAHEAD: &[Choice] =
-    &[Choice { value: "on", label: "hint the pattern (madvise)" }, Choice { value: "off", label: "no hint" }];
-const CACHES: &[Choice] = &[
-    Choice { value: "warm", label: "warm (read once first)" },
-    Choice { value: "cold", label: "cold (dropped first)" },
-];
-
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        key: "size_mib",
-        label: "File size",
-        unit: "MiB",
-        help: "How big the file is.",
-        kind: ParamKind::Int { min: 1, max: 1_024, default: 256 },
-        simulation_only: false,
-    },
-    ParamSpec {
-        key: "cache",
-        label: "Page cache",
-        unit: "",
-        help: "Whether the file is in the page cache before each method.",
-        kind: ParamKind::Choice { choices: CACHES, default: "warm" },
-        simulation_only: false,
-    },
-    ParamSpec {
-        key: "fraction_pct",
-        label: "Share read in pieces",
-        unit: "%",
-        help: "The share of the file's 4 KiB pages that the piecewise methods read.",
-        kind: ParamKind::Int { min: 1, max: 100, default: 10 },
-        simulation_only: false,
-    },
-    ParamSpec {
-        key: "pattern",
-        label: "Pieces",
-        unit: "",
-        help: "Which pages the piecewise methods (pread, mapped pieces) read.",
-        kind: ParamKind::Choice { choices: PATTERNS, default: "random" },
-        simulation_only: false,
-    },
-    ParamSpec {
-        key: "readahead",
-        label: "Read-ahead hint",
-        unit: "",
-        help: "Tell the kernel the access pattern of a mapping (MADV_SEQUENTIAL / MADV_RANDOM) or not.",
-        kind: ParamKind::Choice { choices: READAHEAD, default: "on" },
-        simulation_only: false,
-    },
-    ParamSpec {
-        key: "syscall_ns",
-        label: "System call",
-        unit: "ns",
-        help: "Model: the cost of one system call (measured here: about 170 ns).",
-        kind: ParamKind::Int { min: 10, max: 10_000, default: 170 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "copy_gbps",
-        label: "Copy bandwidth",
-        unit: "GB/s",
-        help: "Model: copying into a small cached buffer (measured here: about 19 GB/s).",
-        kind: ParamKind::Int { min: 1, max: 200, default: 19 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "scan_gbps",
-        label: "Scan bandwidth",
-        unit: "GB/s",
-        help: "Model: reading mapped memory (measured here: about 32 GB/s).",
-        kind: ParamKind::Int { min: 1, max: 200, default: 32 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "fault_ns",
-        label: "Page fault",
-        unit: "ns",
-        help: "Model: one minor fault, mapping up to 16 pages.",
-        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "disk_latency_us",
-        label: "Disk latency",
-        unit: "µs",
-        help: "Model: what one disk request costs beyond its bytes (a cold fault without read-ahead pays it).",
-        kind: ParamKind::Int { min: 0, max: 100_000, default: 100 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "disk_mbps",
-        label: "Disk",
-        unit: "MB/s",
-        help: "Model: how fast a cold file comes from the disk.",
-        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
-        simulation_only: true,
-    },
-];
 
 /// The page size the lab counts in, and the kernel's fault-around (pages mapped per read fault).
 pub const PAGE: u64 = 4_096;
@@ -399,93 +303,6 @@ fn simulate_typed(p: MmapParams, params: &ParamSet, seed: u64) -> Trace {
         events,
         notes: Vec::new(),
     }
-}
-
-/// Per method: (bytes, ns, syscalls, minor faults, major faults) summed over its chunks.
-pub fn totals(trace: &Trace) -> Vec<(Method, u64, u64, u64, u64, u64)> {
-    let mut out: Vec<(Method, u64, u64, u64, u64, u64)> = Vec::new();
-    for e in &trace.events {
-        if let EventKind::Mmap(MmapEvent::Chunk { method, bytes, ns, syscalls, minor_faults, major_faults, .. }) =
-            e.kind
-        {
-            match out.iter_mut().find(|r| r.0 == method) {
-                Some(r) => {
-                    r.1 += bytes;
-                    r.2 += ns;
-                    r.3 += syscalls;
-                    r.4 += minor_faults;
-                    r.5 += major_faults;
-                }
-                None => out.push((method, bytes, ns, syscalls, minor_faults, major_faults)),
-            }
-        }
-    }
-    out
-}
-
-/// Whether the methods that read the same bytes reported the same checksum: every whole-file method (and the
-/// memcpy of the same content) one sum, both random methods (the same pages) another.
-pub fn checksums_agree(trace: &Trace) -> Option<bool> {
-    let group = |random: bool| -> Vec<u64> {
-        trace
-            .events
-            .iter()
-            .filter_map(|e| match e.kind {
-                EventKind::Mmap(MmapEvent::Done { method, checksum }) if method.is_partial() == random => {
-                    Some(checksum)
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    let (whole, random) = (group(false), group(true));
-    let agree = |sums: &[u64]| sums.windows(2).all(|w| w[0] == w[1]);
-    (!whole.is_empty()).then(|| agree(&whole) && agree(&random))
-}
-
-pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let totals = totals(trace);
-    let ceiling = totals.iter().find(|r| r.0 == Method::Memcpy).map(|r| r.1 as f64 / r.2.max(1) as f64);
-    let mut out = Vec::new();
-    for (method, bytes, ns, syscalls, minor, major) in &totals {
-        let key = method.key();
-        let gbps = *bytes as f64 / (*ns).max(1) as f64;
-        out.push(Metric::new(
-            &format!("{key}_gbps"),
-            Text::new("metric.mmap.gbps").with_text("method", method.name()),
-            Unit::Ratio,
-            Some(gbps),
-        ));
-        if *method != Method::Memcpy {
-            out.push(Metric::new(
-                &format!("{key}_of_ceiling"),
-                Text::new("metric.mmap.of_ceiling"),
-                Unit::Ratio,
-                ceiling.map(|c| gbps / c),
-            ));
-            out.push(Metric::new(
-                &format!("{key}_syscalls"),
-                Text::new("metric.mmap.syscalls"),
-                Unit::Count,
-                Some(*syscalls as f64),
-            ));
-            out.push(Metric::new(
-                &format!("{key}_faults"),
-                Text::new("metric.mmap.faults"),
-                Unit::Count,
-                Some((*minor + *major) as f64),
-            ));
-        }
-    }
-    if let Source::Measured { .. } = trace.run.source {
-        out.push(Metric::new(
-            "checksums_agree",
-            Text::new("metric.mmap.checksums_agree"),
-            Unit::Count,
-            checksums_agree(trace).map(|a| f64::from(u8::from(a))),
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

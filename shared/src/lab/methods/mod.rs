@@ -3,6 +3,12 @@
 //! draws who runs, waits or starts when; the real run measures on this machine what each way costs to start a
 //! unit of work and to hand it a message. The metrics read both from the same events.
 
+mod metrics;
+mod params;
+
+pub use metrics::*;
+use params::*;
+
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
 use crate::params::{ParamError, ParamKind, ParamSet, ParamSpec};
@@ -54,73 +60,6 @@ const QUESTIONS: &[Question] = &[Question {
               gets its own address space and here also executes a program (fork/exec or posix_spawn, then the \
               dynamic loader), which costs far more.",
 }];
-
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        key: "tasks",
-        label: "Tasks",
-        unit: "",
-        help: "How many tasks each way has to finish.",
-        kind: ParamKind::Int { min: 1, max: 64, default: 12 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "compute_us",
-        label: "Compute per task",
-        unit: "µs",
-        help: "CPU time each task needs.",
-        kind: ParamKind::Int { min: 0, max: 100_000, default: 2_000 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "wait_us",
-        label: "I/O wait per task",
-        unit: "µs",
-        help: "How long each task then waits for I/O.",
-        kind: ParamKind::Int { min: 0, max: 100_000, default: 6_000 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "workers",
-        label: "Processes / threads",
-        unit: "",
-        help: "How many processes or threads those two ways start.",
-        kind: ParamKind::Int { min: 1, max: 32, default: 4 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "cores",
-        label: "Cores",
-        unit: "",
-        help: "How many cores the modelled machine has.",
-        kind: ParamKind::Int { min: 1, max: 64, default: 2 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "process_start_us",
-        label: "Process start",
-        unit: "µs",
-        help: "The model's cost to start a process (the real run measures it).",
-        kind: ParamKind::Int { min: 0, max: 100_000, default: 1_000 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "thread_start_us",
-        label: "Thread start",
-        unit: "µs",
-        help: "The model's cost to start a thread (the real run measures it).",
-        kind: ParamKind::Int { min: 0, max: 100_000, default: 50 },
-        simulation_only: true,
-    },
-    ParamSpec {
-        key: "samples",
-        label: "Samples",
-        unit: "",
-        help: "Real run: how many times each cost is measured.",
-        kind: ParamKind::Int { min: 10, max: 2_000, default: 200 },
-        simulation_only: false,
-    },
-];
 
 /// The four ways of the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -393,77 +332,6 @@ fn simulate_typed(p: MethodsParams, params: &ParamSet, seed: u64) -> Trace {
         events: timed.into_iter().map(|(t, ev)| Event { t, actor: ActorId(0), kind: EventKind::Methods(ev) }).collect(),
         notes: Vec::new(),
     }
-}
-
-/// The time each way finished all its tasks (the end of its last span), for the ways the trace has.
-pub fn makespans(trace: &Trace) -> Vec<(Way, Nanos)> {
-    let mut ends: std::collections::BTreeMap<Way, Nanos> = std::collections::BTreeMap::new();
-    for event in &trace.events {
-        if let EventKind::Methods(MethodsEvent::Span { way, .. }) = event.kind {
-            let end = ends.entry(way).or_default();
-            *end = (*end).max(event.t);
-        }
-    }
-    ends.into_iter().collect()
-}
-
-/// The sorted samples of one cost.
-pub fn samples(trace: &Trace, cost: Cost) -> Vec<u64> {
-    let mut out: Vec<u64> = trace
-        .events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Methods(MethodsEvent::Sample { cost: c, ns }) if c == cost => Some(ns),
-            _ => None,
-        })
-        .collect();
-    out.sort_unstable();
-    out
-}
-
-pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let mut out = Vec::new();
-    let median = |cost| percentile(&samples(trace, cost), 50.0).map(|v| v as f64);
-    for cost in Cost::ALL {
-        let sorted = samples(trace, cost);
-        let key = cost.key();
-        let p50 = percentile(&sorted, 50.0).map(|v| v as f64);
-        let p99 = percentile(&sorted, 99.0).map(|v| v as f64);
-        out.push(Metric::new(
-            &format!("{key}_p50"),
-            Text::new("metric.methods.p50").with_text("cost", cost.name()),
-            Unit::Nanos,
-            p50,
-        ));
-        out.push(Metric::new(&format!("{key}_p99"), Text::new("metric.methods.p99"), Unit::Nanos, p99));
-    }
-    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b);
-    let process_per_thread = ratio(median(Cost::ProcessStart), median(Cost::ThreadStart));
-    let thread_per_pooled = ratio(median(Cost::ThreadStart), median(Cost::PooledTask));
-    let pipe_per_channel = ratio(median(Cost::PipeHandoff), median(Cost::ChannelHandoff));
-    out.push(Metric::new(
-        "process_per_thread",
-        Text::new("metric.methods.process_per_thread"),
-        Unit::Ratio,
-        process_per_thread,
-    ));
-    out.push(Metric::new(
-        "thread_per_pooled",
-        Text::new("metric.methods.thread_per_pooled"),
-        Unit::Ratio,
-        thread_per_pooled,
-    ));
-    out.push(Metric::new(
-        "pipe_per_channel",
-        Text::new("metric.methods.pipe_per_channel"),
-        Unit::Ratio,
-        pipe_per_channel,
-    ));
-    for (way, end) in makespans(trace) {
-        let label = Text::new("metric.methods.makespan").with_text("way", way.name());
-        out.push(Metric::new(&format!("makespan_{}", way.key()), label, Unit::Nanos, Some(end.0 as f64)));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,105 @@
+//! The mmap lab's parameters as the form, the wire and the command line declare them.
+
+use super::*;
+
+pub(super) const PATTERNS: &[Choice] = &[
+    Choice { value: "random", label: "random pages" },
+    Choice { value: "strided", label: "every k-th page (strided)" },
+];
+pub(super) const READAHEAD: &[Choice] =
+    &[Choice { value: "on", label: "hint the pattern (madvise)" }, Choice { value: "off", label: "no hint" }];
+pub(super) const CACHES: &[Choice] = &[
+    Choice { value: "warm", label: "warm (read once first)" },
+    Choice { value: "cold", label: "cold (dropped first)" },
+];
+
+pub(super) static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "size_mib",
+        label: "File size",
+        unit: "MiB",
+        help: "How big the file is.",
+        kind: ParamKind::Int { min: 1, max: 1_024, default: 256 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "cache",
+        label: "Page cache",
+        unit: "",
+        help: "Whether the file is in the page cache before each method.",
+        kind: ParamKind::Choice { choices: CACHES, default: "warm" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "fraction_pct",
+        label: "Share read in pieces",
+        unit: "%",
+        help: "The share of the file's 4 KiB pages that the piecewise methods read.",
+        kind: ParamKind::Int { min: 1, max: 100, default: 10 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "pattern",
+        label: "Pieces",
+        unit: "",
+        help: "Which pages the piecewise methods (pread, mapped pieces) read.",
+        kind: ParamKind::Choice { choices: PATTERNS, default: "random" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "readahead",
+        label: "Read-ahead hint",
+        unit: "",
+        help: "Tell the kernel the access pattern of a mapping (MADV_SEQUENTIAL / MADV_RANDOM) or not.",
+        kind: ParamKind::Choice { choices: READAHEAD, default: "on" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "syscall_ns",
+        label: "System call",
+        unit: "ns",
+        help: "Model: the cost of one system call (measured here: about 170 ns).",
+        kind: ParamKind::Int { min: 10, max: 10_000, default: 170 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "copy_gbps",
+        label: "Copy bandwidth",
+        unit: "GB/s",
+        help: "Model: copying into a small cached buffer (measured here: about 19 GB/s).",
+        kind: ParamKind::Int { min: 1, max: 200, default: 19 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "scan_gbps",
+        label: "Scan bandwidth",
+        unit: "GB/s",
+        help: "Model: reading mapped memory (measured here: about 32 GB/s).",
+        kind: ParamKind::Int { min: 1, max: 200, default: 32 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "fault_ns",
+        label: "Page fault",
+        unit: "ns",
+        help: "Model: one minor fault, mapping up to 16 pages.",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "disk_latency_us",
+        label: "Disk latency",
+        unit: "µs",
+        help: "Model: what one disk request costs beyond its bytes (a cold fault without read-ahead pays it).",
+        kind: ParamKind::Int { min: 0, max: 100_000, default: 100 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "disk_mbps",
+        label: "Disk",
+        unit: "MB/s",
+        help: "Model: how fast a cold file comes from the disk.",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+];

@@ -1,0 +1,160 @@
+//! The pipeline lab's parameters as the form, the wire and the command line declare them.
+
+use super::*;
+
+pub(super) const PATTERNS: &[Choice] = &[
+    Choice { value: "async_sync", label: "1. async work, then wait for all" },
+    Choice { value: "producer_consumer", label: "2. producers and consumers" },
+    Choice { value: "back_pressure", label: "3. back pressure" },
+    Choice { value: "start_order", label: "4. keep the start order" },
+    Choice { value: "worker_pool", label: "5. worker pool / thread per task" },
+    Choice { value: "dependency_graph", label: "6. dependency graph" },
+    Choice { value: "stages", label: "7. stages (event flow)" },
+    Choice { value: "select", label: "8. select over channels" },
+];
+const BOUNDED: &[Choice] =
+    &[Choice { value: "bounded", label: "bounded (capacity K)" }, Choice { value: "unbounded", label: "unbounded" }];
+const ORDER: &[Choice] =
+    &[Choice { value: "start", label: "in start order" }, Choice { value: "completion", label: "as they complete" }];
+const POOL: &[Choice] =
+    &[Choice { value: "pool", label: "a pool of W threads" }, Choice { value: "per_task", label: "a thread per task" }];
+const ON_OFF: &[Choice] =
+    &[Choice { value: "off", label: "off (block)" }, Choice { value: "on", label: "on (never block)" }];
+const SERVICE: &[Choice] = &[
+    Choice { value: "exponential", label: "exponential" },
+    Choice { value: "uniform", label: "uniform" },
+    Choice { value: "constant", label: "constant" },
+];
+const WORKLOAD: &[Choice] =
+    &[Choice { value: "sleep", label: "sleep (like I/O)" }, Choice { value: "cpu", label: "CPU (spin)" }];
+
+pub(super) static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "pattern",
+        label: "Pattern",
+        unit: "",
+        help: "Which of the eight patterns to run.",
+        kind: ParamKind::Choice { choices: PATTERNS, default: "producer_consumer" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "items",
+        label: "Items",
+        unit: "",
+        help: "How many items go through (tasks, for the dependency graph: its 12 tasks, repeated).",
+        kind: ParamKind::Int { min: 1, max: 2_000, default: 200 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "producers",
+        label: "Producers (P)",
+        unit: "",
+        help: "Producer threads (producers and consumers).",
+        kind: ParamKind::Int { min: 1, max: 16, default: 2 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "workers",
+        label: "Workers (W)",
+        unit: "",
+        help: "Consumer or worker threads.",
+        kind: ParamKind::Int { min: 1, max: 64, default: 4 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "capacity",
+        label: "Channel capacity (K)",
+        unit: "",
+        help: "0 is a rendezvous: the sender waits for a receiver.",
+        kind: ParamKind::Int { min: 0, max: 1_024, default: 4 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "bounded",
+        label: "Channel",
+        unit: "",
+        help: "Back pressure: a bounded channel stalls the producer, an unbounded one grows.",
+        kind: ParamKind::Choice { choices: BOUNDED, default: "bounded" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "order",
+        label: "Deliver",
+        unit: "",
+        help: "Keeping the start order: results in the order the work started, or as they complete.",
+        kind: ParamKind::Choice { choices: ORDER, default: "start" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "pool",
+        label: "Workers as",
+        unit: "",
+        help: "Worker pool: W long-lived threads, or a new thread for every task.",
+        kind: ParamKind::Choice { choices: POOL, default: "pool" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "default_branch",
+        label: "select's default",
+        unit: "",
+        help: "With a default branch select never blocks: it does other work and asks again.",
+        kind: ParamKind::Choice { choices: ON_OFF, default: "off" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "produce_us",
+        label: "Produce",
+        unit: "µs",
+        help: "Mean time to produce one item.",
+        kind: ParamKind::Int { min: 0, max: 100_000, default: 200 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "work_us",
+        label: "Work",
+        unit: "µs",
+        help: "Mean time a worker spends on one item.",
+        kind: ParamKind::Int { min: 1, max: 100_000, default: 500 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "default_work_us",
+        label: "Default branch work",
+        unit: "µs",
+        help: "What select's default branch does before asking again.",
+        kind: ParamKind::Int { min: 1, max: 10_000, default: 20 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "service",
+        label: "Service times",
+        unit: "",
+        help: "How produce and work times vary around their means.",
+        kind: ParamKind::Choice { choices: SERVICE, default: "exponential" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "workload",
+        label: "Workload",
+        unit: "",
+        help: "What a real item's work is: a wait like I/O (the thread sleeps, and spins only the last part, which a sleep would overshoot by tens of µs; a short wait is all spin) or a CPU spin. The run reports what each took.",
+        kind: ParamKind::Choice { choices: WORKLOAD, default: "sleep" },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "spawn_us",
+        label: "Thread start",
+        unit: "µs",
+        help: "Model: starting a thread (measured by the methods lab: ~50 µs).",
+        kind: ParamKind::Int { min: 0, max: 10_000, default: 50 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "wake_us",
+        label: "Wake-up",
+        unit: "µs",
+        help: "Model: from a hand-off to the blocked thread running (a cross-CPU wake-up: ~15 µs).",
+        kind: ParamKind::Int { min: 0, max: 10_000, default: 15 },
+        simulation_only: true,
+    },
+];
