@@ -210,6 +210,8 @@ pub enum Unit {
     /// A number between 0 and 1, shown as is (Jain's index).
     Index,
     Ratio,
+    /// A yes or no, stored as 1 or 0 and shown as ✓ or ✗ (the same in every language).
+    Verdict,
 }
 
 /// One computed figure of a run.
@@ -237,6 +239,7 @@ impl Metric {
             Unit::Nanos => Nanos(v.max(0.0).round() as u64).to_string(),
             Unit::Index => format!("{v:.3}"),
             Unit::Ratio => format!("{v:.2}"),
+            Unit::Verdict => if v >= 0.5 { "✓" } else { "✗" }.to_owned(),
         }
     }
 }
@@ -269,6 +272,8 @@ mod tests {
         check(Unit::PerSecond, Some(52_300.0), "52.3 k/s");
         check(Unit::Nanos, Some(1_500.0), "1.5 µs");
         check(Unit::Index, Some(0.98765), "0.988");
+        check(Unit::Verdict, Some(1.0), "✓");
+        check(Unit::Verdict, Some(0.0), "✗");
         check(Unit::Ratio, None, "—");
     }
 }

@@ -169,7 +169,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         out.push(Metric::new(
             "waits_as_asked",
             Text::new("metric.waits.as_asked"),
-            Unit::Count,
+            Unit::Verdict,
             Some(f64::from(u8::from(ok))),
         ));
     }
