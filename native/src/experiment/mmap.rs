@@ -7,7 +7,7 @@
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use shared::i18n::Text;
-use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, PAGE, actors};
+use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, actors};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
 use shared::{LabId, Nanos};
@@ -35,7 +35,7 @@ mod fenced {
 
     /// The share of a mapping's pages that are in the page cache (mincore), if the kernel says.
     pub fn resident_fraction(map: &memmap2::Mmap) -> Option<f64> {
-        let pages = map.len().div_ceil(4_096);
+        let pages = map.len().div_ceil(rustix::param::page_size());
         let mut residency = vec![0u8; pages];
         // SAFETY: the mapping is live for the whole call and page-aligned (mmap returns page-aligned memory);
         // `residency` has one byte per page of its length, which is what mincore writes.
@@ -140,7 +140,8 @@ fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
 experiment_entry!(MmapExperiment, Mmap);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let p = MmapParams::parse(params)?;
+    // The passes read whole pages of this machine, whatever the model assumes.
+    let p = MmapParams::parse(params)?.with_page(ctx.host.page_size);
     let path = ctx.scratch.join(DATA_FILE);
     let io = |what: &str| ExperimentError::io(what.to_owned());
     let mut notes = Vec::new();
@@ -174,9 +175,9 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
         let mut pass = Pass { ctx, t0, method, index: 0, bytes: 0, ns: 0 };
         let sum = match method {
             Method::Read { buffer_kib } => read_pass(&mut pass, &file, p.size, (buffer_kib as usize) << 10)?,
-            Method::PreadPieces => pread_pass(&mut pass, &file, &pieces)?,
-            Method::MmapSequential => mmap_pass(&mut pass, &file, p.size, None, p.readahead)?,
-            Method::MmapPieces => mmap_pass(&mut pass, &file, p.size, Some(&pieces), p.readahead)?,
+            Method::PreadPieces => pread_pass(&mut pass, &file, &pieces, p.page)?,
+            Method::MmapSequential => mmap_pass(&mut pass, &file, p.size, None, p.readahead, p.page)?,
+            Method::MmapPieces => mmap_pass(&mut pass, &file, p.size, Some(&pieces), p.readahead, p.page)?,
             Method::Memcpy => memcpy_pass(&mut pass, p.size, seed)?,
         };
         rates.push((method, pass.done(sum)));
@@ -252,16 +253,16 @@ fn read_pass(pass: &mut Pass<'_>, file: &File, size: u64, buffer: usize) -> Resu
     Ok(sum)
 }
 
-fn pread_pass(pass: &mut Pass<'_>, file: &File, pages: &[u64]) -> Result<u64, ExperimentError> {
-    let mut buf = vec![0u8; PAGE as usize];
+fn pread_pass(pass: &mut Pass<'_>, file: &File, pages: &[u64], page_size: u64) -> Result<u64, ExperimentError> {
+    let mut buf = vec![0u8; page_size as usize];
     let mut sum = 0u64;
     for (from, to) in chunk_ranges(pages.len() as u64) {
         pass.chunk(|| {
             for &page in &pages[from as usize..to as usize] {
-                file.read_exact_at(&mut buf, page * PAGE)?;
+                file.read_exact_at(&mut buf, page * page_size)?;
                 sum = sum.wrapping_add(checksum(&buf));
             }
-            Ok(((to - from) * PAGE, to - from))
+            Ok(((to - from) * page_size, to - from))
         })?;
     }
     Ok(sum)
@@ -273,6 +274,7 @@ fn mmap_pass(
     size: u64,
     pages: Option<&[u64]>,
     hint: bool,
+    page_size: u64,
 ) -> Result<u64, ExperimentError> {
     let map = fenced::map(file).map_err(ExperimentError::io("mapping the data file"))?;
     // The hint matches the pattern: read ahead for a sequential pass, not for pieces. One more call.
@@ -298,10 +300,10 @@ fn mmap_pass(
                 let calls = if std::mem::take(&mut first) { setup_calls } else { 0 };
                 pass.chunk(|| {
                     for &page in &pages[from as usize..to as usize] {
-                        let at = (page * PAGE) as usize;
-                        sum = sum.wrapping_add(checksum(&map[at..at + PAGE as usize]));
+                        let at = (page * page_size) as usize;
+                        sum = sum.wrapping_add(checksum(&map[at..at + page_size as usize]));
                     }
-                    Ok(((to - from) * PAGE, calls))
+                    Ok(((to - from) * page_size, calls))
                 })?;
             }
         }

@@ -138,6 +138,9 @@ pub struct MmapParams {
     pub scan_gbps: f64,
     pub fault_ns: f64,
     pub disk_mbps: f64,
+    /// The page the passes work in: the modelled machine's [`PAGE`], or the host's for a real run
+    /// ([`MmapParams::with_page`]).
+    pub page: u64,
 }
 
 impl MmapParams {
@@ -156,12 +159,18 @@ impl MmapParams {
                 scan_gbps: r.uint("scan_gbps") as f64,
                 fault_ns: r.uint("fault_ns") as f64,
                 disk_mbps: r.uint("disk_mbps") as f64,
+                page: PAGE,
             })
         })
     }
 
+    /// The same passes in pages of `page` bytes (the host's real page size; zero, unknown, keeps the model's).
+    pub fn with_page(self, page: u64) -> Self {
+        if page == 0 { self } else { MmapParams { page, ..self } }
+    }
+
     pub fn pages(&self) -> u64 {
-        self.size.div_ceil(PAGE)
+        self.size.div_ceil(self.page)
     }
 
     /// How many pages the piecewise methods read.
@@ -207,7 +216,7 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
         }
         Method::PreadPieces => {
             let pages = p.random_pages();
-            let bytes = pages * PAGE;
+            let bytes = pages * p.page;
             // Each piece read from a cold file pays a disk access of its own.
             let latency = if p.cold { pages as f64 * p.disk_latency_ns } else { 0.0 };
             let ns = latency
@@ -234,10 +243,10 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
                 .max(libm::ceil(windows as f64 * (1.0 - libm::pow(1.0 - p.fraction, FAULT_AROUND as f64))) as u64)
                 .min(pages);
             let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
-            let bytes = pages * PAGE;
+            let bytes = pages * p.page;
             (
                 bytes,
-                faults as f64 * p.fault_ns + gbps(bytes, p.scan_gbps) + disk(faults * FAULT_AROUND * PAGE),
+                faults as f64 * p.fault_ns + gbps(bytes, p.scan_gbps) + disk(faults * FAULT_AROUND * p.page),
                 2,
                 minor,
                 major,
