@@ -91,11 +91,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     watch_ctrl_c(cancel.clone());
     let exe = experiment::current_exe()?;
 
-    let bar = progress_bar(args);
-    // Kept up to date batch by batch: a run of a million events is never scanned whole for its progress.
+    // What the bar counts is the lab's, read once; the position is kept up to date batch by batch, so a run of
+    // a million events is never scanned whole for its progress.
+    let counted = args.lab.lab().progress(&args.params);
+    let bar = progress_bar(args, counted);
     let position = std::sync::atomic::AtomicU64::new(0);
     let progress = |trace: &Trace, added: &[shared::Event]| {
-        let at = advance(trace, added, position.load(std::sync::atomic::Ordering::Relaxed));
+        let at = counted.advance(position.load(std::sync::atomic::Ordering::Relaxed), added, trace.events.len() as u64);
         position.store(at, std::sync::atomic::Ordering::Relaxed);
         bar.set_position(at);
     };
@@ -132,7 +134,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
 /// The bar counts what the lab's [`shared::lab::Progress`] says: the run's milliseconds, events of one kind, or
 /// the events so far.
-fn progress_bar(args: &RunArgs) -> ProgressBar {
+fn progress_bar(args: &RunArgs, counted: Progress) -> ProgressBar {
     let bar = |len: u64, unit: &str| {
         ProgressBar::new(len.max(1)).with_style(
             ProgressStyle::with_template(&format!("{{spinner}} {{msg:>8}} [{{bar:40}}] {{pos}}/{{len}} {unit}"))
@@ -140,7 +142,7 @@ fn progress_bar(args: &RunArgs) -> ProgressBar {
                 .progress_chars("=> "),
         )
     };
-    let bar = match args.lab.lab().progress(&args.params) {
+    let bar = match counted {
         Progress::Millis(ms) => bar(ms, "ms"),
         Progress::Counted { total, unit, .. } => bar(total, unit),
         Progress::Events => ProgressBar::new_spinner().with_style(
@@ -150,11 +152,6 @@ fn progress_bar(args: &RunArgs) -> ProgressBar {
     };
     bar.set_message(args.lab.as_str().to_owned());
     bar
-}
-
-/// The bar's position after `added` events, from where it was.
-fn advance(trace: &Trace, added: &[shared::Event], position: u64) -> u64 {
-    trace.run.lab.lab().progress(&trace.run.params).advance(position, added, trace.events.len() as u64)
 }
 
 /// The measured and simulated figures side by side, with the host and the notes.
