@@ -31,7 +31,11 @@ async fn scenario(
 ) -> anyhow::Result<()> {
     // 1. Simulate: the page opens with the permalink's run simulated and playing.
     browser.goto(format!("{}/lab/lock?procs=4&duration_ms=300&seed=7", page.origin())).await?;
-    browser.find(By::Css(".lock-view svg")).await?;
+    // The page's wasm may still be loading: wait for the drawing rather than look once.
+    wait_for("the lock drawing", Duration::from_secs(30), || async {
+        browser.find(By::Css(".lock-view svg")).await.ok()
+    })
+    .await?;
     let first = wait_for("the playhead to move", Duration::from_secs(20), || async {
         text(browser, ".time-now").await.filter(|t| t != "0 ns")
     })
@@ -180,7 +184,11 @@ async fn scenario(
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;
-    browser.find(By::Css(".lock-view svg")).await?;
+    // The page's wasm may still be loading: wait for the drawing rather than look once.
+    wait_for("the lock drawing", Duration::from_secs(30), || async {
+        browser.find(By::Css(".lock-view svg")).await.ok()
+    })
+    .await?;
     wait_for("the refusal to show", Duration::from_secs(20), || async {
         text(browser, ".connection h2").await.filter(|t| t.contains("not reachable"))
     })
