@@ -242,7 +242,7 @@ pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
         while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
     });
     let mut best = (f64::MAX, f64::MAX);
-    let mut reporter = Reporter::new(writer);
+    let mut reporter = Reporter::new(writer)?;
     // Alternate the two loops a few times and keep each one's best, so drift hits both alike.
     for _ in 0..3 {
         let t = monotonic_ns();

@@ -9,6 +9,7 @@ pub mod dom;
 pub mod home;
 pub mod lab;
 pub mod lab_page;
+pub mod lab_state;
 pub mod live_view;
 pub mod metrics_table;
 pub mod narration;

@@ -32,6 +32,7 @@ macro_rules! experiment_entry {
 
 pub mod amdahl;
 pub mod io;
+pub mod link;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
@@ -187,6 +188,9 @@ pub enum ExperimentError {
     /// A worker process misbehaved.
     #[error("worker: {0}")]
     Worker(String),
+    /// A worker said something that is not its lab's protocol.
+    #[error("worker protocol: {0}")]
+    Link(#[from] link::LinkError),
 }
 
 impl ExperimentError {

@@ -4,13 +4,25 @@
 use super::{FeederSpec, MESSAGE, errno, fifo};
 use crate::clock::monotonic_ns;
 use crate::experiment::ExperimentError;
+use crate::experiment::link::{Reports, await_go};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
+use serde::{Deserialize, Serialize};
+use shared::LabId;
 use shared::lab::io::IoParams;
-use std::io::{BufRead, Write};
 
-/// The `__worker io SPEC` entry: open every pipe's write end, say `ready`, wait for a line, say `go T0`, then
-/// write the schedule from T0 and exit (closing the pipes: every reader sees its end).
+/// What the feeder tells the companion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum FeederReport {
+    /// It holds every pipe's write end.
+    Ready,
+    /// It was told to go and starts the schedule from `t0` (CLOCK_MONOTONIC).
+    Started { t0: u64 },
+}
+
+/// The `__worker io SPEC` entry: open every pipe's write end, say it is ready, wait for go, say when it starts,
+/// then write the schedule from then and exit (closing the pipes: every reader sees its end).
 pub(super) fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
     let spec: FeederSpec =
         serde_json::from_str(spec_json).map_err(|e| ExperimentError::Worker(format!("bad feeder spec: {e}")))?;
@@ -21,12 +33,12 @@ pub(super) fn feeder(spec_json: &str) -> Result<(), ExperimentError> {
         .map(|s| rustix::fs::open(fifo(&spec.dir, s), OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()))
         .collect::<Result<_, _>>()
         .map_err(errno("opening the pipes for writing"))?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "ready").and_then(|()| out.flush()).map_err(ExperimentError::io("reporting"))?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(ExperimentError::io("waiting for go"))?;
+    let mut out = Reports::open(std::io::stdout(), LabId::Io).map_err(ExperimentError::io("saying hello"))?;
+    let mut say = |report| out.say(&report).and_then(|()| out.flush()).map_err(ExperimentError::io("reporting"));
+    say(FeederReport::Ready)?;
+    await_go(std::io::stdin().lock())?;
     let t0 = monotonic_ns();
-    writeln!(out, "go {t0}").and_then(|()| out.flush()).map_err(ExperimentError::io("reporting"))?;
+    say(FeederReport::Started { t0 })?;
     for (seq, (at, source)) in p.schedule(spec.seed).into_iter().enumerate() {
         // A write should leave on time: sleep what the kernel can be trusted with, spin the rest.
         waiter.until(t0 + at.0);

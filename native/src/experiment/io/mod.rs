@@ -10,9 +10,10 @@
 mod feeder;
 mod servers;
 
-use feeder::feeder;
+use feeder::{FeederReport, feeder};
 use servers::{ThreadLog, blocking, epoll, polling, threads, uring, uring_refusal};
 
+use super::link::{Heard, Link};
 use super::{ExperimentError, RunContext, RunUpdate};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -24,9 +25,7 @@ use shared::params::ParamSet;
 use shared::trace::{Event, EventKind};
 use shared::waits::{WaitAccuracy, WaitKind, WaitSample};
 use shared::{LabId, Nanos};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 /// A message on a pipe: sequence number, source, write time (CLOCK_MONOTONIC ns), little-endian.
@@ -37,6 +36,8 @@ pub const BLOCKED_AFTER_NS: u64 = 5_000;
 pub const DISABLE_URING_ENV: &str = "SYSLAB_DISABLE_IO_URING";
 /// The longest one server may take before the run gives up on it.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest the feeder may take to open the pipes, and to start once told.
+const FEEDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the feeder process is told, as JSON in its argument.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,16 +54,6 @@ fn fifo(dir: &Path, source: u32) -> PathBuf {
 
 fn errno(what: &'static str) -> impl FnOnce(Errno) -> ExperimentError {
     move |e| ExperimentError::io(what)(e.into())
-}
-
-/// The feeder process of one server's pass; dropping it kills and reaps it.
-#[derive(Debug)]
-struct Feeder(Child);
-
-impl Drop for Feeder {
-    fn drop(&mut self) {
-        super::kill_worker(&mut self.0);
-    }
 }
 
 experiment_entry!(IoExperiment, Io, worker = feeder);
@@ -141,28 +132,30 @@ fn run_server(
         .map_err(errno("opening the pipes for reading"))?;
 
     let spec = FeederSpec { params: params.clone(), seed, dir: dir.clone(), parent_pid: std::process::id() };
-    let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-    let mut child = super::worker_command(ctx.worker_exe, LabId::Io, &spec_json)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .inspect(|child| crate::state::record(child.id()))
-        .map_err(ExperimentError::io("starting the feeder"))?;
-    let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no feeder stdout".into()))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| ExperimentError::Worker("no feeder stdin".into()))?;
-    let mut feeder = Feeder(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut next_line = || lines.next().and_then(Result::ok).unwrap_or_default();
-    if next_line() != "ready" {
+    let (tx, rx) = std::sync::mpsc::channel::<Heard<(), FeederReport>>();
+    let mut feeder = Link::spawn(ctx.worker_exe, LabId::Io, (), "the feeder".into(), &spec, &tx, |_| {})?;
+    drop(tx);
+    let mut reports = Vec::new().into_iter();
+    let mut next = |waiting_for: &str| -> Result<FeederReport, ExperimentError> {
+        loop {
+            if let Some(report) = reports.next() {
+                return Ok(report);
+            }
+            let ((), heard) = rx
+                .recv_timeout(FEEDER_TIMEOUT)
+                .map_err(|_| ExperimentError::Worker(format!("the feeder did not {waiting_for}")))?;
+            reports = heard?.into_iter();
+        }
+    };
+    if next("get ready")? != FeederReport::Ready {
         return Err(ExperimentError::Worker("the feeder did not get ready".into()));
     }
     // The feeder holds every write end now: start it, and serve until every pipe ends. A cancel kills the
     // feeder, which ends every pipe, so the server returns soon.
-    stdin.write_all(b"go\n").map_err(ExperimentError::io("starting the feeder"))?;
-    let t0: u64 = next_line()
-        .strip_prefix("go ")
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| ExperimentError::Worker("the feeder did not start".into()))?;
+    feeder.go()?;
+    let FeederReport::Started { t0 } = next("start")? else {
+        return Err(ExperimentError::Worker("the feeder did not start".into()));
+    };
     let work_ns = p.work.0;
     let logs = std::thread::scope(|scope| {
         let serving = scope.spawn(|| match server {
@@ -178,13 +171,13 @@ fn run_server(
         let started = std::time::Instant::now();
         while !serving.is_finished() {
             if ctx.cancel.is_cancelled() || started.elapsed() > SERVER_TIMEOUT {
-                let _ = feeder.0.kill();
+                let _ = feeder.kill();
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         serving.join().unwrap_or_else(|_| Err(ExperimentError::Worker("the server panicked".into())))
     })?;
-    let _ = feeder.0.wait();
+    feeder.wait();
     drop(pipes);
     let _ = std::fs::remove_dir_all(&dir);
     if ctx.cancel.is_cancelled() {

@@ -6,9 +6,10 @@
 pub mod report;
 pub mod worker;
 
+use super::link::{Heard, Link};
 use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
-use report::{Record, RecordReader, Report};
+use report::{Record, Report};
 use serde::{Deserialize, Serialize};
 use shared::i18n::Text;
 use shared::lab::MAX_RUN_EVENTS;
@@ -19,8 +20,6 @@ use shared::waits::{WaitAccuracy, WaitKind, WaitSample};
 use shared::{LabId, Nanos};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -45,23 +44,23 @@ pub struct WorkerSpec {
     pub parent_pid: u32,
 }
 
-/// The worker processes of a run. Dropping it kills and reaps any still running, so no exit path leaks one.
+/// The worker processes of a run (each [`Link`] kills its own when dropped).
 #[derive(Debug, Default)]
 struct Workers {
-    children: Vec<(ActorId, Child)>,
+    links: Vec<(ActorId, Link)>,
 }
 
 impl Workers {
     /// Asks every worker to stop after its current turn, by closing its stdin: it writes out all it recorded
     /// and exits, so the trace ends with whole turns.
     fn ask_to_stop(&mut self) {
-        for (_, child) in &mut self.children {
-            drop(child.stdin.take());
+        for (_, link) in &mut self.links {
+            link.ask_to_stop();
         }
     }
 
     fn kill(&mut self, actor: ActorId) -> bool {
-        self.children.iter_mut().find(|(a, _)| *a == actor).is_some_and(|(_, child)| child.kill().is_ok())
+        self.links.iter_mut().find(|(a, _)| *a == actor).is_some_and(|(_, link)| link.kill())
     }
 
     /// Kills every worker still there; returns each one's actor and the moment just before its kill. A worker
@@ -69,30 +68,22 @@ impl Workers {
     /// holder would look like a second one.
     fn kill_all(&mut self) -> Vec<(ActorId, u64)> {
         let killed = self
-            .children
+            .links
             .iter_mut()
-            .filter_map(|(actor, child)| {
-                let gone = matches!(child.try_wait(), Ok(Some(_)));
+            .filter_map(|(actor, link)| {
                 let at = monotonic_ns();
-                super::kill_worker(child);
-                (!gone).then_some((*actor, at))
+                link.kill().then_some((*actor, at))
             })
             .collect();
-        self.children.clear();
+        self.links.clear();
         killed
     }
 
     fn reap_all(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.wait();
+        for (_, link) in &mut self.links {
+            link.wait();
         }
-        self.children.clear();
-    }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        let _ = self.kill_all();
+        self.links.clear();
     }
 }
 
@@ -142,7 +133,7 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
 
     let t0 = monotonic_ns();
     let mut workers = Workers::default();
-    let (tx, rx) = mpsc::channel::<(ActorId, Result<Vec<Record>, String>)>();
+    let (tx, rx) = mpsc::channel::<Heard<ActorId, Record>>();
     // Events read from the workers so far, counted as they are read: the budget stops the workers then, not
     // when the companion has got through its backlog.
     let read = Arc::new(AtomicU64::new(0));
@@ -157,26 +148,23 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
             t0_ns: t0,
             parent_pid: std::process::id(),
         };
-        let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-        let mut child = super::worker_command(ctx.worker_exe, LabId::Lock, &spec_json)
-            // Its stdin stays open while the worker may go on; closing it asks it to stop.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .inspect(|child| crate::state::record(child.id()))
-            .map_err(ExperimentError::io(format!("starting worker {idx}")))?;
-        let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
-        workers.children.push((ActorId(idx), child));
-        let (tx, read) = (tx.clone(), read.clone());
-        std::thread::spawn(move || read_records(ActorId(idx), stdout, &tx, &read));
+        let read = read.clone();
+        // The budget counts trace events, not the waits reported beside them.
+        let tally = move |records: &[Record]| {
+            let events = records.iter().filter(|r| matches!(r.report, Report::Event(_))).count();
+            read.fetch_add(events as u64, Ordering::SeqCst);
+        };
+        let name = format!("lock worker {idx}");
+        let link = Link::spawn(ctx.worker_exe, LabId::Lock, ActorId(idx), name, &spec, &tx, tally)?;
+        workers.links.push((ActorId(idx), link));
     }
     drop(tx);
 
     let pids: Vec<Option<u32>> = {
         let mut pids = vec![None; (p.n_procs + 2) as usize];
-        for (actor, child) in &workers.children {
+        for (actor, link) in &workers.links {
             if let Some(slot) = pids.get_mut(actor.0 as usize) {
-                *slot = Some(child.id());
+                *slot = Some(link.pid());
             }
         }
         pids
@@ -217,32 +205,6 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
     Ok(notes)
 }
 
-/// A worker's stdout as batches of records, until it closes; unreadable bytes end it with the reason. Counts
-/// the events it reads in `read`.
-fn read_records(
-    actor: ActorId,
-    mut stdout: std::process::ChildStdout,
-    tx: &mpsc::Sender<(ActorId, Result<Vec<Record>, String>)>,
-    read: &AtomicU64,
-) {
-    let (mut reader, mut buf) = (RecordReader::default(), vec![0u8; 64 * 1024]);
-    loop {
-        let n = match stdout.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let records = reader.feed(&buf[..n]).map_err(|e| e.to_string());
-        if let Ok(records) = &records {
-            let events = records.iter().filter(|r| matches!(r.report, Report::Event(_))).count();
-            read.fetch_add(events as u64, Ordering::SeqCst);
-        }
-        let failed = records.is_err();
-        if tx.send((actor, records)).is_err() || failed {
-            return;
-        }
-    }
-}
-
 fn event(t: Nanos, actor: ActorId, ev: LockEvent) -> Event {
     Event { t, actor, kind: EventKind::Lock(ev) }
 }
@@ -253,7 +215,7 @@ fn event(t: Nanos, actor: ActorId, ev: LockEvent) -> Event {
 fn collect(
     p: &LockParams,
     t0: u64,
-    rx: &mpsc::Receiver<(ActorId, Result<Vec<Record>, String>)>,
+    rx: &mpsc::Receiver<Heard<ActorId, Record>>,
     read: &AtomicU64,
     workers: &mut Workers,
     batch: &mut Batcher<'_>,
@@ -295,9 +257,7 @@ fn collect(
         }
         match rx.recv_timeout(Duration::from_millis(10)) {
             Ok((actor, records)) => {
-                let records =
-                    records.map_err(|e| ExperimentError::Worker(format!("unreadable report from {actor:?}: {e}")))?;
-                for Record { t, report } in records {
+                for Record { t, report } in records? {
                     let ev = match report {
                         Report::Event(ev) => ev,
                         Report::Waited { wait, asked, achieved } => {

@@ -2,7 +2,7 @@
 //! shared file with flock(2) or a lock file, drawing its times from the same seeded stream as the simulated
 //! process of the same index, waits them precisely ([`Waiter`]: a "hold 10 µs" holds 10 µs, not the 60 a short
 //! sleep lasts), and reports each step with its CLOCK_MONOTONIC time, and each wait with what it took, in
-//! binary records it writes out only between two turns at the lock.
+//! records it writes out only between two turns at the lock.
 
 use super::report::Reporter;
 use super::{COUNTER_FILE, LOCK_FILE, WorkerSpec};
@@ -46,7 +46,7 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
         counter,
         deadline: spec.t0_ns + p.duration.0,
         rng: SimRng::new(spec.seed, u64::from(spec.idx)),
-        out: Reporter::new(io::stdout().lock()),
+        out: Reporter::new(io::stdout().lock()).map_err(ExperimentError::io("saying hello"))?,
         waiter,
     };
     let result = if spec.rogue { worker.rogue_loop() } else { worker.lock_loop(spec.idx, dir) };

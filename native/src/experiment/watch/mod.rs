@@ -5,9 +5,8 @@
 //! compares whole seconds and would miss a second change within a second). The companion then writes the seeded
 //! plan of changes, stamping each on CLOCK_MONOTONIC before the write, and matches the watchers' reports to it.
 //!
-//! The watchers speak one line per fact on stdout: `ready SETUP_NS`, `detect FILE T`, `scan T NS`,
-//! `overflow T`, `limit NEEDED LIMIT`, `unavailable REASON`, and at the end `cost CPU_NS WALL_NS CALLS|-`. A line on stdin (or its
-//! end) stops them.
+//! The watchers speak the workers' protocol ([`super::link`]): one [`Report`] a line on stdout, each fact as it
+//! happens and their cost at the end. Closing their stdin stops them.
 
 mod reference;
 mod worker;
@@ -15,6 +14,7 @@ mod worker;
 pub use reference::against_inotifywait;
 use worker::*;
 
+use super::link::{Heard, Link, Reports};
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use shared::trace::{Event, EventKind};
 use shared::{LabId, Nanos};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -87,35 +87,32 @@ pub fn unavailable_note(reason: &str) -> Text {
 // ---------------------------------------------------------------------------------------------------------
 // The watcher processes.
 
-/// The watcher processes of a round. Dropping it kills and reaps any still running, so no exit path leaks one.
+/// The watcher processes of a round (each [`Link`] kills its own when dropped).
 #[derive(Debug, Default)]
 struct Watchers {
-    children: Vec<(Watcher, Child, Option<ChildStdin>)>,
+    links: Vec<Link>,
 }
 
 impl Watchers {
+    /// Starts `watcher` over the tree `spec` describes; its reports go to `tx`.
+    fn start(
+        &mut self,
+        exe: &Path,
+        spec: &WatcherSpec,
+        tx: &mpsc::Sender<Heard<Watcher, Report>>,
+    ) -> Result<(), ExperimentError> {
+        let name = format!("the {} watcher", spec.watcher.key());
+        self.links.push(Link::spawn(exe, LabId::Watch, spec.watcher, name, spec, tx, |_| {})?);
+        Ok(())
+    }
+
     /// Asks every watcher to stop (they report their cost and exit).
     fn stop(&mut self) {
-        for (_, _, stdin) in &mut self.children {
-            if let Some(mut pipe) = stdin.take() {
-                let _ = pipe.write_all(b"stop\n");
-            }
-        }
+        self.links.iter_mut().for_each(Link::ask_to_stop);
     }
 
     fn reap(&mut self) {
-        for (_, child, _) in &mut self.children {
-            let _ = child.wait();
-        }
-        self.children.clear();
-    }
-}
-
-impl Drop for Watchers {
-    fn drop(&mut self) {
-        for (_, child, _) in &mut self.children {
-            super::kill_worker(child);
-        }
+        self.links.iter_mut().for_each(Link::wait);
     }
 }
 
@@ -152,8 +149,16 @@ impl Round<'_> {
         Watcher::ALL.iter().all(|&w| !self.active[w as usize] || self.noticed[w as usize].iter().all(|&n| n))
     }
 
+    /// Takes what a watcher said into the trace; a watcher that failed or spoke out of protocol fails the run.
+    fn hear(&mut self, (watcher, heard): Heard<Watcher, Report>) -> Result<(), ExperimentError> {
+        for report in heard? {
+            self.take(watcher, report)?;
+        }
+        Ok(())
+    }
+
     /// Takes one report of a watcher into the trace.
-    fn take(&mut self, watcher: Watcher, report: Report) {
+    fn take(&mut self, watcher: Watcher, report: Report) -> Result<(), ExperimentError> {
         let (round, actor) = (self.round, watcher.actor());
         match report {
             Report::Ready { setup_ns } => {
@@ -190,7 +195,11 @@ impl Round<'_> {
                 self.notes.push(unavailable_note(&reason));
             }
             Report::Cost { cpu_ns, wall_ns, calls } => self.costs[watcher as usize] = Some((cpu_ns, wall_ns, calls)),
+            Report::Failed { reason } => {
+                return Err(ExperimentError::Worker(format!("the {} watcher: {reason}", watcher.key())));
+            }
         }
+        Ok(())
     }
 }
 
@@ -236,7 +245,7 @@ fn run_round(
     // The round starts before its watchers do: their first reports (the baseline pass) must fall inside it.
     let round_start = monotonic_ns();
     let mut watchers = Watchers::default();
-    let (tx, rx) = mpsc::channel::<(Watcher, String)>();
+    let (tx, rx) = mpsc::channel::<Heard<Watcher, Report>>();
     for watcher in Watcher::ALL {
         let spec = WatcherSpec {
             watcher,
@@ -247,25 +256,7 @@ fn run_round(
             watch_limit: watch_limit(),
             parent_pid: std::process::id(),
         };
-        let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
-        let mut child = super::worker_command(ctx.worker_exe, LabId::Watch, &spec_json)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .inspect(|child| crate::state::record(child.id()))
-            .map_err(ExperimentError::io(format!("starting the {} watcher", watcher.key())))?;
-        let stdout = child.stdout.take().ok_or_else(|| ExperimentError::Worker("no stdout pipe".to_owned()))?;
-        let stdin = child.stdin.take();
-        watchers.children.push((watcher, child, stdin));
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((watcher, line)).is_err() {
-                    break;
-                }
-            }
-        });
+        watchers.start(ctx.worker_exe, &spec, &tx)?;
     }
     drop(tx);
 
@@ -290,7 +281,7 @@ fn run_round(
     while waiting.iter().any(|&w| w) {
         check_cancel(ctx)?;
         let left = ready_by.saturating_duration_since(std::time::Instant::now());
-        let (watcher, line) = match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+        let (watcher, heard) = match rx.recv_timeout(left.min(Duration::from_millis(100))) {
             Ok(got) => got,
             Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
                 return Err(ExperimentError::Worker("a watcher did not get ready in time".to_owned()));
@@ -300,11 +291,12 @@ fn run_round(
                 return Err(ExperimentError::Worker("the watchers exited before they were ready".to_owned()));
             }
         };
-        let report = parse_report(&line).map_err(ExperimentError::Worker)?;
-        if matches!(report, Report::Ready { .. } | Report::Limit { .. } | Report::Unavailable { .. }) {
-            waiting[watcher as usize] = false;
+        for report in heard? {
+            if matches!(report, Report::Ready { .. } | Report::Limit { .. } | Report::Unavailable { .. }) {
+                waiting[watcher as usize] = false;
+            }
+            r.take(watcher, report)?;
         }
-        r.take(watcher, report);
     }
     r.flush();
 
@@ -328,8 +320,8 @@ fn run_round(
                 break;
             }
             let wait = Duration::from_nanos((due - now).min(20_000_000));
-            if let Ok((watcher, line)) = rx.recv_timeout(wait) {
-                r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+            if let Ok(heard) = rx.recv_timeout(wait) {
+                r.hear(heard)?;
             }
         }
         let t = monotonic_ns();
@@ -353,15 +345,15 @@ fn run_round(
     let until = monotonic_ns() + grace;
     while !r.all_noticed() && monotonic_ns() < until {
         check_cancel(ctx)?;
-        if let Ok((watcher, line)) = rx.recv_timeout(Duration::from_millis(20)) {
-            r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+        if let Ok(heard) = rx.recv_timeout(Duration::from_millis(20)) {
+            r.hear(heard)?;
         }
     }
     let end = monotonic_ns();
     watchers.stop();
     // Their last reports (the cost) arrive as they exit; the channel closes when both have.
-    while let Ok((watcher, line)) = rx.recv_timeout(Duration::from_secs(10)) {
-        r.take(watcher, parse_report(&line).map_err(ExperimentError::Worker)?);
+    while let Ok(heard) = rx.recv_timeout(Duration::from_secs(10)) {
+        r.hear(heard)?;
     }
     watchers.reap();
     for watcher in Watcher::ALL {
@@ -390,16 +382,7 @@ mod tests {
     }
 
     #[test]
-    fn reports_parse_and_garbage_is_an_error() {
-        assert_eq!(parse_report("detect 7 99"), Ok(Report::Detect { file: 7, t: 99 }));
-        assert_eq!(parse_report("cost 1 2 -"), Ok(Report::Cost { cpu_ns: 1, wall_ns: 2, calls: None }));
-        assert_eq!(parse_report("limit 11 5"), Ok(Report::Limit { needed: 11, limit: 5 }));
-        assert!(parse_report("detect x").is_err());
-        assert_eq!(parse_report("error boom"), Err("boom".to_owned()));
-        assert_eq!(
-            parse_report("unavailable Too many open files"),
-            Ok(Report::Unavailable { reason: "Too many open files".into() })
-        );
+    fn inotify_refusing_to_start_names_the_instance_limit() {
         assert!(unavailable_note("Too many open files").to_string().contains("fs.inotify.max_user_instances"));
     }
 }

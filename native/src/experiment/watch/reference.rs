@@ -24,53 +24,61 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
         watch_limit: u32::MAX,
         parent_pid: std::process::id(),
     };
-    let spec_json = serde_json::to_string(&spec).map_err(|e| ExperimentError::Worker(e.to_string()))?;
     let exe = crate::experiment::current_exe()?;
-    let mut ours = crate::experiment::worker_command(&exe, LabId::Watch, &spec_json);
-    let mut theirs = Command::new("inotifywait");
-    theirs.args(["-m", "-r", "-e", "modify", "--format", "%f"]).arg(root.join("d00000"));
-    let mut children = Watchers::default();
-    let (tx, rx) = mpsc::channel::<(usize, String, u64)>();
-    for (which, command) in [&mut ours, &mut theirs].into_iter().enumerate() {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .inspect(|child| crate::state::record(child.id()))
-            .map_err(ExperimentError::io(if which == 0 {
-                "starting the watcher"
-            } else {
-                "starting inotifywait (apt-get install inotify-tools)"
-            }))?;
-        for pipe in [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|p| Box::new(p) as _),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send((which, line, monotonic_ns())).is_err() {
-                        break;
-                    }
+    // Both speak into one channel as [`Report`]s: ours in the workers' protocol, inotifywait's lines (the file's
+    // name on stdout, "Watches established." on stderr) turned into the same reports as they arrive.
+    let (tx, rx) = mpsc::channel::<Heard<usize, Report>>();
+    let mut ours = Watchers::default();
+    ours.links.push(Link::spawn(&exe, LabId::Watch, 0, "the notified watcher".into(), &spec, &tx, |_| {})?);
+    let mut theirs = Command::new("inotifywait")
+        .args(["-m", "-r", "-e", "modify", "--format", "%f"])
+        .arg(root.join("d00000"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .inspect(|child| crate::state::record(child.id()))
+        .map(Reaped)
+        .map_err(ExperimentError::io("starting inotifywait (apt-get install inotify-tools)"))?;
+    let pipes = [
+        theirs.0.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        theirs.0.stderr.take().map(|p| Box::new(p) as _),
+    ];
+    for pipe in pipes.into_iter().flatten() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let report = if line.contains("Watches established") {
+                    Report::Ready { setup_ns: 0 }
+                } else {
+                    let Some(file) = file_index(Path::new(&line)) else { continue };
+                    Report::Detect { file, t: monotonic_ns() }
+                };
+                if tx.send((1, Ok(vec![report]))).is_err() {
+                    break;
                 }
-            });
-        }
-        let stdin = child.stdin.take();
-        children.children.push((Watcher::Inotify, child, stdin));
+            }
+        });
     }
     drop(tx);
-    // Ready: our watcher says `ready`, inotifywait says "Watches established." on stderr.
+    // Each report as it arrives here, with the time of its arrival.
+    let mut pending = std::collections::VecDeque::new();
+    let mut next = |timeout: Duration| -> Result<(usize, Report, u64), ExperimentError> {
+        loop {
+            if let Some(heard) = pending.pop_front() {
+                return Ok(heard);
+            }
+            let (which, heard) =
+                rx.recv_timeout(timeout).map_err(|_| ExperimentError::Worker("a watcher fell silent".to_owned()))?;
+            let at = monotonic_ns();
+            pending.extend(heard?.into_iter().map(|report| (which, report, at)));
+        }
+    };
     let mut ready = [false, false];
     while !(ready[0] && ready[1]) {
-        let (which, line, _) = rx
-            .recv_timeout(READY_TIMEOUT)
-            .map_err(|_| ExperimentError::Worker("a watcher did not get ready".to_owned()))?;
-        ready[which] |= line.starts_with("ready") || line.contains("Watches established");
+        let (which, report, _) = next(READY_TIMEOUT)?;
+        ready[which] |= matches!(report, Report::Ready { .. });
     }
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for k in 0..writes {
@@ -81,12 +89,9 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
         f.write_all(b"x").map_err(ExperimentError::io("writing"))?;
         let mut seen = [None, None];
         while seen.iter().any(Option::is_none) {
-            let (which, line, at) = rx
-                .recv_timeout(Duration::from_secs(5))
-                .map_err(|_| ExperimentError::Worker("a watcher missed a write".to_owned()))?;
-            let name = line.strip_prefix("detect ").map_or(line.as_str(), |rest| rest.split(' ').next().unwrap_or(""));
-            let index = if which == 0 { name.parse().ok() } else { file_index(Path::new(name)) };
-            if index == Some(file) {
+            if let (which, Report::Detect { file: noticed, .. }, at) = next(Duration::from_secs(5))?
+                && noticed == file
+            {
                 seen[which].get_or_insert(at - written);
             }
         }
@@ -94,9 +99,18 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
         b.extend(seen[1]);
         std::thread::sleep(Duration::from_millis(1));
     }
-    drop(children);
+    drop((ours, theirs));
     drop(scratch);
     a.sort_unstable();
     b.sort_unstable();
     Ok((a, b))
+}
+
+/// A child process killed and reaped when dropped.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        crate::experiment::kill_worker(&mut self.0);
+    }
 }

@@ -1,0 +1,212 @@
+//! A lab page's state as one reducer, so that what the page shows follows from one value and every change is
+//! one action, testable without a browser: the parameters and seed as typed, the simulated run, where the
+//! measured side comes from (a live run asked of the companion, or a run opened from a file: one or the other,
+//! never both), which of the two the drawing shows, and the last errors. The player's clock is its own reducer
+//! (`player.rs`); the companion's runs live in the connection's (`companion.rs`).
+
+use crate::lab::TraceRef;
+use crate::permalink::RawParams;
+use shared::i18n::Text;
+use shared::{LabId, Trace};
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Which run the drawing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Simulated,
+    Measured,
+}
+
+/// Where the measured side comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measured {
+    Nothing,
+    /// The live run the page asked for, by its request number (the connection knows its progress).
+    Live {
+        request: u32,
+    },
+    /// A run opened from a file; it stays until the next live run or file.
+    Opened(TraceRef),
+}
+
+/// Why a run file was not opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenError {
+    /// A run of another lab, dropped on this lab's page.
+    OtherLab(LabId),
+    /// Not a run file (the reader's message).
+    Unreadable(Text),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabState {
+    pub lab: LabId,
+    pub raw: RawParams,
+    pub seed: u64,
+    pub simulated: Option<TraceRef>,
+    pub sim_error: Option<String>,
+    pub measured: Measured,
+    pub shown: Shown,
+    pub open_error: Option<OpenError>,
+}
+
+#[derive(Debug, Clone)]
+pub enum LabAction {
+    /// One parameter's text changed.
+    SetParam {
+        key: String,
+        value: String,
+    },
+    SetSeed(u64),
+    /// A simulation of the current parameters ended: its trace, or why it could not run.
+    Simulated(Result<TraceRef, String>),
+    /// The companion was asked for a live run under `request`.
+    AskedLive {
+        request: u32,
+    },
+    /// A run file was read: its trace, or why it is not one.
+    Opened(Result<Rc<Trace>, Text>),
+    Show(Shown),
+}
+
+impl LabState {
+    pub fn new(lab: LabId, raw: RawParams, seed: u64) -> Self {
+        LabState {
+            lab,
+            raw,
+            seed,
+            simulated: None,
+            sim_error: None,
+            measured: Measured::Nothing,
+            shown: Shown::Simulated,
+            open_error: None,
+        }
+    }
+
+    /// The live run's request, when the measured side is one.
+    pub fn live_request(&self) -> Option<u32> {
+        match self.measured {
+            Measured::Live { request } => Some(request),
+            _ => None,
+        }
+    }
+
+    /// The run opened from a file, when the measured side is one.
+    pub fn opened(&self) -> Option<&TraceRef> {
+        match &self.measured {
+            Measured::Opened(trace) => Some(trace),
+            _ => None,
+        }
+    }
+
+    /// The next state after `action` (the same value where the action changes nothing).
+    pub fn next(&self, action: LabAction) -> LabState {
+        let mut s = self.clone();
+        match action {
+            LabAction::SetParam { key, value } => {
+                s.raw.insert(key, value);
+            }
+            LabAction::SetSeed(seed) => s.seed = seed,
+            LabAction::Simulated(Ok(trace)) => {
+                s.simulated = Some(trace);
+                s.sim_error = None;
+                s.shown = Shown::Simulated;
+            }
+            // A failed simulation keeps the last good one on show, and says why.
+            LabAction::Simulated(Err(err)) => s.sim_error = Some(err),
+            LabAction::AskedLive { request } => {
+                s.measured = Measured::Live { request };
+                s.shown = Shown::Measured;
+            }
+            LabAction::Opened(Ok(trace)) if trace.run.lab != s.lab => {
+                s.open_error = Some(OpenError::OtherLab(trace.run.lab));
+            }
+            LabAction::Opened(Ok(trace)) => {
+                s.measured = Measured::Opened(TraceRef(trace));
+                s.open_error = None;
+                s.shown = Shown::Measured;
+            }
+            LabAction::Opened(Err(err)) => s.open_error = Some(OpenError::Unreadable(err)),
+            // Nothing measured, nothing to show on that side.
+            LabAction::Show(Shown::Measured) if s.measured == Measured::Nothing => {}
+            LabAction::Show(which) => s.shown = which,
+        }
+        s
+    }
+}
+
+impl Reducible for LabState {
+    type Action = LabAction;
+
+    fn reduce(self: Rc<Self>, action: LabAction) -> Rc<Self> {
+        let next = self.next(action);
+        if next == *self { self } else { Rc::new(next) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::params::ParamSet;
+
+    fn run_of(lab: LabId) -> Rc<Trace> {
+        let params = lab.validate(&ParamSet::default()).unwrap();
+        Rc::new(shared::lab::simulate(lab, &params, 1).unwrap())
+    }
+
+    fn fresh() -> LabState {
+        LabState::new(LabId::Lock, RawParams::new(), 7)
+    }
+
+    #[test]
+    fn the_measured_side_is_a_live_run_or_a_file_never_both() {
+        let file = run_of(LabId::Lock);
+        let s = fresh().next(LabAction::Opened(Ok(file.clone())));
+        assert_eq!(s.opened(), Some(&TraceRef(file.clone())));
+        assert_eq!((s.shown, s.live_request()), (Shown::Measured, None));
+        let s = s.next(LabAction::AskedLive { request: 3 });
+        assert_eq!((s.live_request(), s.opened()), (Some(3), None), "a live run replaces the file");
+        let s = s.next(LabAction::Opened(Ok(file)));
+        assert_eq!(s.live_request(), None, "and a file replaces the live run");
+    }
+
+    #[test]
+    fn a_run_of_another_lab_or_a_bad_file_is_refused_and_changes_nothing_else() {
+        let s = fresh().next(LabAction::AskedLive { request: 2 });
+        let refused = s.next(LabAction::Opened(Ok(run_of(LabId::Amdahl))));
+        assert_eq!(refused.open_error, Some(OpenError::OtherLab(LabId::Amdahl)));
+        assert_eq!(refused.measured, s.measured);
+        let bad = refused.next(LabAction::Opened(Err(Text::new("error.import.json"))));
+        assert!(matches!(bad.open_error, Some(OpenError::Unreadable(_))));
+        let good = bad.next(LabAction::Opened(Ok(run_of(LabId::Lock))));
+        assert_eq!(good.open_error, None, "a good file clears the error");
+    }
+
+    #[test]
+    fn a_failed_simulation_keeps_the_last_good_run_and_a_good_one_shows_itself() {
+        let trace = TraceRef(run_of(LabId::Lock));
+        let s = fresh().next(LabAction::AskedLive { request: 1 });
+        let s = s.next(LabAction::Simulated(Ok(trace.clone())));
+        assert_eq!((s.shown, s.simulated.as_ref()), (Shown::Simulated, Some(&trace)));
+        let s = s.next(LabAction::Simulated(Err("bad".into())));
+        assert_eq!((s.simulated.as_ref(), s.sim_error.as_deref()), (Some(&trace), Some("bad")));
+        assert_eq!(s.live_request(), Some(1), "simulating does not forget the measured run");
+    }
+
+    #[test]
+    fn the_measured_tab_opens_only_with_something_measured() {
+        let s = fresh().next(LabAction::Show(Shown::Measured));
+        assert_eq!(s.shown, Shown::Simulated);
+        let s = s.next(LabAction::AskedLive { request: 1 }).next(LabAction::Show(Shown::Simulated));
+        assert_eq!(s.next(LabAction::Show(Shown::Measured)).shown, Shown::Measured);
+    }
+
+    #[test]
+    fn parameters_and_seed_are_kept_as_typed() {
+        let s = fresh()
+            .next(LabAction::SetParam { key: "n_procs".into(), value: "abc".into() })
+            .next(LabAction::SetSeed(42));
+        assert_eq!((s.raw.get("n_procs").map(String::as_str), s.seed), (Some("abc"), 42));
+    }
+}
