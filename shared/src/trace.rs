@@ -150,6 +150,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The machine a measured run ran on.
+    pub fn host(&self) -> Option<&HostInfo> {
+        match self {
+            Source::Simulated => None,
+            Source::Measured { host, .. } => Some(host),
+        }
+    }
+
     /// `simulated` or `measured`, as exports and file names say it.
     pub fn name(&self) -> &'static str {
         match self {

@@ -177,7 +177,7 @@ mod tests {
         let refused = s.next(LabAction::Opened(Ok(run_of(LabId::Amdahl))));
         assert_eq!(refused.open_error, Some(OpenError::OtherLab(LabId::Amdahl)));
         assert_eq!(refused.measured, s.measured);
-        let bad = refused.next(LabAction::Opened(Err(Text::new("error.import.json"))));
+        let bad = refused.next(LabAction::Opened(Err(Text::new("error.import.not_json"))));
         assert!(matches!(bad.open_error, Some(OpenError::Unreadable(_))));
         let good = bad.next(LabAction::Opened(Ok(run_of(LabId::Lock))));
         assert_eq!(good.open_error, None, "a good file clears the error");

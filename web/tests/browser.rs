@@ -225,6 +225,26 @@ async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
 }
 
 #[wasm_bindgen_test]
+async fn a_measured_mmap_run_counts_pages_of_its_hosts_size() {
+    let root = mount_at_end(LabId::Mmap, ".mmap-view").await;
+    let size = shared::lab::mmap::MmapParams::parse(&shared::LabId::Mmap.validate(&shared::ParamSet::new()).unwrap())
+        .unwrap()
+        .size;
+    let simulated = format!("{} pages", size / 4096);
+    assert!(text(&root, ".strip-title").ends_with(&simulated), "{}", text(&root, ".strip-title"));
+    // A run measured on a host of 16 KiB pages read a quarter as many.
+    drop_exported_run_from(&root, LabId::Mmap, 1, 16_384);
+    wait_for(&root, ".provenance dd[data-key=page_size]").await;
+    find(&root, "button.play").click();
+    settle().await;
+    press("End");
+    settle().await;
+    let measured = format!("{} pages", size / 16_384);
+    assert!(text(&root, ".strip-title").ends_with(&measured), "{}", text(&root, ".strip-title"));
+    root.remove();
+}
+
+#[wasm_bindgen_test]
 async fn the_watch_page_draws_the_file_grid_both_histograms_and_the_cost_points() {
     let root = mount_at_end(LabId::Watch, ".watch-view").await;
     assert_eq!(root.query_selector_all(".watch-grid rect").unwrap().length(), 400, "1 000 files drawn as 400 cells");
@@ -265,6 +285,11 @@ async fn the_pipeline_page_draws_stages_channels_and_the_queue_chart() {
 
 /// A measured-looking run of `lab` as `syslab run LAB --export` writes it, and the drop of that file on the page.
 fn drop_exported_run(page: &Element, lab: LabId, seed: u64) -> shared::Trace {
+    drop_exported_run_from(page, lab, seed, 4096)
+}
+
+/// The same, from a host whose pages are `page_size` bytes.
+fn drop_exported_run_from(page: &Element, lab: LabId, seed: u64, page_size: u64) -> shared::Trace {
     let mut trace = shared::lab::simulate(lab, &shared::ParamSet::new(), seed).unwrap();
     let host = shared::trace::HostInfo {
         kernel: "Linux 6.18.0".into(),
@@ -272,7 +297,7 @@ fn drop_exported_run(page: &Element, lab: LabId, seed: u64) -> shared::Trace {
         scratch_fs: "ext4 (/tmp/syslab)".into(),
         companion_version: "0.1.0".into(),
         cpu_model: "Test CPU 3000".into(),
-        page_size: 4096,
+        page_size,
         inotify_max_user_watches: Some(65_536),
         open_files_limit: Some(1_024),
     };

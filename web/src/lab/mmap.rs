@@ -18,8 +18,10 @@ view_entry!(MmapLabView, Mmap, MmapView);
 pub fn mmap_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
+    // A measured run read pages of its host's size; the strip counts those, as the run did.
+    let host_page = trace.run.source.host().map_or(0, |h| h.page_size);
     let p = match MmapParams::parse(&trace.run.params) {
-        Ok(p) => p,
+        Ok(p) => p.with_page(host_page),
         Err(err) => return super::unreadable(&err, lang),
     };
     let shown = Trace { events: trace.events[..trace.count_until(props.t)].to_vec(), ..(**trace).clone() };
