@@ -227,11 +227,15 @@ async fn the_mmap_page_draws_the_page_strip_and_a_bar_per_method() {
 #[wasm_bindgen_test]
 async fn a_measured_mmap_run_counts_pages_of_its_hosts_size() {
     let root = mount_at_end(LabId::Mmap, ".mmap-view").await;
+    // The title is SVG text, not an HTML element.
+    let title = |root: &Element| {
+        root.query_selector(".strip-title").unwrap().and_then(|t| t.text_content()).unwrap_or_default()
+    };
     let size = shared::lab::mmap::MmapParams::parse(&shared::LabId::Mmap.validate(&shared::ParamSet::new()).unwrap())
         .unwrap()
         .size;
     let simulated = format!("{} pages", size / 4096);
-    assert!(text(&root, ".strip-title").ends_with(&simulated), "{}", text(&root, ".strip-title"));
+    assert!(title(&root).ends_with(&simulated), "{}", title(&root));
     // A run measured on a host of 16 KiB pages read a quarter as many.
     drop_exported_run_from(&root, LabId::Mmap, 1, 16_384);
     wait_for(&root, ".provenance dd[data-key=page_size]").await;
@@ -240,7 +244,7 @@ async fn a_measured_mmap_run_counts_pages_of_its_hosts_size() {
     press("End");
     settle().await;
     let measured = format!("{} pages", size / 16_384);
-    assert!(text(&root, ".strip-title").ends_with(&measured), "{}", text(&root, ".strip-title"));
+    assert!(title(&root).ends_with(&measured), "{}", title(&root));
     root.remove();
 }
 
