@@ -12,10 +12,12 @@ use super::ExperimentError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::LabId;
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::Duration;
 
 /// The protocol's version: raised when a report type of any lab changes its shape.
 pub const VERSION: u32 = 1;
@@ -102,6 +104,32 @@ pub fn await_go(input: impl BufRead) -> Result<(), ExperimentError> {
 /// What a listener hands on: which worker, and a batch of its reports (all a read brought) or why it stopped
 /// listening.
 pub type Heard<K, M> = (K, Result<Vec<M>, LinkError>);
+
+/// What workers said, one report at a time, each with the moment its batch arrived here (CLOCK_MONOTONIC ns),
+/// for runs that wait on a report rather than take batches as they come.
+#[derive(Debug)]
+pub struct Inbox<K, M> {
+    rx: Receiver<Heard<K, M>>,
+    pending: VecDeque<(K, M, u64)>,
+}
+
+impl<K: Copy, M> Inbox<K, M> {
+    pub fn new(rx: Receiver<Heard<K, M>>) -> Self {
+        Inbox { rx, pending: VecDeque::new() }
+    }
+
+    /// The next report; `None` when none came within `timeout` or every worker has closed its output.
+    pub fn next(&mut self, timeout: Duration) -> Result<Option<(K, M, u64)>, LinkError> {
+        loop {
+            if let Some(heard) = self.pending.pop_front() {
+                return Ok(Some(heard));
+            }
+            let Ok((key, heard)) = self.rx.recv_timeout(timeout) else { return Ok(None) };
+            let at = crate::clock::monotonic_ns();
+            self.pending.extend(heard?.into_iter().map(|report| (key, report, at)));
+        }
+    }
+}
 
 /// A started worker: its process and the pipe to its stdin. Dropping it kills the worker's process group and
 /// reaps it, unless it was reaped already, so no exit path leaks a worker.
@@ -334,6 +362,18 @@ mod tests {
         let e = problem(&bytes);
         assert!(matches!(&e.problem, LinkProblem::Malformed { line: 3, text, .. } if text == "detect 7 99"), "{e}");
         assert!(e.to_string().starts_with("the poll watcher: its line 3 is not a report"), "{e}");
+    }
+
+    #[test]
+    fn an_inbox_hands_on_reports_one_at_a_time_then_says_when_all_are_silent() {
+        let (tx, rx) = std::sync::mpsc::channel::<Heard<u8, Said>>();
+        tx.send((1, Ok(vec![Said::Tick { t: 1 }, Said::Tick { t: 2 }]))).unwrap();
+        drop(tx);
+        let mut inbox = Inbox::new(rx);
+        let next = |inbox: &mut Inbox<u8, Said>| inbox.next(Duration::from_millis(10)).unwrap().map(|(k, m, _)| (k, m));
+        assert_eq!(next(&mut inbox), Some((1, Said::Tick { t: 1 })));
+        assert_eq!(next(&mut inbox), Some((1, Said::Tick { t: 2 })));
+        assert_eq!(next(&mut inbox), None);
     }
 
     #[test]

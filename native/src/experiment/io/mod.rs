@@ -13,7 +13,7 @@ mod servers;
 use feeder::{FeederReport, feeder};
 use servers::{ThreadLog, blocking, epoll, polling, threads, uring, uring_refusal};
 
-use super::link::{Heard, Link};
+use super::link::{Heard, Inbox, Link};
 use super::{ExperimentError, RunContext, RunUpdate};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -135,17 +135,12 @@ fn run_server(
     let (tx, rx) = std::sync::mpsc::channel::<Heard<(), FeederReport>>();
     let mut feeder = Link::spawn(ctx.worker_exe, LabId::Io, (), "the feeder".into(), &spec, &tx, |_| {})?;
     drop(tx);
-    let mut reports = Vec::new().into_iter();
+    let mut inbox = Inbox::new(rx);
     let mut next = |waiting_for: &str| -> Result<FeederReport, ExperimentError> {
-        loop {
-            if let Some(report) = reports.next() {
-                return Ok(report);
-            }
-            let ((), heard) = rx
-                .recv_timeout(FEEDER_TIMEOUT)
-                .map_err(|_| ExperimentError::Worker(format!("the feeder did not {waiting_for}")))?;
-            reports = heard?.into_iter();
-        }
+        let heard = inbox.next(FEEDER_TIMEOUT)?;
+        heard
+            .map(|((), report, _)| report)
+            .ok_or_else(|| ExperimentError::Worker(format!("the feeder did not {waiting_for}")))
     };
     if next("get ready")? != FeederReport::Ready {
         return Err(ExperimentError::Worker("the feeder did not get ready".into()));

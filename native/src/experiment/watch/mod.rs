@@ -14,7 +14,7 @@ mod worker;
 pub use reference::against_inotifywait;
 use worker::*;
 
-use super::link::{Heard, Link, Reports};
+use super::link::{Heard, Inbox, Link, Reports};
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use serde::{Deserialize, Serialize};

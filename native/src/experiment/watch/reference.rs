@@ -63,17 +63,9 @@ pub fn against_inotifywait(writes: u32) -> Result<(Vec<u64>, Vec<u64>), Experime
     }
     drop(tx);
     // Each report as it arrives here, with the time of its arrival.
-    let mut pending = std::collections::VecDeque::new();
+    let mut inbox = Inbox::new(rx);
     let mut next = |timeout: Duration| -> Result<(usize, Report, u64), ExperimentError> {
-        loop {
-            if let Some(heard) = pending.pop_front() {
-                return Ok(heard);
-            }
-            let (which, heard) =
-                rx.recv_timeout(timeout).map_err(|_| ExperimentError::Worker("a watcher fell silent".to_owned()))?;
-            let at = monotonic_ns();
-            pending.extend(heard?.into_iter().map(|report| (which, report, at)));
-        }
+        inbox.next(timeout)?.ok_or_else(|| ExperimentError::Worker("a watcher fell silent".to_owned()))
     };
     let mut ready = [false, false];
     while !(ready[0] && ready[1]) {
