@@ -1,6 +1,7 @@
 //! The companion's library: the real experiments, the runner that keeps them bounded and cleaned up, the
 //! websocket server and the command line's output. `main.rs` only parses arguments and calls in here.
 
+pub mod alone;
 pub mod bench;
 pub mod cli;
 pub mod client;
@@ -15,4 +16,5 @@ pub mod scratch;
 pub mod server;
 pub mod spawned;
 pub mod state;
+pub mod usage;
 pub mod wait;

@@ -5,6 +5,7 @@
 //! companion (`native`) and the page (`web`) both build on this crate; neither re-implements what it holds.
 
 pub mod admission;
+pub mod alone;
 pub mod catalogue;
 pub mod digest;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The one trace model: a run, its actors, timestamped events and the metrics computed from them. The
 //! simulation emits it, the companion emits it, the views draw it; a view never cares which produced it.
 
+use crate::alone::MachineLoad;
 use crate::catalogue::LabId;
 use crate::i18n::Text;
 use crate::lab::amdahl::AmdahlEvent;
@@ -52,7 +53,8 @@ pub struct Event {
 }
 
 /// What happened. One variant per lab, each defined in that lab's own module, and the one every lab's real run
-/// may record: how precisely it waited (`shared::waits`), a summary at the run's end rather than a moment.
+/// may record: how precisely it waited (`shared::waits`) and what else ran on the machine meanwhile
+/// (`shared::alone`), summaries at the run's end rather than moments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -64,6 +66,7 @@ pub enum EventKind {
     Io(IoEvent),
     Pipeline(PipelineEvent),
     Waits(WaitAccuracy),
+    Load(MachineLoad),
 }
 
 impl EventKind {
@@ -218,6 +221,8 @@ pub enum Unit {
     /// A number between 0 and 1, shown as is (Jain's index).
     Index,
     Ratio,
+    /// A share between 0 and 1, shown as a percentage.
+    Share,
     /// A yes or no, stored as 1 or 0 and shown as ✓ or ✗ (the same in every language).
     Verdict,
 }
@@ -247,6 +252,7 @@ impl Metric {
             Unit::Nanos => Nanos(v.max(0.0).round() as u64).to_string(),
             Unit::Index => format!("{v:.3}"),
             Unit::Ratio => format!("{v:.2}"),
+            Unit::Share => format!("{:.1} %", 100.0 * v),
             Unit::Verdict => if v >= 0.5 { "✓" } else { "✗" }.to_owned(),
         }
     }
@@ -280,6 +286,7 @@ mod tests {
         check(Unit::PerSecond, Some(52_300.0), "52.3 k/s");
         check(Unit::Nanos, Some(1_500.0), "1.5 µs");
         check(Unit::Index, Some(0.98765), "0.988");
+        check(Unit::Share, Some(0.1234), "12.3 %");
         check(Unit::Verdict, Some(1.0), "✓");
         check(Unit::Verdict, Some(0.0), "✗");
         check(Unit::Ratio, None, "—");

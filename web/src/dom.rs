@@ -12,6 +12,15 @@ pub fn now_ms() -> f64 {
     window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
+/// Counts one frame the page drew on its own (a tick of the player's clock) in `window.syslabFrames`, so a test
+/// can see whether the page kept quiet while the companion measured.
+pub fn count_frame() {
+    let Some(window) = window() else { return };
+    let key = wasm_bindgen::JsValue::from_str("syslabFrames");
+    let frames = js_sys::Reflect::get(&window, &key).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let _ = js_sys::Reflect::set(&window, &key, &wasm_bindgen::JsValue::from_f64(frames + 1.0));
+}
+
 /// Whether the person asked the system for less motion.
 pub fn prefers_reduced_motion() -> bool {
     window().and_then(|w| w.match_media("(prefers-reduced-motion: reduce)").ok().flatten()).is_some_and(|m| m.matches())

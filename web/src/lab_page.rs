@@ -74,6 +74,15 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         None => live.as_ref().and_then(|l| l.trace.clone()),
     });
     let live_running = live.as_ref().is_some_and(|l| !l.over);
+    let request_error =
+        companion.as_ref().and_then(|c| state.live_request().and_then(|r| c.state.errors.get(&r).cloned()));
+    // From the ask until the run ends the page keeps quiet (no clock, no redraws but the progress line), unless
+    // the reader chose to watch it live.
+    let measuring = state.live_request().is_some() && request_error.is_none() && live.as_ref().is_none_or(|l| !l.over);
+    {
+        let (player, hold) = (player.clone(), measuring && !state.watched_live());
+        use_effect_with(hold, move |hold| player.dispatch(PlayerAction::Hold(*hold)));
+    }
     {
         // When a live run is whole, its replay is loaded into the player.
         let (player, shown, measured) = (player.clone(), state.shown, measured.clone());
@@ -89,7 +98,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     }
 
     let run_live = {
-        let (state, companion) = (state.clone(), companion.clone());
+        let (state, companion, player) = (state.clone(), companion.clone(), player.clone());
         Callback::from(move |_: MouseEvent| {
             let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &state.raw)) else { return };
             let request = {
@@ -99,6 +108,9 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             };
             let start = ClientMsg::StartRun { request, lab: lab.as_str().to_owned(), params, seed: state.seed };
             if ctx.conn.send(&start) {
+                if !state.watch_live {
+                    player.dispatch(PlayerAction::Hold(true));
+                }
                 state.dispatch(LabAction::AskedLive { request });
                 permalink::write(&state.raw, state.seed, info.params, lang);
             }
@@ -163,9 +175,16 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         Callback::from(move |_: MouseEvent| state.dispatch(LabAction::SetSeed((js_sys::Math::random() * 1e9) as u64)))
     };
 
+    let on_watch_live = {
+        let state = state.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                state.dispatch(LabAction::SetWatchLive(input.checked()));
+            }
+        })
+    };
+
     let connected = companion.as_ref().is_some_and(|c| c.state.is_connected());
-    let request_error =
-        companion.as_ref().and_then(|c| state.live_request().and_then(|r| c.state.errors.get(&r).cloned()));
     let measured_status = match (&live, &request_error) {
         (_, Some(err)) => lang.fill("ui.status.refused", &[("error", &err.say(lang))]),
         (None, _) if state.opened().is_some() => lang.ui("ui.status.opened").to_owned(),
@@ -186,6 +205,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         OpenError::Unreadable(err) => err.say(lang),
     });
     let notes = view_trace.as_ref().map(|t| t.0.notes.clone()).unwrap_or_default();
+    let measured_marks =
+        run_marks(measured.as_ref().as_ref().map(|t| &*t.0), state.watched_live() && state.opened().is_none(), lang);
     let valid = checked.is_ok();
 
     html! {
@@ -222,6 +243,10 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                             <button class="secondary cancel" onclick={cancel_live}>{lang.ui("ui.lab.cancel")}</button>
                         }
                     </div>
+                    <label class="watch-live" title={lang.ui("ui.lab.watch_live_title")}>
+                        <input type="checkbox" checked={state.watch_live} onchange={on_watch_live} />
+                        {lang.ui("ui.lab.watch_live")}
+                    </label>
                     if let Some(err) = &state.sim_error { <p class="field-error" role="alert">{err}</p> }
                     <Predict lab={lab} simulated={sim_metrics.clone()} measured={real_metrics.clone()} />
                     <ConnectionPanel />
@@ -259,13 +284,29 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     if let Some(live) = live.as_ref().filter(|l| l.trace.is_some() && shown == Shown::Measured) {
                         <LiveRecord live={live.clone()} class="whole" />
                     }
-                    <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status} />
+                    <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
+                        measured_marks={measured_marks} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={view_trace.clone()} />
                 </section>
             </div>
         </main>
     }
+}
+
+/// What the measured run's figures carry: disturbed by other programs, watched live by this page.
+fn run_marks(measured: Option<&Trace>, watched_live: bool, lang: Lang) -> Vec<AttrValue> {
+    let Some(trace) = measured else { return Vec::new() };
+    let mut marks = Vec::new();
+    if let Some(load) = shared::alone::of(trace)
+        && let shared::alone::Verdict::Disturbed { others } = load.verdict()
+    {
+        marks.push(lang.fill("ui.mark.disturbed", &[("share", &format!("{:.0}", 100.0 * others))]).into());
+    }
+    if watched_live {
+        marks.push(lang.ui("ui.mark.watched_live").to_owned().into());
+    }
+    marks
 }
 
 #[derive(Debug, Properties, PartialEq)]

@@ -22,9 +22,11 @@ pub enum Shown {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Measured {
     Nothing,
-    /// The live run the page asked for, by its request number (the connection knows its progress).
+    /// The live run the page asked for, by its request number (the connection knows its progress), and whether
+    /// the page kept drawing while it measured (its figures then carry that mark: the page took CPU time).
     Live {
         request: u32,
+        watched: bool,
     },
     /// A run opened from a file; it stays until the next live run or file.
     Opened(TraceRef),
@@ -49,6 +51,8 @@ pub struct LabState {
     pub measured: Measured,
     pub shown: Shown,
     pub open_error: Option<OpenError>,
+    /// The reader's choice to keep the page drawing while the companion measures (by default it keeps quiet).
+    pub watch_live: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +63,8 @@ pub enum LabAction {
         value: String,
     },
     SetSeed(u64),
+    /// Whether the next live runs are watched live.
+    SetWatchLive(bool),
     /// A simulation of the current parameters ended: its trace, or why it could not run.
     Simulated(Result<TraceRef, String>),
     /// The companion was asked for a live run under `request`.
@@ -81,15 +87,21 @@ impl LabState {
             measured: Measured::Nothing,
             shown: Shown::Simulated,
             open_error: None,
+            watch_live: false,
         }
     }
 
     /// The live run's request, when the measured side is one.
     pub fn live_request(&self) -> Option<u32> {
         match self.measured {
-            Measured::Live { request } => Some(request),
+            Measured::Live { request, .. } => Some(request),
             _ => None,
         }
+    }
+
+    /// Whether the live run was asked to be watched live.
+    pub fn watched_live(&self) -> bool {
+        matches!(self.measured, Measured::Live { watched: true, .. })
     }
 
     /// The run opened from a file, when the measured side is one.
@@ -108,6 +120,7 @@ impl LabState {
                 s.raw.insert(key, value);
             }
             LabAction::SetSeed(seed) => s.seed = seed,
+            LabAction::SetWatchLive(watch) => s.watch_live = watch,
             LabAction::Simulated(Ok(trace)) => {
                 s.simulated = Some(trace);
                 s.sim_error = None;
@@ -116,7 +129,7 @@ impl LabState {
             // A failed simulation keeps the last good one on show, and says why.
             LabAction::Simulated(Err(err)) => s.sim_error = Some(err),
             LabAction::AskedLive { request } => {
-                s.measured = Measured::Live { request };
+                s.measured = Measured::Live { request, watched: s.watch_live };
                 s.shown = Shown::Measured;
             }
             LabAction::Opened(Ok(trace)) if trace.run.lab != s.lab => {
@@ -200,6 +213,18 @@ mod tests {
         assert_eq!(s.shown, Shown::Simulated);
         let s = s.next(LabAction::AskedLive { request: 1 }).next(LabAction::Show(Shown::Simulated));
         assert_eq!(s.next(LabAction::Show(Shown::Measured)).shown, Shown::Measured);
+    }
+
+    #[test]
+    fn a_live_run_is_watched_live_only_when_the_reader_chose_so_before_asking() {
+        let s = fresh().next(LabAction::AskedLive { request: 1 });
+        assert!(!s.watched_live(), "by default the page keeps quiet");
+        let s = s.next(LabAction::SetWatchLive(true));
+        assert!(!s.watched_live(), "a run already asked keeps how it was asked");
+        let s = s.next(LabAction::AskedLive { request: 2 });
+        assert!(s.watched_live());
+        let s = s.next(LabAction::SetWatchLive(false)).next(LabAction::AskedLive { request: 3 });
+        assert_eq!((s.live_request(), s.watched_live()), (Some(3), false));
     }
 
     #[test]

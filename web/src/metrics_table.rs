@@ -9,6 +9,9 @@ pub struct MetricsTableProps {
     pub measured: Option<Vec<Metric>>,
     /// What the measured column says while it has no figures ("not run yet", "running…").
     pub measured_status: AttrValue,
+    /// What the measured figures carry ("disturbed: …", "watched live"): said above the table and on its column.
+    #[prop_or_default]
+    pub measured_marks: Vec<AttrValue>,
 }
 
 #[function_component(MetricsTable)]
@@ -32,13 +35,19 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
         metrics.as_ref()?.iter().find(|m| m.key == key)?.value.map(|v| AttrValue::from(v.to_string()))
     };
     html! {
-        <table class="metrics">
-            <caption>{lang.ui("ui.metrics.caption")}</caption>
+        <table class={classes!("metrics", (!props.measured_marks.is_empty()).then_some("marked"))}>
+            <caption>
+                {lang.ui("ui.metrics.caption")}
+                { for props.measured_marks.iter().map(|m| html! { <span class="measured-mark">{m}</span> }) }
+            </caption>
             <thead>
                 <tr>
                     <th scope="col">{lang.ui("ui.metrics.metric")}</th>
                     <th scope="col">{lang.ui("ui.metrics.simulated")}</th>
-                    <th scope="col">{lang.ui("ui.metrics.measured")}</th>
+                    <th scope="col">
+                        {lang.ui("ui.metrics.measured")}
+                        if !props.measured_marks.is_empty() { <span class="mark-flag" title={props.measured_marks.join(" · ")}>{" ⚠"}</span> }
+                    </th>
                 </tr>
             </thead>
             <tbody>

@@ -1,6 +1,8 @@
 //! The timeline player shared by every lab view: play, pause, step, speed and a scrubbable timeline, with
 //! keyboard shortcuts. Its state is a pure reducer (tested natively); the component only renders it and drives
-//! the clock. With reduced motion, playback moves in discrete steps from event to event.
+//! the clock. With reduced motion, playback moves in discrete steps from event to event. While the companion
+//! measures, the page holds the player: no clock runs and nothing is redrawn, so the page takes no CPU time
+//! from the run (each tick of the clock is counted in `window.syslabFrames`, for the end-to-end test).
 
 use crate::dom;
 use gloo::events::EventListener;
@@ -24,6 +26,8 @@ pub struct PlayerState {
     pub marks: Rc<Vec<Nanos>>,
     /// Reduced motion: play jumps from mark to mark instead of moving smoothly.
     pub discrete: bool,
+    /// Held while the companion measures: paused, and play does nothing until released.
+    pub held: bool,
 }
 
 impl Default for PlayerState {
@@ -35,6 +39,7 @@ impl Default for PlayerState {
             speed: 1.0,
             marks: Rc::default(),
             discrete: false,
+            held: false,
         }
     }
 }
@@ -59,6 +64,8 @@ pub enum PlayerAction {
     Slower,
     SetSpeed(f64),
     SetDiscrete(bool),
+    /// Holds the player (pausing it) or releases it.
+    Hold(bool),
     /// The clock moved by this many milliseconds of wall time.
     Tick {
         wall_ms: f64,
@@ -98,8 +105,9 @@ impl Reducible for PlayerState {
                 s.end = end;
                 s.marks = marks;
                 s.t = Nanos::ZERO;
-                s.playing = autoplay;
+                s.playing = autoplay && !s.held;
             }
+            PlayerAction::Play if s.held => return self,
             PlayerAction::Play => {
                 if s.t >= s.end {
                     s.t = Nanos::ZERO;
@@ -128,6 +136,10 @@ impl Reducible for PlayerState {
             PlayerAction::Slower => s.speed = s.speed_step(false),
             PlayerAction::SetSpeed(speed) => s.speed = speed.clamp(SPEEDS[0], SPEEDS[SPEEDS.len() - 1]),
             PlayerAction::SetDiscrete(discrete) => s.discrete = discrete,
+            PlayerAction::Hold(held) => {
+                s.held = held;
+                s.playing &= !held;
+            }
             PlayerAction::Tick { wall_ms } => {
                 if !s.playing {
                     return self;
@@ -203,6 +215,7 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
             let interval = playing.then(|| {
                 let mut last = dom::now_ms();
                 Interval::new(if *discrete { 400 } else { 33 }, move || {
+                    dom::count_frame();
                     let now = dom::now_ms();
                     dispatcher.dispatch(PlayerAction::Tick { wall_ms: (now - last).clamp(0.0, 250.0) });
                     last = now;
@@ -277,7 +290,7 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                     aria-label={lang.ui("ui.player.to_start")} title={format!("{} (Home)", lang.ui("ui.player.to_start"))}>{icon("M3 3h2v14H3zM17 3v14L7 10z")}</button>
                 <button class="icon step-back" onclick={send(PlayerAction::StepBack)} disabled={empty}
                     aria-label={lang.ui("ui.player.step_back")} title={format!("{} (←)", lang.ui("ui.player.step_back"))}>{icon("M15 3v14L5 10zM3 3h2v14H3z")}</button>
-                <button class="icon play" onclick={send(PlayerAction::Toggle)} disabled={empty}
+                <button class="icon play" onclick={send(PlayerAction::Toggle)} disabled={empty || player.held}
                     data-playing={player.playing.to_string()} aria-label={play_label} title={format!("{play_label} (space)")}>{play_icon}</button>
                 <button class="icon step-forward" onclick={send(PlayerAction::StepForward)} disabled={empty}
                     aria-label={lang.ui("ui.player.step_forward")} title={format!("{} (→)", lang.ui("ui.player.step_forward"))}>{icon("M5 3v14l10-7zM15 3h2v14h-2z")}</button>
@@ -352,6 +365,19 @@ mod tests {
         let s = loaded().reduce(PlayerAction::SetDiscrete(true)).reduce(PlayerAction::Play);
         let s = s.reduce(PlayerAction::Tick { wall_ms: 400.0 });
         assert_eq!(s.t, Nanos(10));
+    }
+
+    #[test]
+    fn a_held_player_pauses_and_neither_plays_nor_ticks_until_released() {
+        let s = loaded().reduce(PlayerAction::Play).reduce(PlayerAction::Hold(true));
+        assert!(!s.playing);
+        let s = s.reduce(PlayerAction::Play).reduce(PlayerAction::Toggle).reduce(PlayerAction::Tick { wall_ms: 1e4 });
+        assert_eq!((s.playing, s.t), (false, Nanos::ZERO));
+        let marks = s.marks.clone();
+        let s = s.reduce(PlayerAction::Load { end: Nanos(40), marks, autoplay: true });
+        assert!(!s.playing, "a run loaded while held waits");
+        let s = s.reduce(PlayerAction::Hold(false)).reduce(PlayerAction::Play);
+        assert!(s.playing);
     }
 
     #[test]

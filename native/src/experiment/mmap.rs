@@ -19,9 +19,9 @@ const DATA_FILE: &str = "data.bin";
 /// The ceiling copies through a buffer this big, as a well-sized read(2) would.
 const CEILING_BUFFER: usize = 64 << 10;
 
-/// The only `unsafe` of the lab: mapping the file, and asking the kernel for this thread's fault counts.
+/// The only `unsafe` of the lab: mapping the file, and asking the kernel which of its pages are resident.
 mod fenced {
-    #![allow(unsafe_code)] // Mapping a file and getrusage have no safe interface; both are fenced here.
+    #![allow(unsafe_code)] // Mapping a file and mincore have no safe interface; both are fenced here.
 
     use std::fs::File;
 
@@ -41,20 +41,6 @@ mod fenced {
         // `residency` has one byte per page of its length, which is what mincore writes.
         let rc = unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), residency.as_mut_ptr()) };
         (rc == 0 && pages > 0).then(|| residency.iter().filter(|b| **b & 1 == 1).count() as f64 / pages as f64)
-    }
-
-    /// (minor, major) page faults of the calling thread so far.
-    pub fn thread_faults() -> (u64, u64) {
-        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-        // SAFETY: getrusage writes a whole rusage into the pointer it is given, which points at a zeroed,
-        // properly aligned rusage owned by this frame; RUSAGE_THREAD is valid on Linux.
-        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
-        if rc != 0 {
-            return (0, 0);
-        }
-        // SAFETY: getrusage returned 0, so it filled the struct (and it was zeroed before in any case).
-        let usage = unsafe { usage.assume_init() };
-        (usage.ru_minflt.max(0) as u64, usage.ru_majflt.max(0) as u64)
     }
 }
 
@@ -98,19 +84,19 @@ impl Pass<'_> {
         if self.ctx.cancel.is_cancelled() {
             return Err(ExperimentError::Cancelled);
         }
-        let (minor0, major0) = fenced::thread_faults();
+        let before = crate::usage::usage(crate::usage::Who::Thread);
         let start = monotonic_ns();
         let (bytes, syscalls) = f().map_err(ExperimentError::io(format!("{} pass", self.method.name())))?;
         let end = monotonic_ns();
-        let (minor1, major1) = fenced::thread_faults();
+        let after = crate::usage::usage(crate::usage::Who::Thread);
         let ev = MmapEvent::Chunk {
             method: self.method,
             index: self.index,
             bytes,
             ns: end - start,
             syscalls,
-            minor_faults: minor1.saturating_sub(minor0),
-            major_faults: major1.saturating_sub(major0),
+            minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
+            major_faults: after.major_faults.saturating_sub(before.major_faults),
         };
         self.index += 1;
         self.bytes += bytes;

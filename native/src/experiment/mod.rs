@@ -143,6 +143,7 @@ pub fn run_headless(
 }
 
 /// Everything a run may use.
+#[derive(Clone, Copy)]
 pub struct RunContext<'a> {
     pub scratch: &'a Path,
     pub cancel: &'a CancelFlag,
@@ -228,9 +229,32 @@ pub fn experiment(lab: LabId) -> &'static dyn Experiment {
     EXPERIMENTS[lab as usize]
 }
 
-/// Runs `lab` for real with validated `params`; returns the notes for the reader.
+/// Runs `lab` for real with validated `params`; returns the notes for the reader. Every run that ends well
+/// ends with its load (`shared::alone`): what other programs took of the machine's CPUs meanwhile, recorded as
+/// its last event, and a note when that disturbed it or the run was too short to tell.
 pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    experiment(lab).run(params, seed, ctx)
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let sink = |update: RunUpdate| {
+        if let RunUpdate::Events(events) = &update
+            && let Some(t) = events.iter().map(|e| e.t.0).max()
+        {
+            last.fetch_max(t, Ordering::Relaxed);
+        }
+        (ctx.sink)(update);
+    };
+    let watched = RunContext { sink: &sink, ..*ctx };
+    let before = crate::alone::sample();
+    let mut notes = experiment(lab).run(params, seed, &watched)?;
+    if let Some(load) = before.and_then(|before| crate::alone::since(before, ctx.host.n_cpus)) {
+        notes.extend(load.note());
+        let t = shared::Nanos(last.load(Ordering::Relaxed));
+        (ctx.sink)(RunUpdate::Events(vec![Event {
+            t,
+            actor: shared::ActorId(0),
+            kind: shared::EventKind::Load(load),
+        }]));
+    }
+    Ok(notes)
 }
 
 /// The worker subcommand's entry: which experiment, and its argument.

@@ -131,10 +131,11 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
     lab.lab().simulate(&params, seed)
 }
 
-/// The metrics of a trace, simulated or measured alike; a measured run's wait report adds its own.
+/// The metrics of a trace, simulated or measured alike; a measured run's wait report and load add their own.
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let mut metrics = trace.run.lab.lab().metrics(trace);
     metrics.extend(crate::waits::metrics(trace));
+    metrics.extend(crate::alone::metrics(trace));
     metrics
 }
 
