@@ -104,13 +104,37 @@ async fn scenario(
     let holders = text(browser, "tr[data-metric=max_holders] td.real").await.unwrap_or_default();
     assert_eq!(holders, "1", "an exclusive flock held by {holders} at once");
 
-    // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads.
-    run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=20&repeats=1", page.origin())).await?;
+    // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads, long
+    // enough to watch the page while it measures. The page opens playing its simulated run; from the moment the
+    // run is asked until it ends, the page's clock stands still (no frames drawn, play disabled even on the
+    // simulated tab), and once the run is whole its replay plays.
+    run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=400&repeats=2", page.origin())).await?;
+    wait_for("the run to be measuring", Duration::from_secs(20), || async {
+        browser.find(By::Css("button.cancel")).await.ok()
+    })
+    .await?;
+    let frames = || async { browser.execute("return window.syslabFrames || 0", Vec::new()).await?.convert::<f64>() };
+    let before = frames().await?;
+    browser.execute("document.querySelector('button.tab').click()", Vec::new()).await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let still_measuring = browser.find(By::Css("button.cancel")).await.is_ok();
+    let during = frames().await?;
+    let play_disabled = browser.find(By::Css(".player button.play")).await?.attr("disabled").await?.is_some();
+    assert!(still_measuring, "the run ended before the page was watched: lengthen it");
+    assert_eq!(during, before, "the page drew {} frames while the companion measured", during - before);
+    assert!(play_disabled, "the simulated run can be played while the companion measures");
     let fitted = wait_for("the measured speed-up on 3 threads", Duration::from_secs(60), || async {
         text(browser, "tr[data-metric=speedup_3] td.real").await.filter(|t| t.parse::<f64>().is_ok())
     })
     .await?;
-    println!("measured speed-up on 3 threads: {fitted}");
+    let alone = text(browser, "tr[data-metric=others_cpu_share] td.real").await.unwrap_or_default();
+    assert!(alone.ends_with('%'), "the run does not say what others took of the CPUs: {alone:?}");
+    browser.execute("document.querySelector('.player button.play').click()", Vec::new()).await?;
+    wait_for("the page to draw again once the run is over", Duration::from_secs(20), || async {
+        frames().await.ok().filter(|f| *f > during)
+    })
+    .await?;
+    println!("measured speed-up on 3 threads: {fitted}; other programs took {alone} of the CPUs meanwhile");
 
     // And the methods lab: what starting a process costs here, measured.
     run_live(browser, format!("{}/lab/methods?samples=20", page.origin())).await?;
