@@ -3,6 +3,7 @@
 //! - the lock worker's instrumented flock loop against the same loop without instrumentation;
 //! - the lock lab's real run against the same workload as a plain C program (`native/bench/flock_loop.c`,
 //!   built here with the system's `cc`), blocking and LOCK_NB, and the achieved hold at 1, 10 and 100 µs;
+//! - the mmap lab's memory ceiling against the same reads as a plain C program (`native/bench/memory_ceiling.c`);
 //! - the methods lab's start costs as ratios (process/thread, thread/pooled task);
 //! - the Amdahl lab's fitted parallel fraction of the calibrated workload against the one it was built with;
 //! - the watch lab: the poller's CPU against inotify's at N = 1 000 and 100 000, the detection latency of the
@@ -80,8 +81,9 @@ fn measure_trace(lab: LabId, pairs: &[(&str, shared::ParamValue)]) -> anyhow::Re
     run.trace.ok_or_else(|| anyhow::anyhow!("the {lab} run reported nothing"))
 }
 
-/// The C reference's source: the lab's workload with no recording at all.
-const FLOCK_LOOP_C: &str = include_str!("../bench/flock_loop.c");
+/// The C references' sources: the lock lab's workload and the mmap lab's ceiling, with no recording at all.
+const FLOCK_LOOP_C: (&str, &str) = ("flock_loop", include_str!("../bench/flock_loop.c"));
+const MEMORY_CEILING_C: (&str, &str) = ("memory_ceiling", include_str!("../bench/memory_ceiling.c"));
 
 /// What the C loop printed.
 #[derive(Debug, serde::Deserialize)]
@@ -90,18 +92,43 @@ struct LoopResult {
     seconds: f64,
 }
 
-/// Builds the C loop with the system's `cc` into `dir`; `None`, said, when there is no compiler.
-fn build_flock_loop(dir: &std::path::Path) -> anyhow::Result<Option<std::path::PathBuf>> {
-    let (source, exe) = (dir.join("flock_loop.c"), dir.join("flock_loop"));
-    std::fs::write(&source, FLOCK_LOOP_C)?;
+/// Builds a C reference `(name, source)` with the system's `cc -O2` into `dir`; `None`, said, when there is no
+/// compiler.
+fn build_c(dir: &std::path::Path, (name, code): (&str, &str)) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let (source, exe) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&source, code)?;
     match std::process::Command::new("cc").arg("-O2").arg("-o").arg(&exe).arg(&source).status() {
         Ok(status) if status.success() => Ok(Some(exe)),
-        Ok(status) => anyhow::bail!("cc could not build the C flock loop ({status})"),
+        Ok(status) => anyhow::bail!("cc could not build the C {name} ({status})"),
         Err(err) => {
-            println!("lock lab against a C loop: not measured: no C compiler (`cc`: {err})");
+            println!("{name} against C: not measured: no C compiler (`cc`: {err})");
             Ok(None)
         }
     }
+}
+
+/// The mmap lab's memory ceiling (from a run of `size_mib`) against the same reads as a plain C program.
+fn memory_ceiling_against_c(lab_gbps: f64, size_mib: i64) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Ceiling {
+        copy_gbps: f64,
+        scan_gbps: f64,
+    }
+    let dir = std::env::temp_dir().join(format!("syslab-bench-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let Some(exe) = build_c(&dir, MEMORY_CEILING_C)? else { return Ok(()) };
+    let out = std::process::Command::new(&exe).arg(size_mib.to_string()).output()?;
+    std::fs::remove_dir_all(&dir)?;
+    let c: Ceiling = serde_json::from_slice(&out.stdout).context("reading the C memory ceiling's line")?;
+    let best = c.copy_gbps.max(c.scan_gbps);
+    println!(
+        "mmap lab's memory ceiling: {lab_gbps:.2} GB/s; C over the same {size_mib} MiB: copy {:.2}, scan {:.2} GB/s \
+         → {:.2}× the better",
+        c.copy_gbps,
+        c.scan_gbps,
+        lab_gbps / best
+    );
+    Ok(())
 }
 
 /// The lock lab's real run against the plain C loop, 16 processes, think 0, a constant hold of 10 µs, blocking
@@ -111,7 +138,7 @@ fn lock_figures() -> anyhow::Result<()> {
     let value = |metrics: &[shared::Metric], key: &str| metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
     let dir = std::env::temp_dir().join(format!("syslab-bench-c-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let reference = build_flock_loop(&dir)?;
+    let reference = build_c(&dir, FLOCK_LOOP_C)?;
     let mut ratios = Vec::new();
     for (mode, nonblocking) in [("blocking", "0"), ("nonblocking", "1")] {
         let lab = measure(
@@ -195,9 +222,11 @@ fn lab_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
         LabId::Amdahl,
         &[("parallel", Float(0.9)), ("max_threads", Int(cores.clamp(2, 32))), ("work_ms", Int(200))],
     )?;
-    if let Some(fitted) = value(&amdahl, "fitted_parallel") {
-        let spread = value(&amdahl, "fit_spread").unwrap_or(0.0);
-        println!("Amdahl workload built with p = 0.900: fitted p = {fitted:.3} ± {spread:.3} on {cores} CPUs");
+    match (value(&amdahl, "fitted_parallel"), value(&amdahl, "fit_spread")) {
+        (Some(fitted), Some(spread)) => {
+            println!("Amdahl workload built with p = 0.900: fitted p = {fitted:.3} ± {spread:.3} on {cores} CPUs")
+        }
+        _ => println!("Amdahl workload built with p = 0.900: too noisy to fit on {cores} CPUs"),
     }
     // mmap: 256 MiB, warm, random methods on 10 % of the pages; every method as a fraction of the ceiling, and
     // the figures `cargo xtask bench` sets against fio.
@@ -206,11 +235,14 @@ fn lab_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
         let key = method.key();
         if let Some(gbps) = value(&mmap, &format!("{key}_gbps")) {
             let of = value(&mmap, &format!("{key}_of_ceiling"))
-                .map(|f| format!(" = {:.2} of the memcpy ceiling", f))
+                .map(|f| format!(" = {:.2} of the memory ceiling", f))
                 .unwrap_or_default();
             println!("mmap lab, {}: {gbps:.2} GB/s{of}", method.name());
             figures.record(format!("mmap_{key}_gbps"), gbps);
         }
+    }
+    if let Some(ceiling) = value(&mmap, "memcpy_gbps") {
+        memory_ceiling_against_c(ceiling, 256)?;
     }
     Ok(())
 }

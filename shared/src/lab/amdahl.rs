@@ -1,7 +1,8 @@
 //! Amdahl's law: a workload whose serial part runs on one thread and whose parallel part is split over n
 //! threads. The simulation is the law itself on a given number of cores; the real run times a calibrated compute
 //! loop on 1..n threads; the metrics are the speed-ups and the parallel fraction fitted back from them
-//! (Karp–Flatt), the same arithmetic for both.
+//! (Karp–Flatt, each repeat on its own, the median with the spread of the repeats; a fit that is not a fraction
+//! is refused as too noisy), the same arithmetic for both.
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
@@ -79,7 +80,7 @@ static PARAMS: &[ParamSpec] = &[
         key: "repeats",
         label: "Repeats",
         unit: "",
-        help: "Timed runs per thread count; the median counts.",
+        help: "Timed runs per thread count: each speed-up is their median, and the fit's spread comes from them.",
         kind: ParamKind::Int { min: 1, max: 5, default: 3 },
         simulation_only: false,
     },
@@ -193,9 +194,9 @@ pub fn medians(trace: &Trace) -> Vec<(u32, u64)> {
         .collect()
 }
 
-/// The parallel fraction fitted from measured speed-ups (Karp–Flatt: the serial fraction
-/// e = (1/S − 1/n) / (1 − 1/n) for each n > 1), with the spread of the estimates as its error.
-pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<(f64, f64)> {
+/// The parallel fraction fitted from speed-ups (Karp–Flatt: the serial fraction e = (1/S − 1/n) / (1 − 1/n)
+/// for each n > 1, averaged), `None` without a thread count above one.
+pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<f64> {
     let serial: Vec<f64> = speedups
         .iter()
         .filter(|(n, s)| *n > 1 && *s > 0.0)
@@ -204,12 +205,51 @@ pub fn fit_parallel(speedups: &[(u32, f64)]) -> Option<(f64, f64)> {
             (1.0 / s - 1.0 / n) / (1.0 - 1.0 / n)
         })
         .collect();
-    if serial.is_empty() {
-        return None;
+    (!serial.is_empty()).then(|| 1.0 - serial.iter().sum::<f64>() / serial.len() as f64)
+}
+
+/// The fit of a run from its repeats: each repeat's times (the r-th run of every thread count up to `cores`)
+/// fitted on their own, then the median of those fits and half their range as its spread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fit {
+    /// The median fit, within [0, 1], and its spread (0 with one repeat: nothing to spread).
+    Fraction { median: f64, spread: f64, repeats: usize },
+    /// The median fit is not a fraction (below 0: more threads made it slower; above 1: faster than the cores
+    /// allow), which a workload cannot be: the run was too noisy to fit. The fits' range says how far off.
+    TooNoisy { median: f64, low: f64, high: f64 },
+}
+
+/// Fits a run's parallel fraction from its repeats, using the thread counts the cores run at once.
+pub fn fit_repeats(trace: &Trace, cores: u32) -> Option<Fit> {
+    let mut runs: std::collections::BTreeMap<u32, Vec<u64>> = std::collections::BTreeMap::new();
+    for event in &trace.events {
+        if let EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns, parallel_ns }) = event.kind
+            && threads <= cores
+        {
+            runs.entry(threads).or_default().push(serial_ns + parallel_ns);
+        }
     }
-    let mean = serial.iter().sum::<f64>() / serial.len() as f64;
-    let spread = serial.iter().map(|e| (e - mean).abs()).fold(0.0, f64::max);
-    Some((1.0 - mean, spread))
+    let repeats = runs.values().map(Vec::len).min()?;
+    let one = runs.get(&1)?;
+    let mut fits: Vec<f64> = (0..repeats)
+        .filter_map(|r| {
+            let speedups: Vec<(u32, f64)> =
+                runs.iter().map(|(n, times)| (*n, one[r] as f64 / times[r].max(1) as f64)).collect();
+            fit_parallel(&speedups)
+        })
+        .collect();
+    fits.sort_unstable_by(f64::total_cmp);
+    let (low, high) = (*fits.first()?, *fits.last()?);
+    let median = if fits.len() % 2 == 1 {
+        fits[fits.len() / 2]
+    } else {
+        (fits[fits.len() / 2 - 1] + fits[fits.len() / 2]) / 2.0
+    };
+    Some(if (0.0..=1.0).contains(&median) {
+        Fit::Fraction { median, spread: (high - low) / 2.0, repeats: fits.len() }
+    } else {
+        Fit::TooNoisy { median, low, high }
+    })
 }
 
 /// The cores the run had: the model's for a simulation, the host's for a measurement.
@@ -227,9 +267,18 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let speedups: Vec<(u32, f64)> =
         one.map(|one| medians.iter().map(|(n, t)| (*n, one / (*t).max(1) as f64)).collect()).unwrap_or_default();
     // The fit uses thread counts the cores can actually run at once; beyond them the law does not apply.
-    let cores = cores_of(trace);
-    let in_cores: Vec<(u32, f64)> = speedups.iter().copied().filter(|(n, _)| *n <= cores).collect();
-    let fit = fit_parallel(&in_cores);
+    let fit = fit_repeats(trace, cores_of(trace));
+    let fitted_label = match fit {
+        Some(Fit::TooNoisy { median, low, high }) => Text::new("metric.amdahl.too_noisy")
+            .with("median", format!("{median:.2}"))
+            .with("low", format!("{low:.2}"))
+            .with("high", format!("{high:.2}")),
+        _ => Text::new("metric.amdahl.fitted_parallel"),
+    };
+    let (fitted, spread) = match fit {
+        Some(Fit::Fraction { median, spread, repeats }) => (Some(median), (repeats > 1).then_some(spread)),
+        _ => (None, None),
+    };
     let best = speedups.iter().copied().fold(None, |best: Option<(u32, f64)>, s| match best {
         Some(b) if b.1 >= s.1 => Some(b),
         _ => Some(s),
@@ -238,8 +287,8 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         Metric::new("limit", Text::new("metric.amdahl.limit"), Unit::Ratio, limit(p.parallel)),
         Metric::new("best_speedup", Text::new("metric.amdahl.best_speedup"), Unit::Ratio, best.map(|b| b.1)),
         Metric::new("best_threads", Text::new("metric.amdahl.best_threads"), Unit::Count, best.map(|b| f64::from(b.0))),
-        Metric::new("fitted_parallel", Text::new("metric.amdahl.fitted_parallel"), Unit::Index, fit.map(|f| f.0)),
-        Metric::new("fit_spread", Text::new("metric.amdahl.fit_spread"), Unit::Index, fit.map(|f| f.1)),
+        Metric::new("fitted_parallel", fitted_label, Unit::Index, fitted),
+        Metric::new("fit_spread", Text::new("metric.amdahl.fit_spread"), Unit::Index, spread),
     ];
     out.extend(speedups.iter().map(|(n, s)| {
         let label = if *n == 1 {
@@ -279,11 +328,54 @@ mod tests {
     fn karp_flatt_recovers_the_fraction_exactly_from_ideal_speedups() {
         for p in [0.0, 0.25, 0.5, 0.9, 0.99] {
             let data: Vec<(u32, f64)> = (1..=16).map(|n| (n, speedup(p, f64::from(n)))).collect();
-            let (fitted, spread) = fit_parallel(&data).unwrap();
+            let fitted = fit_parallel(&data).unwrap();
             assert!((fitted - p).abs() < 1e-12, "p = {p}: fitted {fitted}");
-            assert!(spread < 1e-12);
         }
         assert_eq!(fit_parallel(&[(1, 1.0)]), None);
+    }
+
+    /// A measured-like run on two cores: per repeat, (one-thread time, two-thread time) in ms.
+    fn run_of(pairs: &[(u64, u64)]) -> Trace {
+        let mut trace = simulate(&params(&[("max_threads", ParamValue::Int(2))]), 1).unwrap();
+        trace.events.clear();
+        for (threads, pick) in [(1, 0), (2, 1)] {
+            for pair in pairs {
+                let ns = [pair.0, pair.1][pick] * 1_000_000;
+                trace.events.push(Event {
+                    t: Nanos(0),
+                    actor: ActorId(0),
+                    kind: EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns: 0, parallel_ns: ns }),
+                });
+            }
+        }
+        trace
+    }
+
+    #[test]
+    fn the_fit_has_the_spread_of_its_repeats() {
+        // Speed-ups 2, 1.61 and 1.8 on two cores: fractions 1, 0.76 and 0.889.
+        let trace = run_of(&[(100, 50), (100, 62), (90, 50)]);
+        let Some(Fit::Fraction { median, spread, repeats: 3 }) = fit_repeats(&trace, 2) else { panic!() };
+        assert!((median - 8.0 / 9.0).abs() < 1e-3, "{median}");
+        assert!((spread - (1.0 - 0.76) / 2.0).abs() < 1e-3, "{spread}");
+        assert!((metric(&trace, "fit_spread").unwrap() - spread).abs() < 1e-12);
+        // One repeat has no spread to show.
+        assert_eq!(metric(&run_of(&[(100, 55)]), "fit_spread"), None);
+        assert!(metric(&run_of(&[(100, 55)]), "fitted_parallel").is_some());
+    }
+
+    #[test]
+    fn a_fraction_outside_zero_to_one_is_too_noisy_to_fit_never_a_figure() {
+        // Two threads slower than one (another program took a core): the fit says −0.53, which no workload is.
+        let slower = run_of(&[(100, 130), (100, 120), (100, 140)]);
+        let fit = fit_repeats(&slower, 2);
+        assert!(matches!(fit, Some(Fit::TooNoisy { median, .. }) if median < 0.0), "{fit:?}");
+        let fitted = metrics(&slower).into_iter().find(|m| m.key == "fitted_parallel").unwrap();
+        assert_eq!(fitted.value, None);
+        assert!(fitted.label.to_string().contains("too noisy to fit"), "{}", fitted.label);
+        assert_eq!(metric(&slower, "fit_spread"), None);
+        // Faster than two cores can be.
+        assert!(matches!(fit_repeats(&run_of(&[(100, 40)]), 2), Some(Fit::TooNoisy { median, .. }) if median > 1.0));
     }
 
     #[test]

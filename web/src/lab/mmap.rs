@@ -1,5 +1,5 @@
 //! The mmap lab's drawing: the file as a strip of pages (not in cache, in cache, touched) for the method under
-//! the playhead with its running counts of calls and faults; throughput bars for every method against the memcpy
+//! the playhead with its running counts of calls and faults; throughput bars for every method against the memory
 //! ceiling; and the model's curves of read throughput against buffer size and of random mapping against the share
 //! touched, with the run's points on them.
 
@@ -98,7 +98,7 @@ fn strip(
 }
 
 /// How one step of the method works: a read(2) copies a buffer's worth out of the page cache; a first touch of
-/// a mapped page faults and the kernel maps it (and its neighbours); memcpy copies memory to memory. The arrow
+/// a mapped page faults and the kernel maps it (and its neighbours); the ceiling reads memory alone. The arrow
 /// alternates with the chunks, so playing shows the steps repeat.
 fn mechanism(method: Method, index: u32, lang: Lang) -> Html {
     let buffer = |kib: u32| lang.fill("ui.mmap.buffer", &[("n", &kib)]);

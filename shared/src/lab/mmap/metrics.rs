@@ -25,7 +25,7 @@ pub fn totals(trace: &Trace) -> Vec<(Method, u64, u64, u64, u64, u64)> {
 }
 
 /// Whether the methods that read the same bytes reported the same checksum: every whole-file method (and the
-/// memcpy of the same content) one sum, both random methods (the same pages) another.
+/// the ceiling's read of the same content) one sum, both random methods (the same pages) another.
 pub fn checksums_agree(trace: &Trace) -> Option<bool> {
     let group = |random: bool| -> Vec<u64> {
         trace

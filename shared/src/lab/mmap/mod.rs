@@ -1,6 +1,6 @@
 //! mmap against read(2). A file of S bytes is read whole with read(2) at buffer sizes from 4 KiB to 4 MiB, read
-//! in part at random with pread, and mapped and touched sequentially or at random; a memcpy of the same size is
-//! the ceiling. The model charges system calls, copies, page faults (with the kernel's fault-around of 16 pages)
+//! in part at random with pread, and mapped and touched sequentially or at random; the same bytes read from memory
+//! (the better of a copy through a small buffer and a scan in place) are the ceiling. The model charges system calls, copies, page faults (with the kernel's fault-around of 16 pages)
 //! and, for a cold cache, the disk; the real run measures the same passes. Both report chunks of each pass.
 
 mod metrics;
@@ -29,7 +29,8 @@ pub static INFO: LabInfo = LabInfo {
         "Why it matters: for one sequential pass the two are close, and small read buffers lose to system calls. \
          For random access to part of a big file, pread pays a call and a copy per piece and the mapping a \
          fault per untouched region; which wins depends on how the pieces fall, so measure it. A cold cache makes both wait for the disk. The machine's \
-         own memory bandwidth, measured in the same run, is the ceiling every method is set against.",
+         own memory bandwidth, measured in the same run (the better of copying the bytes through a small buffer \
+         and reading them in place), is the ceiling every method is set against.",
         "Try: a warm 256 MiB file and watch read climb with its buffer size and flatten; touch 1 % of the file at \
          random and compare pread with the mapping; switch to a cold cache. Every measured method reports the \
          same checksum of the bytes it read, so none can win by not reading.",
@@ -76,7 +77,8 @@ pub enum Method {
     MmapSequential,
     /// The mapping touched at 4 KiB pages, random or strided.
     MmapPieces,
-    /// The ceiling: memcpy of an in-memory buffer of the same size.
+    /// The ceiling: the same bytes in memory, the better of a copy through a small buffer and a scan in place
+    /// (the key stays `memcpy`, as exported runs and the bench's figures name it).
     Memcpy,
 }
 
@@ -252,8 +254,9 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
                 major,
             )
         }
-        // The same bytes from memory through a small buffer, checksummed: read(2) without calls or page cache.
-        Method::Memcpy => (p.size, gbps(p.size, p.copy_gbps) + gbps(p.size, p.scan_gbps), 0, 0, 0),
+        // The same bytes from memory, the better of a copy through a small buffer with its checksum (read(2)
+        // without calls or page cache) and a checksum in place (a mapping without faults): the scan.
+        Method::Memcpy => (p.size, gbps(p.size, p.scan_gbps), 0, 0, 0),
     }
 }
 
