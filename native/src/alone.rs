@@ -32,3 +32,25 @@ pub fn since(before: CpuSample, cpus: u32) -> Option<MachineLoad> {
     let ticks_per_second = rustix::param::clock_ticks_per_second().max(1);
     Some(MachineLoad::between(before, after, 1_000_000_000 / ticks_per_second, cpus))
 }
+
+/// What recording one event costs on this machine, in picoseconds: a clock read and a store of a record into a
+/// buffer with room, as every lab's recording does on its measured path (writing the records out happens off
+/// it). Timed once per companion, the best of a few rounds.
+pub fn record_cost_ps() -> u64 {
+    static COST: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *COST.get_or_init(|| {
+        const N: usize = 20_000;
+        let mut records: Vec<(u64, u64)> = Vec::with_capacity(N);
+        let mut best = u64::MAX;
+        for _ in 0..5 {
+            records.clear();
+            let start = crate::clock::monotonic_ns();
+            for i in 0..N as u64 {
+                records.push((crate::clock::monotonic_ns(), i));
+            }
+            std::hint::black_box(&records);
+            best = best.min((crate::clock::monotonic_ns() - start) * 1_000 / N as u64);
+        }
+        best
+    })
+}

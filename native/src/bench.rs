@@ -31,13 +31,15 @@ pub fn run(figures_out: Option<&std::path::Path>) -> anyhow::Result<()> {
     let (events, secs) = simulation_speed()?;
     println!("simulation, native: {:.2} M events/s ({events} events per run)", events as f64 / secs / 1e6);
     figures.record("sim_events_per_sec", events as f64 / secs);
-    let (plain, instrumented) = flock_loop_overhead()?;
-    println!(
-        "flock lock+unlock: plain {:.0} ns, instrumented {:.0} ns per iteration: overhead {:+.1}%",
-        plain,
-        instrumented,
-        (instrumented / plain - 1.0) * 100.0
-    );
+    for hold_us in [0, 10] {
+        let (plain, instrumented) = flock_loop_overhead(hold_us * 1_000)?;
+        println!(
+            "flock lock, hold {hold_us} µs, unlock: plain {plain:.0} ns, recorded {instrumented:.0} ns per iteration: \
+             {:.3}× ({:+.1}%)",
+            instrumented / plain,
+            (instrumented / plain - 1.0) * 100.0
+        );
+    }
     lock_figures()?;
     lab_figures(&mut figures)?;
     watch_figures(&mut figures)?;
@@ -261,9 +263,14 @@ pub fn simulation_speed() -> anyhow::Result<(usize, f64)> {
     Ok((per_run, (monotonic_ns() - start) as f64 / 1e9 / f64::from(runs)))
 }
 
-/// ns per lock+unlock without and with the worker's reporting (through a real pipe, drained by a thread).
-pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
-    const N: u64 = 200_000;
+/// ns per lock, hold (a spin of `hold_ns`), unlock without and with the worker's reporting (through a real pipe,
+/// drained by a thread).
+pub fn flock_loop_overhead(hold_ns: u64) -> anyhow::Result<(f64, f64)> {
+    let n: u64 = if hold_ns == 0 { 200_000 } else { 100_000_000 / hold_ns.max(1) };
+    let hold = || {
+        let until = monotonic_ns() + hold_ns;
+        while hold_ns > 0 && monotonic_ns() < until {}
+    };
     let dir = std::env::temp_dir().join(format!("syslab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("lock");
@@ -278,22 +285,27 @@ pub fn flock_loop_overhead() -> anyhow::Result<(f64, f64)> {
     // Alternate the two loops a few times and keep each one's best, so drift hits both alike.
     for _ in 0..3 {
         let t = monotonic_ns();
-        for _ in 0..N {
+        for _ in 0..n {
             flock(&file, FlockOperation::LockExclusive)?;
+            hold();
             flock(&file, FlockOperation::Unlock)?;
         }
-        best.0 = best.0.min((monotonic_ns() - t) as f64 / N as f64);
+        best.0 = best.0.min((monotonic_ns() - t) as f64 / n as f64);
         let t = monotonic_ns();
-        for _ in 0..N {
-            // As the worker does: records written out between two turns at the lock.
-            reporter.maybe_flush(monotonic_ns())?;
-            reporter.emit(monotonic_ns(), LockEvent::Requested { kind: LockKind::Exclusive });
+        for _ in 0..n {
+            // As the worker does: records written out between two turns at the lock, one clock read per event.
+            let mut requested = monotonic_ns();
+            if reporter.maybe_flush(requested)? {
+                requested = monotonic_ns();
+            }
+            reporter.emit(requested, LockEvent::Requested { kind: LockKind::Exclusive });
             flock(&file, FlockOperation::LockExclusive)?;
             reporter.emit(monotonic_ns(), LockEvent::Acquired { kind: LockKind::Exclusive });
+            hold();
             flock(&file, FlockOperation::Unlock)?;
             reporter.emit(monotonic_ns(), LockEvent::Released);
         }
-        best.1 = best.1.min((monotonic_ns() - t) as f64 / N as f64);
+        best.1 = best.1.min((monotonic_ns() - t) as f64 / n as f64);
     }
     reporter.flush(monotonic_ns())?;
     drop(reporter);

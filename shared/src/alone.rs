@@ -2,7 +2,8 @@
 //! companion, and what they take is not in the run's figures but changes them. The companion reads the machine's
 //! CPU time (`/proc/stat`) and the run's own (the companion's threads and every worker it reaped, from
 //! getrusage) before and after a run; the difference is what other programs (and other virtual machines, as
-//! steal) took. This module is the pure half: the parse of `/proc/stat`'s first line, the two samples' difference
+//! steal) took; and what the run's own recording cost, estimated from its events and the measured cost of one
+//! record (the observer effect). This module is the pure half: the parse of `/proc/stat`'s first line, the two samples' difference
 //! as a [`MachineLoad`] recorded with the run as an event, its verdict, figures and note.
 
 use crate::i18n::Text;
@@ -79,6 +80,12 @@ pub struct MachineLoad {
     pub involuntary_switches: u64,
     /// The length of a clock tick, the counters' resolution.
     pub tick_ns: u64,
+    /// The events the run recorded, and what recording one costs on this machine in picoseconds (a clock read
+    /// and a store, timed by the companion): the observer effect's estimate. Zero in runs from before.
+    #[serde(default)]
+    pub events: u64,
+    #[serde(default)]
+    pub record_ps: u64,
 }
 
 /// What a run's load says about its figures.
@@ -103,7 +110,20 @@ impl MachineLoad {
             own_ns: after.own_cpu_ns.saturating_sub(before.own_cpu_ns),
             involuntary_switches: after.own_involuntary_switches.saturating_sub(before.own_involuntary_switches),
             tick_ns,
+            events: 0,
+            record_ps: 0,
         }
+    }
+
+    /// The same load, with the run's recording: `events` recorded at `record_ps` each.
+    pub fn with_recording(self, events: u64, record_ps: u64) -> MachineLoad {
+        MachineLoad { events, record_ps, ..self }
+    }
+
+    /// Recording's estimated share of the run's own CPU time, when the run says what it recorded.
+    pub fn recording_share(&self) -> Option<f64> {
+        (self.record_ps > 0 && self.own_ns > 0)
+            .then(|| (self.events as f64 * self.record_ps as f64 / 1e3 / self.own_ns as f64).min(1.0))
     }
 
     /// The share of the CPUs' time other programs took: what was busy and not the run's own. The run's own
@@ -177,8 +197,12 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         Verdict::Disturbed { .. } => Some(0.0),
         Verdict::TooShort { .. } => None,
     };
+    let recording = Text::new("metric.load.recording")
+        .with("events", load.events)
+        .with("ns", format!("{:.0}", load.record_ps as f64 / 1e3));
     vec![
         Metric::new("others_cpu_share", Text::new("metric.load.others"), Unit::Share, Some(load.others_share())),
+        Metric::new("recording_share", recording, Unit::Share, load.recording_share()),
         Metric::new("ran_alone", Text::new("metric.load.alone"), Unit::Verdict, alone),
         Metric::new(
             "involuntary_switches",
@@ -235,6 +259,23 @@ mod tests {
         let odd = MachineLoad::between(sample(50, 50, 50), sample(0, 0, 0), TICK, 2);
         assert_eq!((odd.total_ns, odd.others_share()), (0, 0.0));
         assert!(matches!(odd.verdict(), Verdict::TooShort { .. }));
+    }
+
+    #[test]
+    fn recording_is_estimated_against_the_runs_own_cpu_time() {
+        let load = MachineLoad::between(sample(0, 0, 0), sample(100, 200, 1_000), TICK, 2);
+        assert_eq!(load.recording_share(), None, "a run that does not say what it recorded has no estimate");
+        // A million events at 25 ns each in a second of CPU time: 2.5 %.
+        let recorded = load.with_recording(1_000_000, 25_000);
+        assert!((recorded.recording_share().unwrap() - 0.025).abs() < 1e-12);
+        let label = metrics_of(recorded).into_iter().find(|m| m.key == "recording_share").unwrap().label;
+        assert!(label.to_string().contains("1000000 events × 25 ns"), "{label}");
+    }
+
+    fn metrics_of(load: MachineLoad) -> Vec<Metric> {
+        let mut trace = crate::lab::simulate(crate::LabId::Amdahl, &crate::ParamSet::default(), 1).unwrap();
+        trace.events.push(crate::Event { t: trace.end(), actor: crate::ActorId(0), kind: EventKind::Load(load) });
+        metrics(&trace)
     }
 
     fn disturbed_note(load: &MachineLoad) -> String {

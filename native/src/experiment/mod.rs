@@ -230,22 +230,26 @@ pub fn experiment(lab: LabId) -> &'static dyn Experiment {
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader. Every run that ends well
-/// ends with its load (`shared::alone`): what other programs took of the machine's CPUs meanwhile, recorded as
-/// its last event, and a note when that disturbed it or the run was too short to tell.
+/// ends with its load (`shared::alone`): what other programs took of the machine's CPUs meanwhile and what its
+/// own recording cost, recorded as its last event, and a note when others disturbed it or the run was too short
+/// to tell.
 pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
-    let last = std::sync::atomic::AtomicU64::new(0);
+    let (last, recorded) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
     let sink = |update: RunUpdate| {
         if let RunUpdate::Events(events) = &update
             && let Some(t) = events.iter().map(|e| e.t.0).max()
         {
             last.fetch_max(t, Ordering::Relaxed);
+            recorded.fetch_add(events.len() as u64, Ordering::Relaxed);
         }
         (ctx.sink)(update);
     };
+    let record_ps = crate::alone::record_cost_ps();
     let watched = RunContext { sink: &sink, ..*ctx };
     let before = crate::alone::sample();
     let mut notes = experiment(lab).run(params, seed, &watched)?;
     if let Some(load) = before.and_then(|before| crate::alone::since(before, ctx.host.n_cpus)) {
+        let load = load.with_recording(recorded.load(Ordering::Relaxed), record_ps);
         notes.extend(load.note());
         let t = shared::Nanos(last.load(Ordering::Relaxed));
         (ctx.sink)(RunUpdate::Events(vec![Event {

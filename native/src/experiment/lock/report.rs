@@ -72,13 +72,13 @@ impl<W: Write> Reporter<W> {
     }
 
     /// Writes the records out if enough have gathered or enough time has passed: call it only where a write
-    /// costs the measurement nothing (not while holding the lock).
-    pub fn maybe_flush(&mut self, now: u64) -> io::Result<()> {
-        if self.buf.len() >= BATCH_RECORDS || now.saturating_sub(self.last_flush) >= FLUSH_EVERY_NS {
-            self.flush(now)
-        } else {
-            Ok(())
+    /// costs the measurement nothing (not while holding the lock). True if it wrote (so `now` has passed).
+    pub fn maybe_flush(&mut self, now: u64) -> io::Result<bool> {
+        let due = self.buf.len() >= BATCH_RECORDS || now.saturating_sub(self.last_flush) >= FLUSH_EVERY_NS;
+        if due {
+            self.flush(now)?;
         }
+        Ok(due)
     }
 
     pub fn flush(&mut self, now: u64) -> io::Result<()> {
@@ -120,7 +120,7 @@ mod tests {
             r.emit(9, LockEvent::Acquired { kind: LockKind::Exclusive });
             r.waited(20, WaitKind::Hold, 10_000, 10_200);
             // Not yet: neither a batch's worth nor 5 ms.
-            r.maybe_flush(1_000).unwrap();
+            assert!(!r.maybe_flush(1_000).unwrap());
             assert_eq!(r.buf.len(), 4, "the records are still in memory");
             r.flush(30).unwrap();
         }

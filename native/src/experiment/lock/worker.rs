@@ -122,13 +122,16 @@ impl<W: Write> Worker<W> {
         let lock_path = dir.join(LOCK_FILE);
         self.wait_around(p.think, WaitKind::Think)?;
         loop {
-            let now = monotonic_ns();
+            let mut now = monotonic_ns();
             if now >= self.deadline || self.stop.asked(now) {
                 break;
             }
-            // Between two turns at the lock: where a batch of records is written out.
-            self.out.maybe_flush(now)?;
-            self.out.emit(monotonic_ns(), LockEvent::Requested { kind });
+            // Between two turns at the lock: where a batch of records is written out. One clock read per event:
+            // the request is now, unless writing the batch took time.
+            if self.out.maybe_flush(now)? {
+                now = monotonic_ns();
+            }
+            self.out.emit(now, LockEvent::Requested { kind });
             let turn = Turn { deadline: self.deadline, stop: &mut self.stop, out: &mut self.out, waiter: &self.waiter };
             if !acquire(&p, kind, &locked, &lock_path, turn)? {
                 self.out.emit(monotonic_ns(), LockEvent::GaveUp);
