@@ -18,6 +18,7 @@ pub fn describe(scratch: &Path) -> HostInfo {
         n_cpus,
         scratch_fs: format!("{fs} ({})", scratch.display()),
         companion_version: env!("CARGO_PKG_VERSION").to_owned(),
+        debug_build: cfg!(debug_assertions),
         cpu_model: cpu_model().unwrap_or_default(),
         page_size: rustix::param::page_size() as u64,
         inotify_max_user_watches: std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")

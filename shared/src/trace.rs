@@ -100,6 +100,10 @@ pub struct HostInfo {
     /// The companion's soft limit on open files (RLIMIT_NOFILE), which bounds the I/O lab's sources.
     #[serde(default)]
     pub open_files_limit: Option<u64>,
+    /// The companion was a debug build: its own code ran unoptimised (checksums, copies, recording), so its
+    /// timings are not this machine's.
+    #[serde(default)]
+    pub debug_build: bool,
 }
 
 impl HostInfo {
@@ -122,7 +126,15 @@ impl HostInfo {
         if let Some(files) = self.open_files_limit {
             rows.push(("open_files_limit", literal(files.to_string())));
         }
-        rows.push(("companion_version", literal(format!("syslab {}", self.companion_version))));
+        let version = format!("syslab {}", self.companion_version);
+        rows.push((
+            "companion_version",
+            if self.debug_build {
+                Text::new("ui.provenance.debug_build").with("version", version)
+            } else {
+                literal(version)
+            },
+        ));
         rows.into_iter().map(|(key, value)| (key, Text::new(&format!("ui.provenance.{key}")), value)).collect()
     }
 

@@ -449,6 +449,7 @@ mod tests {
             page_size: 4096,
             inotify_max_user_watches: None,
             open_files_limit: None,
+            debug_build: false,
         };
         let s = Rc::new(CompanionState::default())
             .reduce(CompanionAction::Configured(Some(CompanionConfig { port: 1, token: "t".into() })))

@@ -304,6 +304,7 @@ fn drop_exported_run_from(page: &Element, lab: LabId, seed: u64, page_size: u64)
         page_size,
         inotify_max_user_watches: Some(65_536),
         open_files_limit: Some(1_024),
+        debug_build: false,
     };
     trace.run.source = shared::Source::Measured { host, started_unix_ms: 1_795_470_874_612 };
     let text = shared::export::chrome_trace(&trace).to_string();

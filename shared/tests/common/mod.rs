@@ -12,5 +12,6 @@ pub fn host() -> HostInfo {
         page_size: 4096,
         inotify_max_user_watches: Some(65_536),
         open_files_limit: Some(1_024),
+        debug_build: false,
     }
 }
