@@ -183,9 +183,12 @@ pub fn of(trace: &Trace) -> Option<&MachineLoad> {
     })
 }
 
-/// Whether a trace is marked disturbed.
-pub fn disturbed(trace: &Trace) -> bool {
-    of(trace).is_some_and(|load| matches!(load.verdict(), Verdict::Disturbed { .. }))
+/// The share of the CPUs other programs took, when that marks the trace disturbed.
+pub fn disturbance(trace: &Trace) -> Option<f64> {
+    match of(trace)?.verdict() {
+        Verdict::Disturbed { others } => Some(others),
+        _ => None,
+    }
 }
 
 /// The figures of a trace's load: the share other programs took, whether the run ran alone (undefined when too

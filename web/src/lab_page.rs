@@ -98,7 +98,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     }
 
     let run_live = {
-        let (state, companion, player) = (state.clone(), companion.clone(), player.clone());
+        let (state, companion) = (state.clone(), companion.clone());
         Callback::from(move |_: MouseEvent| {
             let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &state.raw)) else { return };
             let request = {
@@ -108,9 +108,6 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             };
             let start = ClientMsg::StartRun { request, lab: lab.as_str().to_owned(), params, seed: state.seed };
             if ctx.conn.send(&start) {
-                if !state.watch_live {
-                    player.dispatch(PlayerAction::Hold(true));
-                }
                 state.dispatch(LabAction::AskedLive { request });
                 permalink::write(&state.raw, state.seed, info.params, lang);
             }
@@ -205,8 +202,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         OpenError::Unreadable(err) => err.say(lang),
     });
     let notes = view_trace.as_ref().map(|t| t.0.notes.clone()).unwrap_or_default();
-    let measured_marks =
-        run_marks(measured.as_ref().as_ref().map(|t| &*t.0), state.watched_live() && state.opened().is_none(), lang);
+    let measured_marks = run_marks(measured.as_ref().as_ref().map(|t| &*t.0), state.watched_live(), lang);
     let valid = checked.is_ok();
 
     html! {
@@ -298,9 +294,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
 fn run_marks(measured: Option<&Trace>, watched_live: bool, lang: Lang) -> Vec<AttrValue> {
     let Some(trace) = measured else { return Vec::new() };
     let mut marks = Vec::new();
-    if let Some(load) = shared::alone::of(trace)
-        && let shared::alone::Verdict::Disturbed { others } = load.verdict()
-    {
+    if let Some(others) = shared::alone::disturbance(trace) {
         marks.push(lang.fill("ui.mark.disturbed", &[("share", &format!("{:.0}", 100.0 * others))]).into());
     }
     if watched_live {

@@ -170,7 +170,7 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
             Method::PreadPieces => pread_pass(&mut pass, &file, &pieces, p.page)?,
             Method::MmapSequential => mmap_pass(&mut pass, &file, p.size, None, p.readahead, p.page)?,
             Method::MmapPieces => mmap_pass(&mut pass, &file, p.size, Some(&pieces), p.readahead, p.page)?,
-            Method::Memcpy => memcpy_pass(&mut pass, p.size, seed)?,
+            Method::Memcpy => ceiling_pass(&mut pass, p.size, seed)?,
         };
         rates.push((method, pass.done(sum)));
     }
@@ -309,7 +309,7 @@ fn mmap_pass(
 /// large folios, so that the ceiling's TLB is no worse than the methods'. Each chunk is timed both ways, half a
 /// pass apart so that neither finds the other's bytes in the CPU's caches, and counts the faster: every method
 /// does at least what one of the two does, so the best of them bounds it.
-fn memcpy_pass(pass: &mut Pass<'_>, size: u64, seed: u64) -> Result<u64, ExperimentError> {
+fn ceiling_pass(pass: &mut Pass<'_>, size: u64, seed: u64) -> Result<u64, ExperimentError> {
     let mut source = memmap2::MmapMut::map_anon(size.max(1) as usize)
         .map_err(ExperimentError::io("allocating the ceiling's memory"))?;
     // Advice only: without transparent huge pages the memory stays in base pages, as a Vec's would.

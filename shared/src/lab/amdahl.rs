@@ -177,8 +177,8 @@ fn simulate_typed(p: AmdahlParams, params: &ParamSet, seed: u64) -> Trace {
     }
 }
 
-/// The median elapsed time per thread count, ascending by threads.
-pub fn medians(trace: &Trace) -> Vec<(u32, u64)> {
+/// Each thread count's elapsed times, in the order its repeats ran, ascending by threads.
+fn runs_by_threads(trace: &Trace) -> std::collections::BTreeMap<u32, Vec<u64>> {
     let mut by_threads: std::collections::BTreeMap<u32, Vec<u64>> = std::collections::BTreeMap::new();
     for event in &trace.events {
         if let EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns, parallel_ns }) = event.kind {
@@ -186,6 +186,11 @@ pub fn medians(trace: &Trace) -> Vec<(u32, u64)> {
         }
     }
     by_threads
+}
+
+/// The median elapsed time per thread count, ascending by threads.
+pub fn medians(trace: &Trace) -> Vec<(u32, u64)> {
+    runs_by_threads(trace)
         .into_iter()
         .filter_map(|(n, mut times)| {
             times.sort_unstable();
@@ -221,14 +226,8 @@ pub enum Fit {
 
 /// Fits a run's parallel fraction from its repeats, using the thread counts the cores run at once.
 pub fn fit_repeats(trace: &Trace, cores: u32) -> Option<Fit> {
-    let mut runs: std::collections::BTreeMap<u32, Vec<u64>> = std::collections::BTreeMap::new();
-    for event in &trace.events {
-        if let EventKind::Amdahl(AmdahlEvent::Run { threads, serial_ns, parallel_ns }) = event.kind
-            && threads <= cores
-        {
-            runs.entry(threads).or_default().push(serial_ns + parallel_ns);
-        }
-    }
+    let mut runs = runs_by_threads(trace);
+    runs.retain(|threads, _| *threads <= cores);
     let repeats = runs.values().map(Vec::len).min()?;
     let one = runs.get(&1)?;
     let mut fits: Vec<f64> = (0..repeats)
