@@ -108,7 +108,7 @@ async fn scenario(
     // enough to watch the page while it measures. The page opens playing its simulated run; from the moment the
     // run is asked until it ends, the page's clock stands still (no frames drawn, play disabled even on the
     // simulated tab), and once the run is whole its replay plays.
-    run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=400&repeats=2", page.origin())).await?;
+    run_live(browser, format!("{}/lab/amdahl?max_threads=3&work_ms=1000&repeats=3", page.origin())).await?;
     wait_for("the run to be measuring", Duration::from_secs(20), || async {
         browser.find(By::Css("button.cancel")).await.ok()
     })
@@ -116,7 +116,8 @@ async fn scenario(
     let frames = || async { browser.execute("return window.syslabFrames || 0", Vec::new()).await?.convert::<f64>() };
     let before = frames().await?;
     browser.execute("document.querySelector('button.tab').click()", Vec::new()).await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The run takes about 6 s on two cores (1, 2 and 3 threads, three repeats of a 1 s workload).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let still_measuring = browser.find(By::Css("button.cancel")).await.is_ok();
     let during = frames().await?;
     let play_disabled = browser.find(By::Css(".player button.play")).await?.attr("disabled").await?.is_some();
