@@ -93,7 +93,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     // What the bar counts is the lab's, read once; the position is kept up to date batch by batch, so a run of
     // a million events is never scanned whole for its progress.
-    let counted = args.lab.lab().progress(&args.params);
+    let counted = shared::lab::progress(args.lab, &args.params);
     let bar = progress_bar(args, counted);
     let position = std::sync::atomic::AtomicU64::new(0);
     let progress = |trace: &Trace, added: &[shared::Event]| {
@@ -165,10 +165,10 @@ pub fn table(measured: &Trace, simulated: &Trace) -> String {
             out += &format!("  {label}: {value}\n");
         }
     }
-    out += &format!("{:<width$}  {:>16}  {:>16}\n", "", "measured", "simulated");
+    out += &format!("{:<width$}  {:>24}  {:>16}\n", "", "measured", "simulated");
     for metric in &m {
         let sim = s.iter().find(|x| x.key == metric.key).map_or_else(|| "—".to_owned(), Metric::display_value);
-        out += &format!("{:<width$}  {:>16}  {:>16}\n", metric.label, metric.display_value(), sim);
+        out += &format!("{:<width$}  {:>24}  {:>16}\n", metric.label, metric.display_with_spread(), sim);
     }
     for note in &measured.notes {
         out += &format!("note: {note}\n");

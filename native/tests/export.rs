@@ -38,7 +38,15 @@ fn a_measured_run_exports_with_its_provenance_and_imports_back() {
     assert!(host.scratch_fs.contains("export-scratch"), "{host:?}");
 
     let metrics = std::fs::read_to_string(&csv).unwrap();
-    assert!(metrics.starts_with("lab,source,seed,key,label,unit,value\nlock,measured,1,"), "{metrics}");
+    assert!(metrics.starts_with("lab,source,seed,key,label,unit,value,spread\nlock,measured,1,"), "{metrics}");
     assert_eq!(metrics.lines().count(), shared::lab::metrics(&trace).len() + 1);
+
+    // The lab's default three repeats: three marks, and every figure a median with its spread, in the file and
+    // in the table.
+    assert_eq!(shared::repeats::count(&trace), 3);
+    let throughput = metrics.lines().find(|l| l.starts_with("lock,measured,1,throughput,")).unwrap();
+    let spread: f64 = throughput.rsplit(',').next().unwrap().parse().unwrap();
+    assert!(spread >= 0.0, "{throughput}");
+    assert!(table.contains(" ± ") && table.contains("Repeats"), "{table}");
     let _ = std::fs::remove_dir_all(common::base());
 }

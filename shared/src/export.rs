@@ -116,9 +116,10 @@ fn name_and_args(kind: Value) -> (String, Value) {
 /// The run's metrics as CSV: one row per figure, with the run's lab, source and seed on every row so that
 /// files from several runs can be concatenated.
 pub fn metrics_csv(trace: &Trace) -> String {
-    let mut csv = String::from("lab,source,seed,key,label,unit,value\n");
+    let mut csv = String::from("lab,source,seed,key,label,unit,value,spread\n");
     for metric in crate::lab::metrics(trace) {
         let value = metric.value.map(|v| v.to_string()).unwrap_or_default();
+        let spread = metric.spread.map(|v| v.to_string()).unwrap_or_default();
         let unit = serde_json::to_value(metric.unit).ok().and_then(|u| u.as_str().map(str::to_owned));
         let row = [
             trace.run.lab.as_str().to_owned(),
@@ -128,6 +129,7 @@ pub fn metrics_csv(trace: &Trace) -> String {
             metric.label.to_string(),
             unit.unwrap_or_default(),
             value,
+            spread,
         ];
         csv.push_str(&row.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
         csv.push('\n');

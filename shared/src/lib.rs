@@ -17,6 +17,7 @@ pub mod narrate;
 pub mod params;
 pub mod predict;
 pub mod protocol;
+pub mod repeats;
 pub mod rng;
 pub mod robustness;
 pub mod sim;

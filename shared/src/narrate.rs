@@ -18,8 +18,10 @@ use crate::trace::{Event, EventKind, Trace};
 /// report is a summary, not a moment: the figures say it, the narration passes it by.
 pub fn at(trace: &Trace, t: Nanos) -> Option<Text> {
     let upto = trace.events.partition_point(|e| e.t <= t);
-    let event =
-        trace.events[..upto].iter().rev().find(|e| !matches!(e.kind, EventKind::Waits(_) | EventKind::Load(_)))?;
+    let event = trace.events[..upto]
+        .iter()
+        .rev()
+        .find(|e| !matches!(e.kind, EventKind::Waits(_) | EventKind::Load(_) | EventKind::Repeat(_)))?;
     let who = actor_name(trace, event.actor);
     let sentence = match event.kind {
         EventKind::Lock(lock) => lock_sentence(trace, &trace.events[..upto], who, lock),
@@ -29,7 +31,7 @@ pub fn at(trace: &Trace, t: Nanos) -> Option<Text> {
         EventKind::Mmap(mmap) => mmap_sentence(mmap),
         EventKind::Watch(watch) => watch_sentence(watch),
         EventKind::Pipeline(pipeline) => pipeline_sentence(trace, who, pipeline),
-        EventKind::Waits(_) | EventKind::Load(_) => return None,
+        EventKind::Waits(_) | EventKind::Load(_) | EventKind::Repeat(_) => return None,
     };
     Some(Text::new("narrate.at").with("t", event.t).with_text("sentence", sentence))
 }

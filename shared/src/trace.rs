@@ -67,6 +67,8 @@ pub enum EventKind {
     Pipeline(PipelineEvent),
     Waits(WaitAccuracy),
     Load(MachineLoad),
+    /// A measured run repeated: the `n`-th repeat (from 0) of the workload starts here (`shared::repeats`).
+    Repeat(u32),
 }
 
 impl EventKind {
@@ -248,11 +250,28 @@ pub struct Metric {
     pub unit: Unit,
     /// `None` when it is undefined for the run (a wait percentile with no acquisitions).
     pub value: Option<f64>,
+    /// For a run of several repeats, half the range of the repeats' figures (the value is their median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
 }
 
 impl Metric {
     pub fn new(key: &str, label: Text, unit: Unit, value: Option<f64>) -> Self {
-        Metric { key: key.to_owned(), label, unit, value }
+        Metric { key: key.to_owned(), label, unit, value, spread: None }
+    }
+
+    /// The spread formatted in the value's unit ("± 1.2 µs"), for a figure from several repeats.
+    pub fn display_spread(&self) -> Option<String> {
+        let spread = Metric { value: self.spread, spread: None, ..self.clone() };
+        self.spread.map(|_| format!("± {}", spread.display_value()))
+    }
+
+    /// The value with its spread when it has one ("12.3 k/s ± 400/s").
+    pub fn display_with_spread(&self) -> String {
+        match self.display_spread() {
+            Some(spread) => format!("{} {spread}", self.display_value()),
+            None => self.display_value(),
+        }
     }
 
     /// The value formatted for people, the same on the page and on the command line.
@@ -302,5 +321,16 @@ mod tests {
         check(Unit::Verdict, Some(1.0), "✓");
         check(Unit::Verdict, Some(0.0), "✗");
         check(Unit::Ratio, None, "—");
+    }
+
+    #[test]
+    fn a_spread_is_shown_in_its_figures_unit() {
+        let mut rate = Metric::new("k", Text::Literal("K".into()), Unit::PerSecond, Some(52_300.0));
+        assert_eq!(rate.display_with_spread(), "52.3 k/s");
+        rate.spread = Some(400.0);
+        assert_eq!(rate.display_with_spread(), "52.3 k/s ± 400/s");
+        let wait =
+            Metric { spread: Some(1_500.0), ..Metric::new("w", Text::Literal("W".into()), Unit::Nanos, Some(9_000.0)) };
+        assert_eq!(wait.display_spread().as_deref(), Some("± 1.5 µs"));
     }
 }

@@ -83,15 +83,16 @@ fn the_metrics_csv_has_a_row_per_figure() {
         let trace = shared::lab::simulate(lab, &ParamSet::new(), 3).unwrap();
         let csv = metrics_csv(&trace);
         let mut lines = csv.lines();
-        assert_eq!(lines.next(), Some("lab,source,seed,key,label,unit,value"));
+        assert_eq!(lines.next(), Some("lab,source,seed,key,label,unit,value,spread"));
         let metrics = shared::lab::metrics(&trace);
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), metrics.len(), "{lab:?}");
         for (row, metric) in rows.iter().zip(&metrics) {
             assert!(row.starts_with(&format!("{},simulated,3,{},", lab.as_str(), metric.key)), "{row}");
+            assert!(row.ends_with(','), "a simulated run has no spread: {row}");
             if let Some(value) = metric.value {
-                let last: f64 = row.rsplit(',').next().unwrap().parse().unwrap();
-                assert_eq!(last, value, "{row}");
+                let column: f64 = row.rsplit(',').nth(1).unwrap().parse().unwrap();
+                assert_eq!(column, value, "{row}");
             }
         }
     }

@@ -73,6 +73,9 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         Some(file) => Some(file.clone()),
         None => live.as_ref().and_then(|l| l.trace.clone()),
     });
+    // A repeated run is drawn one repeat at a time; its figures, marks, provenance and exports are of all of them.
+    let repeats = use_memo((*measured).clone(), |t| t.as_ref().map(repeats_of).unwrap_or_default());
+    let drawn = Rc::new(repeats.get(state.repeat).or(repeats.first()).cloned());
     let live_running = live.as_ref().is_some_and(|l| !l.over);
     let request_error =
         companion.as_ref().and_then(|c| state.live_request().and_then(|r| c.state.errors.get(&r).cloned()));
@@ -85,12 +88,12 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     }
     {
         // When a live run is whole, its replay is loaded into the player.
-        let (player, shown, measured) = (player.clone(), state.shown, measured.clone());
+        let (player, shown, drawn) = (player.clone(), state.shown, drawn.clone());
         let whole = live.as_ref().is_some_and(|l| l.trace.is_some());
         use_effect_with((live.as_ref().map(|l| l.run), whole), move |(_, whole)| {
             if *whole
                 && shown == Shown::Measured
-                && let Some(trace) = measured.as_ref()
+                && let Some(trace) = drawn.as_ref()
             {
                 load(&player, &trace.0, true);
             }
@@ -122,11 +125,11 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         })
     };
     let show = |which: Shown| {
-        let (state, player, measured) = (state.clone(), player.clone(), measured.clone());
+        let (state, player, drawn) = (state.clone(), player.clone(), drawn.clone());
         Callback::from(move |_: MouseEvent| {
             let trace = match which {
                 Shown::Simulated => state.simulated.clone(),
-                Shown::Measured => (*measured).clone(),
+                Shown::Measured => (*drawn).clone(),
             };
             if let Some(trace) = trace {
                 load(&player, &trace.0, false);
@@ -191,10 +194,25 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     };
     let sim_metrics = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    let on_repeat = {
+        let (state, player, repeats) = (state.clone(), player.clone(), repeats.clone());
+        Callback::from(move |e: Event| {
+            let Some(select) = e.target_dyn_into::<web_sys::HtmlSelectElement>() else { return };
+            let Ok(repeat) = select.value().parse::<usize>() else { return };
+            if let Some(trace) = repeats.get(repeat) {
+                load(&player, &trace.0, false);
+                state.dispatch(LabAction::ShowRepeat(repeat));
+            }
+        })
+    };
     let shown = state.shown;
     let (view_trace, view_t) = match shown {
         Shown::Simulated => (state.simulated.clone(), player.t),
-        Shown::Measured => ((*measured).clone(), player.t),
+        Shown::Measured => ((*drawn).clone(), player.t),
+    };
+    let exported = match shown {
+        Shown::Simulated => state.simulated.clone(),
+        Shown::Measured => (*measured).clone(),
     };
     let open_error = state.open_error.as_ref().map(|err| match err {
         // The title in the language of the moment; the message is short-lived.
@@ -260,6 +278,17 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                             if live_running { <span class="live-badge">{"LIVE"}</span> }
                         </button>
                     </div>
+                    if shown == Shown::Measured && repeats.len() > 1 {
+                        <div class="repeat-pick">
+                            <label for="repeat-shown">{lang.ui("ui.repeats.drawing")}</label>
+                            <select id="repeat-shown" onchange={on_repeat}>
+                                { for (0..repeats.len()).map(|i| html! {
+                                    <option value={i.to_string()} selected={i == state.repeat}>{(i + 1).to_string()}</option>
+                                }) }
+                            </select>
+                            <span>{lang.fill("ui.repeats.of", &[("n", &repeats.len().to_string())])}</span>
+                        </div>
+                    }
                     <div class="view">
                         { match &view_trace {
                             Some(trace) => lab::view(lab, trace, view_t),
@@ -283,10 +312,18 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
                         measured_marks={measured_marks} />
                     <Provenance trace={(*measured).clone()} />
-                    <ExportButtons trace={view_trace.clone()} />
+                    <ExportButtons trace={exported} />
                 </section>
             </div>
         </main>
+    }
+}
+
+/// A measured run's repeats, each as a trace of its own (one, the run itself, when it was not repeated).
+fn repeats_of(trace: &TraceRef) -> Vec<TraceRef> {
+    match shared::repeats::count(&trace.0) {
+        1 => vec![trace.clone()],
+        _ => shared::repeats::split(&trace.0).into_iter().map(|t| TraceRef(Rc::new(t))).collect(),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct LabState {
     pub open_error: Option<OpenError>,
     /// The reader's choice to keep the page drawing while the companion measures (by default it keeps quiet).
     pub watch_live: bool,
+    /// Which repeat of a repeated measured run the drawing shows (from 0; its figures are of all of them).
+    pub repeat: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,8 @@ pub enum LabAction {
     /// A run file was read: its trace, or why it is not one.
     Opened(Result<Rc<Trace>, Text>),
     Show(Shown),
+    /// The drawing shows this repeat of the measured run.
+    ShowRepeat(usize),
 }
 
 impl LabState {
@@ -88,6 +92,7 @@ impl LabState {
             shown: Shown::Simulated,
             open_error: None,
             watch_live: false,
+            repeat: 0,
         }
     }
 
@@ -131,6 +136,7 @@ impl LabState {
             LabAction::AskedLive { request } => {
                 s.measured = Measured::Live { request, watched: s.watch_live };
                 s.shown = Shown::Measured;
+                s.repeat = 0;
             }
             LabAction::Opened(Ok(trace)) if trace.run.lab != s.lab => {
                 s.open_error = Some(OpenError::OtherLab(trace.run.lab));
@@ -139,11 +145,13 @@ impl LabState {
                 s.measured = Measured::Opened(TraceRef(trace));
                 s.open_error = None;
                 s.shown = Shown::Measured;
+                s.repeat = 0;
             }
             LabAction::Opened(Err(err)) => s.open_error = Some(OpenError::Unreadable(err)),
             // Nothing measured, nothing to show on that side.
             LabAction::Show(Shown::Measured) if s.measured == Measured::Nothing => {}
             LabAction::Show(which) => s.shown = which,
+            LabAction::ShowRepeat(repeat) => s.repeat = repeat,
         }
         s
     }
@@ -225,6 +233,14 @@ mod tests {
         assert!(s.watched_live());
         let s = s.next(LabAction::SetWatchLive(false)).next(LabAction::AskedLive { request: 3 });
         assert_eq!((s.live_request(), s.watched_live()), (Some(3), false));
+    }
+
+    #[test]
+    fn a_new_measured_run_is_drawn_from_its_first_repeat() {
+        let s = fresh().next(LabAction::AskedLive { request: 1 }).next(LabAction::ShowRepeat(2));
+        assert_eq!(s.repeat, 2);
+        assert_eq!(s.next(LabAction::AskedLive { request: 2 }).repeat, 0);
+        assert_eq!(s.next(LabAction::Opened(Ok(run_of(LabId::Lock)))).repeat, 0);
     }
 
     #[test]

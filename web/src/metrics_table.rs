@@ -28,11 +28,14 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
         metrics
             .as_ref()
             .and_then(|ms| ms.iter().find(|m| m.key == key))
-            .map_or_else(|| "—".to_owned(), Metric::display_value)
+            .map_or_else(|| "—".to_owned(), Metric::display_with_spread)
     };
     // The exact figure, for tools that read the page (the benchmark, the end-to-end tests).
     let raw = |metrics: &Option<Vec<Metric>>, key: &str| {
         metrics.as_ref()?.iter().find(|m| m.key == key)?.value.map(|v| AttrValue::from(v.to_string()))
+    };
+    let raw_spread = |metrics: &Option<Vec<Metric>>, key: &str| {
+        metrics.as_ref()?.iter().find(|m| m.key == key)?.spread.map(|v| AttrValue::from(v.to_string()))
     };
     html! {
         <table class={classes!("metrics", (!props.measured_marks.is_empty()).then_some("marked"))}>
@@ -55,7 +58,7 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
                     <tr data-metric={m.key.clone()}>
                         <th scope="row">{m.label.say(lang)}</th>
                         <td class="sim" data-value={raw(&props.simulated, &m.key)}>{cell(&props.simulated, &m.key)}</td>
-                        <td class="real" data-value={raw(&props.measured, &m.key)}>{cell(&props.measured, &m.key)}</td>
+                        <td class="real" data-value={raw(&props.measured, &m.key)} data-spread={raw_spread(&props.measured, &m.key)}>{cell(&props.measured, &m.key)}</td>
                     </tr>
                 }) }
             </tbody>

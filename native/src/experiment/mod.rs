@@ -229,25 +229,70 @@ pub fn experiment(lab: LabId) -> &'static dyn Experiment {
     EXPERIMENTS[lab as usize]
 }
 
-/// Runs `lab` for real with validated `params`; returns the notes for the reader. Every run that ends well
-/// ends with its load (`shared::alone`): what other programs took of the machine's CPUs meanwhile and what its
-/// own recording cost, recorded as its last event, and a note when others disturbed it or the run was too short
-/// to tell.
+/// Runs `lab` for real with validated `params`; returns the notes for the reader. A lab that repeats
+/// (`shared::repeats`) runs its workload that many times, each in a scratch directory of its own, laid end to end
+/// on the run's clock after a mark; the notes are said once. Every run that ends well ends with its load
+/// (`shared::alone`): what other programs took of the machine's CPUs meanwhile and what its own recording cost,
+/// recorded as its last event, and a note when others disturbed it or the run was too short to tell.
 pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
+    let repeats = lab.lab().repeats(params);
     let (last, recorded) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
-    let sink = |update: RunUpdate| {
-        if let RunUpdate::Events(events) = &update
-            && let Some(t) = events.iter().map(|e| e.t.0).max()
-        {
-            last.fetch_max(t, Ordering::Relaxed);
-            recorded.fetch_add(events.len() as u64, Ordering::Relaxed);
+    let (offset, repeat) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU32::new(0));
+    let sink = |update: RunUpdate| match update {
+        RunUpdate::Started { info, actors } => {
+            let r = repeat.load(Ordering::SeqCst);
+            // Later repeats start the same workers again: the run's description and actors are the first's.
+            if r == 0 {
+                (ctx.sink)(RunUpdate::Started { info, actors });
+            }
+            if repeats > 1 {
+                let t = offset.load(Ordering::SeqCst);
+                last.fetch_max(t, Ordering::Relaxed);
+                let kind = shared::EventKind::Repeat(r);
+                (ctx.sink)(RunUpdate::Events(vec![Event { t: shared::Nanos(t), actor: shared::ActorId(0), kind }]));
+            }
         }
-        (ctx.sink)(update);
+        RunUpdate::Events(mut events) => {
+            let by = offset.load(Ordering::SeqCst);
+            for event in &mut events {
+                event.t.0 += by;
+            }
+            if let Some(t) = events.iter().map(|e| e.t.0).max() {
+                last.fetch_max(t, Ordering::Relaxed);
+                recorded.fetch_add(events.len() as u64, Ordering::Relaxed);
+            }
+            (ctx.sink)(RunUpdate::Events(events));
+        }
     };
     let record_ps = crate::alone::record_cost_ps();
     let watched = RunContext { sink: &sink, ..*ctx };
     let before = crate::alone::sample();
-    let mut notes = experiment(lab).run(params, seed, &watched)?;
+    let mut notes: Vec<Text> = Vec::new();
+    for r in 0..repeats {
+        if r > 0 {
+            if ctx.cancel.is_cancelled() {
+                return Err(ExperimentError::Cancelled);
+            }
+            offset.store(last.load(Ordering::Relaxed) + REPEAT_GAP.0, Ordering::SeqCst);
+            repeat.store(r, Ordering::SeqCst);
+        }
+        let said = if repeats > 1 {
+            let dir = ctx.scratch.join(format!("repeat-{r}"));
+            std::fs::create_dir(&dir).map_err(ExperimentError::io("creating a repeat's scratch directory"))?;
+            let said = experiment(lab).run(params, seed, &RunContext { scratch: &dir, ..watched });
+            // The run's own scratch directory goes at its end whatever happens; a repeat's goes now, so that
+            // repeats of a large file do not fill the disk.
+            let _ = std::fs::remove_dir_all(&dir);
+            said?
+        } else {
+            experiment(lab).run(params, seed, &watched)?
+        };
+        for note in said {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
     if let Some(load) = before.and_then(|before| crate::alone::since(before, ctx.host.n_cpus)) {
         let load = load.with_recording(recorded.load(Ordering::Relaxed), record_ps);
         notes.extend(load.note());
@@ -260,6 +305,9 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
     }
     Ok(notes)
 }
+
+/// The time left between one repeat's last event and the next one's mark on a repeated run's clock.
+const REPEAT_GAP: shared::Nanos = shared::Nanos(1_000_000);
 
 /// The worker subcommand's entry: which experiment, and its argument.
 pub fn run_worker(lab: &str, arg: &str) -> Result<(), ExperimentError> {

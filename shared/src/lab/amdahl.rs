@@ -33,7 +33,12 @@ pub static INFO: LabInfo = LabInfo {
     params: PARAMS,
 };
 
-lab_entry!(AmdahlLab, AmdahlParams);
+lab_entry!(AmdahlLab, AmdahlParams, {
+    /// Every thread count is timed `repeats` times inside the one run, so the run is not repeated around them.
+    fn repeats(&self, _params: &ParamSet) -> u32 {
+        1
+    }
+});
 
 /// What the page asks before a live run.
 const QUESTIONS: &[Question] = &[Question {

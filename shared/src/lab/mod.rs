@@ -83,6 +83,21 @@ pub trait Lab: Sync {
             _ => Progress::Events,
         }
     }
+    /// How many times a measured run repeats the workload end to end ([`crate::repeats`]): the `repeats`
+    /// parameter where the lab has it; a lab that repeats inside its own run says 1.
+    fn repeats(&self, params: &ParamSet) -> u32 {
+        crate::repeats::asked(params)
+    }
+}
+
+/// How a measured run's progress is counted, over all its repeats.
+pub fn progress(lab: LabId, params: &ParamSet) -> Progress {
+    let repeats = u64::from(lab.lab().repeats(params));
+    match lab.lab().progress(params) {
+        Progress::Millis(ms) => Progress::Millis(ms * repeats),
+        Progress::Counted { total, unit, counts } => Progress::Counted { total: total * repeats, unit, counts },
+        Progress::Events => Progress::Events,
+    }
 }
 
 /// What a progress bar counts for a run.
@@ -131,10 +146,21 @@ pub fn simulate(lab: LabId, params: &ParamSet, seed: u64) -> Result<Trace, Param
     lab.lab().simulate(&params, seed)
 }
 
-/// The metrics of a trace, simulated or measured alike; a measured run's wait report and load add their own.
+/// The metrics of a trace, simulated or measured alike; a measured run's wait report and load add their own. A
+/// run of several repeats has each figure of its repeats combined (their median and spread); whether it ran
+/// alone is a figure of the whole run.
 pub fn metrics(trace: &Trace) -> Vec<Metric> {
-    let mut metrics = trace.run.lab.lab().metrics(trace);
-    metrics.extend(crate::waits::metrics(trace));
+    let lab = trace.run.lab.lab();
+    let of_one = |run: &Trace| {
+        let mut metrics = lab.metrics(run);
+        metrics.extend(crate::waits::metrics(run));
+        metrics
+    };
+    let mut metrics = match crate::repeats::count(trace) {
+        1 => of_one(trace),
+        _ => crate::repeats::combine(crate::repeats::split(trace).iter().map(of_one).collect()),
+    };
+    metrics.extend(crate::repeats::metric(trace));
     metrics.extend(crate::alone::metrics(trace));
     metrics
 }

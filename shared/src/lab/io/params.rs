@@ -59,4 +59,5 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 0, max: 10_000, default: 12 },
         simulation_only: true,
     },
+    crate::repeats::spec(5),
 ];

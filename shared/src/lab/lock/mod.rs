@@ -165,6 +165,7 @@ static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 0, max: 10_000, default: 35 },
         simulation_only: true,
     },
+    crate::repeats::spec(3),
 ];
 
 /// How a process asks for the lock.

@@ -67,4 +67,5 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 10, max: 2_000, default: 200 },
         simulation_only: false,
     },
+    crate::repeats::spec(3),
 ];

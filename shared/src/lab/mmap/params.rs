@@ -102,4 +102,5 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
         simulation_only: true,
     },
+    crate::repeats::spec(3),
 ];

@@ -157,4 +157,5 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 0, max: 10_000, default: 15 },
         simulation_only: true,
     },
+    crate::repeats::spec(5),
 ];

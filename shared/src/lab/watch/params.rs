@@ -105,4 +105,5 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Choice { choices: ON_OFF, default: "on" },
         simulation_only: true,
     },
+    crate::repeats::spec(3),
 ];
