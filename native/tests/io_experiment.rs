@@ -16,25 +16,34 @@ fn every_server_reads_every_message_once_with_the_feeders_bytes() {
     let _one = common::one_at_a_time();
     let set = common::params(
         LabId::Io,
-        &[("sources", ParamValue::Int(12)), ("requests", ParamValue::Int(120)), ("rate", ParamValue::Int(8_000))],
+        &[
+            ("sources", ParamValue::Int(12)),
+            ("requests", ParamValue::Int(120)),
+            ("rate", ParamValue::Int(8_000)),
+            ("repeats", ParamValue::Int(3)),
+        ],
     );
     let run = common::run_lab(LabId::Io, &set, 5, None);
     run.outcome.unwrap();
-    let trace = run.trace.unwrap();
+    let whole = run.trace.unwrap();
     let schedule = IoParams::parse(&set).unwrap().schedule(5);
-    for (server, s) in Server::ALL.into_iter().zip(summaries(&trace)) {
-        assert!(!s.unavailable, "{server:?} unavailable: {:?}", trace.notes);
-        assert_eq!(s.times_served.len(), 120, "{server:?}");
-        assert!(s.times_served.iter().all(|&n| n == 1), "{server:?} served a message twice or never");
-        let Some(IoEvent::Cost { threads, cpu_ns, syscalls, .. }) = s.cost else { panic!("{server:?}: no cost") };
-        let want = if server == Server::Threads { 12 } else { 1 };
-        assert_eq!(threads, want, "{server:?}");
-        assert!(cpu_ns > 0 && syscalls > 0, "{server:?}");
-    }
-    // The bytes: each message was read from the source the feeder wrote it to.
-    for e in &trace.events {
-        if let EventKind::Io(IoEvent::Ready { source, seq, .. }) = e.kind {
-            assert_eq!(schedule[seq as usize].1, source, "message {seq}");
+    // Each repeat is the whole workload again, in a scratch directory of its own, and each must hold.
+    assert_eq!(shared::repeats::count(&whole), 3);
+    for trace in shared::repeats::split(&whole) {
+        for (server, s) in Server::ALL.into_iter().zip(summaries(&trace)) {
+            assert!(!s.unavailable, "{server:?} unavailable: {:?}", trace.notes);
+            assert_eq!(s.times_served.len(), 120, "{server:?}");
+            assert!(s.times_served.iter().all(|&n| n == 1), "{server:?} served a message twice or never");
+            let Some(IoEvent::Cost { threads, cpu_ns, syscalls, .. }) = s.cost else { panic!("{server:?}: no cost") };
+            let want = if server == Server::Threads { 12 } else { 1 };
+            assert_eq!(threads, want, "{server:?}");
+            assert!(cpu_ns > 0 && syscalls > 0, "{server:?}");
+        }
+        // The bytes: each message was read from the source the feeder wrote it to.
+        for e in &trace.events {
+            if let EventKind::Io(IoEvent::Ready { source, seq, .. }) = e.kind {
+                assert_eq!(schedule[seq as usize].1, source, "message {seq}");
+            }
         }
     }
     common::assert_nothing_left(&run.scratch);

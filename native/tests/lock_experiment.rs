@@ -164,7 +164,20 @@ fn run_cli(words: &[&str], env: &[(&str, &str)]) -> Trace {
 /// the figures are there, and that the mark follows the report.
 #[test]
 fn the_waits_are_reported_and_coarse_ones_are_marked() {
-    let words = ["--procs", "1", "--think-us", "0", "--hold-us", "10", "--dist", "constant", "--duration-ms", "200"];
+    let words = [
+        "--procs",
+        "1",
+        "--think-us",
+        "0",
+        "--hold-us",
+        "10",
+        "--dist",
+        "constant",
+        "--duration-ms",
+        "200",
+        "--repeats",
+        "1",
+    ];
     let precise = run_cli(&words, &[]);
     let report: Vec<_> = shared::waits::accuracies(&precise).collect();
     assert_eq!(report.len(), 1, "one kind of wait (hold): {report:?}");

@@ -12,9 +12,13 @@ pub fn base() -> PathBuf {
     std::env::temp_dir().join(format!("syslab-native-test-{}", std::process::id()))
 }
 
-/// Validated parameters for `lab` from (key, value) pairs.
+/// Validated parameters for `lab` from (key, value) pairs. A run is one repeat unless the pairs ask for more:
+/// these tests look at one run's events; the repeats have tests of their own (`io_experiment`, `export`).
 pub fn params(lab: LabId, pairs: &[(&str, ParamValue)]) -> ParamSet {
-    let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let mut given: ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    if lab.info().params.iter().any(|spec| spec.key == shared::repeats::KEY) {
+        given.entry(shared::repeats::KEY.to_owned()).or_insert(ParamValue::Int(1));
+    }
     lab.validate(&given).expect("valid parameters")
 }
 
