@@ -234,6 +234,13 @@ pub async fn text(browser: &thirtyfour::WebDriver, css: &str) -> Option<String> 
     browser.find(thirtyfour::By::Css(css)).await.ok()?.text().await.ok()
 }
 
+/// A measured figure exactly as the page holds it (the cell's `data-value`: for a repeated run the median,
+/// whatever the cell's words and spread), once the page shows it.
+pub async fn measured_value(browser: &thirtyfour::WebDriver, key: &str) -> Option<f64> {
+    let cell = browser.find(thirtyfour::By::Css(format!("tr[data-metric={key}] td.real"))).await.ok()?;
+    cell.attr("data-value").await.ok()??.parse().ok()
+}
+
 /// What the page's `.live-record` line says of a live run: how far it has got and how the page knows it is whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveRecord {

@@ -5,7 +5,7 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Chromedriver, Companion, StaticServer, env_path, run_live, text, wait_for, whole_live_run};
+use e2e::{Chromedriver, Companion, StaticServer, env_path, measured_value, run_live, text, wait_for, whole_live_run};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
@@ -58,9 +58,14 @@ async fn scenario(
     assert!(text(browser, ".connection .host").await.is_some_and(|h| h.contains("CPUs")), "no host description");
     browser.find(By::Css("button.run-live")).await?.click().await?;
     let measured = wait_for("the measured figures", Duration::from_secs(60), || async {
-        text(browser, "tr[data-metric=acquisitions] td.real").await.filter(|t| t.parse::<u32>().is_ok_and(|n| n > 0))
+        measured_value(browser, "acquisitions").await.filter(|n| *n > 0.0)
     })
     .await?;
+    // The lab's three repeats: each figure is their median with its spread, and the drawing shows one of them.
+    let cell = text(browser, "tr[data-metric=acquisitions] td.real").await.unwrap_or_default();
+    assert!(cell.contains(" ± "), "the measured figure has no spread: {cell:?}");
+    assert_eq!(measured_value(browser, "repeats").await, Some(3.0));
+    assert_eq!(browser.find_all(By::Css(".repeat-pick select option")).await?.len(), 3, "the repeat to draw");
     // The replay of the measured run: at its end, processes with real pids have acquired the lock.
     wait_for("the replay of the finished run", Duration::from_secs(30), || async {
         let tab = browser.find(By::Css("button.tab.active")).await.ok()?.text().await.ok()?;
@@ -101,8 +106,8 @@ async fn scenario(
     );
     assert!(record.verified, "the page's copy is not the companion's record: {}", record.text);
     assert!(record.resent > 0, "the page never fell behind: nothing tested the resends");
-    let holders = text(browser, "tr[data-metric=max_holders] td.real").await.unwrap_or_default();
-    assert_eq!(holders, "1", "an exclusive flock held by {holders} at once");
+    let holders = measured_value(browser, "max_holders").await;
+    assert_eq!(holders, Some(1.0), "an exclusive flock held by {holders:?} at once");
 
     // 3. Another lab through the same companion (remembered from the link): Amdahl on real threads, long
     // enough to watch the page while it measures. The page opens playing its simulated run; from the moment the
@@ -148,7 +153,7 @@ async fn scenario(
     // And mmap against read on a small file: the checksums of every method agree.
     run_live(browser, format!("{}/lab/mmap?size_mib=4", page.origin())).await?;
     wait_for("the measured checksums", Duration::from_secs(60), || async {
-        text(browser, "tr[data-metric=checksums_agree] td.real").await.filter(|t| t == "1")
+        measured_value(browser, "checksums_agree").await.filter(|v| *v == 1.0)
     })
     .await?;
     let gbps = text(browser, "tr[data-metric=mmap_seq_gbps] td.real").await.unwrap_or_default();
@@ -158,7 +163,7 @@ async fn scenario(
     // provenance arrive in the page's language.
     run_live(browser, format!("{}/lab/mmap?size_mib=4&cache=cold&lang=ja", page.origin())).await?;
     wait_for("the measured checksums (ja)", Duration::from_secs(60), || async {
-        text(browser, "tr[data-metric=checksums_agree] td.real").await.filter(|t| t == "1")
+        measured_value(browser, "checksums_agree").await.filter(|v| *v == 1.0)
     })
     .await?;
     let label = text(browser, "tr[data-metric=checksums_agree] th").await.unwrap_or_default();
@@ -201,7 +206,7 @@ async fn scenario(
     // And a pipeline on real threads: the items delivered reach the page.
     run_live(browser, format!("{}/lab/pipeline?pattern=stages&items=60&work_us=200", page.origin())).await?;
     let delivered = wait_for("the measured pipeline", Duration::from_secs(60), || async {
-        text(browser, "tr[data-metric=delivered] td.real").await.filter(|t| t == "60")
+        measured_value(browser, "delivered").await.filter(|n| *n == 60.0)
     })
     .await?;
     browser.find(By::Css(".pipeline-stages g.stage.bottleneck")).await?;

@@ -294,6 +294,7 @@ fn run_job(job: &Job, config: &RunnerConfig) {
                 host: &config.host,
                 worker_exe: &config.worker_exe,
                 sink: &sink,
+                event_budget: shared::lab::MAX_RUN_EVENTS,
             };
             experiment::run(job.lab, &job.params, job.seed, &ctx)
         };

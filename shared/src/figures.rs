@@ -6,13 +6,13 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One binary's figures by name, and the watch case the page repeats (a permalink query) when the native
-/// bench chose one.
+/// One binary's figures by name, and the runs the page repeats live, by lab (a permalink query each), where the
+/// native bench ran them headless.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BenchFigures {
     pub figures: BTreeMap<String, f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch_case: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cases: BTreeMap<String, String>,
 }
 
 /// Why a figure could not be read.
@@ -62,7 +62,7 @@ mod tests {
     fn figures_round_trip_and_a_missing_one_is_named() {
         let mut figures = BenchFigures::default();
         figures.record("sim_events_per_sec", 1.5e6);
-        figures.watch_case = Some("files=10&seed=1".to_owned());
+        figures.cases.insert("watch".to_owned(), "files=10&seed=1".to_owned());
         let back = BenchFigures::from_json(&figures.to_json()).expect("round trip");
         assert_eq!(back, figures);
         assert_eq!(back.get("sim_events_per_sec").ok(), Some(1.5e6));
@@ -74,7 +74,7 @@ mod tests {
     fn damaged_figures_are_typed_errors() {
         assert!(matches!(BenchFigures::from_json("sim=1"), Err(FiguresError::Malformed(_))));
         assert!(matches!(BenchFigures::from_json(r#"{"figures": {"a": "fast"}}"#), Err(FiguresError::Malformed(_))));
-        let nan = BenchFigures { figures: BTreeMap::from([("a".to_owned(), f64::NAN)]), watch_case: None };
+        let nan = BenchFigures { figures: BTreeMap::from([("a".to_owned(), f64::NAN)]), cases: BTreeMap::new() };
         assert!(matches!(nan.get("a"), Err(FiguresError::NotFinite { .. })));
         assert!(BenchFigures::from_json(&nan.to_json()).is_err(), "NaN is written as null and refused");
     }

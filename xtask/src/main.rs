@@ -247,12 +247,11 @@ fn bench() -> Result<()> {
         eprint!("{}", String::from_utf8_lossy(&native.stderr));
     }
     let native = read_figures(&native_json)?;
-    let watch_case = native.watch_case.clone().unwrap_or_default();
     let browser = cmd("target/release/browser-bench")
         .env("SYSLAB_FIGURES", &browser_json)
         .env("SYSLAB_DIST", tools::root().join("dist"))
         .env("SYSLAB_BIN", tools::root().join("target/release/syslab"))
-        .env("SYSLAB_WATCH_CASE", watch_case)
+        .env("SYSLAB_NATIVE_FIGURES", &native_json)
         .env("CHROMEDRIVER", tools::CHROMEDRIVER)
         .output()
         .context("running the in-browser benchmark")?;
@@ -275,6 +274,18 @@ fn bench() -> Result<()> {
             streamed / 1e3,
             streamed / alone.max(1.0)
         );
+    }
+    // The same Amdahl run, headless (syslab bench) and from the page with the page open (browser-bench).
+    match (native.get("amdahl_fitted"), browser.get("amdahl_client_fitted")) {
+        (Ok(alone), Ok(page)) => println!(
+            "Amdahl fitted parallel fraction: {alone:.3} headless, {page:.3} from the page: differ by {:.3} (target ≤ 0.05)",
+            (page - alone).abs()
+        ),
+        (alone, page) => println!(
+            "Amdahl fitted parallel fraction: {} headless, {} from the page: no difference to report",
+            alone.map_or_else(|_| "too noisy to fit".to_owned(), |v| format!("{v:.3}")),
+            page.map_or_else(|_| "too noisy to fit".to_owned(), |v| format!("{v:.3}"))
+        ),
     }
     fio_comparison(&native)?;
     for entry in std::fs::read_dir(tools::root().join("dist"))? {

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use thirtyfour::prelude::*;
 
 /// The lock lab as fast as it goes, for as long as it may: it stops at the companion's budget of a million
-/// events unless the machine is too slow to reach it in ten seconds.
-const FAST_LOCK: [(&str, &str); 4] = [("procs", "4"), ("think_us", "0"), ("hold_us", "1"), ("duration_ms", "10000")];
+/// events unless the machine is too slow to reach it in ten seconds; in one repeat, which then has the whole
+/// budget.
+const FAST_LOCK: [(&str, &str); 5] =
+    [("procs", "4"), ("think_us", "0"), ("hold_us", "1"), ("duration_ms", "10000"), ("repeats", "1")];
 
 /// The page's memory: its wasm memory (the page's own export) and V8's heap (through the DevTools protocol).
 async fn page_bytes(browser: &WebDriver) -> Option<(f64, f64)> {
@@ -105,18 +107,34 @@ async fn main() -> anyhow::Result<()> {
             wait_for("the frame measurement", Duration::from_secs(120), || attr("bench-frames", "data-p50-ms")).await?;
         let p99 = attr("bench-frames", "data-p99-ms").await.unwrap_or_default();
         println!("pipeline view, 500 items in flight: redraw p50 {p50} ms, p99 {p99} ms (against the 16.7 ms frame)");
-        if let Ok(case) = std::env::var("SYSLAB_WATCH_CASE")
-            && !case.is_empty()
-        {
+        // The runs the native bench ran headless, repeated live from the page.
+        let cases = match std::env::var("SYSLAB_NATIVE_FIGURES") {
+            Ok(path) => {
+                BenchFigures::from_json(&std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?)?
+                    .cases
+            }
+            Err(_) => Default::default(),
+        };
+        if !cases.is_empty() {
             let companion = Companion::start(&env_path("SYSLAB_BIN")?, &page.origin())?;
-            run_live(&browser, format!("{}/lab/watch?{case}{}", page.origin(), companion.fragment())).await?;
-            for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
-                let value = wait_for("the measured figures", Duration::from_secs(120), || async {
-                    let cell = browser.find(By::Css(format!("tr[data-metric={key}] td.real"))).await.ok()?;
-                    cell.attr("data-value").await.ok().flatten()
-                })
-                .await?;
-                figures.record(format!("watch_client_{key}_ns"), value.parse().context("reading a watch figure")?);
+            if let Some(case) = cases.get("watch") {
+                run_live(&browser, format!("{}/lab/watch?{case}{}", page.origin(), companion.fragment())).await?;
+                for key in ["inotify_p50", "inotify_p99", "poll_p50"] {
+                    let value = wait_for("the measured figures", Duration::from_secs(120), || async {
+                        e2e::measured_value(&browser, key).await
+                    })
+                    .await?;
+                    figures.record(format!("watch_client_{key}_ns"), value);
+                }
+            }
+            if let Some(case) = cases.get("amdahl") {
+                // The page open and quiet while it measures (not watched live), as a reader would run it.
+                run_live(&browser, format!("{}/lab/amdahl?{case}{}", page.origin(), companion.fragment())).await?;
+                e2e::whole_live_run(&browser, Duration::from_secs(120)).await?;
+                match e2e::measured_value(&browser, "fitted_parallel").await {
+                    Some(fitted) => figures.record("amdahl_client_fitted", fitted),
+                    None => println!("Amdahl run from the page: too noisy to fit"),
+                }
             }
         }
         if let Ok(bin) = env_path("SYSLAB_BIN") {

@@ -132,7 +132,14 @@ pub fn run_headless(
     let host = crate::host::describe(base);
     let collector = TraceCollector::default();
     let sink = |update: RunUpdate| collector.add(update, on_progress);
-    let ctx = RunContext { scratch: &dir, cancel, host: &host, worker_exe, sink: &sink };
+    let ctx = RunContext {
+        scratch: &dir,
+        cancel,
+        host: &host,
+        worker_exe,
+        sink: &sink,
+        event_budget: shared::lab::MAX_RUN_EVENTS,
+    };
     let result = run(lab, params, seed, &ctx);
     drop(scratch);
     let (notes, outcome) = match result {
@@ -151,6 +158,9 @@ pub struct RunContext<'a> {
     /// The `syslab` binary, started again as a hidden worker subcommand for experiments with processes.
     pub worker_exe: &'a Path,
     pub sink: &'a (dyn Fn(RunUpdate) + Sync),
+    /// The most events this run may record before it stops and says so: [`shared::lab::MAX_RUN_EVENTS`] for a
+    /// run, shared out between its repeats.
+    pub event_budget: u64,
 }
 
 impl RunContext<'_> {
@@ -265,7 +275,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         }
     };
     let record_ps = crate::alone::record_cost_ps();
-    let watched = RunContext { sink: &sink, ..*ctx };
+    let watched = RunContext { sink: &sink, event_budget: ctx.event_budget / u64::from(repeats.max(1)), ..*ctx };
     let before = crate::alone::sample();
     let mut notes: Vec<Text> = Vec::new();
     for r in 0..repeats {

@@ -7,12 +7,11 @@ pub mod report;
 pub mod worker;
 
 use super::link::{Heard, Link};
-use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
+use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use report::{Record, Report};
 use serde::{Deserialize, Serialize};
 use shared::i18n::Text;
-use shared::lab::MAX_RUN_EVENTS;
 use shared::lab::lock::{AcquireMode, Demo, LockEvent, LockParams};
 use shared::params::ParamSet;
 use shared::trace::{ActorId, Event, EventKind};
@@ -174,7 +173,7 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
     let mut batch = Batcher { sink: ctx.sink, pending: Vec::new(), last_sent: t0 };
     let mut notes = Vec::new();
     let mut waits = BTreeMap::new();
-    let outcome = collect(&p, t0, &rx, &read, &mut workers, &mut batch, ctx.cancel, &mut notes, &mut waits);
+    let outcome = collect(&p, t0, &rx, &read, &mut workers, &mut batch, ctx, &mut notes, &mut waits);
     if let Err(err) = outcome {
         for (actor, t) in workers.kill_all() {
             batch.push(event(Nanos(t.saturating_sub(t0)), actor, LockEvent::Killed));
@@ -219,7 +218,7 @@ fn collect(
     read: &AtomicU64,
     workers: &mut Workers,
     batch: &mut Batcher<'_>,
-    cancel: &CancelFlag,
+    ctx: &RunContext<'_>,
     notes: &mut Vec<Text>,
     waits: &mut BTreeMap<WaitKind, Vec<WaitSample>>,
 ) -> Result<(), ExperimentError> {
@@ -234,12 +233,12 @@ fn collect(
         let now = monotonic_ns();
         let stop_note = if now >= hard_limit {
             Some(Text::new("note.lock.time_limit").with("at", at(now)))
-        } else if read.load(Ordering::SeqCst) >= MAX_RUN_EVENTS {
-            Some(Text::new("note.run_budget").with("at", at(now)).with("events", MAX_RUN_EVENTS))
+        } else if read.load(Ordering::SeqCst) >= ctx.event_budget {
+            Some(Text::new("note.run_budget").with("at", at(now)).with("events", ctx.event_budget))
         } else {
             None
         };
-        if stopping.is_none() && (stop_note.is_some() || cancel.is_cancelled()) {
+        if stopping.is_none() && (stop_note.is_some() || ctx.cancel.is_cancelled()) {
             stopping = Some(now);
             workers.ask_to_stop();
             notes.extend(stop_note);
@@ -276,7 +275,7 @@ fn collect(
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Every worker closed its stdout: they have all exited.
-            Err(mpsc::RecvTimeoutError::Disconnected) if cancel.is_cancelled() => {
+            Err(mpsc::RecvTimeoutError::Disconnected) if ctx.cancel.is_cancelled() => {
                 return Err(ExperimentError::Cancelled);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
