@@ -24,31 +24,50 @@ use shared::figures::BenchFigures;
 use shared::lab::lock::{LockEvent, LockKind};
 use std::io::Read;
 
-/// Runs every comparison, printing it; the figures `cargo xtask bench` sets against others go to `figures_out`
-/// as JSON ([`BenchFigures`]) when given.
-pub fn run(figures_out: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let mut figures = BenchFigures::default();
-    let (events, secs) = simulation_speed()?;
-    println!("simulation, native: {:.2} M events/s ({events} events per run)", events as f64 / secs / 1e6);
-    figures.record("sim_events_per_sec", events as f64 / secs);
-    for hold_us in [0, 10] {
-        let (plain, instrumented) = flock_loop_overhead(hold_us * 1_000)?;
-        println!(
-            "flock lock, hold {hold_us} µs, unlock: plain {plain:.0} ns, recorded {instrumented:.0} ns per iteration: \
-             {:.3}× ({:+.1}%)",
-            instrumented / plain,
-            (instrumented / plain - 1.0) * 100.0
-        );
+/// The parts of the benchmark, in the order they run (`syslab bench --only PART`).
+const PARTS: [&str; 7] = ["simulation", "lock", "labs", "watch", "io", "pipeline", "load"];
+
+/// Runs every comparison (or the one part `only` names), printing it; the figures `cargo xtask bench` sets
+/// against others go to `figures_out` as JSON ([`BenchFigures`]) when given.
+pub fn run(figures_out: Option<&std::path::Path>, only: Option<&str>) -> anyhow::Result<()> {
+    if let Some(part) = only {
+        anyhow::ensure!(PARTS.contains(&part), "no benchmark part `{part}`: the parts are {}", PARTS.join(", "));
     }
-    lock_figures()?;
-    lab_figures(&mut figures)?;
-    watch_figures(&mut figures)?;
-    io_figures()?;
-    pipeline_figures(&mut figures)?;
+    let want = |part: &str| only.is_none_or(|only| only == part);
+    let mut figures = BenchFigures::default();
+    if want("simulation") {
+        let (events, secs) = simulation_speed()?;
+        println!("simulation, native: {:.2} M events/s ({events} events per run)", events as f64 / secs / 1e6);
+        figures.record("sim_events_per_sec", events as f64 / secs);
+    }
+    if want("lock") {
+        for hold_us in [0, 10] {
+            let (plain, instrumented) = flock_loop_overhead(hold_us * 1_000)?;
+            println!(
+                "flock lock, hold {hold_us} µs, unlock: plain {plain:.0} ns, recorded {instrumented:.0} ns per \
+                 iteration: {:.3}× ({:+.1}%)",
+                instrumented / plain,
+                (instrumented / plain - 1.0) * 100.0
+            );
+        }
+        lock_figures()?;
+    }
+    if want("labs") {
+        lab_figures(&mut figures)?;
+    }
+    if want("watch") {
+        watch_figures(&mut figures)?;
+    }
+    if want("io") {
+        io_figures()?;
+    }
+    if want("pipeline") {
+        pipeline_figures(&mut figures)?;
+    }
     if let Some(path) = figures_out {
         std::fs::write(path, figures.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }
-    load_figures()
+    if want("load") { load_figures() } else { Ok(()) }
 }
 
 /// 200 clients for 60 seconds against a companion in this process.
@@ -195,6 +214,8 @@ fn lock_figures() -> anyhow::Result<()> {
                 ("hold_us", Int(hold_us)),
                 ("dist", Text("constant".into())),
                 ("duration_ms", Int(1_000)),
+                // One wait report a case: its own 10 000s of waits are the sample.
+                ("repeats", Int(1)),
             ],
         )?;
         for w in shared::waits::accuracies(&trace) {
@@ -414,10 +435,12 @@ fn pipeline_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     let rate = events as f64 / ((monotonic_ns() - start) as f64 / 1e9);
     println!("pipeline simulation, native: {:.2} M events/s", rate / 1e6);
     figures.record("pipeline_events_per_sec", rate);
-    for capacity in [1, 1_024] {
-        let (bare, recorded) = channel_throughput(capacity)?;
+    for (capacity, work_ns) in [(1, 0), (1_024, 0), (1_024, 1_000)] {
+        let (bare, recorded) = channel_throughput(capacity, work_ns);
+        let target = if work_ns == 0 { "target ≤ 3×" } else { "target ≤ 1.10×" };
         println!(
-            "channel 1→1, capacity {capacity}: bare crossbeam {:.2} M items/s, the lab's recorded send/receive {:.2} M items/s: {:.2}× (instrumentation)",
+            "channel 1→1, capacity {capacity}, {} ns of work per item: bare crossbeam {:.2} M items/s, the lab's recorded send/receive {:.2} M items/s: {:.2}× (instrumentation; {target})",
+            work_ns,
             bare / 1e6,
             recorded / 1e6,
             bare / recorded.max(1.0)
@@ -426,12 +449,19 @@ fn pipeline_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Items per second through a crossbeam channel, one producer thread and one consumer thread: a bare loop,
-/// then the same through the lab's recording send and receive (events batched to a draining thread). Each is
-/// run three times and its best kept.
-fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
+/// Items per second through a crossbeam channel, one producer thread and one consumer thread which spins
+/// `work_ns` on each item: a bare loop, then the same through the lab's recording send and receive (events
+/// batched to a draining thread). Each is run three times and its best kept.
+fn channel_throughput(capacity: usize, work_ns: u64) -> (f64, f64) {
     use crate::experiment::pipeline::{Recorder, recv_recorded, send_recorded};
     const N: u32 = 500_000;
+    let items = if work_ns == 0 { N } else { N / 5 };
+    // No clock is read for no work: the bare loop must be bare.
+    let work = || {
+        if work_ns > 0 {
+            crate::wait::spin(work_ns);
+        }
+    };
     let run = |recorded: bool| -> f64 {
         let (tx, rx) = crossbeam_channel::bounded::<u32>(capacity);
         let (events_tx, events_rx) = std::sync::mpsc::channel();
@@ -440,9 +470,9 @@ fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
         std::thread::scope(|scope| {
             let events = events_tx.clone();
             scope.spawn(move || {
-                // No item work here: the waiter's margin does not matter.
+                // No wait but a spin here: the waiter's margin does not matter.
                 let mut rec = Recorder::new(start, 0, 0, events);
-                for i in 0..N {
+                for i in 0..items {
                     if recorded {
                         send_recorded(&tx, i, 0, 0, &mut rec);
                     } else if tx.send(i).is_err() {
@@ -451,13 +481,21 @@ fn channel_throughput(capacity: usize) -> anyhow::Result<(f64, f64)> {
                 }
             });
             let mut rec = Recorder::new(start, 1, 0, events_tx.clone());
-            if recorded { while recv_recorded(&rx, 0, 0, &mut rec).is_some() {} } else { while rx.recv().is_ok() {} }
+            if recorded {
+                while recv_recorded(&rx, 0, 0, &mut rec).is_some() {
+                    work();
+                }
+            } else {
+                while rx.recv().is_ok() {
+                    work();
+                }
+            }
         });
         let secs = (monotonic_ns() - start) as f64 / 1e9;
         drop(events_tx);
         let _ = drain.join();
-        f64::from(N) / secs
+        f64::from(items) / secs
     };
     let best = |recorded: bool| (0..3).map(|_| run(recorded)).fold(0.0, f64::max);
-    Ok((best(false), best(true)))
+    (best(false), best(true))
 }

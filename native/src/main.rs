@@ -44,6 +44,9 @@ enum Command {
         /// Also write the figures `cargo xtask bench` compares to this file, as JSON.
         #[arg(long)]
         figures: Option<std::path::PathBuf>,
+        /// Run only this part: simulation, lock, labs, watch, io, pipeline or load.
+        #[arg(long)]
+        only: Option<String>,
     },
     #[command(name = "__worker", hide = true)]
     Worker { lab: String, spec: String },
@@ -70,7 +73,7 @@ fn main() -> anyhow::Result<()> {
             let args = cli::parse_run_args(&lab, &args)?;
             cli::run(&args)
         }
-        Command::Bench { figures } => bench::run(figures.as_deref()),
+        Command::Bench { figures, only } => bench::run(figures.as_deref(), only.as_deref()),
         Command::Worker { .. } => Ok(()),
     }
 }
