@@ -93,6 +93,42 @@ pub fn metric(trace: &Trace) -> Option<Metric> {
     (n > 1).then(|| Metric::new("repeats", Text::new("metric.repeats"), Unit::Count, Some(n as f64)))
 }
 
+/// The notes of a run's repeats, each said once: a note every repeat said alike stays as it is; one said by some
+/// repeats only, or with figures of their own ("stopped at 140 ms" in each), is the first repeat's words with how
+/// many repeats said so.
+pub fn merge_notes(per_repeat: &[Vec<Text>]) -> Vec<Text> {
+    let of = per_repeat.len();
+    let kind = |note: &Text| match note {
+        Text::Keyed { key, .. } => key.clone(),
+        Text::Literal(words) => words.clone(),
+    };
+    let mut merged: Vec<(String, &Text, usize, bool)> = Vec::new();
+    for notes in per_repeat {
+        let mut seen = Vec::new();
+        for note in notes {
+            let key = kind(note);
+            if seen.contains(&key) {
+                continue;
+            }
+            match merged.iter_mut().find(|(k, ..)| *k == key) {
+                Some((_, first, n, alike)) => {
+                    *n += 1;
+                    *alike &= *first == note;
+                }
+                None => merged.push((key.clone(), note, 1, true)),
+            }
+            seen.push(key);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(_, note, n, alike)| match n == of && alike {
+            true => note.clone(),
+            false => Text::new("note.repeats.several").with_text("note", note.clone()).with("n", n).with("of", of),
+        })
+        .collect()
+}
+
 /// The median of sorted values: the middle one, or the mean of the middle two.
 fn median(sorted: &[f64]) -> Option<f64> {
     let n = sorted.len();
@@ -181,6 +217,21 @@ mod tests {
         let one = vec![figure("rate", Unit::PerSecond, Some(3.0))];
         assert_eq!(combine(vec![one.clone()]), one);
         assert_eq!(combine(Vec::new()), Vec::new());
+    }
+
+    #[test]
+    fn notes_are_said_once_with_how_many_repeats_said_them() {
+        let stopped = |ms: u32| Text::new("note.run_budget").with("at", ms).with("events", 100);
+        let alike = Text::new("note.mmap.cold");
+        let merged =
+            merge_notes(&[vec![stopped(140), alike.clone()], vec![stopped(142), alike.clone()], vec![alike.clone()]]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0],
+            Text::new("note.repeats.several").with_text("note", stopped(140)).with("n", 2).with("of", 3)
+        );
+        assert_eq!(merged[1], alike, "said alike by every repeat: said as it is");
+        assert_eq!(merge_notes(&[vec![alike.clone()]]), vec![alike]);
     }
 
     #[test]

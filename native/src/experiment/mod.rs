@@ -240,10 +240,11 @@ pub fn experiment(lab: LabId) -> &'static dyn Experiment {
 }
 
 /// Runs `lab` for real with validated `params`; returns the notes for the reader. A lab that repeats
-/// (`shared::repeats`) runs its workload that many times, each in a scratch directory of its own, laid end to end
-/// on the run's clock after a mark; the notes are said once. Every run that ends well ends with its load
-/// (`shared::alone`): what other programs took of the machine's CPUs meanwhile and what its own recording cost,
-/// recorded as its last event, and a note when others disturbed it or the run was too short to tell.
+/// (`shared::repeats`) runs its workload that many times, each in a scratch directory of its own, laid end to
+/// end on the run's clock after a mark; each note is said once (`shared::repeats::merge_notes`). Every run that
+/// ends well ends with its load (`shared::alone`): what other programs took of the machine's CPUs meanwhile and
+/// what its own recording cost, recorded as its last event, and a note when others disturbed it or the run was
+/// too short to tell.
 pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let repeats = lab.lab().repeats(params);
     let (last, recorded) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
@@ -277,7 +278,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
     let record_ps = crate::alone::record_cost_ps();
     let watched = RunContext { sink: &sink, event_budget: ctx.event_budget / u64::from(repeats.max(1)), ..*ctx };
     let before = crate::alone::sample();
-    let mut notes: Vec<Text> = Vec::new();
+    let mut said_by_repeat = Vec::new();
     for r in 0..repeats {
         if r > 0 {
             if ctx.cancel.is_cancelled() {
@@ -297,12 +298,9 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
         } else {
             experiment(lab).run(params, seed, &watched)?
         };
-        for note in said {
-            if !notes.contains(&note) {
-                notes.push(note);
-            }
-        }
+        said_by_repeat.push(said);
     }
+    let mut notes = shared::repeats::merge_notes(&said_by_repeat);
     if let Some(load) = before.and_then(|before| crate::alone::since(before, ctx.host.n_cpus)) {
         let load = load.with_recording(recorded.load(Ordering::Relaxed), record_ps);
         notes.extend(load.note());

@@ -105,5 +105,6 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Choice { choices: ON_OFF, default: "on" },
         simulation_only: true,
     },
-    crate::repeats::spec(3),
+    // One: its figures are percentiles over the run's own changes, and a sweep to 100 000 files lasts over a minute.
+    crate::repeats::spec(1),
 ];
