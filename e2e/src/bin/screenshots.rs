@@ -121,7 +121,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("methods", "tasks=12&samples=100", "methods"),
         ("mmap", "size_mib=64&fraction_pct=5", "mmap"),
         ("watch", "files=2000&changes=100&rate=100&interval_ms=50", "watch"),
-        ("watch", "files=100000&sweep=on&changes=20&rate=100", "watch-sweep"),
+        ("watch", "files=100000&sweep=on&changes=20&rate=100&repeats=1", "watch-sweep"),
         ("io", "sources=16&requests=200", "io"),
         ("pipeline", "pattern=stages&items=200", "pipeline-stages"),
         ("pipeline", "pattern=dependency_graph&items=48&workers=3", "pipeline-graph"),

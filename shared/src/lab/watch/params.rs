@@ -105,6 +105,6 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Choice { choices: ON_OFF, default: "on" },
         simulation_only: true,
     },
-    // One: its figures are percentiles over the run's own changes, and a sweep to 100 000 files lasts over a minute.
-    crate::repeats::spec(1),
+    // A sweep to 100 000 files lasts over a minute a repeat: the progress bar says so, and one repeat may do.
+    crate::repeats::spec(3),
 ];
