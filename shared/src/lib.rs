@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod digest;
 pub mod export;
 pub mod figures;
+pub mod golden;
 pub mod i18n;
 pub mod lab;
 pub mod live;

@@ -107,11 +107,10 @@ fn press(key: &str) {
 }
 
 #[wasm_bindgen_test]
-fn the_simulation_in_wasm_matches_the_native_golden_digest() {
-    let (set, seed) = shared::lab::lock::reference_case();
-    let trace = shared::lab::simulate(LabId::Lock, &set, seed).unwrap();
-    let golden = include_str!("../../shared/tests/golden/lock.digest").trim();
-    assert_eq!(shared::digest::trace_digest(&trace), golden);
+fn every_simulation_in_wasm_matches_its_native_golden_digest() {
+    let golden = shared::golden::parse(include_str!("../../shared/tests/golden/simulations.json")).unwrap();
+    let moved = shared::golden::differences(&golden, &shared::golden::digests());
+    assert!(moved.is_empty(), "wasm32 simulates differently from the golden (native) digests:\n{}", moved.join("\n"));
 }
 
 #[wasm_bindgen_test]

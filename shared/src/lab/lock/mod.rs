@@ -323,19 +323,6 @@ impl LockParams {
     }
 }
 
-/// The case whose trace digest is kept in `shared/tests/golden/lock.digest`: checked natively and, in the
-/// browser, by the `web` crate's wasm32 tests, which is how we know both targets simulate identically.
-pub fn reference_case() -> (ParamSet, u64) {
-    use crate::params::ParamValue::{Int, Text};
-    let set = [
-        ("procs", Int(6)),
-        ("mode", Text("nonblocking".into())),
-        ("readers", Int(33)),
-        ("demo", Text("kill_holder".into())),
-    ];
-    (set.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), 42)
-}
-
 /// The case both speed benchmarks simulate (natively in `syslab bench`, in Chromium on the page's /bench).
 pub fn benchmark_params() -> ParamSet {
     use crate::params::ParamValue::{Int, Text};
