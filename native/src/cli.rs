@@ -17,6 +17,8 @@ pub struct RunArgs {
     pub params: ParamSet,
     pub seed: u64,
     pub json: bool,
+    /// Only simulate: the model's figures and run id, nothing measured (`--simulate-only`).
+    pub simulate_only: bool,
     /// Files to write the measured run to: `.csv` gets its metrics, anything else the Chrome Trace Event JSON
     /// (which the page imports).
     pub exports: Vec<std::path::PathBuf>,
@@ -39,17 +41,22 @@ pub enum CliError {
     BadSeed(String),
 }
 
-/// Parses `LAB [--key value | --key=value]... [--seed N] [--json] [--export FILE]...`; keys may use `-` or `_`.
+/// Parses `LAB [--key value | --key=value]... [--seed N] [--json] [--simulate-only] [--export FILE]...`; keys
+/// may use `-` or `_`.
 pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> {
     let lab = LabId::parse(lab)?;
     let info = lab.info();
     let mut given = ParamSet::new();
-    let (mut seed, mut json, mut exports) = (1, false, Vec::new());
+    let (mut seed, mut json, mut simulate_only, mut exports) = (1, false, false, Vec::new());
     let mut words = words.iter();
     while let Some(word) = words.next() {
         let Some(flag) = word.strip_prefix("--") else { return Err(CliError::Unexpected(word.clone())) };
         if flag == "json" {
             json = true;
+            continue;
+        }
+        if flag == "simulate-only" {
+            simulate_only = true;
             continue;
         }
         let (key, inline) = match flag.split_once('=') {
@@ -76,12 +83,16 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
         given.insert(key, spec.parse_text(&value)?);
     }
     let params = lab.validate(&given)?;
-    Ok(RunArgs { lab, params, seed, json, exports })
+    Ok(RunArgs { lab, params, seed, json, simulate_only, exports })
 }
 
 /// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
+    if args.simulate_only {
+        let simulated = simulate(args.lab, &args.params, args.seed)?;
+        return write_out(args, &simulated, |trace| Ok(format!("{}{}", table(None, trace), run_id_line(trace))));
+    }
     let base = scratch::default_base();
     crate::state::sweep(&base);
     scratch::remove_leftovers(&base);
@@ -108,27 +119,39 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let run = run.with_context(|| format!("running the {} lab", args.lab))?;
     run.outcome.with_context(|| format!("running the {} lab", args.lab))?;
     let measured = run.trace.context("the run reported nothing")?;
+    write_out(args, &measured, |measured| {
+        let simulated = simulate(args.lab, &args.params, args.seed)?;
+        Ok(format!("{}{}", table(Some(measured), &simulated), run_id_line(&simulated)))
+    })
+}
+
+/// Writes the run shown (the measured one, or the simulated one with `--simulate-only`) to the exports, then
+/// prints it as JSON with `--json` or as the table `table` makes.
+fn write_out(
+    args: &RunArgs,
+    trace: &Trace,
+    table: impl FnOnce(&Trace) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
     for path in &args.exports {
         let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let contents = if is_csv {
-            shared::export::metrics_csv(&measured)
+            shared::export::metrics_csv(trace)
         } else {
-            serde_json::to_string(&shared::export::chrome_trace(&measured))?
+            serde_json::to_string(&shared::export::chrome_trace(trace))?
         };
         std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
-
     if args.json {
         // Written as it is serialised: a run of a million events is about 80 MB of JSON.
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        serde_json::to_writer(&mut out, &measured)?;
+        serde_json::to_writer(&mut out, trace)?;
         std::io::Write::write_all(&mut out, b"\n")?;
         std::io::Write::flush(&mut out)?;
         return Ok(());
     }
-    let simulated = simulate(args.lab, &args.params, args.seed)?;
-    print!("{}", table(&measured, &simulated));
+    print!("{}", table(trace)?);
     Ok(())
 }
 
@@ -154,26 +177,40 @@ fn progress_bar(args: &RunArgs, counted: Progress) -> ProgressBar {
     bar
 }
 
-/// The measured and simulated figures side by side, with the host and the notes.
-pub fn table(measured: &Trace, simulated: &Trace) -> String {
-    let (m, s) = (metrics(measured), metrics(simulated));
-    let width = m.iter().map(|x| x.label.to_string().chars().count()).max().unwrap_or(10).max(10);
+/// The measured and simulated figures side by side, with the host and the notes; the simulated figures alone
+/// when nothing was measured (`--simulate-only`).
+pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
+    let s = metrics(simulated);
+    let m = measured.map(metrics);
+    let rows = m.as_ref().unwrap_or(&s);
+    let width = rows.iter().map(|x| x.label.to_string().chars().count()).max().unwrap_or(10).max(10);
     let mut out = String::new();
-    if let shared::Source::Measured { host, started_unix_ms } = &measured.run.source {
-        out += &format!("{} lab, run at {}\n", measured.run.lab, shared::time::utc_rfc3339(*started_unix_ms));
+    if let Some(shared::Source::Measured { host, started_unix_ms }) = measured.map(|t| &t.run.source) {
+        out += &format!("{} lab, run at {}\n", simulated.run.lab, shared::time::utc_rfc3339(*started_unix_ms));
         for (_, label, value) in host.provenance() {
             out += &format!("  {label}: {value}\n");
         }
     }
-    out += &format!("{:<width$}  {:>24}  {:>16}\n", "", "measured", "simulated");
-    for metric in &m {
+    let measured_column = |text: &str| if m.is_some() { format!("  {text:>24}") } else { String::new() };
+    out += &format!("{:<width$}{}  {:>16}\n", "", measured_column("measured"), "simulated");
+    for metric in rows {
         let sim = s.iter().find(|x| x.key == metric.key).map_or_else(|| "—".to_owned(), Metric::display_value);
-        out += &format!("{:<width$}  {:>24}  {:>16}\n", metric.label, metric.display_with_spread(), sim);
+        let real = m.as_ref().and_then(|m| m.iter().find(|x| x.key == metric.key)).map(Metric::display_with_spread);
+        out += &format!("{:<width$}{}  {:>16}\n", metric.label, measured_column(real.as_deref().unwrap_or("")), sim);
     }
-    for note in &measured.notes {
+    for note in &measured.unwrap_or(simulated).notes {
         out += &format!("note: {note}\n");
     }
     out
+}
+
+/// The simulated run's short id, as the lab page shows it for the same parameters and seed.
+pub fn run_id_line(simulated: &Trace) -> String {
+    format!(
+        "simulated run: id {}, seed {} (the lab page shows the same id for the same parameters and seed)\n",
+        shared::golden::run_id(simulated),
+        simulated.run.seed
+    )
 }
 
 /// Cancels on Ctrl-C, from a small thread of its own so the experiment's thread stays plain blocking code.
@@ -197,10 +234,13 @@ mod tests {
     #[test]
     fn the_table_lines_its_columns_up() {
         let run = |seed| shared::lab::simulate(shared::LabId::Io, &shared::ParamSet::new(), seed).unwrap();
-        let out = table(&run(1), &run(2));
+        let out = table(Some(&run(1)), &run(2));
         let rows: Vec<usize> = out.lines().map(|l| l.chars().count()).collect();
         assert!(rows.len() > 10, "{out}");
         assert!(rows.iter().all(|n| *n == rows[0]), "ragged columns:\n{out}");
+        let alone = table(None, &run(2));
+        let rows: Vec<usize> = alone.lines().map(|l| l.chars().count()).collect();
+        assert!(rows.len() > 10 && rows.iter().all(|n| *n == rows[0]), "ragged columns:\n{alone}");
     }
 
     fn words(s: &str) -> Vec<String> {

@@ -193,6 +193,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         (Some(l), _) => l.status_text(lang),
     };
     let sim_metrics = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    let sim_id = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::golden::run_id(&t.0)));
     let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let on_repeat = {
         let (state, player, repeats) = (state.clone(), player.clone(), repeats.clone());
@@ -270,7 +271,14 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                 <section class="stage" aria-label={lang.ui("ui.lab.run_region")}>
                     <div class="tabs" role="group" aria-label={lang.ui("ui.lab.which_run")}>
                         <button class={classes!("tab", (shown == Shown::Simulated).then_some("active"))}
-                            aria-pressed={(shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>{lang.ui("ui.lab.tab_simulated")}</button>
+                            aria-pressed={(shown == Shown::Simulated).to_string()} onclick={show(Shown::Simulated)}>
+                            {lang.ui("ui.lab.tab_simulated")}
+                            if let Some(id) = sim_id.as_ref() {
+                                <span class="run-id" data-run-id={id.clone()} title={lang.ui("ui.lab.run_id_title")}>
+                                    {lang.fill("ui.lab.run_id", &[("id", id)])}
+                                </span>
+                            }
+                        </button>
                         <button class={classes!("tab", (shown == Shown::Measured).then_some("active"))}
                             aria-pressed={(shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
                             disabled={measured.is_none()}>
