@@ -52,11 +52,12 @@ pub fn split(trace: &Trace) -> Vec<Trace> {
         .iter()
         .enumerate()
         .map(|(i, &start)| {
-            let end = starts.get(i + 1).copied();
-            let events = trace
-                .events
+            // Events are in time order: each repeat is one slice of them.
+            let from = trace.events.partition_point(|e| e.t < start);
+            let to = starts.get(i + 1).map_or(trace.events.len(), |&end| trace.events.partition_point(|e| e.t < end));
+            let events = trace.events[from..to]
                 .iter()
-                .filter(|e| e.t >= start && end.is_none_or(|end| e.t < end) && !matches!(e.kind, EventKind::Repeat(_)))
+                .filter(|e| !matches!(e.kind, EventKind::Repeat(_)))
                 .map(|e| crate::Event { t: Nanos(e.t.0 - start.0), ..e.clone() })
                 .collect();
             Trace { run: trace.run.clone(), actors: trace.actors.clone(), events, notes: trace.notes.clone() }
