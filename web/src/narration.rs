@@ -1,6 +1,6 @@
-//! The narrated event log: an ARIA live region that says what the drawing shows (`shared::narrate`), at most
-//! once every 1.5 s while the run plays, so that a screen reader can keep up; when paused or stepping, every
-//! step is said.
+//! The narrated event log: what the drawing shows (`shared::narrate`), in words. The line on the page always says
+//! the moment drawn; an ARIA live region beside it, seen by screen readers only, says it at most once every
+//! 1.5 s while the run plays, so that a screen reader can keep up; when paused or stepping, every step is said.
 
 use crate::dom;
 use crate::lab::TraceRef;
@@ -29,7 +29,7 @@ pub fn narration(props: &NarrationProps) -> Html {
     {
         let (said, said_at) = (said.clone(), said_at.clone());
         // On pause the sentence of the moment is said, even when playing had held it back.
-        use_effect_with((sentence, props.playing), move |(sentence, playing)| {
+        use_effect_with((sentence.clone(), props.playing), move |(sentence, playing)| {
             let now = dom::now_ms();
             if let Some(sentence) = sentence
                 && *said != *sentence
@@ -41,8 +41,11 @@ pub fn narration(props: &NarrationProps) -> Html {
         });
     }
     html! {
-        <p class="narration" aria-live="polite" aria-atomic="true">
-            <span class="narration-label">{lang.ui("ui.narration.now")}</span>{(*said).clone()}
-        </p>
+        <>
+            <p class="narration" aria-hidden="true">
+                <span class="narration-label">{lang.ui("ui.narration.now")}</span>{sentence.clone().unwrap_or_default()}
+            </p>
+            <p class="narration-live sr-only" aria-live="polite" aria-atomic="true">{(*said).clone()}</p>
+        </>
     }
 }

@@ -355,14 +355,17 @@ async fn question_mark_lists_the_shortcuts_and_the_narration_says_what_happens()
     press("Escape");
     settle().await;
     assert!(page.query_selector("#shortcuts").unwrap().is_none(), "Esc closes the list");
-    // Paused at the end: the live region says the run's last event; a step back says the one before.
-    let region = find(&page, ".narration[aria-live=polite]");
+    // Paused at the end: the live region says the run's last event; a step back says the one before, and the
+    // line on the page says what the live region says.
+    let region = find(&page, ".narration-live[aria-live=polite]");
     let at_end = region.text_content().unwrap_or_default();
     assert!(at_end.contains("At "), "{at_end}");
     press("ArrowLeft");
     settle().await;
-    let before = find(&page, ".narration").text_content().unwrap_or_default();
+    let before = find(&page, ".narration-live").text_content().unwrap_or_default();
     assert!(before.contains("At ") && before != at_end, "{before}");
+    let line = find(&page, ".narration").text_content().unwrap_or_default();
+    assert!(line.ends_with(&before), "the page's line {line:?} and the live region {before:?} differ");
     page.remove();
 }
 
