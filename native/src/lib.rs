@@ -3,6 +3,7 @@
 
 pub mod alone;
 pub mod bench;
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -1,5 +1,6 @@
-//! `syslab`: the companion binary. `serve` for the page, `run` headless, `bench` for the comparisons, and a
-//! hidden `__worker` subcommand that experiments start as their worker processes.
+//! `syslab`: the companion binary. `serve` for the page, `run` headless, `bench` for the comparisons,
+//! `calibrate` for this machine's primitives, and a hidden `__worker` subcommand that experiments start as their
+//! worker processes.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -48,6 +49,13 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Measure this machine's primitives for the models (each lab's own experiment, with repeats) and store them
+    /// in the user's data directory.
+    Calibrate {
+        /// Print the calibration as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     #[command(name = "__worker", hide = true)]
     Worker { lab: String, spec: String },
 }
@@ -74,6 +82,7 @@ fn main() -> anyhow::Result<()> {
             cli::run(&args)
         }
         Command::Bench { figures, only } => bench::run(figures.as_deref(), only.as_deref()),
+        Command::Calibrate { json } => native::calibrate::run(json),
         Command::Worker { .. } => Ok(()),
     }
 }

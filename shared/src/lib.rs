@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod alone;
+pub mod calibration;
 pub mod catalogue;
 pub mod digest;
 pub mod export;
