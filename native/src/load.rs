@@ -56,11 +56,13 @@ async fn connect(port: u16, token: &str) -> anyhow::Result<crate::client::Socket
     crate::client::connect(port, token, ORIGIN).await
 }
 
+/// A lock run of `duration_ms`, once (the harness sizes its load by one run's length, not the lab's repeats).
 fn lock_run(request: u32, duration_ms: i64, think_us: i64) -> ClientMsg {
-    let params: ParamSet = [("procs", 2), ("duration_ms", duration_ms), ("think_us", think_us), ("hold_us", 1)]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), ParamValue::Int(v)))
-        .collect();
+    let params: ParamSet =
+        [("procs", 2), ("duration_ms", duration_ms), ("think_us", think_us), ("hold_us", 1), ("repeats", 1)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), ParamValue::Int(v)))
+            .collect();
     ClientMsg::StartRun { request, lab: "lock".into(), params, seed: u64::from(request) }
 }
 
