@@ -74,8 +74,8 @@ pub const PRIMITIVES: &[Primitive] = &[
         metric: "thread_start_p50",
         scale: 1e-3,
     },
-    // A blocked reader of a pipe woken by another process's write: a waiter woken on another CPU.
-    Primitive { lab: LabId::Lock, param: "wake_us", source: LabId::Methods, metric: "pipe_handoff_p50", scale: 1e-3 },
+    // A blocked reader of a pipe woken by another process's write, as the I/O servers are by the feeder. (The
+    // lock model's wake-up is a flock waiter's, another kernel path: not this figure.)
     Primitive { lab: LabId::Io, param: "wake_us", source: LabId::Methods, metric: "pipe_handoff_p50", scale: 1e-3 },
     // A blocked receiver of a channel woken by another thread's send.
     Primitive {
@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(start.repeats, 3);
         assert_eq!(c.params_for(LabId::Methods)["process_start_us"], ParamValue::Int(812));
         assert_eq!(c.params_for(LabId::Pipeline)["spawn_us"], ParamValue::Int(42));
-        assert!(c.params_for(LabId::Lock).is_empty(), "no pipe hand-off among the figures");
+        assert!(c.params_for(LabId::Lock).is_empty(), "nothing calibrated for the lock model yet");
     }
 
     #[test]
