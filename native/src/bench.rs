@@ -67,22 +67,7 @@ pub fn run(figures_out: Option<&std::path::Path>, only: Option<&str>) -> anyhow:
     if let Some(path) = figures_out {
         std::fs::write(path, figures.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }
-    if want("load") { load_figures() } else { Ok(()) }
-}
-
-/// 200 clients for 60 seconds against a companion in this process.
-fn load_figures() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = runtime.block_on(crate::load::run(crate::load::LoadConfig {
-        clients: 200,
-        stalled: 10,
-        duration: std::time::Duration::from_secs(60),
-        waves: 2,
-        companion_exe: crate::experiment::current_exe()?,
-        scratch_base: crate::scratch::default_base(),
-    }))?;
-    println!("load: {report}");
-    Ok(())
+    if want("load") { crate::load::benchmark() } else { Ok(()) }
 }
 
 /// Runs a lab's real experiment headless through the same code as `syslab run` and returns its metrics.

@@ -193,6 +193,21 @@ async fn stall(
     }
 }
 
+/// `syslab bench`'s load part: 200 clients for 60 seconds, twice, against a companion of this binary.
+pub fn benchmark() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(run(LoadConfig {
+        clients: 200,
+        stalled: 10,
+        duration: Duration::from_secs(60),
+        waves: 2,
+        companion_exe: crate::experiment::current_exe()?,
+        scratch_base: crate::scratch::default_base(),
+    }))?;
+    println!("load: {report}");
+    Ok(())
+}
+
 /// Runs the load: a companion of its own (a `syslab serve` process, so that its memory and descriptors are its
 /// alone), then `waves` times `clients` clients for `duration`, measuring after each wave once they left. Memory
 /// that stays after the first wave may be the allocator's and the binary's pages touched for the first time; a
