@@ -2,8 +2,7 @@
 //! own experiment with its repeats (so each comes as a median with its spread), and stored in the user's data
 //! directory for the companion's later starts on this host.
 
-use crate::experiment::{self, CancelFlag};
-use crate::scratch;
+use crate::experiment;
 use anyhow::Context;
 use shared::LabId;
 use shared::calibration::{Calibration, PRIMITIVES};
@@ -21,14 +20,7 @@ pub fn store_path() -> Option<PathBuf> {
 
 /// Measures, stores and prints the calibration (as JSON with `json`).
 pub fn run(json: bool) -> anyhow::Result<()> {
-    let base = scratch::default_base();
-    crate::state::sweep(&base);
-    scratch::remove_leftovers(&base);
-    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
-    crate::state::open(&base).context("starting the state file")?;
-    let cancel = CancelFlag::default();
-    crate::cli::watch_ctrl_c(cancel.clone());
-    let exe = experiment::current_exe()?;
+    let crate::cli::HeadlessSetup { base, cancel, exe } = crate::cli::HeadlessSetup::prepare()?;
     let sources: BTreeSet<LabId> = PRIMITIVES.iter().map(|p| p.source).collect();
     let mut figures = BTreeMap::new();
     for lab in sources {

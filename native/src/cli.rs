@@ -86,6 +86,29 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
     Ok(RunArgs { lab, params, seed, json, simulate_only, exports })
 }
 
+/// What a headless run outside the server needs: the scratch base (a dead companion's leftovers swept, the state
+/// file open), a cancel flag that Ctrl-C sets, and this binary for the workers. `state::close` ends it.
+#[derive(Debug)]
+pub struct HeadlessSetup {
+    pub base: std::path::PathBuf,
+    pub cancel: CancelFlag,
+    pub exe: std::path::PathBuf,
+}
+
+impl HeadlessSetup {
+    pub fn prepare() -> anyhow::Result<HeadlessSetup> {
+        use anyhow::Context;
+        let base = scratch::default_base();
+        crate::state::sweep(&base);
+        scratch::remove_leftovers(&base);
+        std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
+        crate::state::open(&base).context("starting the state file")?;
+        let cancel = CancelFlag::default();
+        watch_ctrl_c(cancel.clone());
+        Ok(HeadlessSetup { base, cancel, exe: experiment::current_exe()? })
+    }
+}
+
 /// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -93,14 +116,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         let simulated = simulate(args.lab, &args.params, args.seed)?;
         return write_out(args, &simulated, |trace| Ok(format!("{}{}", table(None, trace), run_id_line(trace))));
     }
-    let base = scratch::default_base();
-    crate::state::sweep(&base);
-    scratch::remove_leftovers(&base);
-    std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
-    crate::state::open(&base).context("starting the state file")?;
-    let cancel = CancelFlag::default();
-    watch_ctrl_c(cancel.clone());
-    let exe = experiment::current_exe()?;
+    let HeadlessSetup { base, cancel, exe } = HeadlessSetup::prepare()?;
 
     // What the bar counts is the lab's, read once; the position is kept up to date batch by batch, so a run of
     // a million events is never scanned whole for its progress.
