@@ -15,6 +15,8 @@ use shared::trace::{Metric, Trace};
 pub struct RunArgs {
     pub lab: LabId,
     pub params: ParamSet,
+    /// The parameters the command line named (the rest are defaults, or for a model parameter the calibration).
+    pub given: ParamSet,
     pub seed: u64,
     pub json: bool,
     /// Only simulate: the model's figures and run id, nothing measured (`--simulate-only`).
@@ -83,7 +85,7 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
         given.insert(key, spec.parse_text(&value)?);
     }
     let params = lab.validate(&given)?;
-    Ok(RunArgs { lab, params, seed, json, simulate_only, exports })
+    Ok(RunArgs { lab, params, given, seed, json, simulate_only, exports })
 }
 
 /// What a headless run outside the server needs: the scratch base (a dead companion's leftovers swept, the state
@@ -112,9 +114,12 @@ impl HeadlessSetup {
 /// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
+    let (model, model_line) = model_params(args)?;
     if args.simulate_only {
-        let simulated = simulate(args.lab, &args.params, args.seed)?;
-        return write_out(args, &simulated, |trace| Ok(format!("{}{}", table(None, trace), run_id_line(trace))));
+        let simulated = simulate(args.lab, &model, args.seed)?;
+        return write_out(args, &simulated, None, |trace| {
+            Ok(format!("{}{model_line}{}", table(None, trace), run_id_line(trace)))
+        });
     }
     let HeadlessSetup { base, cancel, exe } = HeadlessSetup::prepare()?;
 
@@ -135,24 +140,62 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let run = run.with_context(|| format!("running the {} lab", args.lab))?;
     run.outcome.with_context(|| format!("running the {} lab", args.lab))?;
     let measured = run.trace.context("the run reported nothing")?;
-    write_out(args, &measured, |measured| {
-        let simulated = simulate(args.lab, &args.params, args.seed)?;
-        Ok(format!("{}{}", table(Some(measured), &simulated), run_id_line(&simulated)))
+    let simulated = simulate(args.lab, &model, args.seed)?;
+    write_out(args, &measured, Some(&simulated), |measured| {
+        Ok(format!("{}{model_line}{}", table(Some(measured), &simulated), run_id_line(&simulated)))
     })
 }
 
-/// Writes the run shown (the measured one, or the simulated one with `--simulate-only`) to the exports, then
-/// prints it as JSON with `--json` or as the table `table` makes.
+/// The parameters the simulated column runs: the command line's, and for the model parameters it does not name
+/// this host's stored calibration; with the line saying which (or why the model keeps its reference values).
+fn model_params(args: &RunArgs) -> anyhow::Result<(ParamSet, String)> {
+    use shared::calibration::Stored;
+    let calibrated = |key: &&str| shared::calibration::is_calibrated(args.lab, key);
+    let open: Vec<&str> = args
+        .lab
+        .info()
+        .params
+        .iter()
+        .map(|s| s.key)
+        .filter(calibrated)
+        .filter(|k| !args.given.contains_key(*k))
+        .collect();
+    if open.is_empty() {
+        return Ok((args.params.clone(), String::new()));
+    }
+    let here = crate::host::describe(&scratch::default_base());
+    Ok(match crate::calibrate::load(&here) {
+        Stored::Calibrated { calibration } => {
+            let params = args.lab.validate(&calibration.apply(args.lab, &args.given))?;
+            let used: Vec<String> = open.iter().map(|k| format!("{k} {}", params[*k])).collect();
+            let day: String = shared::time::utc_rfc3339(calibration.measured_unix_ms).chars().take(10).collect();
+            (params, format!("model calibrated on this machine, {day}: {}\n", used.join(", ")))
+        }
+        Stored::Missing => (
+            args.params.clone(),
+            "model: reference values measured elsewhere (this machine is not calibrated: run `syslab calibrate`)\n"
+                .to_owned(),
+        ),
+        Stored::Refused { reason } => {
+            (args.params.clone(), format!("model: reference values (the stored calibration is not used: {reason})\n"))
+        }
+    })
+}
+
+/// Writes the run shown (the measured one, or the simulated one with `--simulate-only`) to the exports (a CSV
+/// sets the model's figures and errors beside a measured run's), then prints it as JSON with `--json` or as the
+/// table `table` makes.
 fn write_out(
     args: &RunArgs,
     trace: &Trace,
+    simulated: Option<&Trace>,
     table: impl FnOnce(&Trace) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     for path in &args.exports {
         let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let contents = if is_csv {
-            shared::export::metrics_csv(trace)
+            shared::export::metrics_csv(trace, simulated)
         } else {
             serde_json::to_string(&shared::export::chrome_trace(trace))?
         };
@@ -208,11 +251,25 @@ pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
         }
     }
     let measured_column = |text: &str| if m.is_some() { format!("  {text:>24}") } else { String::new() };
-    out += &format!("{:<width$}{}  {:>16}\n", "", measured_column("measured"), "simulated");
+    let error_column = |text: &str| if m.is_some() { format!("  {text:>9}") } else { String::new() };
+    out += &format!("{:<width$}{}  {:>16}{}\n", "", measured_column("measured"), "simulated", error_column("error"));
     for metric in rows {
         let sim = s.iter().find(|x| x.key == metric.key).map_or_else(|| "—".to_owned(), Metric::display_value);
         let real = m.as_ref().and_then(|m| m.iter().find(|x| x.key == metric.key)).map(Metric::display_with_spread);
-        out += &format!("{:<width$}{}  {:>16}\n", metric.label, measured_column(real.as_deref().unwrap_or("")), sim);
+        // The model's signed error, marked `!` beyond ±15 %.
+        let error = m.as_ref().and_then(|m| shared::fidelity::error_of(&s, m, &metric.key));
+        let error =
+            error.map_or_else(String::new, |e| format!("{}{}", e.display(), if e.marked() { " !" } else { "  " }));
+        out += &format!(
+            "{:<width$}{}  {:>16}{}\n",
+            metric.label,
+            measured_column(real.as_deref().unwrap_or("")),
+            sim,
+            error_column(&error)
+        );
+    }
+    if m.is_some() {
+        out += "error: (simulated − measured) ÷ measured; `!` beyond ±15 %\n";
     }
     for note in &measured.unwrap_or(simulated).notes {
         out += &format!("note: {note}\n");
@@ -251,8 +308,11 @@ mod tests {
     fn the_table_lines_its_columns_up() {
         let run = |seed| shared::lab::simulate(shared::LabId::Io, &shared::ParamSet::new(), seed).unwrap();
         let out = table(Some(&run(1)), &run(2));
-        let rows: Vec<usize> = out.lines().map(|l| l.chars().count()).collect();
+        let rows: Vec<usize> = out.lines().filter(|l| !l.starts_with("error:")).map(|l| l.chars().count()).collect();
         assert!(rows.len() > 10, "{out}");
+        // Two seeds of one model differ a little: every figure with a value on both sides has its error.
+        let served = out.lines().find(|l| l.starts_with("Served")).unwrap_or_default();
+        assert!(served.contains(" %"), "no error column:\n{out}");
         assert!(rows.iter().all(|n| *n == rows[0]), "ragged columns:\n{out}");
         let alone = table(None, &run(2));
         let rows: Vec<usize> = alone.lines().map(|l| l.chars().count()).collect();

@@ -137,6 +137,14 @@ async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> 
     let port = listener.local_addr()?.port();
     let token = new_token().context("drawing a token")?;
     let host = host::describe(&base);
+    let calibration = native::calibrate::load(&host);
+    match &calibration {
+        shared::calibration::Stored::Calibrated { calibration } => {
+            tracing::info!(measured_unix_ms = calibration.measured_unix_ms, "using this host's stored calibration")
+        }
+        shared::calibration::Stored::Refused { reason } => tracing::warn!(%reason, "stored calibration not used"),
+        shared::calibration::Stored::Missing => tracing::info!("no stored calibration: run `syslab calibrate`"),
+    }
     let (runner, runner_thread) = Runner::start(RunnerConfig {
         scratch_base: base,
         worker_exe: experiment::current_exe()?,
@@ -148,6 +156,7 @@ async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> 
         Admission { port, origins: page_origins, token: token.clone(), exposed_host },
         runner.clone(),
         host,
+        calibration,
     );
 
     println!("listening ws://{}:{port}/ws", listen.bind);

@@ -45,9 +45,10 @@ async fn start_companion_with_limit(name: &str, run_limit: Duration) -> Companio
     });
     let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into(), exposed_host: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host), async {
-        let _ = stopped.await;
-    }));
+    let server =
+        tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host, Default::default()), async {
+            let _ = stopped.await;
+        }));
     Companion { port, scratch, stop, server, runner_thread }
 }
 

@@ -4,6 +4,7 @@
 //! read, checked against the host it would be used on, and turned into the parameters a simulation takes.
 
 use crate::catalogue::LabId;
+use crate::i18n::Text;
 use crate::params::{ParamSet, ParamValue};
 use crate::trace::{HostInfo, Metric};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,20 @@ pub struct Estimate {
     pub value: f64,
     pub spread: f64,
     pub repeats: u32,
+}
+
+impl Estimate {
+    /// The estimate of repeated samples: their median, half their range, how many.
+    pub fn of(samples: &[f64]) -> Option<Estimate> {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (low, high) = (*sorted.first()?, *sorted.last()?);
+        Some(Estimate {
+            value: crate::repeats::median(&sorted)?,
+            spread: (high - low) / 2.0,
+            repeats: sorted.len() as u32,
+        })
+    }
 }
 
 /// What `syslab calibrate` measured on a host: model parameters by `lab.parameter` (`methods.process_start_us`).
@@ -36,80 +51,123 @@ pub enum CalibrationError {
     Corrupt(String),
     #[error("the calibration file is of version {found}; this syslab reads version {VERSION}: calibrate again")]
     Version { found: u32 },
+    #[error("the calibration's {key} is {value}, which no machine measures: calibrate again")]
+    Absurd { key: String, value: f64 },
     #[error("the calibration was measured on another machine ({measured}), not this one ({here}): calibrate again")]
     OtherHost { measured: String, here: String },
 }
 
-/// A model parameter a lab's measured figure stands for: the parameter `param` of `lab` is the figure `metric`
-/// of a calibration run of `source`, times `scale` (e.g. nanoseconds to the parameter's microseconds).
+/// Where a model parameter's value comes from on a host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Origin {
+    /// The median figure `metric` of a calibration run of lab `source`, times `scale` (e.g. nanoseconds to the
+    /// parameter's microseconds).
+    Figure { source: LabId, metric: &'static str, scale: f64 },
+    /// How many CPUs the host has: a modelled machine's cores are the real one's.
+    HostCpus,
+    /// A bare primitive the companion times on its own (no lab's experiment has it as a figure).
+    Probe(Probe),
+}
+
+/// The primitives timed outside any lab, each a loop the companion repeats for a median and its spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// One cheap system call (`getppid`), in nanoseconds.
+    Syscall,
+}
+
+/// A model parameter of `lab` that a calibration gives a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Primitive {
     pub lab: LabId,
     pub param: &'static str,
-    pub source: LabId,
-    pub metric: &'static str,
-    pub scale: f64,
+    pub from: Origin,
 }
 
-/// The primitives a calibration measures, each from the median figure of a lab's own experiment.
+const fn figure(lab: LabId, param: &'static str, metric: &'static str, scale: f64) -> Primitive {
+    Primitive { lab, param, from: Origin::Figure { source: LabId::Methods, metric, scale } }
+}
+
+/// The primitives a calibration measures, each from the median figure of a lab's own experiment, the host, or
+/// a probe of its own.
 pub const PRIMITIVES: &[Primitive] = &[
-    Primitive {
-        lab: LabId::Methods,
-        param: "process_start_us",
-        source: LabId::Methods,
-        metric: "process_start_p50",
-        scale: 1e-3,
-    },
-    Primitive {
-        lab: LabId::Methods,
-        param: "thread_start_us",
-        source: LabId::Methods,
-        metric: "thread_start_p50",
-        scale: 1e-3,
-    },
-    Primitive {
-        lab: LabId::Pipeline,
-        param: "spawn_us",
-        source: LabId::Methods,
-        metric: "thread_start_p50",
-        scale: 1e-3,
-    },
+    figure(LabId::Methods, "process_start_us", "process_start_p50", 1e-3),
+    figure(LabId::Methods, "thread_start_us", "thread_start_p50", 1e-3),
+    figure(LabId::Pipeline, "spawn_us", "thread_start_p50", 1e-3),
     // A blocked reader of a pipe woken by another process's write, as the I/O servers are by the feeder. (The
     // lock model's wake-up is a flock waiter's, another kernel path: not this figure.)
-    Primitive { lab: LabId::Io, param: "wake_us", source: LabId::Methods, metric: "pipe_handoff_p50", scale: 1e-3 },
+    figure(LabId::Io, "wake_us", "pipe_handoff_p50", 1e-3),
     // A blocked receiver of a channel woken by another thread's send.
-    Primitive {
-        lab: LabId::Pipeline,
-        param: "wake_us",
-        source: LabId::Methods,
-        metric: "channel_handoff_p50",
-        scale: 1e-3,
-    },
+    figure(LabId::Pipeline, "wake_us", "channel_handoff_p50", 1e-3),
+    Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },
+    Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
+    Primitive { lab: LabId::Io, param: "syscall_ns", from: Origin::Probe(Probe::Syscall) },
+    Primitive { lab: LabId::Mmap, param: "syscall_ns", from: Origin::Probe(Probe::Syscall) },
 ];
 
+/// The labs whose experiments a calibration runs for its figures.
+pub fn source_labs() -> std::collections::BTreeSet<LabId> {
+    PRIMITIVES
+        .iter()
+        .filter_map(|p| match p.from {
+            Origin::Figure { source, .. } => Some(source),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The probes a calibration times.
+pub fn probes() -> std::collections::BTreeSet<Probe> {
+    PRIMITIVES
+        .iter()
+        .filter_map(|p| match p.from {
+            Origin::Probe(probe) => Some(probe),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a calibration measured, before it becomes model parameters: each source lab's figures and each probe.
+#[derive(Debug, Clone, Default)]
+pub struct Measurements {
+    pub figures: BTreeMap<LabId, Vec<Metric>>,
+    pub probes: BTreeMap<Probe, Estimate>,
+}
+
+impl Primitive {
+    /// Its key in a calibration's values: `lab.param`.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.lab, self.param)
+    }
+}
+
 impl Calibration {
-    /// The calibration of `host` at `measured_unix_ms` from each primitive's figures, by source lab.
-    pub fn from_figures(host: HostInfo, measured_unix_ms: u64, figures: &BTreeMap<LabId, Vec<Metric>>) -> Self {
+    /// The calibration of `host` at `measured_unix_ms` from what was measured.
+    pub fn from_measurements(host: HostInfo, measured_unix_ms: u64, measured: &Measurements) -> Self {
         let values = PRIMITIVES
             .iter()
             .filter_map(|p| {
-                let run = figures.get(&p.source)?;
-                let metric = run.iter().find(|m| m.key == p.metric)?;
-                // A run of several repeats says how many; a run of one has no such figure.
-                let repeats = run.iter().find(|m| m.key == "repeats").and_then(|m| m.value).map_or(1, |n| n as u32);
-                let estimate = Estimate {
-                    value: metric.value? * p.scale,
-                    spread: metric.spread.unwrap_or(0.0) * p.scale,
-                    repeats,
+                let estimate = match p.from {
+                    Origin::Figure { source, metric, scale } => {
+                        let run = measured.figures.get(&source)?;
+                        let figure = run.iter().find(|m| m.key == metric)?;
+                        // A run of several repeats says how many; a run of one has no such figure.
+                        let repeats =
+                            run.iter().find(|m| m.key == "repeats").and_then(|m| m.value).map_or(1, |n| n as u32);
+                        Estimate { value: figure.value? * scale, spread: figure.spread.unwrap_or(0.0) * scale, repeats }
+                    }
+                    Origin::HostCpus => Estimate { value: f64::from(host.n_cpus), spread: 0.0, repeats: 1 },
+                    Origin::Probe(probe) => *measured.probes.get(&probe)?,
                 };
-                Some((format!("{}.{}", p.lab, p.param), estimate))
+                Some((p.key(), estimate))
             })
             .collect();
         Calibration { version: VERSION, host, measured_unix_ms, values }
     }
 
     /// Reads a stored calibration for use on `here`: refused when it is damaged, of another version, or
-    /// measured on another machine (kernel, CPU model or count differ).
+    /// measured on another machine (kernel, CPU model or count differ), or holding a figure no machine measures.
     pub fn read(text: &str, here: &HostInfo) -> Result<Calibration, CalibrationError> {
         #[derive(Deserialize)]
         struct Versioned {
@@ -121,6 +179,14 @@ impl Calibration {
         }
         let calibration: Calibration =
             serde_json::from_str(text).map_err(|e| CalibrationError::Corrupt(e.to_string()))?;
+        for (key, e) in &calibration.values {
+            // A cost or a count is finite and not negative; a median comes from at least one repeat.
+            let sane = |x: f64| x.is_finite() && x >= 0.0;
+            if !sane(e.value) || !sane(e.spread) || e.repeats == 0 {
+                let value = if sane(e.value) { e.spread } else { e.value };
+                return Err(CalibrationError::Absurd { key: key.clone(), value });
+            }
+        }
         let machine = |h: &HostInfo| format!("{}, {} × {}", h.kernel, h.n_cpus, h.cpu_model);
         if machine(&calibration.host) != machine(here) {
             return Err(CalibrationError::OtherHost { measured: machine(&calibration.host), here: machine(here) });
@@ -133,13 +199,35 @@ impl Calibration {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// `lab`'s parameters with this calibration's values for the model parameters `given` does not name: what
+    /// the simulated column runs by default.
+    pub fn apply(&self, lab: LabId, given: &ParamSet) -> ParamSet {
+        let mut params = self.params_for(lab);
+        params.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+        params
+    }
+
+    /// What the page says beside a calibrated parameter: where and when it was measured, and how precisely.
+    pub fn mark(&self, lab: LabId, key: &str) -> Option<Text> {
+        let estimate = self.values.get(&format!("{lab}.{key}"))?;
+        let day: String = crate::time::utc_rfc3339(self.measured_unix_ms).chars().take(10).collect();
+        Some(
+            Text::new("ui.calibration.mark")
+                .with("host", format!("{} × {}", self.host.cpu_model, self.host.n_cpus))
+                .with("date", day)
+                .with("value", format!("{:.3}", estimate.value))
+                .with("spread", format!("{:.3}", estimate.spread))
+                .with("repeats", estimate.repeats),
+        )
+    }
+
     /// The parameters `lab`'s model takes from this calibration, rounded to the parameter's whole units.
     pub fn params_for(&self, lab: LabId) -> ParamSet {
         PRIMITIVES
             .iter()
             .filter(|p| p.lab == lab)
             .filter_map(|p| {
-                let estimate = self.values.get(&format!("{}.{}", p.lab, p.param))?;
+                let estimate = self.values.get(&p.key())?;
                 let spec = lab.info().params.iter().find(|s| s.key == p.param)?;
                 let crate::params::ParamKind::Int { min, max, .. } = spec.kind else { return None };
                 let value = (libm::round(estimate.value) as i64).clamp(min, max);
@@ -149,10 +237,66 @@ impl Calibration {
     }
 }
 
+impl CalibrationError {
+    /// The reason in words the page's reader's language can say.
+    pub fn text(&self) -> Text {
+        match self {
+            CalibrationError::Corrupt(detail) => Text::new("error.calibration.corrupt").with("detail", detail),
+            CalibrationError::Version { found } => {
+                Text::new("error.calibration.version").with("found", found).with("version", VERSION)
+            }
+            CalibrationError::Absurd { key, value } => {
+                Text::new("error.calibration.absurd").with("key", key).with("value", value)
+            }
+            CalibrationError::OtherHost { measured, here } => {
+                Text::new("error.calibration.other_host").with("measured", measured).with("here", here)
+            }
+        }
+    }
+}
+
+/// What the companion has for its host, as it says in hello: the page's models use it by default.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Stored {
+    /// Nothing stored: the models keep their reference defaults.
+    #[default]
+    Missing,
+    Calibrated {
+        calibration: Calibration,
+    },
+    /// A stored calibration was not used, and why.
+    Refused {
+        reason: Text,
+    },
+}
+
+impl Stored {
+    /// The state of a store file's text (`None`: no file) for use on `here`.
+    pub fn load(text: Option<&str>, here: &HostInfo) -> Stored {
+        match text.map(|text| Calibration::read(text, here)) {
+            None => Stored::Missing,
+            Some(Ok(calibration)) => Stored::Calibrated { calibration },
+            Some(Err(err)) => Stored::Refused { reason: err.text() },
+        }
+    }
+
+    pub fn calibration(&self) -> Option<&Calibration> {
+        match self {
+            Stored::Calibrated { calibration } => Some(calibration),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `key` of `lab` is a model parameter a calibration sets.
+pub fn is_calibrated(lab: LabId, key: &str) -> bool {
+    PRIMITIVES.iter().any(|p| p.lab == lab && p.param == key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::Text;
     use crate::trace::Unit;
 
     fn host(cpus: u32) -> HostInfo {
@@ -179,7 +323,8 @@ mod tests {
             LabId::Methods,
             vec![figure("process_start_p50", 812_400.0), figure("thread_start_p50", 41_700.0), repeats],
         )]);
-        Calibration::from_figures(host(2), 1_700_000_000_000, &figures)
+        let probes = BTreeMap::from([(Probe::Syscall, Estimate { value: 87.0, spread: 2.0, repeats: 5 })]);
+        Calibration::from_measurements(host(2), 1_700_000_000_000, &Measurements { figures, probes })
     }
 
     #[test]
@@ -191,6 +336,31 @@ mod tests {
         assert_eq!(c.params_for(LabId::Methods)["process_start_us"], ParamValue::Int(812));
         assert_eq!(c.params_for(LabId::Pipeline)["spawn_us"], ParamValue::Int(42));
         assert!(c.params_for(LabId::Lock).is_empty(), "nothing calibrated for the lock model yet");
+        assert_eq!(c.params_for(LabId::Amdahl)["cores"], ParamValue::Int(2), "the host's CPUs");
+        assert_eq!(c.params_for(LabId::Io)["syscall_ns"], ParamValue::Int(87), "the probe");
+    }
+
+    #[test]
+    fn the_reader_s_own_values_win_over_the_calibration() {
+        let c = calibration();
+        let given = ParamSet::from([("thread_start_us".to_owned(), ParamValue::Int(7))]);
+        let applied = c.apply(LabId::Methods, &given);
+        assert_eq!(
+            (applied["thread_start_us"].clone(), applied["process_start_us"].clone()),
+            (ParamValue::Int(7), ParamValue::Int(812))
+        );
+        let mark = c.mark(LabId::Methods, "process_start_us").map(|t| t.to_string()).unwrap_or_default();
+        assert!(mark.contains("Test CPU × 2") && mark.contains("2023-11-14") && mark.contains("812.400"), "{mark}");
+        assert!(c.mark(LabId::Methods, "samples").is_none());
+    }
+
+    #[test]
+    fn the_stored_state_says_why_a_file_is_not_used() {
+        let c = calibration();
+        assert_eq!(Stored::load(None, &host(2)), Stored::Missing);
+        assert_eq!(Stored::load(Some(&c.to_json()), &host(2)).calibration(), Some(&c));
+        let Stored::Refused { reason } = Stored::load(Some(&c.to_json()), &host(4)) else { panic!("used elsewhere") };
+        assert!(reason.to_string().contains("another machine"), "{reason}");
     }
 
     #[test]
@@ -201,6 +371,13 @@ mod tests {
         assert!(matches!(Calibration::read("{not json", &host(2)), Err(CalibrationError::Corrupt(_))));
         let newer = c.to_json().replace("\"version\": 1", "\"version\": 2");
         assert_eq!(Calibration::read(&newer, &host(2)), Err(CalibrationError::Version { found: 2 }));
+        let mut absurd = c.clone();
+        absurd.values.insert("io.wake_us".into(), Estimate { value: -3.0, spread: 0.0, repeats: 3 });
+        assert!(
+            matches!(Calibration::read(&absurd.to_json(), &host(2)), Err(CalibrationError::Absurd { value, .. }) if value == -3.0)
+        );
+        absurd.values.insert("io.wake_us".into(), Estimate { value: 3.0, spread: 0.0, repeats: 0 });
+        assert!(matches!(Calibration::read(&absurd.to_json(), &host(2)), Err(CalibrationError::Absurd { .. })));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod catalogue;
 pub mod digest;
 pub mod export;
+pub mod fidelity;
 pub mod figures;
 pub mod golden;
 pub mod i18n;

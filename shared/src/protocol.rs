@@ -65,6 +65,9 @@ pub enum ServerMsg {
     Hello {
         protocol: u32,
         host: HostInfo,
+        /// This host's stored calibration, which the page's models use by default (or why there is none).
+        #[serde(default)]
+        calibration: crate::calibration::Stored,
     },
     /// The run was accepted and waits behind `position` others (0: it starts now).
     Queued {

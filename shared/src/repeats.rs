@@ -131,7 +131,7 @@ pub fn merge_notes(per_repeat: &[Vec<Text>]) -> Vec<Text> {
 }
 
 /// The median of sorted values: the middle one, or the mean of the middle two.
-fn median(sorted: &[f64]) -> Option<f64> {
+pub fn median(sorted: &[f64]) -> Option<f64> {
     let n = sorted.len();
     match n {
         0 => None,

@@ -81,19 +81,31 @@ fn a_bare_trace_imports_too() {
 fn the_metrics_csv_has_a_row_per_figure() {
     for lab in LabId::ALL {
         let trace = shared::lab::simulate(lab, &ParamSet::new(), 3).unwrap();
-        let csv = metrics_csv(&trace);
+        let csv = metrics_csv(&trace, None);
         let mut lines = csv.lines();
-        assert_eq!(lines.next(), Some("lab,source,seed,key,label,unit,value,spread"));
+        assert_eq!(lines.next(), Some("lab,source,seed,key,label,unit,value,spread,simulated,model_error"));
         let metrics = shared::lab::metrics(&trace);
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), metrics.len(), "{lab:?}");
         for (row, metric) in rows.iter().zip(&metrics) {
             assert!(row.starts_with(&format!("{},simulated,3,{},", lab.as_str(), metric.key)), "{row}");
-            assert!(row.ends_with(','), "a simulated run has no spread: {row}");
+            assert!(row.ends_with(",,,"), "a simulated run alone has no spread, pair or error: {row}");
             if let Some(value) = metric.value {
-                let column: f64 = row.rsplit(',').nth(1).unwrap().parse().unwrap();
+                let column: f64 = row.rsplit(',').nth(3).unwrap().parse().unwrap();
                 assert_eq!(column, value, "{row}");
             }
         }
     }
+}
+
+#[test]
+fn the_metrics_csv_sets_the_model_beside_the_run() {
+    let run = |seed| shared::lab::simulate(LabId::Lock, &ParamSet::new(), seed).unwrap();
+    let (this, model) = (run(3), run(4));
+    let csv = metrics_csv(&this, Some(&model));
+    let row = csv.lines().find(|l| l.contains(",throughput,")).unwrap();
+    let fields: Vec<&str> = row.rsplit(',').take(4).collect();
+    let (error, simulated, value): (f64, f64, f64) =
+        (fields[0].parse().unwrap(), fields[1].parse().unwrap(), fields[3].parse().unwrap());
+    assert!((error - (simulated - value) / value).abs() < 1e-12, "{row}");
 }

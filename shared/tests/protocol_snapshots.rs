@@ -6,6 +6,7 @@
 
 mod common;
 
+use shared::calibration::{Calibration, Estimate, Stored};
 use shared::i18n::Text;
 use shared::lab::amdahl::AmdahlEvent;
 use shared::lab::lock::{LockEvent, LockKind};
@@ -36,7 +37,26 @@ fn event(t: u64, actor: u32, ev: LockEvent) -> Event {
 fn server_messages() -> Vec<ServerMsg> {
     let run = RunId(3);
     vec![
-        ServerMsg::Hello { protocol: 2, host: host() },
+        ServerMsg::Hello { protocol: 2, host: host(), calibration: Default::default() },
+        ServerMsg::Hello {
+            protocol: 2,
+            host: host(),
+            calibration: Stored::Calibrated {
+                calibration: Calibration {
+                    version: shared::calibration::VERSION,
+                    host: host(),
+                    measured_unix_ms: 1_795_470_000_000,
+                    values: [("io.wake_us".to_owned(), Estimate { value: 3.14, spread: 0.01, repeats: 5 })].into(),
+                },
+            },
+        },
+        ServerMsg::Hello {
+            protocol: 2,
+            host: host(),
+            calibration: Stored::Refused {
+                reason: Text::new("error.calibration.version").with("found", 2).with("version", 1),
+            },
+        },
         ServerMsg::Queued { request: 1, run, seq: 0, position: 0 },
         ServerMsg::Started {
             run,

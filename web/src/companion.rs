@@ -96,6 +96,8 @@ pub struct CompanionState {
     pub status: ConnStatus,
     pub config: Option<CompanionConfig>,
     pub host: Option<HostInfo>,
+    /// The host's calibration as the companion said in hello (`None`: no companion heard from yet).
+    pub calibration: Option<shared::calibration::Stored>,
     pub runs: BTreeMap<RunId, LiveView>,
     /// The run each of our requests became.
     pub requests: BTreeMap<u32, RunId>,
@@ -111,6 +113,7 @@ impl Default for CompanionState {
             status: ConnStatus::NotConfigured,
             config: None,
             host: None,
+            calibration: None,
             runs: BTreeMap::new(),
             requests: BTreeMap::new(),
             errors: BTreeMap::new(),
@@ -175,9 +178,10 @@ impl Reducible for CompanionState {
                 s.runs.insert(view.run, view);
             }
             CompanionAction::Received(msg) => match msg {
-                ServerMsg::Hello { host, .. } => {
+                ServerMsg::Hello { host, calibration, .. } => {
                     s.status = ConnStatus::Connected;
                     s.host = Some(host);
+                    s.calibration = Some(calibration);
                 }
                 ServerMsg::Error { request, error } => {
                     let text = error.text();
@@ -453,7 +457,11 @@ mod tests {
         };
         let s = Rc::new(CompanionState::default())
             .reduce(CompanionAction::Configured(Some(CompanionConfig { port: 1, token: "t".into() })))
-            .reduce(CompanionAction::Received(ServerMsg::Hello { protocol: PROTOCOL_VERSION, host }));
+            .reduce(CompanionAction::Received(ServerMsg::Hello {
+                protocol: PROTOCOL_VERSION,
+                host,
+                calibration: Default::default(),
+            }));
         assert!(s.is_connected());
         let mut ingest = Ingest::default();
         ingest.handle(ServerMsg::Queued { request: 7, run: RunId(3), seq: 0, position: 1 }, 0);

@@ -37,8 +37,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let info = lab.info();
     let lang = use_context::<Lang>().unwrap_or_default();
     let state = use_reducer(move || {
-        let (raw, seed) = permalink::read(info.params);
-        LabState::new(lab, raw, seed)
+        let (raw, seed, named) = permalink::read(info.params);
+        LabState::new(lab, raw, named, seed)
     });
     let next_request = use_mut_ref(|| 1u32);
     let player = use_reducer(PlayerState::default);
@@ -56,15 +56,28 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             let simulated = shared::lab::simulate(lab, &params, state.seed).map(|trace| TraceRef(Rc::new(trace)));
             if let Ok(trace) = &simulated {
                 load(&player, &trace.0, true);
-                permalink::write(&state.raw, state.seed, info.params, lang);
+                permalink::write(&state.raw, state.seed, info.params, &state.fixed, lang);
             }
             state.dispatch(LabAction::Simulated(simulated.map_err(|err| err.to_string())));
         })
     };
+    // This machine's calibration, as the companion said: the model parameters nobody chose take its values.
+    let calibration = companion.as_ref().and_then(|c| c.state.calibration.clone());
     {
-        // The page opens with the permalink's run already simulated.
+        let state = state.clone();
+        let measured_at = calibration.as_ref().and_then(|c| c.calibration()).map(|c| c.measured_unix_ms);
+        let params = calibration.as_ref().and_then(|c| c.calibration()).map(|c| c.params_for(lab));
+        use_effect_with(measured_at, move |_| {
+            if let Some(params) = params {
+                state.dispatch(LabAction::Calibrate(params));
+            }
+        });
+    }
+    {
+        // The page opens with the permalink's run already simulated, and simulates again when a calibration
+        // changes its model parameters.
         let simulate = simulate.clone();
-        use_effect_with((), move |_| simulate.emit(()));
+        use_effect_with(state.calibrations, move |_| simulate.emit(()));
     }
 
     // A live run's trace is there only once it is whole (every message, the companion's digest matched).
@@ -112,7 +125,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             let start = ClientMsg::StartRun { request, lab: lab.as_str().to_owned(), params, seed: state.seed };
             if ctx.conn.send(&start) {
                 state.dispatch(LabAction::AskedLive { request });
-                permalink::write(&state.raw, state.seed, info.params, lang);
+                permalink::write(&state.raw, state.seed, info.params, &state.fixed, lang);
             }
         })
     };
@@ -215,6 +228,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         Shown::Simulated => state.simulated.clone(),
         Shown::Measured => (*measured).clone(),
     };
+    let paired = if shown == Shown::Measured { state.simulated.clone() } else { None };
     let open_error = state.open_error.as_ref().map(|err| match err {
         // The title in the language of the moment; the message is short-lived.
         OpenError::OtherLab(other) => lang.fill("ui.files.other_lab", &[("lab", &lang.lab_title(*other))]),
@@ -239,7 +253,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             </details>
             <div class="lab-grid">
                 <aside class="controls">
-                    <ParamForm lab={lab} specs={info.params} values={state.raw.clone()} errors={errors.clone()} on_change={on_param} />
+                    <ParamForm lab={lab} specs={info.params} values={state.raw.clone()} errors={errors.clone()} on_change={on_param}
+                        calibration={calibration} />
                     <div class="field seed">
                         <label for="param-seed">{lang.ui("ui.lab.seed")}</label>
                         <div class="control">
@@ -320,7 +335,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
                         measured_marks={measured_marks} />
                     <Provenance trace={(*measured).clone()} />
-                    <ExportButtons trace={exported} />
+                    <ExportButtons trace={exported} simulated={paired} />
                 </section>
             </div>
         </main>

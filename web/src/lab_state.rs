@@ -5,7 +5,7 @@
 //! (`player.rs`); the companion's runs live in the connection's (`companion.rs`).
 
 use crate::lab::TraceRef;
-use crate::permalink::RawParams;
+use crate::permalink::{Named, RawParams};
 use shared::i18n::Text;
 use shared::{LabId, Trace};
 use std::rc::Rc;
@@ -45,6 +45,10 @@ pub enum OpenError {
 pub struct LabState {
     pub lab: LabId,
     pub raw: RawParams,
+    /// The parameters the permalink named or the reader changed: a calibration leaves them as they are.
+    pub fixed: Named,
+    /// How many times a calibration changed the parameters (each change simulates again).
+    pub calibrations: u32,
     pub seed: u64,
     pub simulated: Option<TraceRef>,
     pub sim_error: Option<String>,
@@ -65,6 +69,8 @@ pub enum LabAction {
         value: String,
     },
     SetSeed(u64),
+    /// This machine's calibration gave these model parameters: each one not fixed takes its value.
+    Calibrate(shared::ParamSet),
     /// Whether the next live runs are watched live.
     SetWatchLive(bool),
     /// A simulation of the current parameters ended: its trace, or why it could not run.
@@ -81,10 +87,12 @@ pub enum LabAction {
 }
 
 impl LabState {
-    pub fn new(lab: LabId, raw: RawParams, seed: u64) -> Self {
+    pub fn new(lab: LabId, raw: RawParams, fixed: Named, seed: u64) -> Self {
         LabState {
             lab,
             raw,
+            fixed,
+            calibrations: 0,
             seed,
             simulated: None,
             sim_error: None,
@@ -122,7 +130,17 @@ impl LabState {
         let mut s = self.clone();
         match action {
             LabAction::SetParam { key, value } => {
-                s.raw.insert(key, value);
+                s.raw.insert(key.clone(), value);
+                s.fixed.insert(key);
+            }
+            LabAction::Calibrate(params) => {
+                let before = s.raw.clone();
+                for (key, value) in params.into_iter().filter(|(key, _)| !s.fixed.contains(key)) {
+                    s.raw.insert(key, value.to_string());
+                }
+                if s.raw != before {
+                    s.calibrations += 1;
+                }
             }
             LabAction::SetSeed(seed) => s.seed = seed,
             LabAction::SetWatchLive(watch) => s.watch_live = watch,
@@ -177,7 +195,7 @@ mod tests {
     }
 
     fn fresh() -> LabState {
-        LabState::new(LabId::Lock, RawParams::new(), 7)
+        LabState::new(LabId::Lock, RawParams::new(), Named::new(), 7)
     }
 
     #[test]
@@ -241,6 +259,26 @@ mod tests {
         assert_eq!(s.repeat, 2);
         assert_eq!(s.next(LabAction::AskedLive { request: 2 }).repeat, 0);
         assert_eq!(s.next(LabAction::Opened(Ok(run_of(LabId::Lock)))).repeat, 0);
+    }
+
+    #[test]
+    fn a_calibration_sets_only_the_parameters_nobody_chose() {
+        let methods = |named: &[&str]| {
+            let raw =
+                RawParams::from([("process_start_us".into(), "1000".into()), ("thread_start_us".into(), "50".into())]);
+            LabState::new(LabId::Methods, raw, named.iter().map(|k| (*k).to_owned()).collect(), 7)
+        };
+        let calibration = ParamSet::from([
+            ("process_start_us".to_owned(), shared::ParamValue::Int(1105)),
+            ("thread_start_us".to_owned(), shared::ParamValue::Int(35)),
+        ]);
+        let s = methods(&["thread_start_us"]).next(LabAction::Calibrate(calibration.clone()));
+        assert_eq!((s.raw["process_start_us"].as_str(), s.raw["thread_start_us"].as_str()), ("1105", "50"));
+        assert_eq!(s.calibrations, 1);
+        assert_eq!(s.next(LabAction::Calibrate(calibration.clone())).calibrations, 1, "the same again changes nothing");
+        let typed = s.next(LabAction::SetParam { key: "process_start_us".into(), value: "900".into() });
+        let again = typed.next(LabAction::Calibrate(calibration));
+        assert_eq!((again.raw["process_start_us"].as_str(), again.calibrations), ("900", 1), "the reader's value wins");
     }
 
     #[test]

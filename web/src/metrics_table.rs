@@ -1,4 +1,5 @@
-//! The figures of a lab, simulated and measured side by side.
+//! The figures of a lab, simulated and measured side by side, and the model's signed error on each figure both
+//! runs have (`shared::fidelity`), marked beyond ±15 %.
 
 use shared::trace::Metric;
 use yew::prelude::*;
@@ -37,6 +38,18 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
     let raw_spread = |metrics: &Option<Vec<Metric>>, key: &str| {
         metrics.as_ref()?.iter().find(|m| m.key == key)?.spread.map(|v| AttrValue::from(v.to_string()))
     };
+    let with_error = props.measured.is_some() && props.simulated.is_some();
+    let error_cell = |key: &str| {
+        let (Some(sim), Some(real)) = (&props.simulated, &props.measured) else { return Html::default() };
+        let error = shared::fidelity::error_of(sim, real, key);
+        let marked = error.is_some_and(shared::fidelity::ModelError::marked);
+        html! {
+            <td class={classes!("error", marked.then_some("beyond"))} data-error={error.map(|e| e.0.to_string())}>
+                { error.map_or_else(|| "—".to_owned(), |e| e.display()) }
+                if marked { <span class="beyond-flag" aria-label={lang.ui("ui.metrics.error_beyond")}>{" ⚠"}</span> }
+            </td>
+        }
+    };
     html! {
         <table class={classes!("metrics", (!props.measured_marks.is_empty()).then_some("marked"))}>
             <caption>
@@ -51,6 +64,7 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
                         {lang.ui("ui.metrics.measured")}
                         if !props.measured_marks.is_empty() { <span class="mark-flag" title={props.measured_marks.join(" · ")}>{" ⚠"}</span> }
                     </th>
+                    if with_error { <th scope="col" class="error" title={lang.ui("ui.metrics.error_title")}>{lang.ui("ui.metrics.error")}</th> }
                 </tr>
             </thead>
             <tbody>
@@ -59,11 +73,15 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
                         <th scope="row">{m.label.say(lang)}</th>
                         <td class="sim" data-value={raw(&props.simulated, &m.key)}>{cell(&props.simulated, &m.key)}</td>
                         <td class="real" data-value={raw(&props.measured, &m.key)} data-spread={raw_spread(&props.measured, &m.key)}>{cell(&props.measured, &m.key)}</td>
+                        if with_error { { error_cell(&m.key) } }
                     </tr>
                 }) }
             </tbody>
             if props.measured.is_none() {
                 <tfoot><tr><td colspan="3" class="measured-status">{&props.measured_status}</td></tr></tfoot>
+            }
+            if with_error {
+                <tfoot><tr><td colspan="4" class="error-legend">{lang.ui("ui.metrics.error_title")}</td></tr></tfoot>
             }
         </table>
     }

@@ -2,6 +2,7 @@
 //! is typed and shows its error beside it; the page disables its run buttons while any field is wrong.
 
 use crate::permalink::RawParams;
+use shared::calibration::Stored;
 use shared::i18n::Text;
 use shared::params::{ParamError, ParamKind, ParamSet, ParamSpec};
 use std::collections::BTreeMap;
@@ -40,16 +41,51 @@ pub struct ParamFormProps {
     pub values: RawParams,
     pub errors: BTreeMap<String, Text>,
     pub on_change: Callback<(String, String)>,
+    /// This machine's calibration as the companion said (`None`: no companion): beside each model parameter it
+    /// sets, the form says whether the value is the calibration's or a reference measured elsewhere.
+    #[prop_or_default]
+    pub calibration: Option<Stored>,
 }
 
 #[function_component(ParamForm)]
 pub fn param_form(props: &ParamFormProps) -> Html {
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
+    let calibrates = props.specs.iter().any(|s| shared::calibration::is_calibrated(props.lab, s.key));
+    let state = match &props.calibration {
+        Some(Stored::Missing) if calibrates => Some(lang.ui("ui.calibration.missing").to_owned()),
+        Some(Stored::Refused { reason }) if calibrates => {
+            Some(lang.fill("ui.calibration.refused", &[("reason", &reason.say(lang))]))
+        }
+        _ => None,
+    };
     html! {
         <fieldset class="params">
             <legend>{lang.ui("ui.params.legend")}</legend>
+            if let Some(state) = state { <p class="calibration-state">{state}</p> }
             { for props.specs.iter().map(|spec| field(spec, props, lang)) }
         </fieldset>
+    }
+}
+
+/// What the form says beside a model parameter a calibration sets: whether its value is this machine's
+/// calibration (where and when, how precisely) or a reference measured elsewhere; nothing for the reader's own.
+fn calibration_mark(spec: &ParamSpec, props: &ParamFormProps, lang: shared::i18n::Lang) -> Html {
+    if !shared::calibration::is_calibrated(props.lab, spec.key) {
+        return Html::default();
+    }
+    let value = props.values.get(spec.key).cloned().unwrap_or_else(|| spec.default_value().to_string());
+    let calibration = props.calibration.as_ref().and_then(Stored::calibration);
+    match calibration {
+        Some(c) if c.params_for(props.lab).get(spec.key).is_some_and(|v| v.to_string() == value) => html! {
+            <p class="calibration calibrated" data-calibrated="true">
+                { c.mark(props.lab, spec.key).map(|m| m.say(lang)).unwrap_or_default() }
+            </p>
+        },
+        Some(_) => Html::default(),
+        None if value == spec.default_value().to_string() => html! {
+            <p class="calibration reference" data-calibrated="false">{lang.ui("ui.calibration.reference")}</p>
+        },
+        None => Html::default(),
     }
 }
 
@@ -111,6 +147,7 @@ fn field(spec: &'static ParamSpec, props: &ParamFormProps, lang: shared::i18n::L
             <p class="help" title={range.clone()}>{help}
                 if !range.is_empty() { <span class="range">{format!(" ({range}{}{unit})", if unit.is_empty() { "" } else { " " })}</span> }
             </p>
+            { calibration_mark(spec, props, lang) }
             <p id={error_id} class="field-error" role="alert">{ error.map(|e| e.say(lang)).unwrap_or_default() }</p>
         </div>
     }

@@ -1,10 +1,12 @@
 //! The permalink: the URL's query holds a lab's parameters and seed, so a shared link reproduces the same run,
-//! and the language (`lang=ja`), so it opens in the language it was shared in.
+//! and the language (`lang=ja`), so it opens in the language it was shared in. It names the parameters that
+//! differ from their reference defaults and those the reader chose, so a model parameter it does not name is
+//! free to take this machine's calibration.
 
 use crate::dom::window;
 use shared::i18n::Lang;
 use shared::params::ParamSpec;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The form's text per parameter key, as typed (it may not validate).
 pub type RawParams = BTreeMap<String, String>;
@@ -12,9 +14,12 @@ pub type RawParams = BTreeMap<String, String>;
 /// The seed used when a link names none.
 pub const DEFAULT_SEED: u64 = 42;
 
+/// The parameter keys a query names.
+pub type Named = BTreeSet<String>;
+
 /// Reads the parameters and seed from a query string like `?procs=8&mode=nonblocking&seed=7`; missing keys take
-/// their defaults; unknown keys are ignored.
-pub fn parse_query(query: &str, specs: &[ParamSpec]) -> (RawParams, u64) {
+/// their defaults; unknown keys are ignored. Also says which keys it named.
+pub fn parse_query(query: &str, specs: &[ParamSpec]) -> (RawParams, u64, Named) {
     let pairs: Vec<(String, String)> = query
         .trim_start_matches('?')
         .split('&')
@@ -25,26 +30,32 @@ pub fn parse_query(query: &str, specs: &[ParamSpec]) -> (RawParams, u64) {
     let raw =
         specs.iter().map(|s| (s.key.to_owned(), get(s.key).unwrap_or_else(|| s.default_value().to_string()))).collect();
     let seed = get("seed").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
-    (raw, seed)
+    let named = specs.iter().filter(|s| get(s.key).is_some()).map(|s| s.key.to_owned()).collect();
+    (raw, seed, named)
 }
 
-/// The query string for parameters and seed, in declaration order.
-pub fn to_query(raw: &RawParams, seed: u64, specs: &[ParamSpec]) -> String {
-    let mut parts: Vec<String> =
-        specs.iter().filter_map(|s| raw.get(s.key).map(|v| format!("{}={}", s.key, encode(v)))).collect();
+/// The query string for parameters and seed, in declaration order: each parameter that differs from its
+/// default, and each in `kept` (named before, or chosen by the reader) whatever its value.
+pub fn to_query(raw: &RawParams, seed: u64, specs: &[ParamSpec], kept: &Named) -> String {
+    let mut parts: Vec<String> = specs
+        .iter()
+        .filter_map(|s| raw.get(s.key).map(|v| (s, v)))
+        .filter(|(s, v)| **v != s.default_value().to_string() || kept.contains(s.key))
+        .map(|(s, v)| format!("{}={}", s.key, encode(v)))
+        .collect();
     parts.push(format!("seed={seed}"));
     format!("?{}", parts.join("&"))
 }
 
 /// Reads the current page's permalink.
-pub fn read(specs: &[ParamSpec]) -> (RawParams, u64) {
+pub fn read(specs: &[ParamSpec]) -> (RawParams, u64, Named) {
     let query = window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     parse_query(&query, specs)
 }
 
 /// Replaces the address bar's query (no new history entry), keeping the language.
-pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec], lang: Lang) {
-    replace_query(&format!("{}&lang={}", to_query(raw, seed, specs), lang.code()));
+pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec], kept: &Named, lang: Lang) {
+    replace_query(&format!("{}&lang={}", to_query(raw, seed, specs, kept), lang.code()));
 }
 
 /// The language the address names, if it names one.
@@ -130,13 +141,17 @@ mod tests {
     #[test]
     fn a_query_round_trips_and_fills_defaults() {
         let specs = shared::lab::lock::INFO.params;
-        let (raw, seed) = parse_query("?procs=8&mode=nonblocking&seed=7&junk=1", specs);
+        let (raw, seed, named) = parse_query("?procs=8&mode=nonblocking&hold_us=1000&seed=7&junk=1", specs);
         assert_eq!(raw["procs"], "8");
         assert_eq!(raw["mode"], "nonblocking");
         assert_eq!(raw["hold_us"], "1000");
         assert_eq!(seed, 7);
-        let query = to_query(&raw, seed, specs);
-        assert_eq!(parse_query(&query, specs), (raw, 7));
+        assert_eq!(named, Named::from(["procs".into(), "mode".into(), "hold_us".into()]));
+        // A default named stays named; one not named is left out, free to be calibrated.
+        let query = to_query(&raw, seed, specs, &named);
+        assert!(query.contains("hold_us=1000") && !query.contains("wake_us"), "{query}");
+        assert_eq!(parse_query(&query, specs), (raw.clone(), 7, named));
+        assert!(!to_query(&raw, seed, specs, &Named::new()).contains("hold_us"));
     }
 
     #[test]

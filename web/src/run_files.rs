@@ -35,6 +35,9 @@ fn file_name(trace: &Trace, extension: &str) -> String {
 #[derive(Debug, Properties, PartialEq)]
 pub struct ExportButtonsProps {
     pub trace: Option<TraceRef>,
+    /// The simulation a measured run is set beside: its CSV then has the model's figures and errors too.
+    #[prop_or_default]
+    pub simulated: Option<TraceRef>,
 }
 
 /// "Download trace" and "Download metrics" for the run the page shows.
@@ -43,12 +46,13 @@ pub fn export_buttons(props: &ExportButtonsProps) -> Html {
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let error = use_state(|| None::<String>);
     let save = |csv: bool| {
-        let (trace, error) = (props.trace.clone(), error.clone());
+        let (trace, simulated, error) = (props.trace.clone(), props.simulated.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
             let Some(trace) = &trace else { return };
             let trace = &trace.0;
             let done = if csv {
-                download(&file_name(trace, "csv"), "text/csv", &shared::export::metrics_csv(trace))
+                let csv = shared::export::metrics_csv(trace, simulated.as_ref().map(|s| &*s.0));
+                download(&file_name(trace, "csv"), "text/csv", &csv)
             } else {
                 let json = shared::export::chrome_trace(trace).to_string();
                 download(&file_name(trace, "json"), "application/json", &json)

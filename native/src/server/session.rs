@@ -107,7 +107,8 @@ fn handle(text: &str, conn: u64, greeted: &mut bool, state: &ServerState, client
                 return Err((None, WireError::ProtocolMismatch { client: protocol, server: PROTOCOL_VERSION }));
             }
             *greeted = true;
-            client.outbox.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone() });
+            let calibration = state.calibration.read().map(|c| c.clone()).unwrap_or_default();
+            client.outbox.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone(), calibration });
             Ok(())
         }
         _ if !*greeted => Err((None, WireError::HelloRequired)),

@@ -1,0 +1,92 @@
+//! How far a model is from the machine: the signed error of a simulated figure against the measured one, as the
+//! page's metrics table, the command line's table and the metrics CSV show it beside both columns. An error is
+//! `(simulated − measured) ÷ measured`: "+6 %" means the model says 6 % more than the machine did. Errors beyond
+//! [`MARKED_BEYOND`] are marked, so a reader knows which figures the model does not stand for.
+
+use crate::trace::{Metric, Unit};
+
+/// An error beyond ±15 % is marked.
+pub const MARKED_BEYOND: f64 = 0.15;
+
+/// Figures whose magnitude is below this are zero for the comparison (a count of none, a share of nothing).
+const ZERO: f64 = 1e-12;
+
+/// The model's signed error on one figure, as a fraction of the measured figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelError(pub f64);
+
+impl ModelError {
+    /// Whether it is beyond what the model can be trusted for.
+    pub fn marked(self) -> bool {
+        self.0.abs() > MARKED_BEYOND
+    }
+
+    /// "+6 %", "−21 %", "0 %": a whole percentage with its sign (a typographic minus).
+    pub fn display(self) -> String {
+        let percent = libm::round(self.0 * 100.0);
+        match percent {
+            p if p > 0.0 => format!("+{p:.0} %"),
+            p if p < 0.0 => format!("−{:.0} %", -p),
+            _ => "0 %".to_owned(),
+        }
+    }
+}
+
+/// The model's error on a figure both runs have, where it means something: not for a yes-or-no, not where
+/// either run has no value, and not against a measured zero (unless the model also says zero: no error).
+pub fn error(simulated: &Metric, measured: &Metric) -> Option<ModelError> {
+    if simulated.key != measured.key || measured.unit == Unit::Verdict {
+        return None;
+    }
+    let (sim, real) = (simulated.value?, measured.value?);
+    if !sim.is_finite() || !real.is_finite() {
+        return None;
+    }
+    match (sim.abs() < ZERO, real.abs() < ZERO) {
+        (true, true) => Some(ModelError(0.0)),
+        (false, true) => None,
+        _ => Some(ModelError((sim - real) / real.abs())),
+    }
+}
+
+/// The error on the figure `key`, looked up in both runs' figures.
+pub fn error_of(simulated: &[Metric], measured: &[Metric], key: &str) -> Option<ModelError> {
+    let find = |ms: &[Metric]| ms.iter().find(|m| m.key == key).cloned();
+    error(&find(simulated)?, &find(measured)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Text;
+
+    fn figure(unit: Unit, value: Option<f64>) -> Metric {
+        Metric::new("x", Text::Literal("x".into()), unit, value)
+    }
+
+    #[test]
+    fn the_error_is_signed_and_relative_to_the_machine() {
+        let e = |sim, real| error(&figure(Unit::PerSecond, Some(sim)), &figure(Unit::PerSecond, Some(real)));
+        assert_eq!(e(106.0, 100.0).map(ModelError::display).as_deref(), Some("+6 %"));
+        assert_eq!(e(79.0, 100.0).map(ModelError::display).as_deref(), Some("−21 %"));
+        assert_eq!(e(100.2, 100.0).map(ModelError::display).as_deref(), Some("0 %"));
+        assert!(!e(114.0, 100.0).is_some_and(ModelError::marked));
+        assert!(e(116.0, 100.0).is_some_and(ModelError::marked));
+        assert!(e(84.0, 100.0).is_some_and(ModelError::marked));
+        // Against a negative figure the sign still says "the model says more".
+        assert!(e(-90.0, -100.0).is_some_and(|x| x.0 > 0.0));
+    }
+
+    #[test]
+    fn no_error_where_it_would_mean_nothing() {
+        let pair = |unit, sim, real| error(&figure(unit, sim), &figure(unit, real));
+        assert_eq!(pair(Unit::Verdict, Some(1.0), Some(0.0)), None);
+        assert_eq!(pair(Unit::Count, None, Some(3.0)), None);
+        assert_eq!(pair(Unit::Count, Some(3.0), None), None);
+        assert_eq!(pair(Unit::Count, Some(3.0), Some(0.0)), None);
+        assert_eq!(pair(Unit::Count, Some(0.0), Some(0.0)), Some(ModelError(0.0)));
+        assert_eq!(pair(Unit::Ratio, Some(f64::NAN), Some(1.0)), None);
+        let other = Metric { key: "y".into(), ..figure(Unit::Count, Some(1.0)) };
+        assert_eq!(error(&figure(Unit::Count, Some(1.0)), &other), None);
+    }
+}
