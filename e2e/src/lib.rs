@@ -159,6 +159,9 @@ impl Companion {
     pub fn start(bin: &Path, page_origin: &str) -> Result<Companion> {
         let mut child = Command::new(bin)
             .args(["serve", "--port", "0", "--page-origin", page_origin])
+            // The tests' expectations are of the models' reference values, not of a calibration the machine's
+            // user may have stored.
+            .env("XDG_DATA_HOME", std::env::temp_dir().join("syslab-e2e-uncalibrated"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -12,6 +12,9 @@ use thirtyfour::prelude::*;
 /// The id the command line prints for `lab` with `query`'s parameters (`key=value&…`) and `seed`.
 fn cli_run_id(bin: &std::path::Path, lab: LabId, query: &str, seed: u64) -> String {
     let mut cmd = std::process::Command::new(bin);
+    // The page here has no companion, so its models keep their reference values: so must the command line's,
+    // whatever calibration this machine's user has stored.
+    cmd.env("XDG_DATA_HOME", std::env::temp_dir().join("syslab-e2e-uncalibrated"));
     cmd.args(["run", lab.as_str(), "--simulate-only", "--seed", &seed.to_string()]);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap();
