@@ -46,7 +46,7 @@ fn server_messages() -> Vec<ServerMsg> {
                     version: shared::calibration::VERSION,
                     host: host(),
                     measured_unix_ms: 1_795_470_000_000,
-                    values: [("io.wake_us".to_owned(), Estimate { value: 3.14, spread: 0.01, repeats: 5 })].into(),
+                    values: [("io.wake_us".to_owned(), Estimate { value: 8.66, spread: 0.29, repeats: 5 })].into(),
                 },
             },
         },
