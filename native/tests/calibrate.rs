@@ -22,9 +22,17 @@ fn a_calibration_is_measured_stored_and_read_back_for_this_host() {
     let here = native::host::describe(&common::base());
     let calibration = shared::calibration::Calibration::read(&stored, &here).unwrap();
     for primitive in shared::calibration::PRIMITIVES {
-        let estimate = calibration.values[&format!("{}.{}", primitive.lab, primitive.param)];
+        let estimate = calibration.values[&primitive.key()];
         assert!(estimate.value > 0.0 && estimate.spread >= 0.0, "{}: {estimate:?}", primitive.param);
-        assert_eq!(estimate.repeats, 3, "the lab's default repeats");
+        let repeats = match primitive.from {
+            shared::calibration::Origin::Figure { .. } => 3,
+            shared::calibration::Origin::HostCpus => {
+                assert_eq!(estimate.value, f64::from(here.n_cpus), "the host's CPUs");
+                1
+            }
+            shared::calibration::Origin::Probe(_) => 7,
+        };
+        assert_eq!(estimate.repeats, repeats, "{}: the lab's default repeats, or the probe's", primitive.key());
     }
     // The runs' scratch directories are gone (the base stays, empty), and so are their workers.
     let base = common::base().join("calibrate-scratch");
