@@ -38,15 +38,23 @@ fn a_measured_run_exports_with_its_provenance_and_imports_back() {
     assert!(host.scratch_fs.contains("export-scratch"), "{host:?}");
 
     let metrics = std::fs::read_to_string(&csv).unwrap();
-    assert!(metrics.starts_with("lab,source,seed,key,label,unit,value,spread\nlock,measured,1,"), "{metrics}");
+    let header = "lab,source,seed,key,label,unit,value,spread,simulated,model_error";
+    assert!(metrics.starts_with(&format!("{header}\nlock,measured,1,")), "{metrics}");
     assert_eq!(metrics.lines().count(), shared::lab::metrics(&trace).len() + 1);
 
     // The lab's default three repeats: three marks, and every figure a median with its spread, in the file and
     // in the table.
     assert_eq!(shared::repeats::count(&trace), 3);
     let throughput = metrics.lines().find(|l| l.starts_with("lock,measured,1,throughput,")).unwrap();
-    let spread: f64 = throughput.rsplit(',').next().unwrap().parse().unwrap();
+    // The throughput row has no quoted label, so its columns are the header's.
+    let column = |name: &str| header.split(',').position(|h| h == name).unwrap();
+    let cells: Vec<&str> = throughput.split(',').collect();
+    let spread: f64 = cells[column("spread")].parse().unwrap();
     assert!(spread >= 0.0, "{throughput}");
+    let simulated: f64 = cells[column("simulated")].parse().unwrap();
+    assert!(simulated > 0.0, "the model's figure sits beside the measured one: {throughput}");
+    let error: f64 = cells[column("model_error")].parse().unwrap();
+    assert!(error.is_finite(), "{throughput}");
     assert!(table.contains(" ± ") && table.contains("Repeats"), "{table}");
     let _ = std::fs::remove_dir_all(common::base());
 }
