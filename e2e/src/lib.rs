@@ -155,13 +155,40 @@ pub struct Companion {
     _process: Process,
 }
 
+/// A data directory no calibration is stored in: the tests' expectations are of the models' reference values,
+/// not of a calibration the machine's user may have stored.
+pub fn uncalibrated() -> PathBuf {
+    std::env::temp_dir().join("syslab-e2e-uncalibrated")
+}
+
+/// The simulated run's id that `syslab run LAB --simulate-only` prints for `query`'s parameters (`key=value&…`)
+/// and `seed`, with the calibration stored under `data_home` (as `XDG_DATA_HOME`), if any.
+pub fn cli_run_id(bin: &Path, lab: shared::LabId, query: &str, seed: u64, data_home: &Path) -> Result<String> {
+    let mut cmd = Command::new(bin);
+    cmd.env("XDG_DATA_HOME", data_home);
+    cmd.args(["run", lab.as_str(), "--simulate-only", "--seed", &seed.to_string()]);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').context("a query pair without `=`")?;
+        cmd.arg(format!("--{key}")).arg(value);
+    }
+    let out = cmd.output()?;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout)?;
+    let line = table.lines().find_map(|l| l.strip_prefix("simulated run: id ")).context("no run id printed")?;
+    Ok(line.split(',').next().unwrap_or_default().to_owned())
+}
+
 impl Companion {
+    /// A companion with no calibration stored ([`uncalibrated`]).
     pub fn start(bin: &Path, page_origin: &str) -> Result<Companion> {
+        Self::start_with_data(bin, page_origin, &uncalibrated())
+    }
+
+    /// A companion whose user data directory (`XDG_DATA_HOME`, where calibrations are stored) is `data_home`.
+    pub fn start_with_data(bin: &Path, page_origin: &str, data_home: &Path) -> Result<Companion> {
         let mut child = Command::new(bin)
             .args(["serve", "--port", "0", "--page-origin", page_origin])
-            // The tests' expectations are of the models' reference values, not of a calibration the machine's
-            // user may have stored.
-            .env("XDG_DATA_HOME", std::env::temp_dir().join("syslab-e2e-uncalibrated"))
+            .env("XDG_DATA_HOME", data_home)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

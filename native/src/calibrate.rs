@@ -1,12 +1,12 @@
 //! `syslab calibrate`: this machine's primitives (`shared::calibration::PRIMITIVES`), each measured by a lab's
 //! own experiment with its repeats (so each comes as a median with its spread) or by a bare probe repeated the
-//! same way, and stored in the user's data directory for the companion's later starts on this host.
+//! same way (`crate::probe`), and stored in the user's data directory for the companion's later starts on this
+//! host. The companion runs the same measurement as a queued run (`crate::runner::Work::Calibrate`).
 
-use crate::experiment;
-use anyhow::Context;
-use shared::calibration::{Calibration, Estimate, Measurements, Probe, Stored};
+use crate::experiment::{self, ExperimentError};
+use shared::calibration::{Calibration, Estimate, Measurements, Stored};
 use shared::trace::HostInfo;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Where the calibration is kept: `$XDG_DATA_HOME/syslab/calibration.json`, else under `~/.local/share`.
@@ -24,58 +24,58 @@ pub fn load(here: &HostInfo) -> Stored {
     Stored::load(text.as_deref(), here)
 }
 
-/// How many times a probe's loop is timed; each time is one sample of its median.
+/// How many times a probe is timed; each time is one sample of its median.
 const PROBE_REPEATS: usize = 7;
 
-/// Times one probe: `PROBE_REPEATS` loops, each its per-call cost in nanoseconds.
-fn probe(probe: Probe) -> Option<Estimate> {
-    let samples: Vec<f64> = (0..PROBE_REPEATS)
-        .map(|_| match probe {
-            Probe::Syscall => {
-                const CALLS: u32 = 100_000;
-                let start = Instant::now();
-                for _ in 0..CALLS {
-                    // rustix makes the system call itself (no libc cache), so this is one kernel entry a call.
-                    std::hint::black_box(rustix::process::getppid());
-                }
-                start.elapsed().as_nanos() as f64 / f64::from(CALLS)
-            }
-        })
-        .collect();
-    Estimate::of(&samples)
+/// The host's calibration as the companion holds it: replaced by a calibration run, watched by every connection.
+pub type Shared = std::sync::Arc<tokio::sync::watch::Sender<Stored>>;
+
+pub fn shared(stored: Stored) -> Shared {
+    std::sync::Arc::new(tokio::sync::watch::Sender::new(stored))
 }
 
-/// Measures this host's primitives, from the source labs' experiments run in `base`.
-pub fn measure(
-    base: &std::path::Path,
-    exe: &std::path::Path,
-    cancel: &experiment::CancelFlag,
-) -> anyhow::Result<Calibration> {
+/// Measures this host's primitives, from the source labs' experiments and the probes, all in `base` (the probes'
+/// files in a directory of their own, removed after). A cancel stops it between two measurements.
+pub fn measure(base: &Path, exe: &Path, cancel: &experiment::CancelFlag) -> Result<Calibration, ExperimentError> {
+    let started = Instant::now();
     let mut measured = Measurements::default();
     for lab in shared::calibration::source_labs() {
-        eprintln!("calibrate: running the {lab} lab's experiment");
+        tracing::info!(%lab, "calibrating: the lab's experiment");
         let params = lab.validate(&shared::ParamSet::new())?;
-        let run = experiment::run_headless(lab, &params, 1, base, exe, cancel, &|_, _| {});
-        let run = run.with_context(|| format!("running the {lab} lab"))?;
-        run.outcome.with_context(|| format!("running the {lab} lab"))?;
-        let trace = run.trace.context("the run reported nothing")?;
+        let run = experiment::run_headless(lab, &params, 1, base, exe, cancel, &|_, _| {})?;
+        run.outcome?;
+        let trace = run.trace.ok_or_else(|| ExperimentError::Worker(format!("the {lab} lab reported nothing")))?;
         measured.figures.insert(lab, shared::lab::metrics(&trace));
     }
+    let scratch = crate::scratch::Scratch::create(base, u64::from(std::process::id()) << 20)
+        .map_err(ExperimentError::io("creating the probes' directory"))?;
     for p in shared::calibration::probes() {
-        measured.probes.extend(probe(p).map(|estimate| (p, estimate)));
+        tracing::info!(probe = ?p, "calibrating: the probe");
+        let mut samples = Vec::with_capacity(PROBE_REPEATS);
+        for _ in 0..PROBE_REPEATS {
+            if cancel.is_cancelled() {
+                return Err(ExperimentError::Cancelled);
+            }
+            samples.push(crate::probe::sample(p, scratch.path()).map_err(|e| ExperimentError::Worker(e.to_string()))?);
+        }
+        measured.probes.extend(Estimate::of(&samples).map(|estimate| (p, estimate)));
     }
+    drop(scratch);
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "calibrated");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     Ok(Calibration::from_measurements(crate::host::describe(base), now, &measured))
 }
 
-/// Writes the calibration where later starts find it; returns the path.
-pub fn store(calibration: &Calibration) -> anyhow::Result<PathBuf> {
-    let path = store_path().context("no data directory: set XDG_DATA_HOME or HOME")?;
+/// Writes the calibration to `path` (where later starts find it, [`store_path`]).
+pub fn store(calibration: &Calibration, path: Option<&Path>) -> Result<(), ExperimentError> {
+    let path = path.ok_or_else(|| ExperimentError::Worker("no data directory: set XDG_DATA_HOME or HOME".into()))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(ExperimentError::io(format!("creating {}", dir.display())))?;
     }
-    std::fs::write(&path, calibration.to_json()).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    // Written aside and renamed: a start that reads it meanwhile finds the old file or the new, never half.
+    let partial = path.with_extension("json.partial");
+    std::fs::write(&partial, calibration.to_json()).map_err(ExperimentError::io(format!("writing {}", partial.display())))?;
+    std::fs::rename(&partial, path).map_err(ExperimentError::io(format!("writing {}", path.display())))
 }
 
 /// Measures, stores and prints the calibration (as JSON with `json`).
@@ -84,14 +84,15 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     let calibration = measure(&base, &exe, &cancel);
     crate::state::close();
     let calibration = calibration?;
-    let path = store(&calibration)?;
+    let path = store_path();
+    store(&calibration, path.as_deref())?;
     if json {
         println!("{}", calibration.to_json());
     } else {
         for (key, e) in &calibration.values {
             println!("{key:<32} {:>12.3} ± {:.3} ({} repeats)", e.value, e.spread, e.repeats);
         }
-        println!("stored in {}", path.display());
+        println!("stored in {}", path.unwrap_or_default().display());
     }
     Ok(())
 }

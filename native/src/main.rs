@@ -1,5 +1,5 @@
 //! `syslab`: the companion binary. `serve` for the page, `run` headless, `bench` for the comparisons,
-//! `calibrate` for this machine's primitives, and a hidden `__worker` subcommand that experiments start as their
+//! `calibrate` for this machine's primitives, `fidelity` for how far the models are from it, and a hidden `__worker` subcommand that experiments start as their
 //! worker processes.
 
 use anyhow::Context;
@@ -56,6 +56,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Each lab over a fixed grid of points, measured and simulated with this machine's calibration: both
+    /// figures and the model's error per point, and the share within ±15 %.
+    Fidelity {
+        /// Three points a lab, each measured once.
+        #[arg(long)]
+        quick: bool,
+    },
     #[command(name = "__worker", hide = true)]
     Worker { lab: String, spec: String },
 }
@@ -83,6 +90,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { figures, only } => bench::run(figures.as_deref(), only.as_deref()),
         Command::Calibrate { json } => native::calibrate::run(json),
+        Command::Fidelity { quick } => native::fidelity::run(quick).map(|_| ()),
         Command::Worker { .. } => Ok(()),
     }
 }
@@ -137,19 +145,22 @@ async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> 
     let port = listener.local_addr()?.port();
     let token = new_token().context("drawing a token")?;
     let host = host::describe(&base);
-    let calibration = native::calibrate::load(&host);
-    match &calibration {
+    let stored = native::calibrate::load(&host);
+    match &stored {
         shared::calibration::Stored::Calibrated { calibration } => {
             tracing::info!(measured_unix_ms = calibration.measured_unix_ms, "using this host's stored calibration")
         }
         shared::calibration::Stored::Refused { reason } => tracing::warn!(%reason, "stored calibration not used"),
         shared::calibration::Stored::Missing => tracing::info!("no stored calibration: run `syslab calibrate`"),
     }
+    let calibration = native::calibrate::shared(stored);
     let (runner, runner_thread) = Runner::start(RunnerConfig {
         scratch_base: base,
         worker_exe: experiment::current_exe()?,
         host: host.clone(),
         run_limit: native::runner::RUN_LIMIT,
+        calibration: calibration.clone(),
+        calibration_store: native::calibrate::store_path(),
     });
     let page = page_origins.first().cloned().unwrap_or_default();
     let state = ServerState::new(

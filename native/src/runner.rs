@@ -1,6 +1,7 @@
 //! The runner: experiments run one at a time, in the order they were asked for, each in its own scratch
 //! directory. A queued run can be cancelled before it starts, a running one is stopped (workers killed,
-//! scratch removed), and a client that goes away takes its runs with it.
+//! scratch removed), and a client that goes away takes its runs with it. A calibration of the machine is one of
+//! these runs: it waits its turn (it must not measure beside an experiment), and is cancelled the same ways.
 
 use crate::experiment::{self, CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::outbox::{Outbox, Sent};
@@ -11,7 +12,8 @@ use shared::params::ParamSet;
 use shared::protocol::{RunId, ServerMsg};
 use shared::trace::{Event, HostInfo};
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The most runs that may wait at once.
@@ -82,13 +84,20 @@ impl RunChannel {
     }
 }
 
+/// What a queued run does.
+#[derive(Debug)]
+pub enum Work {
+    /// A lab's experiment with validated parameters.
+    Lab { lab: LabId, params: ParamSet, seed: u64 },
+    /// Measures the machine's primitives, stores them and hands them to every connection.
+    Calibrate,
+}
+
 #[derive(Debug)]
 struct Job {
     conn: u64,
     request: u32,
-    lab: LabId,
-    params: ParamSet,
-    seed: u64,
+    work: Work,
     cancel: CancelFlag,
     channel: Arc<RunChannel>,
 }
@@ -114,6 +123,11 @@ pub struct RunnerConfig {
     pub host: HostInfo,
     /// The longest a run may go on before the runner stops it.
     pub run_limit: std::time::Duration,
+    /// The host's calibration: a calibration run replaces it, and every connection hears of it.
+    pub calibration: crate::calibrate::Shared,
+    /// Where a calibration run stores what it measured ([`crate::calibrate::store_path`]; `None`: nowhere, and
+    /// the run fails saying so).
+    pub calibration_store: Option<PathBuf>,
 }
 
 /// The companion's run limit: every lab's own budget is well inside it.
@@ -132,16 +146,8 @@ impl Runner {
         self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a run and tells the client its place. Parameters must be validated already.
-    pub fn submit(
-        &self,
-        conn: u64,
-        request: u32,
-        lab: LabId,
-        params: ParamSet,
-        seed: u64,
-        client: Client,
-    ) -> Result<RunId, u32> {
+    /// Queues a run and tells the client its place. A lab's parameters must be validated already.
+    pub fn submit(&self, conn: u64, request: u32, work: Work, client: Client) -> Result<RunId, u32> {
         let mut state = self.state();
         if state.queue.len() as u32 >= MAX_QUEUED {
             return Err(MAX_QUEUED);
@@ -151,7 +157,7 @@ impl Runner {
         let channel = Arc::new(RunChannel { run, client });
         let position = state.queue.len() as u32 + u32::from(state.running.is_some());
         channel.send(|run, seq| ServerMsg::Queued { request, run, seq, position });
-        state.queue.push_back(Job { conn, request, lab, params, seed, cancel: CancelFlag::default(), channel });
+        state.queue.push_back(Job { conn, request, work, cancel: CancelFlag::default(), channel });
         self.shared.1.notify_all();
         Ok(run)
     }
@@ -248,60 +254,12 @@ fn run_job(job: &Job, config: &RunnerConfig) {
         }
     };
     // Past the event ceiling the run is stopped, as the watchdog stops a run past its time.
-    let recorded = std::sync::atomic::AtomicU64::new(0);
-    let over_budget = std::sync::atomic::AtomicBool::new(false);
-    tracing::info!(run = channel.run.0, lab = %job.lab, "run starts");
-    // A watchdog: a run still going after the limit is cancelled (its workers killed, its scratch removed).
-    let timed_out = std::sync::atomic::AtomicBool::new(false);
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let result = std::thread::scope(|scope| {
-        let (timed_out, cancel) = (&timed_out, &job.cancel);
-        scope.spawn(move || {
-            if finished.recv_timeout(config.run_limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
-                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
-                cancel.cancel();
-            }
-        });
-        // The experiment hands its updates over and goes on: recording them (serialising, the log, the
-        // outbox) happens on a thread of its own, so a slow client or a big batch never holds up what is measured.
-        let (updates, recorder) = std::sync::mpsc::channel::<RunUpdate>();
-        let forwarding = scope.spawn(move || {
-            for update in recorder {
-                match update {
-                    RunUpdate::Started { info, actors } => {
-                        channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors });
-                    }
-                    RunUpdate::Events(events) => channel.send_events(events),
-                }
-            }
-        });
-        let result = {
-            let (recorded, over_budget) = (&recorded, &over_budget);
-            let sink = move |update: RunUpdate| {
-                if let RunUpdate::Events(events) = &update {
-                    let n = events.len() as u64;
-                    if recorded.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n > RUN_EVENT_CEILING {
-                        over_budget.store(true, std::sync::atomic::Ordering::SeqCst);
-                        job.cancel.cancel();
-                    }
-                }
-                // Gone only if the recording thread panicked; the run then ends without its events.
-                let _ = updates.send(update);
-            };
-            let ctx = RunContext {
-                scratch: scratch.path(),
-                cancel: &job.cancel,
-                host: &config.host,
-                worker_exe: &config.worker_exe,
-                sink: &sink,
-                event_budget: shared::lab::MAX_RUN_EVENTS,
-            };
-            experiment::run(job.lab, &job.params, job.seed, &ctx)
-        };
-        // Every update is recorded before the run's last message.
-        let _ = forwarding.join();
-        drop(done);
-        result
+    let over_budget = AtomicBool::new(false);
+    let timed_out = AtomicBool::new(false);
+    tracing::info!(run = channel.run.0, work = ?job.work, "run starts");
+    let result = watched(config.run_limit, &job.cancel, &timed_out, || match &job.work {
+        Work::Lab { lab, params, seed } => run_lab(job, (*lab, params, *seed), scratch.path(), config, &over_budget),
+        Work::Calibrate => calibrate(job, scratch.path(), config),
     });
     // The scratch directory goes before the run's last message: a client told the run ended may rely on it.
     drop(scratch);
@@ -312,11 +270,11 @@ fn run_job(job: &Job, config: &RunnerConfig) {
             let crate::runlog::Record { events, digest, messages } = record;
             channel.send(|run, seq| ServerMsg::Finished { run, seq, notes, events, digest, messages });
         }
-        Err(ExperimentError::Cancelled) if over_budget.load(std::sync::atomic::Ordering::SeqCst) => {
+        Err(ExperimentError::Cancelled) if over_budget.load(Ordering::SeqCst) => {
             let error = format!("the run passed the companion's ceiling of {RUN_EVENT_CEILING} events and was stopped");
             channel.send(|run, seq| ServerMsg::Failed { run, seq, error });
         }
-        Err(ExperimentError::Cancelled) if timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+        Err(ExperimentError::Cancelled) if timed_out.load(Ordering::SeqCst) => {
             let error = format!("the run passed its limit of {:?} and was stopped", config.run_limit);
             channel.send(|run, seq| ServerMsg::Failed { run, seq, error });
         }
@@ -331,6 +289,86 @@ fn run_job(job: &Job, config: &RunnerConfig) {
         log_bytes = channel.client.log.bytes(),
         "run ended; its scratch was removed before the last message"
     );
+}
+
+/// Runs `work` under a watchdog: a run still going after `limit` is cancelled (its workers killed, its scratch
+/// removed) and `timed_out` says so.
+fn watched<T>(limit: std::time::Duration, cancel: &CancelFlag, timed_out: &AtomicBool, work: impl FnOnce() -> T) -> T {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            if finished.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                timed_out.store(true, Ordering::SeqCst);
+                cancel.cancel();
+            }
+        });
+        let result = work();
+        drop(done);
+        result
+    })
+}
+
+/// A lab's experiment, its updates recorded and streamed as they come.
+fn run_lab(
+    job: &Job,
+    (lab, params, seed): (LabId, &ParamSet, u64),
+    scratch: &Path,
+    config: &RunnerConfig,
+    over_budget: &AtomicBool,
+) -> Result<Vec<shared::i18n::Text>, ExperimentError> {
+    let channel = &job.channel;
+    let recorded = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        // The experiment hands its updates over and goes on: recording them (serialising, the log, the
+        // outbox) happens on a thread of its own, so a slow client or a big batch never holds up what is measured.
+        let (updates, recorder) = std::sync::mpsc::channel::<RunUpdate>();
+        let forwarding = scope.spawn(move || {
+            for update in recorder {
+                match update {
+                    RunUpdate::Started { info, actors } => {
+                        channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors });
+                    }
+                    RunUpdate::Events(events) => channel.send_events(events),
+                }
+            }
+        });
+        let result = {
+            let recorded = &recorded;
+            let sink = move |update: RunUpdate| {
+                if let RunUpdate::Events(events) = &update {
+                    let n = events.len() as u64;
+                    if recorded.fetch_add(n, Ordering::SeqCst) + n > RUN_EVENT_CEILING {
+                        over_budget.store(true, Ordering::SeqCst);
+                        job.cancel.cancel();
+                    }
+                }
+                // Gone only if the recording thread panicked; the run then ends without its events.
+                let _ = updates.send(update);
+            };
+            let ctx = RunContext {
+                scratch,
+                cancel: &job.cancel,
+                host: &config.host,
+                worker_exe: &config.worker_exe,
+                sink: &sink,
+                event_budget: shared::lab::MAX_RUN_EVENTS,
+            };
+            experiment::run(lab, params, seed, &ctx)
+        };
+        // Every update is recorded before the run's last message.
+        let _ = forwarding.join();
+        result
+    })
+}
+
+/// A calibration run: measures the machine, stores what it measured for later starts, and hands it to every
+/// connection (their pages simulate with it from then on).
+fn calibrate(job: &Job, scratch: &Path, config: &RunnerConfig) -> Result<Vec<shared::i18n::Text>, ExperimentError> {
+    let calibration = crate::calibrate::measure(scratch, &config.worker_exe, &job.cancel)?;
+    crate::calibrate::store(&calibration, config.calibration_store.as_deref())?;
+    tracing::info!(path = ?config.calibration_store, "calibrated this host");
+    config.calibration.send_replace(shared::calibration::Stored::Calibrated { calibration });
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

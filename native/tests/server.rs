@@ -9,6 +9,7 @@ use native::runner::{Runner, RunnerConfig};
 use native::scratch::process_alive;
 use native::server::admission::Admission;
 use native::server::{ServerState, serve_until};
+use shared::calibration::Stored;
 use shared::live::{LiveRun, LiveStatus, Verification};
 use shared::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, WireError};
 use shared::{ParamSet, ParamValue};
@@ -37,19 +38,27 @@ async fn start_companion_with_limit(name: &str, run_limit: Duration) -> Companio
     let port = listener.local_addr().unwrap().port();
     let scratch = std::env::temp_dir().join(format!("syslab-server-test-{}-{name}", std::process::id()));
     let host = native::host::describe(&std::env::temp_dir());
+    let calibration = native::calibrate::shared(Stored::Missing);
     let (runner, runner_thread) = Runner::start(RunnerConfig {
         scratch_base: scratch.clone(),
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_syslab")),
         host: host.clone(),
         run_limit,
+        calibration: calibration.clone(),
+        calibration_store: Some(calibration_store(name)),
     });
     let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into(), exposed_host: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server =
-        tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host, Default::default()), async {
+        tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host, calibration), async {
             let _ = stopped.await;
         }));
     Companion { port, scratch, stop, server, runner_thread }
+}
+
+/// Where companion `name`'s calibration runs store what they measured.
+fn calibration_store(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("syslab-server-test-{}-{name}-data", std::process::id())).join("calibration.json")
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -336,6 +345,98 @@ async fn a_run_past_the_companions_limit_is_stopped_and_leaves_nothing() {
     assert!(pids.iter().all(|p| !process_alive(*p)), "a worker outlived the stopped run");
     let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
     assert!(empty, "the stopped run's scratch directory is still there");
+    let _ = std::fs::remove_dir_all(&c.scratch);
+}
+
+/// The next message `pick` takes, skipping the others.
+async fn next_of<T>(ws: &mut Socket, pick: impl Fn(ServerMsg) -> Option<T>) -> T {
+    loop {
+        if let Some(found) = pick(recv(ws).await) {
+            return found;
+        }
+    }
+}
+
+/// A calibration is a run like the others: it waits behind a running experiment, is cancelled there or while
+/// it measures and then leaves nothing; let run, it stores what it measured and every connection hears of it.
+#[tokio::test]
+async fn a_calibration_queues_like_a_run_and_reaches_every_connection() {
+    let c = start_companion("calibrate").await;
+    let store = calibration_store("calibrate");
+    let mut ws = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    let mut other = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    for socket in [&mut ws, &mut other] {
+        send(socket, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+        let hello = recv(socket).await;
+        assert!(matches!(hello, ServerMsg::Hello { calibration: Stored::Missing, .. }), "{hello:?}");
+    }
+    let params = lock_params(&[("procs", 2), ("duration_ms", 1_000)]);
+    send(&mut ws, ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 5 }.to_json()).await;
+    send(&mut ws, ClientMsg::Calibrate { request: 2 }.to_json()).await;
+    let (waiting, position) = next_of(&mut ws, |m| match m {
+        ServerMsg::Queued { request: 2, run, position, .. } => Some((run, position)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(position, 1, "the calibration waits behind the running experiment");
+    send(&mut ws, ClientMsg::Cancel { run: waiting }.to_json()).await;
+    next_of(&mut ws, |m| matches!(m, ServerMsg::Cancelled { run, .. } if run == waiting).then_some(())).await;
+
+    // Cancelled while it measures: nothing stored, nothing left.
+    send(&mut ws, ClientMsg::Calibrate { request: 3 }.to_json()).await;
+    let measuring = next_of(&mut ws, |m| match m {
+        ServerMsg::Queued { request: 3, run, position: 0, .. } => Some(run),
+        _ => None,
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&mut ws, ClientMsg::Cancel { run: measuring }.to_json()).await;
+    next_of(&mut ws, |m| match m {
+        ServerMsg::Cancelled { run, .. } if run == measuring => Some(()),
+        ServerMsg::Finished { run, .. } | ServerMsg::Failed { run, .. } if run == measuring => {
+            panic!("the calibration was not cancelled: {run:?}")
+        }
+        _ => None,
+    })
+    .await;
+    assert!(!store.exists(), "a cancelled calibration stored something");
+    let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
+    assert!(empty, "the cancelled calibration left files in the scratch base");
+
+    send(&mut ws, ClientMsg::Calibrate { request: 4 }.to_json()).await;
+    let run = next_of(&mut ws, |m| match m {
+        ServerMsg::Queued { request: 4, run, .. } => Some(run),
+        _ => None,
+    })
+    .await;
+    let calibrated = next_of(&mut ws, |m| match m {
+        ServerMsg::Calibration { calibration } => Some(calibration),
+        ServerMsg::Failed { error, .. } => panic!("the calibration failed: {error}"),
+        _ => None,
+    })
+    .await;
+    next_of(&mut ws, |m| matches!(m, ServerMsg::Finished { run: done, .. } if done == run).then_some(())).await;
+    let calibration = calibrated.calibration().expect("a calibration").clone();
+    for key in ["lock.cpus", "lock.flock_ns", "lock.wake_us", "mmap.scan_gbps", "watch.stat_ns", "methods.thread_start_us"]
+    {
+        let e = calibration.values.get(key).unwrap_or_else(|| panic!("{key} was not measured"));
+        assert!(e.value > 0.0 && e.repeats >= 1, "{key}: {e:?}");
+    }
+    let heard = next_of(&mut other, |m| match m {
+        ServerMsg::Calibration { calibration } => Some(calibration),
+        _ => None,
+    })
+    .await;
+    assert_eq!(heard, calibrated, "the other connection heard of the new calibration");
+    let here = native::host::describe(&std::env::temp_dir());
+    assert_eq!(shared::calibration::Calibration::read(&std::fs::read_to_string(&store).unwrap(), &here), Ok(calibration));
+    // A connection opened now is told it in hello.
+    let mut late = connect(c.port, ORIGIN, TOKEN).await.unwrap();
+    send(&mut late, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;
+    assert!(matches!(recv(&mut late).await, ServerMsg::Hello { calibration: Stored::Calibrated { .. }, .. }));
+    let empty = std::fs::read_dir(&c.scratch).map(|d| d.count() == 0).unwrap_or(true);
+    assert!(empty, "the calibration left files in the scratch base");
+    let _ = std::fs::remove_dir_all(store.parent().unwrap());
     let _ = std::fs::remove_dir_all(&c.scratch);
 }
 

@@ -75,6 +75,19 @@ pub enum Origin {
 pub enum Probe {
     /// One cheap system call (`getppid`), in nanoseconds.
     Syscall,
+    /// An uncontended `flock(LOCK_EX)` and `flock(LOCK_UN)` of a file, in nanoseconds.
+    FlockPair,
+    /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
+    FlockWake,
+    /// One `stat(2)` of a cached file, in nanoseconds.
+    Stat,
+    /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
+    /// into a program's buffer, in GB/s.
+    Copy,
+    /// The labs' checksum over memory that is not in the CPU's caches, as a mapping is read in place, in GB/s.
+    Scan,
+    /// One minor page fault of a mapped file in the page cache (the kernel maps up to 16 pages), in ns.
+    Fault,
 }
 
 /// A model parameter of `lab` that a calibration gives a value.
@@ -102,9 +115,20 @@ pub const PRIMITIVES: &[Primitive] = &[
     figure(LabId::Pipeline, "wake_us", "channel_handoff_p50", 1e-3),
     Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
-    Primitive { lab: LabId::Io, param: "syscall_ns", from: Origin::Probe(Probe::Syscall) },
-    Primitive { lab: LabId::Mmap, param: "syscall_ns", from: Origin::Probe(Probe::Syscall) },
+    Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
+    probe(LabId::Io, "syscall_ns", Probe::Syscall),
+    probe(LabId::Mmap, "syscall_ns", Probe::Syscall),
+    probe(LabId::Mmap, "copy_gbps", Probe::Copy),
+    probe(LabId::Mmap, "scan_gbps", Probe::Scan),
+    probe(LabId::Mmap, "fault_ns", Probe::Fault),
+    probe(LabId::Lock, "flock_ns", Probe::FlockPair),
+    probe(LabId::Lock, "wake_us", Probe::FlockWake),
+    probe(LabId::Watch, "stat_ns", Probe::Stat),
 ];
+
+const fn probe(lab: LabId, param: &'static str, probe: Probe) -> Primitive {
+    Primitive { lab, param, from: Origin::Probe(probe) }
+}
 
 /// The labs whose experiments a calibration runs for its figures.
 pub fn source_labs() -> std::collections::BTreeSet<LabId> {
@@ -221,17 +245,24 @@ impl Calibration {
         )
     }
 
-    /// The parameters `lab`'s model takes from this calibration, rounded to the parameter's whole units.
+    /// The parameters `lab`'s model takes from this calibration: rounded to a whole parameter's units, to two
+    /// decimals for a fractional one, within the parameter's range.
     pub fn params_for(&self, lab: LabId) -> ParamSet {
+        use crate::params::ParamKind;
         PRIMITIVES
             .iter()
             .filter(|p| p.lab == lab)
             .filter_map(|p| {
                 let estimate = self.values.get(&p.key())?;
                 let spec = lab.info().params.iter().find(|s| s.key == p.param)?;
-                let crate::params::ParamKind::Int { min, max, .. } = spec.kind else { return None };
-                let value = (libm::round(estimate.value) as i64).clamp(min, max);
-                Some((p.param.to_owned(), ParamValue::Int(value)))
+                let value = match spec.kind {
+                    ParamKind::Int { min, max, .. } => ParamValue::Int((libm::round(estimate.value) as i64).clamp(min, max)),
+                    ParamKind::Float { min, max, .. } => {
+                        ParamValue::Float((libm::round(estimate.value * 100.0) / 100.0).clamp(min, max))
+                    }
+                    ParamKind::Choice { .. } => return None,
+                };
+                Some((p.param.to_owned(), value))
             })
             .collect()
     }
@@ -323,7 +354,10 @@ mod tests {
             LabId::Methods,
             vec![figure("process_start_p50", 812_400.0), figure("thread_start_p50", 41_700.0), repeats],
         )]);
-        let probes = BTreeMap::from([(Probe::Syscall, Estimate { value: 87.0, spread: 2.0, repeats: 5 })]);
+        let probes = BTreeMap::from([
+            (Probe::Syscall, Estimate { value: 87.0, spread: 2.0, repeats: 5 }),
+            (Probe::Scan, Estimate { value: 6.4321, spread: 0.2, repeats: 7 }),
+        ]);
         Calibration::from_measurements(host(2), 1_700_000_000_000, &Measurements { figures, probes })
     }
 
@@ -335,9 +369,11 @@ mod tests {
         assert_eq!(start.repeats, 3);
         assert_eq!(c.params_for(LabId::Methods)["process_start_us"], ParamValue::Int(812));
         assert_eq!(c.params_for(LabId::Pipeline)["spawn_us"], ParamValue::Int(42));
-        assert!(c.params_for(LabId::Lock).is_empty(), "nothing calibrated for the lock model yet");
+        assert_eq!(c.params_for(LabId::Lock)["cpus"], ParamValue::Int(2), "the lock model's CPUs are the host's");
         assert_eq!(c.params_for(LabId::Amdahl)["cores"], ParamValue::Int(2), "the host's CPUs");
         assert_eq!(c.params_for(LabId::Io)["syscall_ns"], ParamValue::Int(87), "the probe");
+        assert_eq!(c.params_for(LabId::Mmap)["scan_gbps"], ParamValue::Float(6.43), "a bandwidth to two decimals");
+        assert!(!c.params_for(LabId::Mmap).contains_key("copy_gbps"), "a probe not measured sets nothing");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod digest;
 pub mod export;
 pub mod fidelity;
+pub mod fidelity_grid;
 pub mod figures;
 pub mod golden;
 pub mod i18n;

@@ -165,6 +165,7 @@ impl LiveRun {
             ServerMsg::Cancelled { .. } => self.end_with(seq, LiveStatus::Cancelled),
             ServerMsg::Failed { error, .. } => self.end_with(seq, LiveStatus::Failed(Text::Literal(error))),
             ServerMsg::Hello { .. }
+            | ServerMsg::Calibration { .. }
             | ServerMsg::Error { .. }
             | ServerMsg::Lagged { .. }
             | ServerMsg::Evicted { .. } => {}

@@ -50,6 +50,12 @@ pub enum ClientMsg {
     Cancel {
         run: RunId,
     },
+    /// Measure this machine's primitives for the models (what `syslab calibrate` does). It queues like a run:
+    /// the reply is `queued` with its run id (which `cancel` takes), then `finished`, `cancelled` or `failed`;
+    /// a calibration that was measured and stored also reaches every connection as `calibration`.
+    Calibrate {
+        request: u32,
+    },
     /// Send this run's messages `from_seq..to_seq` again (the end excluded): they were missed.
     Resend {
         run: RunId,
@@ -67,6 +73,10 @@ pub enum ServerMsg {
         host: HostInfo,
         /// This host's stored calibration, which the page's models use by default (or why there is none).
         #[serde(default)]
+        calibration: crate::calibration::Stored,
+    },
+    /// The host's calibration changed (a calibration run stored a new one): the models use it from now on.
+    Calibration {
         calibration: crate::calibration::Stored,
     },
     /// The run was accepted and waits behind `position` others (0: it starts now).
@@ -250,6 +260,7 @@ impl ServerMsg {
             | ServerMsg::Cancelled { run, seq }
             | ServerMsg::Failed { run, seq, .. } => Some((*run, *seq)),
             ServerMsg::Hello { .. }
+            | ServerMsg::Calibration { .. }
             | ServerMsg::Error { .. }
             | ServerMsg::Lagged { .. }
             | ServerMsg::Evicted { .. } => None,

@@ -34,8 +34,10 @@ fn arb_params() -> impl Strategy<Value = ParamSet> {
         10i64..=60,
         prop_oneof![Just("none"), Just("kill_holder"), Just("rogue_writer")],
         0i64..=100,
+        1i64..=8,
+        10i64..=5_000,
     )
-        .prop_map(|(procs, mode, readers, retry, think, hold, dist, duration, demo, wake)| {
+        .prop_map(|(procs, mode, readers, retry, think, hold, dist, duration, demo, wake, cpus, flock)| {
             use ParamValue::{Int, Text};
             params(&[
                 ("procs", Int(procs)),
@@ -48,6 +50,8 @@ fn arb_params() -> impl Strategy<Value = ParamSet> {
                 ("duration_ms", Int(duration)),
                 ("demo", Text(demo.into())),
                 ("wake_us", Int(wake)),
+                ("cpus", Int(cpus)),
+                ("flock_ns", Int(flock)),
             ])
         })
 }

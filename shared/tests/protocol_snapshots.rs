@@ -57,6 +57,7 @@ fn server_messages() -> Vec<ServerMsg> {
                 reason: Text::new("error.calibration.version").with("found", 2).with("version", 1),
             },
         },
+        ServerMsg::Calibration { calibration: Stored::Missing },
         ServerMsg::Queued { request: 1, run, seq: 0, position: 0 },
         ServerMsg::Started {
             run,
@@ -174,6 +175,7 @@ fn client_messages_as_json() {
         ClientMsg::Hello { protocol: 2 },
         ClientMsg::StartRun { request: 1, lab: "lock".into(), params, seed: 42 },
         ClientMsg::Cancel { run: RunId(3) },
+        ClientMsg::Calibrate { request: 2 },
         ClientMsg::Resend { run: RunId(3), from_seq: 4, to_seq: 9 },
     ];
     for msg in &msgs {

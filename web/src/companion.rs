@@ -183,6 +183,7 @@ impl Reducible for CompanionState {
                     s.host = Some(host);
                     s.calibration = Some(calibration);
                 }
+                ServerMsg::Calibration { calibration } => s.calibration = Some(calibration),
                 ServerMsg::Error { request, error } => {
                     let text = error.text();
                     if let Some(request) = request {
@@ -214,6 +215,8 @@ pub struct Connection {
     ingest: RefCell<Ingest>,
     /// The next progress update, while one is due.
     progress: RefCell<Option<Timeout>>,
+    /// The last request number handed out: every request of the page's life has its own.
+    last_request: Cell<u32>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -233,6 +236,7 @@ impl Connection {
             retry: RefCell::new(None),
             ingest: RefCell::new(Ingest::default()),
             progress: RefCell::new(None),
+            last_request: Cell::new(0),
         })
     }
 
@@ -245,6 +249,13 @@ impl Connection {
     pub fn retry_now(self: &Rc<Self>) {
         self.retry.borrow_mut().take();
         self.connect();
+    }
+
+    /// A request number no other request of this page has had (the replies are matched by it).
+    pub fn next_request(&self) -> u32 {
+        let next = self.last_request.get() + 1;
+        self.last_request.set(next);
+        next
     }
 
     /// Sends a message; false if there is no open connection.
@@ -295,7 +306,9 @@ impl Connection {
         if let ServerMsg::Queued { request, run, .. } = &msg {
             self.dispatch.emit(CompanionAction::Requested { request: *request, run: *run });
         }
-        let about_connection = matches!(msg, ServerMsg::Hello { .. } | ServerMsg::Error { .. }).then(|| msg.clone());
+        let about_connection =
+            matches!(msg, ServerMsg::Hello { .. } | ServerMsg::Calibration { .. } | ServerMsg::Error { .. })
+                .then(|| msg.clone());
         let handled = self.ingest.borrow_mut().handle(msg, text_hash);
         for ask in &handled.asks {
             self.send(ask);

@@ -3,6 +3,7 @@
 //! parameters and seed (the permalink). Its state is one reducer ([`LabState`]); the callbacks here dispatch
 //! to it and do the effects (simulate, ask the companion, load the player, write the permalink).
 
+use crate::calibrate_button::CalibrateButton;
 use crate::companion::{CompanionCtx, ConnectionPanel};
 use crate::lab::{self, TraceRef};
 use crate::lab_state::{LabAction, LabState, OpenError, Shown};
@@ -40,7 +41,6 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         let (raw, seed, named) = permalink::read(info.params);
         LabState::new(lab, raw, named, seed)
     });
-    let next_request = use_mut_ref(|| 1u32);
     let player = use_reducer(PlayerState::default);
     let companion = use_context::<CompanionCtx>();
     let checked = param_form::check(lab, &state.raw);
@@ -117,11 +117,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         let (state, companion) = (state.clone(), companion.clone());
         Callback::from(move |_: MouseEvent| {
             let (Some(ctx), Ok(params)) = (&companion, param_form::check(lab, &state.raw)) else { return };
-            let request = {
-                let mut next = next_request.borrow_mut();
-                *next += 1;
-                *next
-            };
+            let request = ctx.conn.next_request();
             let start = ClientMsg::StartRun { request, lab: lab.as_str().to_owned(), params, seed: state.seed };
             if ctx.conn.send(&start) {
                 state.dispatch(LabAction::AskedLive { request });
@@ -255,6 +251,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                 <aside class="controls">
                     <ParamForm lab={lab} specs={info.params} values={state.raw.clone()} errors={errors.clone()} on_change={on_param}
                         calibration={calibration} />
+                    <CalibrateButton />
                     <div class="field seed">
                         <label for="param-seed">{lang.ui("ui.lab.seed")}</label>
                         <div class="control">

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod calibrate_button;
 pub mod companion;
 pub mod dom;
 pub mod home;

@@ -19,8 +19,9 @@ const DATA_FILE: &str = "data.bin";
 /// The ceiling copies through a buffer this big, as a well-sized read(2) would.
 const CEILING_BUFFER: usize = 64 << 10;
 
-/// The only `unsafe` of the lab: mapping the file, and asking the kernel which of its pages are resident.
-mod fenced {
+/// The only `unsafe` of the lab (and of the calibration's fault probe): mapping the file, and asking the kernel
+/// which of its pages are resident.
+pub(crate) mod fenced {
     #![allow(unsafe_code)] // Mapping a file and mincore have no safe interface; both are fenced here.
 
     use std::fs::File;

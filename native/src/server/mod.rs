@@ -23,8 +23,8 @@ pub struct ServerState {
     pub admission: Admission,
     pub runner: Runner,
     pub host: HostInfo,
-    /// This host's calibration as hello tells it (replaced when the companion calibrates again).
-    pub calibration: std::sync::RwLock<shared::calibration::Stored>,
+    /// This host's calibration as hello tells it; a calibration run replaces it and every session passes it on.
+    pub calibration: crate::calibrate::Shared,
     /// Every connection's run log, kept within the companion's cap.
     pub logs: Arc<crate::runlog::LogBook>,
     next_conn: AtomicU64,
@@ -40,14 +40,14 @@ impl ServerState {
         admission: Admission,
         runner: Runner,
         host: HostInfo,
-        calibration: shared::calibration::Stored,
+        calibration: crate::calibrate::Shared,
     ) -> Arc<Self> {
         let (stop, stopping) = watch::channel(false);
         Arc::new(ServerState {
             admission,
             runner,
             host,
-            calibration: std::sync::RwLock::new(calibration),
+            calibration,
             logs: crate::runlog::LogBook::new(crate::runlog::ALL_LOGS_CAP),
             next_conn: AtomicU64::new(1),
             open_sessions: AtomicUsize::new(0),

@@ -1,10 +1,10 @@
-//! One websocket connection: hello first, then run requests, cancels and resends of what the live stream left
-//! out (from the connection's [`RunLog`]). Bad input gets one typed error reply and the connection stays open; a protocol violation (a message over the size limit, invalid UTF-8 in a text
+//! One websocket connection: hello first, then run and calibration requests, cancels and resends of what the
+//! live stream left out (from the connection's [`RunLog`]); a new calibration of the host is passed on as it comes. Bad input gets one typed error reply and the connection stays open; a protocol violation (a message over the size limit, invalid UTF-8 in a text
 //! frame) closes it with the matching close code; a disconnect cancels the connection's runs.
 
 use super::ServerState;
 use crate::runlog::RUN_LOG_CAP;
-use crate::runner::Client;
+use crate::runner::{Client, Work};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
 use shared::LabId;
@@ -45,12 +45,21 @@ pub async fn serve(socket: WebSocket, conn: u64, state: Arc<ServerState>) {
     tracing::info!(conn, "client connected");
     let mut greeted = false;
     let mut stopping = state.stopping.clone();
+    // A calibration stored while the connection is open reaches it at once; hello carries the one before.
+    let mut calibration = state.calibration.subscribe();
     loop {
         let frame = tokio::select! {
             frame = stream.next() => match frame {
                 Some(frame) => frame,
                 None => break,
             },
+            Ok(()) = calibration.changed() => {
+                let calibration = calibration.borrow_and_update().clone();
+                if greeted {
+                    client.outbox.send(&ServerMsg::Calibration { calibration });
+                }
+                continue;
+            }
             _ = stopping.wait_for(|stop| *stop) => break,
         };
         let text = match frame {
@@ -107,7 +116,7 @@ fn handle(text: &str, conn: u64, greeted: &mut bool, state: &ServerState, client
                 return Err((None, WireError::ProtocolMismatch { client: protocol, server: PROTOCOL_VERSION }));
             }
             *greeted = true;
-            let calibration = state.calibration.read().map(|c| c.clone()).unwrap_or_default();
+            let calibration = state.calibration.borrow().clone();
             client.outbox.send(&ServerMsg::Hello { protocol: PROTOCOL_VERSION, host: state.host.clone(), calibration });
             Ok(())
         }
@@ -118,10 +127,15 @@ fn handle(text: &str, conn: u64, greeted: &mut bool, state: &ServerState, client
             let params = lab.validate(&params).map_err(|error| refuse(WireError::Params { error }))?;
             state
                 .runner
-                .submit(conn, request, lab, params, seed, client.clone())
+                .submit(conn, request, Work::Lab { lab, params, seed }, client.clone())
                 .map(|_| ())
                 .map_err(|limit| refuse(WireError::QueueFull { limit }))
         }
+        ClientMsg::Calibrate { request } => state
+            .runner
+            .submit(conn, request, Work::Calibrate, client.clone())
+            .map(|_| ())
+            .map_err(|limit| (Some(request), WireError::QueueFull { limit })),
         ClientMsg::Cancel { run } => {
             if state.runner.cancel(conn, run) {
                 Ok(())

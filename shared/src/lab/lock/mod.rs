@@ -39,9 +39,10 @@ pub static INFO: LabInfo = LabInfo {
         "Try: raise the processes from 2 to 32 in blocking mode and watch throughput stay flat while waits grow; \
          switch to non-blocking with a 50 µs retry and watch the failed attempts and the fairness index; give \
          half the processes shared locks; then run the two demonstrations, a killed holder and a rogue writer, \
-         simulated and on this machine. Finally set the think time to 0 and compare: the model, which has no \
-         scheduler, lets a releasing process take the lock straight back and starve the rest, while the real run \
-         shows how this kernel's scheduler interleaves them.",
+         simulated and on this machine. Finally set the think time to 0 and compare with 2 processes and with 8: \
+         the model runs the processes on the machine's CPUs, and a waiter woken when no CPU is idle takes the CPU \
+         of the process that woke it (the scheduler favours a task that slept), so the lock goes round at one \
+         wake-up per hand-off; while a CPU is idle, the releasing process takes the lock straight back.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
@@ -160,9 +161,26 @@ static PARAMS: &[ParamSpec] = &[
         key: "wake_us",
         label: "Wake-up latency",
         unit: "µs",
-        help: "Simulation only: how long the kernel takes to wake a blocked waiter on another CPU (measured \
-               on these machines: 30–45 µs).",
+        help: "Simulation only: from a holder's unlock to a waiter blocked in flock holding the lock (reference: \
+               35 µs, measured on another machine; calibrating measures this one's).",
         kind: ParamKind::Int { min: 0, max: 10_000, default: 35 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "flock_ns",
+        label: "flock call",
+        unit: "ns",
+        help: "Simulation only: one uncontended flock(LOCK_EX) and flock(LOCK_UN), which every turn at the lock \
+               pays (reference: 1 µs; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "cpus",
+        label: "CPUs",
+        unit: "",
+        help: "Simulation only: how many CPUs run the processes (reference: 2; calibrating sets this machine's).",
+        kind: ParamKind::Int { min: 1, max: 256, default: 2 },
         simulation_only: true,
     },
     crate::repeats::spec(3),
@@ -244,6 +262,9 @@ pub struct LockParams {
     pub duration: Nanos,
     pub demo: Demo,
     pub wake: Nanos,
+    /// One uncontended lock and unlock.
+    pub flock: Nanos,
+    pub cpus: u32,
 }
 
 impl LockParams {
@@ -262,6 +283,8 @@ impl LockParams {
                 duration: Nanos::from_millis(r.uint("duration_ms")),
                 demo: r.pick("demo")?,
                 wake: micros("wake_us"),
+                flock: Nanos(r.uint("flock_ns")),
+                cpus: r.uint("cpus") as u32,
             })
         })
     }

@@ -2,6 +2,14 @@
 //! lessons: a release wakes every blocked waiter after a wake-up latency and they race for the lock (so a
 //! process that comes straight back can take it first); shared requests are granted whenever no writer holds the
 //! lock, even while a writer waits (writer starvation); LOCK_NB and lock-file attempts fail at once and retry.
+//!
+//! The processes run on the machine's CPUs, as the scheduler would put them. A process spinning through a short
+//! wait (the real workers spin the last [`SPIN`] of every wait) keeps a CPU; a blocked or sleeping one does not.
+//! A woken waiter takes an idle CPU if there is one; if there is none, it takes the CPU of the process that woke
+//! it (the scheduler favours a task that slept), which goes on only after the woken have had their go — so at
+//! think time 0 the lock goes round the waiters at one wake-up per hand-off. More spinners than CPUs share them:
+//! each one's spun time stretches by how many want a CPU per CPU (how LOCK_NB retrying collapses). Every turn at
+//! the lock pays its flock calls.
 
 use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use crate::LabId;
@@ -13,6 +21,9 @@ use crate::sim::{self, Model, Stop, Timers};
 use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
 use std::collections::VecDeque;
+
+/// A wait this short is spun whole by the real workers (`native::wait::SPIN_ALONE_NS`): the process keeps its CPU.
+pub const SPIN: Nanos = Nanos(20_000);
 
 /// Simulates a validated parameter set.
 pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
@@ -159,7 +170,7 @@ impl LockModel {
                 self.timers.set(now, Wake::Kill);
             }
             let hold = self.draw(i, self.p.hold);
-            self.timers.set(now + hold, Wake::Proc(i));
+            self.timers.set(now + self.stretched(hold, self.p.hold), Wake::Proc(i));
             return;
         }
         match self.p.mode {
@@ -174,7 +185,8 @@ impl LockModel {
                     self.states[i as usize] = State::Done;
                 } else {
                     self.states[i as usize] = State::Waiting;
-                    self.timers.set(now + self.p.retry, Wake::Proc(i));
+                    let retry = self.stretched(self.p.retry, self.p.retry) + Nanos(self.p.flock.0 / 2);
+                    self.timers.set(now + retry, Wake::Proc(i));
                 }
             }
         }
@@ -191,17 +203,52 @@ impl LockModel {
             self.file = FileState::Absent;
         }
         self.emit(now, ActorId(i), LockEvent::Released);
-        self.wake_waiters(now);
         self.states[i as usize] = State::Thinking;
+        // Preempted by a woken waiter, the process goes on once the woken have had their go at the lock.
+        let back = if self.wake_waiters(now) { now + self.p.wake } else { now };
         let think = self.draw(i, self.p.think);
-        self.timers.set(now + think, Wake::Proc(i));
+        // The unlock and the next request's lock are the turn's flock calls.
+        self.timers.set(back + self.stretched(think, self.p.think) + self.p.flock, Wake::Proc(i));
     }
 
-    /// The kernel wakes every blocked waiter; each retries after the wake-up latency and the first wins.
-    fn wake_waiters(&mut self, now: Nanos) {
+    /// The kernel wakes every blocked waiter; each retries after the wake-up latency and the first wins. True if
+    /// the waiters outnumber the idle CPUs, so that one takes the CPU of the process that woke them.
+    fn wake_waiters(&mut self, now: Nanos) -> bool {
+        let woken = self.waiters.len() as u32;
+        let idle = self.p.cpus.saturating_sub(self.on_cpu());
         while let Some(w) = self.waiters.pop_front() {
             self.timers.set(now + self.p.wake, Wake::Proc(w));
         }
+        woken > idle
+    }
+
+    /// How many processes want a CPU now: those spinning through a short hold, think or retry, and woken waiters
+    /// on their way back to the lock.
+    fn on_cpu(&self) -> u32 {
+        let spins = |mean: Nanos| u32::from(mean <= SPIN);
+        let (mut holding, mut thinking, mut waiting) = (0u32, 0u32, 0u32);
+        for state in &self.states {
+            match state {
+                State::Holding { .. } => holding += 1,
+                State::Thinking => thinking += 1,
+                State::Waiting => waiting += 1,
+                State::Dead | State::Done => {}
+            }
+        }
+        // A blocked waiter is in the queue, asleep; one out of it is a woken waiter on its way back.
+        let waiting_on_cpu = match self.p.mode {
+            AcquireMode::Blocking => waiting.saturating_sub(self.waiters.len() as u32),
+            AcquireMode::NonBlocking | AcquireMode::LockFile => spins(self.p.retry) * waiting,
+        };
+        spins(self.p.hold) * holding + spins(self.p.think) * thinking + waiting_on_cpu
+    }
+
+    /// The time a process needs for `wait` drawn around `mean`: a spun wait stretches while more processes want a
+    /// CPU than there are, as they share them.
+    fn stretched(&self, wait: Nanos, mean: Nanos) -> Nanos {
+        let wanting = u64::from(self.on_cpu());
+        let cpus = u64::from(self.p.cpus.max(1));
+        if mean > SPIN || wanting <= cpus { wait } else { Nanos(wait.0 * wanting / cpus) }
     }
 
     /// The demonstration's victim is P0 (always a writer): killed at its first hold from a third of the run on.
@@ -220,7 +267,7 @@ impl LockModel {
             self.file = FileState::Stale;
         } else {
             // The kernel drops a flock with the last descriptor of a dead process.
-            self.wake_waiters(now);
+            let _preempted_nobody = self.wake_waiters(now);
         }
     }
 

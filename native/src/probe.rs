@@ -1,0 +1,185 @@
+//! The bare primitives a calibration times outside any lab (`shared::calibration::Probe`): each a short loop of
+//! the very operation a model charges for, timed on this machine and divided by what it did. One call of
+//! [`sample`] is one sample; the calibration repeats it for a median and its spread.
+
+use crate::experiment::mmap::checksum;
+use shared::calibration::Probe;
+use std::fs::File;
+use std::path::Path;
+use std::time::Instant;
+
+/// Why a probe could not be timed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{what}: {source}")]
+    Io { what: &'static str, source: std::io::Error },
+    #[error("{0}")]
+    Unmeasurable(&'static str),
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ProbeError {
+    move |source| ProbeError::Io { what, source }
+}
+
+/// Memory the copy and the scan read: well beyond any CPU cache here, so they measure memory, not a cache.
+const MEMORY_BYTES: usize = 64 << 20;
+
+/// One sample of `probe`, in its unit, with its files in `dir` (removed with it).
+pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
+    match probe {
+        Probe::Syscall => Ok(per_call(100_000, || {
+            // rustix makes the system call itself (no libc cache), so this is one kernel entry a call.
+            std::hint::black_box(rustix::process::getppid());
+        })),
+        Probe::FlockPair => {
+            let file = File::create(dir.join("flock-pair")).map_err(io("creating the probe's file"))?;
+            let mut failed = None;
+            let ns = per_call(20_000, || {
+                use rustix::fs::{FlockOperation, flock};
+                if let Err(err) = flock(&file, FlockOperation::LockExclusive).and(flock(&file, FlockOperation::Unlock))
+                {
+                    failed = Some(err);
+                }
+            });
+            match failed {
+                Some(err) => Err(ProbeError::Io { what: "flock", source: err.into() }),
+                None => Ok(ns),
+            }
+        }
+        Probe::FlockWake => flock_wake(dir),
+        Probe::Stat => {
+            let path = dir.join("stat-me");
+            std::fs::write(&path, b"syslab").map_err(io("creating the probe's file"))?;
+            Ok(per_call(20_000, || {
+                std::hint::black_box(rustix::fs::stat(path.as_path()).ok());
+            }))
+        }
+        Probe::Copy => {
+            let memory = filled(MEMORY_BYTES);
+            let mut buffer = vec![0u8; 64 << 10];
+            let start = Instant::now();
+            for piece in memory.chunks(buffer.len()) {
+                buffer[..piece.len()].copy_from_slice(piece);
+                std::hint::black_box(&mut buffer);
+            }
+            Ok(gbps(MEMORY_BYTES, start))
+        }
+        Probe::Scan => {
+            let memory = filled(MEMORY_BYTES);
+            let start = Instant::now();
+            std::hint::black_box(checksum(std::hint::black_box(&memory)));
+            Ok(gbps(MEMORY_BYTES, start))
+        }
+        Probe::Fault => fault(dir),
+    }
+}
+
+/// Nanoseconds per call of `f`, over `calls` calls.
+fn per_call(calls: u32, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..calls {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(calls)
+}
+
+fn gbps(bytes: usize, start: Instant) -> f64 {
+    bytes as f64 / start.elapsed().as_nanos().max(1) as f64
+}
+
+/// Memory with every page touched (so neither probe pays its first faults) and content no compiler can know.
+fn filled(bytes: usize) -> Vec<u8> {
+    let mut memory = vec![0u8; bytes];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
+    for word in memory.chunks_exact_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        word.copy_from_slice(&x.to_le_bytes());
+    }
+    memory
+}
+
+/// The median over rounds of: a waiter blocks in `flock(LOCK_EX)` on its own open file of a file another
+/// thread holds; the holder notes the time and unlocks; the waiter notes when it holds. In µs.
+fn flock_wake(dir: &Path) -> Result<f64, ProbeError> {
+    use rustix::fs::{FlockOperation, flock};
+    const ROUNDS: usize = 60;
+    let path = dir.join("flock-wake");
+    let holder = File::create(&path).map_err(io("creating the probe's file"))?;
+    let waiter = File::open(&path).map_err(io("opening the probe's file"))?;
+    let origin = Instant::now();
+    let (ask, asked) = std::sync::mpsc::channel::<()>();
+    let (tell, told) = std::sync::mpsc::channel::<Result<u64, std::io::Error>>();
+    let waiting = std::thread::spawn(move || {
+        for () in asked {
+            let got = flock(&waiter, FlockOperation::LockExclusive)
+                .map(|()| origin.elapsed().as_nanos() as u64)
+                .and_then(|t| flock(&waiter, FlockOperation::Unlock).map(|()| t));
+            if tell.send(got.map_err(std::io::Error::from)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut latencies = Vec::with_capacity(ROUNDS);
+    let mut result = Ok(());
+    for _ in 0..ROUNDS {
+        if let Err(err) = flock(&holder, FlockOperation::LockExclusive) {
+            result = Err(ProbeError::Io { what: "flock", source: err.into() });
+            break;
+        }
+        if ask.send(()).is_err() {
+            break;
+        }
+        // Long enough for the waiter to be asleep in the kernel's wait queue, not on its way there.
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        let unlocked = origin.elapsed().as_nanos() as u64;
+        if let Err(err) = flock(&holder, FlockOperation::Unlock) {
+            result = Err(ProbeError::Io { what: "flock", source: err.into() });
+            break;
+        }
+        match told.recv() {
+            Ok(Ok(held)) => latencies.push(held.saturating_sub(unlocked) as f64 / 1e3),
+            Ok(Err(source)) => {
+                result = Err(ProbeError::Io { what: "flock", source });
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    drop(ask);
+    let _ = waiting.join();
+    result?;
+    latencies.sort_by(f64::total_cmp);
+    shared::repeats::median(&latencies).ok_or(ProbeError::Unmeasurable("the waiter never held the lock"))
+}
+
+/// Nanoseconds per minor fault: a file in the page cache mapped afresh and one byte of each page read, the
+/// faults counted by the kernel (`getrusage`), so fault-around (several pages a fault) is in the figure.
+fn fault(dir: &Path) -> Result<f64, ProbeError> {
+    const BYTES: usize = 32 << 20;
+    let path = dir.join("fault-me");
+    if !path.exists() {
+        std::fs::write(&path, filled(BYTES)).map_err(io("creating the probe's file"))?;
+    }
+    let file = File::open(&path).map_err(io("opening the probe's file"))?;
+    let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
+    let page = rustix::param::page_size();
+    let before = minor_faults();
+    let start = Instant::now();
+    let mut sum = 0u64;
+    for offset in (0..map.len()).step_by(page) {
+        sum = sum.wrapping_add(u64::from(map[offset]));
+    }
+    let ns = start.elapsed().as_nanos() as f64;
+    std::hint::black_box(sum);
+    let faults = minor_faults().saturating_sub(before);
+    if faults == 0 {
+        return Err(ProbeError::Unmeasurable("reading a fresh mapping took no page faults"));
+    }
+    Ok(ns / faults as f64)
+}
+
+fn minor_faults() -> u64 {
+    crate::usage::usage(crate::usage::Who::Thread).minor_faults
+}
