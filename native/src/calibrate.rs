@@ -39,13 +39,15 @@ pub fn shared(stored: Stored) -> Shared {
 pub fn measure(base: &Path, exe: &Path, cancel: &experiment::CancelFlag) -> Result<Calibration, ExperimentError> {
     let started = Instant::now();
     let mut measured = Measurements::default();
-    for lab in shared::calibration::source_labs() {
-        tracing::info!(%lab, "calibrating: the lab's experiment");
-        let params = lab.validate(&shared::ParamSet::new())?;
+    for source in shared::calibration::sources() {
+        let lab = source.lab;
+        tracing::info!(%lab, query = source.query, "calibrating: the lab's experiment");
+        let given = shared::fidelity_grid::Point { lab, query: source.query }.params(&[])?;
+        let params = lab.validate(&given)?;
         let run = experiment::run_headless(lab, &params, 1, base, exe, cancel, &|_, _| {})?;
         run.outcome?;
         let trace = run.trace.ok_or_else(|| ExperimentError::Worker(format!("the {lab} lab reported nothing")))?;
-        measured.figures.insert(lab, shared::lab::metrics(&trace));
+        measured.figures.insert(source, shared::lab::metrics(&trace));
     }
     let scratch = crate::scratch::Scratch::create(base, u64::from(std::process::id()) << 20)
         .map_err(ExperimentError::io("creating the probes' directory"))?;
@@ -74,7 +76,8 @@ pub fn store(calibration: &Calibration, path: Option<&Path>) -> Result<(), Exper
     }
     // Written aside and renamed: a start that reads it meanwhile finds the old file or the new, never half.
     let partial = path.with_extension("json.partial");
-    std::fs::write(&partial, calibration.to_json()).map_err(ExperimentError::io(format!("writing {}", partial.display())))?;
+    std::fs::write(&partial, calibration.to_json())
+        .map_err(ExperimentError::io(format!("writing {}", partial.display())))?;
     std::fs::rename(&partial, path).map_err(ExperimentError::io(format!("writing {}", path.display())))
 }
 

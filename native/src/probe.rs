@@ -31,21 +31,6 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             // rustix makes the system call itself (no libc cache), so this is one kernel entry a call.
             std::hint::black_box(rustix::process::getppid());
         })),
-        Probe::FlockPair => {
-            let file = File::create(dir.join("flock-pair")).map_err(io("creating the probe's file"))?;
-            let mut failed = None;
-            let ns = per_call(20_000, || {
-                use rustix::fs::{FlockOperation, flock};
-                if let Err(err) = flock(&file, FlockOperation::LockExclusive).and(flock(&file, FlockOperation::Unlock))
-                {
-                    failed = Some(err);
-                }
-            });
-            match failed {
-                Some(err) => Err(ProbeError::Io { what: "flock", source: err.into() }),
-                None => Ok(ns),
-            }
-        }
         Probe::FlockWake => flock_wake(dir),
         Probe::Stat => {
             let path = dir.join("stat-me");

@@ -49,10 +49,9 @@ async fn start_companion_with_limit(name: &str, run_limit: Duration) -> Companio
     });
     let admission = Admission { port, origins: vec![ORIGIN.into()], token: TOKEN.into(), exposed_host: None };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host, calibration), async {
-            let _ = stopped.await;
-        }));
+    let server = tokio::spawn(serve_until(listener, ServerState::new(admission, runner, host, calibration), async {
+        let _ = stopped.await;
+    }));
     Companion { port, scratch, stop, server, runner_thread }
 }
 
@@ -417,7 +416,8 @@ async fn a_calibration_queues_like_a_run_and_reaches_every_connection() {
     .await;
     next_of(&mut ws, |m| matches!(m, ServerMsg::Finished { run: done, .. } if done == run).then_some(())).await;
     let calibration = calibrated.calibration().expect("a calibration").clone();
-    for key in ["lock.cpus", "lock.flock_ns", "lock.wake_us", "mmap.scan_gbps", "watch.stat_ns", "methods.thread_start_us"]
+    for key in
+        ["lock.cpus", "lock.turn_ns", "lock.wake_us", "mmap.scan_gbps", "watch.stat_ns", "methods.thread_start_us"]
     {
         let e = calibration.values.get(key).unwrap_or_else(|| panic!("{key} was not measured"));
         assert!(e.value > 0.0 && e.repeats >= 1, "{key}: {e:?}");
@@ -429,7 +429,10 @@ async fn a_calibration_queues_like_a_run_and_reaches_every_connection() {
     .await;
     assert_eq!(heard, calibrated, "the other connection heard of the new calibration");
     let here = native::host::describe(&std::env::temp_dir());
-    assert_eq!(shared::calibration::Calibration::read(&std::fs::read_to_string(&store).unwrap(), &here), Ok(calibration));
+    assert_eq!(
+        shared::calibration::Calibration::read(&std::fs::read_to_string(&store).unwrap(), &here),
+        Ok(calibration)
+    );
     // A connection opened now is told it in hello.
     let mut late = connect(c.port, ORIGIN, TOKEN).await.unwrap();
     send(&mut late, ClientMsg::Hello { protocol: PROTOCOL_VERSION }.to_json()).await;

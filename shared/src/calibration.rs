@@ -60,13 +60,48 @@ pub enum CalibrationError {
 /// Where a model parameter's value comes from on a host.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Origin {
-    /// The median figure `metric` of a calibration run of lab `source`, times `scale` (e.g. nanoseconds to the
-    /// parameter's microseconds).
-    Figure { source: LabId, metric: &'static str, scale: f64 },
+    /// The median figure `metric` of a calibration run of lab `source` at `query`'s parameters (a permalink's
+    /// `key=value&…`; the rest default), turned into the parameter's value by `derive`.
+    Figure { source: Source, metric: &'static str, derive: Derive },
     /// How many CPUs the host has: a modelled machine's cores are the real one's.
     HostCpus,
     /// A bare primitive the companion times on its own (no lab's experiment has it as a figure).
     Probe(Probe),
+}
+
+/// A lab's experiment a calibration runs, at parameters of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Source {
+    pub lab: LabId,
+    pub query: &'static str,
+}
+
+/// How a figure becomes a model parameter's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Derive {
+    /// The figure times this (e.g. nanoseconds to the parameter's microseconds).
+    Scale(f64),
+    /// A rate's period less what the run itself asked for, in ns: a loop's own cost per turn (`1e9 / rate − ns`).
+    PeriodLess(f64),
+}
+
+impl Derive {
+    fn apply(self, figure: f64) -> f64 {
+        match self {
+            Derive::Scale(scale) => figure * scale,
+            Derive::PeriodLess(ns) if figure > 0.0 => 1e9 / figure - ns,
+            // No turns at all: no cost can be read from it (and `read` refuses what is not finite).
+            Derive::PeriodLess(_) => f64::INFINITY,
+        }
+    }
+
+    /// The spread of the derived value, to first order.
+    fn spread(self, figure: f64, spread: f64) -> f64 {
+        match self {
+            Derive::Scale(scale) => spread * scale.abs(),
+            Derive::PeriodLess(_) => 1e9 * spread / (figure * figure).max(f64::MIN_POSITIVE),
+        }
+    }
 }
 
 /// The primitives timed outside any lab, each a loop the companion repeats for a median and its spread.
@@ -75,8 +110,6 @@ pub enum Origin {
 pub enum Probe {
     /// One cheap system call (`getppid`), in nanoseconds.
     Syscall,
-    /// An uncontended `flock(LOCK_EX)` and `flock(LOCK_UN)` of a file, in nanoseconds.
-    FlockPair,
     /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
     FlockWake,
     /// One `stat(2)` of a cached file, in nanoseconds.
@@ -98,8 +131,15 @@ pub struct Primitive {
     pub from: Origin,
 }
 
+/// The methods lab at its defaults, which measures starts and hand-offs.
+const METHODS: Source = Source { lab: LabId::Methods, query: "" };
+/// Two lock workers with no think time and a constant hold of 10 µs: a contended turn's own cost (with the
+/// wake-up of the waiter each release makes), and how long the one that comes straight back keeps the lock
+/// (the other's p99 wait).
+const LOCK_PAIR: Source = Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant" };
+
 const fn figure(lab: LabId, param: &'static str, metric: &'static str, scale: f64) -> Primitive {
-    Primitive { lab, param, from: Origin::Figure { source: LabId::Methods, metric, scale } }
+    Primitive { lab, param, from: Origin::Figure { source: METHODS, metric, derive: Derive::Scale(scale) } }
 }
 
 /// The primitives a calibration measures, each from the median figure of a lab's own experiment, the host, or
@@ -121,7 +161,16 @@ pub const PRIMITIVES: &[Primitive] = &[
     probe(LabId::Mmap, "copy_gbps", Probe::Copy),
     probe(LabId::Mmap, "scan_gbps", Probe::Scan),
     probe(LabId::Mmap, "fault_ns", Probe::Fault),
-    probe(LabId::Lock, "flock_ns", Probe::FlockPair),
+    Primitive {
+        lab: LabId::Lock,
+        param: "turn_ns",
+        from: Origin::Figure { source: LOCK_PAIR, metric: "throughput", derive: Derive::PeriodLess(10_000.0) },
+    },
+    Primitive {
+        lab: LabId::Lock,
+        param: "slice_us",
+        from: Origin::Figure { source: LOCK_PAIR, metric: "wait_p99", derive: Derive::Scale(1e-3) },
+    },
     probe(LabId::Lock, "wake_us", Probe::FlockWake),
     probe(LabId::Watch, "stat_ns", Probe::Stat),
 ];
@@ -130,8 +179,8 @@ const fn probe(lab: LabId, param: &'static str, probe: Probe) -> Primitive {
     Primitive { lab, param, from: Origin::Probe(probe) }
 }
 
-/// The labs whose experiments a calibration runs for its figures.
-pub fn source_labs() -> std::collections::BTreeSet<LabId> {
+/// The lab runs a calibration makes for its figures.
+pub fn sources() -> std::collections::BTreeSet<Source> {
     PRIMITIVES
         .iter()
         .filter_map(|p| match p.from {
@@ -155,7 +204,7 @@ pub fn probes() -> std::collections::BTreeSet<Probe> {
 /// What a calibration measured, before it becomes model parameters: each source lab's figures and each probe.
 #[derive(Debug, Clone, Default)]
 pub struct Measurements {
-    pub figures: BTreeMap<LabId, Vec<Metric>>,
+    pub figures: BTreeMap<Source, Vec<Metric>>,
     pub probes: BTreeMap<Probe, Estimate>,
 }
 
@@ -173,13 +222,14 @@ impl Calibration {
             .iter()
             .filter_map(|p| {
                 let estimate = match p.from {
-                    Origin::Figure { source, metric, scale } => {
+                    Origin::Figure { source, metric, derive } => {
                         let run = measured.figures.get(&source)?;
                         let figure = run.iter().find(|m| m.key == metric)?;
                         // A run of several repeats says how many; a run of one has no such figure.
                         let repeats =
                             run.iter().find(|m| m.key == "repeats").and_then(|m| m.value).map_or(1, |n| n as u32);
-                        Estimate { value: figure.value? * scale, spread: figure.spread.unwrap_or(0.0) * scale, repeats }
+                        let (value, spread) = (figure.value?, figure.spread.unwrap_or(0.0));
+                        Estimate { value: derive.apply(value), spread: derive.spread(value, spread), repeats }
                     }
                     Origin::HostCpus => Estimate { value: f64::from(host.n_cpus), spread: 0.0, repeats: 1 },
                     Origin::Probe(probe) => *measured.probes.get(&probe)?,
@@ -256,7 +306,9 @@ impl Calibration {
                 let estimate = self.values.get(&p.key())?;
                 let spec = lab.info().params.iter().find(|s| s.key == p.param)?;
                 let value = match spec.kind {
-                    ParamKind::Int { min, max, .. } => ParamValue::Int((libm::round(estimate.value) as i64).clamp(min, max)),
+                    ParamKind::Int { min, max, .. } => {
+                        ParamValue::Int((libm::round(estimate.value) as i64).clamp(min, max))
+                    }
                     ParamKind::Float { min, max, .. } => {
                         ParamValue::Float((libm::round(estimate.value * 100.0) / 100.0).clamp(min, max))
                     }
@@ -350,10 +402,14 @@ mod tests {
             ..Metric::new(key, Text::Literal(key.into()), Unit::Nanos, Some(ns))
         };
         let repeats = Metric::new("repeats", Text::Literal("repeats".into()), Unit::Count, Some(3.0));
-        let figures = BTreeMap::from([(
-            LabId::Methods,
-            vec![figure("process_start_p50", 812_400.0), figure("thread_start_p50", 41_700.0), repeats],
-        )]);
+        let rate = Metric {
+            spread: Some(2_000.0),
+            ..Metric::new("throughput", Text::Literal("throughput".into()), Unit::PerSecond, Some(66_000.0))
+        };
+        let figures = BTreeMap::from([
+            (METHODS, vec![figure("process_start_p50", 812_400.0), figure("thread_start_p50", 41_700.0), repeats]),
+            (LOCK_PAIR, vec![rate]),
+        ]);
         let probes = BTreeMap::from([
             (Probe::Syscall, Estimate { value: 87.0, spread: 2.0, repeats: 5 }),
             (Probe::Scan, Estimate { value: 6.4321, spread: 0.2, repeats: 7 }),
@@ -370,6 +426,10 @@ mod tests {
         assert_eq!(c.params_for(LabId::Methods)["process_start_us"], ParamValue::Int(812));
         assert_eq!(c.params_for(LabId::Pipeline)["spawn_us"], ParamValue::Int(42));
         assert_eq!(c.params_for(LabId::Lock)["cpus"], ParamValue::Int(2), "the lock model's CPUs are the host's");
+        // 66 000 turns a second of a 10 µs hold: 15.15 µs a turn, 5.15 µs of it the loop's own.
+        let turn = c.values["lock.turn_ns"];
+        assert!((turn.value - 5_151.5).abs() < 1.0 && (turn.spread - 459.1).abs() < 1.0, "{turn:?}");
+        assert!(!c.values.contains_key("lock.slice_us"), "a figure the run lacks sets nothing");
         assert_eq!(c.params_for(LabId::Amdahl)["cores"], ParamValue::Int(2), "the host's CPUs");
         assert_eq!(c.params_for(LabId::Io)["syscall_ns"], ParamValue::Int(87), "the probe");
         assert_eq!(c.params_for(LabId::Mmap)["scan_gbps"], ParamValue::Float(6.43), "a bandwidth to two decimals");

@@ -35,9 +35,9 @@ fn arb_params() -> impl Strategy<Value = ParamSet> {
         prop_oneof![Just("none"), Just("kill_holder"), Just("rogue_writer")],
         0i64..=100,
         1i64..=8,
-        10i64..=5_000,
+        (0i64..=20_000, 1i64..=2_000),
     )
-        .prop_map(|(procs, mode, readers, retry, think, hold, dist, duration, demo, wake, cpus, flock)| {
+        .prop_map(|(procs, mode, readers, retry, think, hold, dist, duration, demo, wake, cpus, (turn, slice))| {
             use ParamValue::{Int, Text};
             params(&[
                 ("procs", Int(procs)),
@@ -51,7 +51,8 @@ fn arb_params() -> impl Strategy<Value = ParamSet> {
                 ("demo", Text(demo.into())),
                 ("wake_us", Int(wake)),
                 ("cpus", Int(cpus)),
-                ("flock_ns", Int(flock)),
+                ("turn_ns", Int(turn)),
+                ("slice_us", Int(slice)),
             ])
         })
 }

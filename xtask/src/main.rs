@@ -289,7 +289,8 @@ fn bench() -> Result<()> {
     }
     fio_comparison(&native)?;
     // How far the models are from this machine: the quick grid, simulated with its stored calibration.
-    let fidelity = cmd("target/release/syslab").args(["fidelity", "--quick"]).output().context("running syslab fidelity")?;
+    let fidelity =
+        cmd("target/release/syslab").args(["fidelity", "--quick"]).output().context("running syslab fidelity")?;
     print!("{}", String::from_utf8_lossy(&fidelity.stdout));
     if !fidelity.status.success() {
         eprint!("{}", String::from_utf8_lossy(&fidelity.stderr));

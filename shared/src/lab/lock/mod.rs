@@ -39,10 +39,11 @@ pub static INFO: LabInfo = LabInfo {
         "Try: raise the processes from 2 to 32 in blocking mode and watch throughput stay flat while waits grow; \
          switch to non-blocking with a 50 µs retry and watch the failed attempts and the fairness index; give \
          half the processes shared locks; then run the two demonstrations, a killed holder and a rogue writer, \
-         simulated and on this machine. Finally set the think time to 0 and compare with 2 processes and with 8: \
-         the model runs the processes on the machine's CPUs, and a waiter woken when no CPU is idle takes the CPU \
-         of the process that woke it (the scheduler favours a task that slept), so the lock goes round at one \
-         wake-up per hand-off; while a CPU is idle, the releasing process takes the lock straight back.",
+         simulated and on this machine. Finally set the think time to 0: a process that comes straight \
+         back takes the lock again before the waiter it woke can run, for a scheduler slice, and only then does \
+         the lock pass on — so waits are nearly all zero with a long tail of slices, and fairness over the run \
+         stays high. The model does the same on the machine's CPUs; more LOCK_NB spinners than CPUs share them, \
+         and throughput collapses.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
@@ -167,12 +168,24 @@ static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
-        key: "flock_ns",
-        label: "flock call",
+        key: "turn_ns",
+        label: "Cost of a turn",
         unit: "ns",
-        help: "Simulation only: one uncontended flock(LOCK_EX) and flock(LOCK_UN), which every turn at the lock \
-               pays (reference: 1 µs; calibrating measures this machine's).",
-        kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        help: "Simulation only: what a turn at the lock costs a process beyond its hold and think time — the \
+               flock calls, reading and writing the counter, the clock and its records; half of it while holding \
+               (reference: 5 µs; calibrating measures this machine's from the lab's own loop: two processes, no \
+               think time, so the wake-up each release makes is in it).",
+        kind: ParamKind::Int { min: 0, max: 1_000_000, default: 5_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "slice_us",
+        label: "Scheduler slice",
+        unit: "µs",
+        help: "Simulation only: how long a process that comes straight back keeps taking the lock again before \
+               the scheduler runs a woken waiter instead (reference: 500 µs; calibrating measures this machine's \
+               from the longest waits of two such processes).",
+        kind: ParamKind::Int { min: 1, max: 1_000_000, default: 500 },
         simulation_only: true,
     },
     ParamSpec {
@@ -262,8 +275,10 @@ pub struct LockParams {
     pub duration: Nanos,
     pub demo: Demo,
     pub wake: Nanos,
-    /// One uncontended lock and unlock.
-    pub flock: Nanos,
+    /// A turn's own cost beyond hold and think.
+    pub turn: Nanos,
+    /// How long a process keeps re-taking the lock before a woken waiter runs instead.
+    pub slice: Nanos,
     pub cpus: u32,
 }
 
@@ -283,7 +298,8 @@ impl LockParams {
                 duration: Nanos::from_millis(r.uint("duration_ms")),
                 demo: r.pick("demo")?,
                 wake: micros("wake_us"),
-                flock: Nanos(r.uint("flock_ns")),
+                turn: Nanos(r.uint("turn_ns")),
+                slice: micros("slice_us"),
                 cpus: r.uint("cpus") as u32,
             })
         })

@@ -3,13 +3,14 @@
 //! process that comes straight back can take it first); shared requests are granted whenever no writer holds the
 //! lock, even while a writer waits (writer starvation); LOCK_NB and lock-file attempts fail at once and retry.
 //!
-//! The processes run on the machine's CPUs, as the scheduler would put them. A process spinning through a short
-//! wait (the real workers spin the last [`SPIN`] of every wait) keeps a CPU; a blocked or sleeping one does not.
-//! A woken waiter takes an idle CPU if there is one; if there is none, it takes the CPU of the process that woke
-//! it (the scheduler favours a task that slept), which goes on only after the woken have had their go — so at
-//! think time 0 the lock goes round the waiters at one wake-up per hand-off. More spinners than CPUs share them:
-//! each one's spun time stretches by how many want a CPU per CPU (how LOCK_NB retrying collapses). Every turn at
-//! the lock pays its flock calls.
+//! Every turn at the lock costs the process its own work beyond hold and think (the flock calls, the counter's
+//! read and write, the clock, its records), half of it while holding. A process that comes straight back asks
+//! again before the waiter it woke can run and takes the lock again — as the real workers do — until it has
+//! held it for a scheduler slice since it took it over; then the woken waiter runs instead and the lock passes
+//! on (how fairness over a run stays high while nearly every wait is zero). The processes share the machine's
+//! CPUs: a process spinning through a short wait (the real workers spin the last [`SPIN`] of every wait) keeps a
+//! CPU, a blocked or sleeping one does not, and more spinners than CPUs stretch each one's spun time by how many
+//! want a CPU per CPU (how LOCK_NB retrying collapses).
 
 use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use crate::LabId;
@@ -90,6 +91,8 @@ struct LockModel {
     rogue_read: Option<u64>,
     /// The kill demonstration waits for P0 to hold the lock.
     kill_pending: bool,
+    /// The last process to take the lock, and since when it has kept taking it again.
+    stretch: Option<(u32, Nanos)>,
     final_emitted: bool,
     out: VecDeque<Event>,
 }
@@ -122,6 +125,7 @@ impl LockModel {
             counter: 0,
             rogue_read: None,
             kill_pending: false,
+            stretch: None,
             final_emitted: false,
             out: VecDeque::new(),
         }
@@ -166,10 +170,14 @@ impl LockModel {
             }
             self.states[i as usize] = State::Holding { read: self.counter };
             self.emit(now, ActorId(i), LockEvent::Acquired { kind });
+            if self.stretch.is_none_or(|(last, _)| last != i) {
+                self.stretch = Some((i, now));
+            }
             if i == 0 && self.kill_pending {
                 self.timers.set(now, Wake::Kill);
             }
-            let hold = self.draw(i, self.p.hold);
+            // Half the turn's own work (the counter's read and write) is done holding the lock.
+            let hold = self.draw(i, self.p.hold) + Nanos(self.p.turn.0 / 2);
             self.timers.set(now + self.stretched(hold, self.p.hold), Wake::Proc(i));
             return;
         }
@@ -185,7 +193,7 @@ impl LockModel {
                     self.states[i as usize] = State::Done;
                 } else {
                     self.states[i as usize] = State::Waiting;
-                    let retry = self.stretched(self.p.retry, self.p.retry) + Nanos(self.p.flock.0 / 2);
+                    let retry = self.stretched(self.p.retry, self.p.retry) + Nanos(self.p.turn.0 / 2);
                     self.timers.set(now + retry, Wake::Proc(i));
                 }
             }
@@ -204,26 +212,25 @@ impl LockModel {
         }
         self.emit(now, ActorId(i), LockEvent::Released);
         self.states[i as usize] = State::Thinking;
-        // Preempted by a woken waiter, the process goes on once the woken have had their go at the lock.
-        let back = if self.wake_waiters(now) { now + self.p.wake } else { now };
+        // Past its slice, a process that would come straight back gives way: the waiter it wakes runs first.
+        let slice_over = self.stretch.is_some_and(|(_, since)| now.saturating_sub(since) >= self.p.slice);
+        let gives_way = !self.waiters.is_empty() && slice_over;
+        self.wake_waiters(now);
+        let back = if gives_way { now + self.p.wake } else { now };
         let think = self.draw(i, self.p.think);
-        // The unlock and the next request's lock are the turn's flock calls.
-        self.timers.set(back + self.stretched(think, self.p.think) + self.p.flock, Wake::Proc(i));
+        // The other half of the turn's own work: the unlock, the records, the next request's lock.
+        let own = Nanos(self.p.turn.0 - self.p.turn.0 / 2);
+        self.timers.set(back + self.stretched(think, self.p.think) + own, Wake::Proc(i));
     }
 
-    /// The kernel wakes every blocked waiter; each retries after the wake-up latency and the first wins. True if
-    /// the waiters outnumber the idle CPUs, so that one takes the CPU of the process that woke them.
-    fn wake_waiters(&mut self, now: Nanos) -> bool {
-        let woken = self.waiters.len() as u32;
-        let idle = self.p.cpus.saturating_sub(self.on_cpu());
+    /// The kernel wakes every blocked waiter; each retries after the wake-up latency and the first wins.
+    fn wake_waiters(&mut self, now: Nanos) {
         while let Some(w) = self.waiters.pop_front() {
             self.timers.set(now + self.p.wake, Wake::Proc(w));
         }
-        woken > idle
     }
 
-    /// How many processes want a CPU now: those spinning through a short hold, think or retry, and woken waiters
-    /// on their way back to the lock.
+    /// How many processes want a CPU now: those spinning through a short hold, think or retry.
     fn on_cpu(&self) -> u32 {
         let spins = |mean: Nanos| u32::from(mean <= SPIN);
         let (mut holding, mut thinking, mut waiting) = (0u32, 0u32, 0u32);
@@ -235,9 +242,9 @@ impl LockModel {
                 State::Dead | State::Done => {}
             }
         }
-        // A blocked waiter is in the queue, asleep; one out of it is a woken waiter on its way back.
+        // A blocked waiter sleeps, and a woken one is on its way back for a moment, not spinning: neither counts.
         let waiting_on_cpu = match self.p.mode {
-            AcquireMode::Blocking => waiting.saturating_sub(self.waiters.len() as u32),
+            AcquireMode::Blocking => 0,
             AcquireMode::NonBlocking | AcquireMode::LockFile => spins(self.p.retry) * waiting,
         };
         spins(self.p.hold) * holding + spins(self.p.think) * thinking + waiting_on_cpu
@@ -267,7 +274,7 @@ impl LockModel {
             self.file = FileState::Stale;
         } else {
             // The kernel drops a flock with the last descriptor of a dead process.
-            let _preempted_nobody = self.wake_waiters(now);
+            self.wake_waiters(now);
         }
     }
 
