@@ -380,8 +380,9 @@ async fn a_calibration_queues_like_a_run_and_reaches_every_connection() {
     assert_eq!(position, 1, "the calibration waits behind the running experiment");
     send(&mut ws, ClientMsg::Cancel { run: waiting }.to_json()).await;
     next_of(&mut ws, |m| matches!(m, ServerMsg::Cancelled { run, .. } if run == waiting).then_some(())).await;
+    next_of(&mut ws, |m| matches!(m, ServerMsg::Finished { .. }).then_some(())).await;
 
-    // Cancelled while it measures: nothing stored, nothing left.
+    // Cancelled while it measures (nothing runs before it now): nothing stored, nothing left.
     send(&mut ws, ClientMsg::Calibrate { request: 3 }.to_json()).await;
     let measuring = next_of(&mut ws, |m| match m {
         ServerMsg::Queued { request: 3, run, position: 0, .. } => Some(run),
