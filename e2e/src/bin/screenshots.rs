@@ -15,9 +15,41 @@ async fn main() -> anyhow::Result<()> {
     let companion = Companion::start(&env_path("SYSLAB_BIN")?, &page.origin())?;
     let driver = Chromedriver::start()?;
     let browser = driver.browser().await?;
-    let outcome = shoot_all(&browser, &page, &companion, &out).await;
+    let mut outcome = shoot_calibration(&browser, &page, &out).await;
+    if outcome.is_ok() {
+        outcome = shoot_all(&browser, &page, &companion, &out).await;
+    }
     browser.quit().await?;
     outcome
+}
+
+/// The lock page before and after "Calibrate to this machine", with a companion of its own whose data
+/// directory is a fresh one (the other shots keep the reference values).
+async fn shoot_calibration(browser: &WebDriver, page: &StaticServer, out: &Path) -> anyhow::Result<()> {
+    let data = std::env::temp_dir().join(format!("syslab-screenshots-calibration-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let companion = Companion::start_with_data(&env_path("SYSLAB_BIN")?, &page.origin(), &data)?;
+    browser.set_window_rect(0, 0, 1280, 1400).await?;
+    open_paused(browser, &format!("{}/lab/lock?seed=3{}", page.origin(), companion.fragment()), 500).await?;
+    wait_for("the companion", Duration::from_secs(20), || async {
+        browser.find(By::Css(".status-pill.on")).await.ok()
+    })
+    .await?;
+    let form = "window.scrollTo(0, document.querySelector('.lab-grid').offsetTop - 10)";
+    browser.execute(form, vec![]).await?;
+    shoot(browser, out, "lock-uncalibrated").await?;
+    browser.execute("document.querySelector('button.calibrate-button').click()", vec![]).await?;
+    wait_for("the calibrated marks", Duration::from_secs(120), || async {
+        browser.find(By::Css(".calibrate[data-state=idle] .calibrate-status")).await.ok()?;
+        browser.find(By::Css(".calibration.calibrated")).await.ok()
+    })
+    .await?;
+    browser.execute(form, vec![]).await?;
+    shoot(browser, out, "lock-calibrated").await?;
+    browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
+    shoot(browser, out, "lock-calibrated-figures").await?;
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
 }
 
 async fn shoot(browser: &WebDriver, out: &Path, name: &str) -> anyhow::Result<()> {
