@@ -40,7 +40,7 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             }))
         }
         Probe::Copy => {
-            let memory = filled(MEMORY_BYTES);
+            let memory = filled(MEMORY_BYTES)?;
             let mut buffer = vec![0u8; 64 << 10];
             let start = Instant::now();
             for piece in memory.chunks(buffer.len()) {
@@ -50,12 +50,13 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             Ok(gbps(MEMORY_BYTES, start))
         }
         Probe::Scan => {
-            let memory = filled(MEMORY_BYTES);
+            let memory = filled(MEMORY_BYTES)?;
             let start = Instant::now();
             std::hint::black_box(checksum(std::hint::black_box(&memory)));
             Ok(gbps(MEMORY_BYTES, start))
         }
-        Probe::Fault => fault(dir),
+        Probe::Fault => fault(dir).map(|f| f.ns),
+        Probe::FaultPages => fault(dir).map(|f| f.pages),
     }
 }
 
@@ -72,9 +73,13 @@ fn gbps(bytes: usize, start: Instant) -> f64 {
     bytes as f64 / start.elapsed().as_nanos().max(1) as f64
 }
 
-/// Memory with every page touched (so neither probe pays its first faults) and content no compiler can know.
-fn filled(bytes: usize) -> Vec<u8> {
-    let mut memory = vec![0u8; bytes];
+/// Memory with every page touched (so neither probe pays its first faults) and content no compiler can know,
+/// asked for in huge pages as the mmap lab's ceiling does (the page cache may hold a file in large folios; in
+/// base pages the TLB's misses would make this memory slower than the file's).
+fn filled(bytes: usize) -> Result<memmap2::MmapMut, ProbeError> {
+    let mut memory = memmap2::MmapMut::map_anon(bytes).map_err(io("allocating the probe's memory"))?;
+    // Advice only: without transparent huge pages the memory stays in base pages.
+    let _ = memory.advise(memmap2::Advice::HugePage);
     let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
     for word in memory.chunks_exact_mut(8) {
         x ^= x << 13;
@@ -82,7 +87,7 @@ fn filled(bytes: usize) -> Vec<u8> {
         x ^= x << 17;
         word.copy_from_slice(&x.to_le_bytes());
     }
-    memory
+    Ok(memory)
 }
 
 /// The median over rounds of: a waiter blocks in `flock(LOCK_EX)` on its own open file of a file another
@@ -139,13 +144,19 @@ fn flock_wake(dir: &Path) -> Result<f64, ProbeError> {
     shared::repeats::median(&latencies).ok_or(ProbeError::Unmeasurable("the waiter never held the lock"))
 }
 
-/// Nanoseconds per minor fault: a file in the page cache mapped afresh and one byte of each page read, the
-/// faults counted by the kernel (`getrusage`), so fault-around (several pages a fault) is in the figure.
-fn fault(dir: &Path) -> Result<f64, ProbeError> {
+/// What reading a fresh mapping of a cached file cost: nanoseconds a minor fault, and pages mapped a fault.
+struct Faults {
+    ns: f64,
+    pages: f64,
+}
+
+/// A file in the page cache mapped afresh and one byte of each page read, the faults counted by the kernel
+/// (`getrusage`): how long each took, and how many pages each mapped (fault-around, or a large folio).
+fn fault(dir: &Path) -> Result<Faults, ProbeError> {
     const BYTES: usize = 32 << 20;
     let path = dir.join("fault-me");
     if !path.exists() {
-        std::fs::write(&path, filled(BYTES)).map_err(io("creating the probe's file"))?;
+        std::fs::write(&path, &filled(BYTES)?[..]).map_err(io("creating the probe's file"))?;
     }
     let file = File::open(&path).map_err(io("opening the probe's file"))?;
     let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
@@ -162,7 +173,7 @@ fn fault(dir: &Path) -> Result<f64, ProbeError> {
     if faults == 0 {
         return Err(ProbeError::Unmeasurable("reading a fresh mapping took no page faults"));
     }
-    Ok(ns / faults as f64)
+    Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
 }
 
 fn minor_faults() -> u64 {

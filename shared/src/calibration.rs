@@ -119,8 +119,10 @@ pub enum Probe {
     Copy,
     /// The labs' checksum over memory that is not in the CPU's caches, as a mapping is read in place, in GB/s.
     Scan,
-    /// One minor page fault of a mapped file in the page cache (the kernel maps up to 16 pages), in ns.
+    /// One minor page fault of a mapped file in the page cache, in ns.
     Fault,
+    /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
+    FaultPages,
 }
 
 /// A model parameter of `lab` that a calibration gives a value.
@@ -161,6 +163,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     probe(LabId::Mmap, "copy_gbps", Probe::Copy),
     probe(LabId::Mmap, "scan_gbps", Probe::Scan),
     probe(LabId::Mmap, "fault_ns", Probe::Fault),
+    probe(LabId::Mmap, "fault_pages", Probe::FaultPages),
     Primitive {
         lab: LabId::Lock,
         param: "turn_ns",

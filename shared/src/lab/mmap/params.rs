@@ -82,8 +82,16 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "fault_ns",
         label: "Page fault",
         unit: "ns",
-        help: "Model: one minor fault, mapping up to 16 pages (reference: 1 µs; calibrating measures this machine's).",
+        help: "Model: one minor fault, mapping the pages below (reference: 1 µs; calibrating measures this machine's).",
         kind: ParamKind::Int { min: 10, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "fault_pages",
+        label: "Pages per fault",
+        unit: "",
+        help: "Model: how many pages of a cached file one read fault maps — the kernel's fault-around, or a whole large folio (reference: 16; calibrating counts this machine's).",
+        kind: ParamKind::Int { min: 1, max: 4_096, default: FAULT_AROUND as i64 },
         simulation_only: true,
     },
     ParamSpec {
