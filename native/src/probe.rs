@@ -57,6 +57,8 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         }
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
+        Probe::ReadCall => read_call(dir),
+        Probe::Page => random_page(dir),
     }
 }
 
@@ -153,12 +155,7 @@ struct Faults {
 /// A file in the page cache mapped afresh and one byte of each page read, the faults counted by the kernel
 /// (`getrusage`): how long each took, and how many pages each mapped (fault-around, or a large folio).
 fn fault(dir: &Path) -> Result<Faults, ProbeError> {
-    const BYTES: usize = 32 << 20;
-    let path = dir.join("fault-me");
-    if !path.exists() {
-        std::fs::write(&path, &filled(BYTES)?[..]).map_err(io("creating the probe's file"))?;
-    }
-    let file = File::open(&path).map_err(io("opening the probe's file"))?;
+    let file = cached_file(dir)?;
     let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
     let page = rustix::param::page_size();
     let before = minor_faults();
@@ -174,6 +171,62 @@ fn fault(dir: &Path) -> Result<Faults, ProbeError> {
         return Err(ProbeError::Unmeasurable("reading a fresh mapping took no page faults"));
     }
     Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
+}
+
+/// The probes' file, written once (so it is in the page cache) and opened.
+fn cached_file(dir: &Path) -> Result<File, ProbeError> {
+    const BYTES: usize = 32 << 20;
+    let path = dir.join("cached");
+    if !path.exists() {
+        std::fs::write(&path, &filled(BYTES)?[..]).map_err(io("creating the probe's file"))?;
+    }
+    File::open(&path).map_err(io("opening the probe's file"))
+}
+
+/// Page offsets of a `len`-byte file in an order no prefetcher can follow (xorshift), `n` of them.
+fn random_pages(len: usize, n: usize) -> Vec<usize> {
+    let (page, pages) = (rustix::param::page_size(), (len / rustix::param::page_size()).max(1));
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % pages as u64) as usize * page
+        })
+        .collect()
+}
+
+/// Nanoseconds per `pread` of one byte at a random page of a cached file: a read call without its copy.
+fn read_call(dir: &Path) -> Result<f64, ProbeError> {
+    use std::os::unix::fs::FileExt;
+    let file = cached_file(dir)?;
+    let len = file.metadata().map_err(io("reading the probe's file size"))?.len() as usize;
+    let offsets = random_pages(len, 20_000);
+    let mut byte = [0u8; 1];
+    let start = Instant::now();
+    for offset in &offsets {
+        file.read_at(&mut byte, *offset as u64).map_err(io("reading the probe's file"))?;
+    }
+    std::hint::black_box(byte);
+    Ok(start.elapsed().as_nanos() as f64 / offsets.len() as f64)
+}
+
+/// Nanoseconds per page checksummed at a random place of a mapping whose pages are all mapped already.
+fn random_page(dir: &Path) -> Result<f64, ProbeError> {
+    let file = cached_file(dir)?;
+    let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
+    let page = rustix::param::page_size();
+    // Every page mapped first: what is timed is the reads, not the faults.
+    let mut sum = (0..map.len()).step_by(page).fold(0u64, |s, o| s.wrapping_add(u64::from(map[o])));
+    let offsets = random_pages(map.len(), 20_000);
+    let start = Instant::now();
+    for offset in &offsets {
+        sum = sum.wrapping_add(checksum(&map[*offset..(*offset + page).min(map.len())]));
+    }
+    let ns = start.elapsed().as_nanos() as f64;
+    std::hint::black_box(sum);
+    Ok(ns / offsets.len() as f64)
 }
 
 fn minor_faults() -> u64 {

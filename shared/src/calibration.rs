@@ -123,6 +123,10 @@ pub enum Probe {
     Fault,
     /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
     FaultPages,
+    /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
+    ReadCall,
+    /// Reading one page at a random place of a warm mapping, with the labs' checksum, in ns.
+    Page,
 }
 
 /// A model parameter of `lab` that a calibration gives a value.
@@ -133,12 +137,14 @@ pub struct Primitive {
     pub from: Origin,
 }
 
-/// The methods lab at its defaults, which measures starts and hand-offs.
-const METHODS: Source = Source { lab: LabId::Methods, query: "" };
+/// The methods lab at its defaults, which measures starts and hand-offs, over seven repeats: on a shared
+/// machine these differ several times over from one run to the next.
+const METHODS: Source = Source { lab: LabId::Methods, query: "repeats=7" };
 /// Two lock workers with no think time and a constant hold of 10 µs: a contended turn's own cost (with the
 /// wake-up of the waiter each release makes), and how long the one that comes straight back keeps the lock
 /// (the other's p99 wait).
-const LOCK_PAIR: Source = Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant" };
+const LOCK_PAIR: Source =
+    Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
 
 const fn figure(lab: LabId, param: &'static str, metric: &'static str, scale: f64) -> Primitive {
     Primitive { lab, param, from: Origin::Figure { source: METHODS, metric, derive: Derive::Scale(scale) } }
@@ -159,7 +165,8 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
     probe(LabId::Io, "syscall_ns", Probe::Syscall),
-    probe(LabId::Mmap, "syscall_ns", Probe::Syscall),
+    probe(LabId::Mmap, "syscall_ns", Probe::ReadCall),
+    probe(LabId::Mmap, "page_ns", Probe::Page),
     probe(LabId::Mmap, "copy_gbps", Probe::Copy),
     probe(LabId::Mmap, "scan_gbps", Probe::Scan),
     probe(LabId::Mmap, "fault_ns", Probe::Fault),

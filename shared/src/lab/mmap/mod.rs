@@ -142,6 +142,8 @@ pub struct MmapParams {
     pub fault_ns: f64,
     /// Pages one read fault maps.
     pub fault_pages: u64,
+    /// Reading one page at a random place of memory or of a warm mapping, with its checksum.
+    pub page_ns: f64,
     pub disk_mbps: f64,
     /// The page the passes work in: the modelled machine's [`PAGE`], or the host's for a real run
     /// ([`MmapParams::with_page`]).
@@ -164,6 +166,7 @@ impl MmapParams {
                 scan_gbps: r.float("scan_gbps"),
                 fault_ns: r.uint("fault_ns") as f64,
                 fault_pages: r.uint("fault_pages"),
+                page_ns: r.uint("page_ns") as f64,
                 disk_mbps: r.uint("disk_mbps") as f64,
                 page: PAGE,
             })
@@ -225,11 +228,8 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
             let bytes = pages * p.page;
             // Each piece read from a cold file pays a disk access of its own.
             let latency = if p.cold { pages as f64 * p.disk_latency_ns } else { 0.0 };
-            let ns = latency
-                + pages as f64 * p.syscall_ns
-                + gbps(bytes, p.copy_gbps)
-                + gbps(bytes, p.scan_gbps)
-                + disk(bytes);
+            // A call, and the copy of a page from a random place: memory's latency, not its bandwidth.
+            let ns = latency + pages as f64 * (p.syscall_ns + p.page_ns) + disk(bytes);
             (bytes, ns, pages, 0, 0)
         }
         Method::MmapSequential => {
@@ -252,7 +252,8 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
             let bytes = pages * p.page;
             (
                 bytes,
-                faults as f64 * p.fault_ns + gbps(bytes, p.scan_gbps) + disk(faults * p.fault_pages * p.page),
+                // Each page read where the TLB and the caches have nothing of it, after the faults that map them.
+                faults as f64 * p.fault_ns + pages as f64 * p.page_ns + disk(faults * p.fault_pages * p.page),
                 2,
                 minor,
                 major,

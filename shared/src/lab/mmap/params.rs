@@ -58,7 +58,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "syscall_ns",
         label: "System call",
         unit: "ns",
-        help: "Model: the cost of one system call (reference: 170 ns, measured on another machine; calibrating measures this one's).",
+        help: "Model: the cost of one read(2) of a cached file beyond its bytes (reference: 170 ns; calibrating measures this machine's, a pread of one byte).",
         kind: ParamKind::Int { min: 10, max: 10_000, default: 170 },
         simulation_only: true,
     },
@@ -92,6 +92,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         unit: "",
         help: "Model: how many pages of a cached file one read fault maps — the kernel's fault-around, or a whole large folio (reference: 16; calibrating counts this machine's).",
         kind: ParamKind::Int { min: 1, max: 4_096, default: FAULT_AROUND as i64 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "page_ns",
+        label: "Random page",
+        unit: "ns",
+        help: "Model: reading one 4 KiB page at a random place of a warm mapping, with its checksum — the TLB's and the memory's latency, which the piecewise methods pay per piece (reference: 300 ns; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 1, max: 100_000, default: 300 },
         simulation_only: true,
     },
     ParamSpec {
