@@ -1,7 +1,7 @@
 //! `syslab fidelity [--quick]`: every point of `shared::fidelity_grid` measured on this machine and simulated
 //! with its stored calibration (reference values when there is none, said), then per point and headline figure
-//! both values and the model's error, and the share of figures within ±15 %: how far the side-by-side can be
-//! trusted here. The quick form (three points a lab, one repeat each) is what `cargo xtask bench` runs.
+//! both values and the model's error, whether the measured run ran alone, and the share of figures within
+//! ±15 % (of all, and of the runs that ran alone): how far the side-by-side can be trusted here. The quick form (three points a lab, one repeat each) is what `cargo xtask bench` runs.
 
 use crate::cli::HeadlessSetup;
 use crate::experiment;
@@ -31,15 +31,20 @@ fn run_in(
     let points = if quick { fidelity_grid::quick() } else { fidelity_grid::GRID.to_vec() };
     // The quick form measures each point once; the full one with each lab's own repeats.
     let extra: &[(&str, &str)] = if quick { &[(shared::repeats::KEY, "1")] } else { &[] };
-    let mut all: Vec<Compared> = Vec::new();
-    println!("{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}", "lab", "point", "figure", "simulated", "measured", "error");
+    let (mut all, mut undisturbed): (Vec<Compared>, Vec<Compared>) = (Vec::new(), Vec::new());
+    println!(
+        "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  {}",
+        "lab", "point", "figure", "simulated", "measured", "error", "ran"
+    );
     for point in points {
-        let compared = compare_point(point, extra, (base, exe, cancel), calibration)?;
+        let (compared, disturbed) = compare_point(point, extra, (base, exe, cancel), calibration)?;
+        // A run other programs disturbed says so on every row: its error is not the model's alone.
+        let ran = disturbed.map_or_else(|| "alone".to_owned(), |others| format!("others took {:.0} %", others * 100.0));
         for c in &compared {
-            let mark = if c.error.marked() { " !" } else { "" };
+            let mark = if c.error.marked() { "!" } else { " " };
             let query = if point.query.is_empty() { "(defaults)" } else { point.query };
             println!(
-                "{:<9} {:<40} {:<28} {:>12.4} {:>12.4} {:>7}{mark}",
+                "{:<9} {:<40} {:<28} {:>12.4} {:>12.4} {:>7}{mark} {ran}",
                 point.lab.as_str(),
                 query,
                 c.key,
@@ -48,23 +53,28 @@ fn run_in(
                 c.error.display()
             );
         }
+        if disturbed.is_none() {
+            undisturbed.extend(compared.iter().cloned());
+        }
         all.extend(compared);
     }
-    let (within, of) = fidelity_grid::share_within(&all);
-    println!(
-        "within ±15 %: {within} of {of} headline figures ({:.0} %); `!` marks the others",
-        100.0 * within as f64 / of.max(1) as f64
-    );
-    Ok((within, of))
+    let share = |compared: &[Compared]| {
+        let (within, of) = fidelity_grid::share_within(compared);
+        format!("{within} of {of} ({:.0} %)", 100.0 * within as f64 / of.max(1) as f64)
+    };
+    println!("within ±15 %: {} headline figures; `!` marks the others", share(&all));
+    println!("within ±15 %, runs that ran alone only: {}", share(&undisturbed));
+    Ok(fidelity_grid::share_within(&all))
 }
 
-/// One point: measured with the reader's parameters, simulated with the calibration's model constants.
+/// One point: measured with the reader's parameters, simulated with the calibration's model constants; with the
+/// share of the CPUs other programs took, when they disturbed the measured run.
 fn compare_point(
     point: Point,
     extra: &[(&str, &str)],
     (base, exe, cancel): (&std::path::Path, &std::path::Path, &experiment::CancelFlag),
     calibration: Option<&shared::calibration::Calibration>,
-) -> anyhow::Result<Vec<Compared>> {
+) -> anyhow::Result<(Vec<Compared>, Option<f64>)> {
     let lab = point.lab;
     let given = point.params(extra)?;
     let model = lab.validate(&calibration.map_or_else(|| given.clone(), |c| c.apply(lab, &given)))?;
@@ -72,5 +82,6 @@ fn compare_point(
     let run = experiment::run_headless(lab, &lab.validate(&given)?, 1, base, exe, cancel, &|_, _| {})?;
     run.outcome.with_context(|| format!("measuring {lab} at {:?}", point.query))?;
     let measured = run.trace.with_context(|| format!("the {lab} run reported nothing"))?;
-    Ok(fidelity_grid::compare(lab, &shared::lab::metrics(&simulated), &shared::lab::metrics(&measured)))
+    let compared = fidelity_grid::compare(lab, &shared::lab::metrics(&simulated), &shared::lab::metrics(&measured));
+    Ok((compared, shared::alone::disturbance(&measured)))
 }

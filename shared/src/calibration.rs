@@ -143,8 +143,7 @@ const METHODS: Source = Source { lab: LabId::Methods, query: "repeats=7" };
 /// Two lock workers with no think time and a constant hold of 10 µs: a contended turn's own cost (with the
 /// wake-up of the waiter each release makes), and how long the one that comes straight back keeps the lock
 /// (the other's p99 wait).
-const LOCK_PAIR: Source =
-    Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
+const LOCK_PAIR: Source = Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
 
 const fn figure(lab: LabId, param: &'static str, metric: &'static str, scale: f64) -> Primitive {
     Primitive { lab, param, from: Origin::Figure { source: METHODS, metric, derive: Derive::Scale(scale) } }

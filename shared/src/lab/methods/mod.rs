@@ -302,7 +302,8 @@ fn event_loop_waits(p: &MethodsParams, spans: &[(Nanos, MethodsEvent)]) -> Vec<(
 }
 
 /// All four ways on the modelled machine. Start-up costs vary ±50 % around the model's (uniformly, seeded) and
-/// are also reported as samples, so the figures table can set them beside the measured ones.
+/// are also timed `samples` times each, as the real run times them, so the figures table can set them beside
+/// the measured ones.
 pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
     Ok(simulate_typed(MethodsParams::parse(params)?, params, seed))
 }
@@ -316,13 +317,16 @@ fn simulate_typed(p: MethodsParams, params: &ParamSet, seed: u64) -> Trace {
         if way == Way::EventLoop {
             timed.extend(event_loop_waits(&p, &spans));
         }
-        for (end, span) in &spans {
-            if let MethodsEvent::Span { way, activity: Activity::Startup, start, .. } = span {
-                let cost = if *way == Way::Processes { Cost::ProcessStart } else { Cost::ThreadStart };
-                timed.push((*end, MethodsEvent::Sample { cost, ns: (*end - *start).0 }));
-            }
-        }
         timed.extend(spans);
+    }
+    // As the real run does, each start cost is timed `samples` times, one start after the other.
+    for (cost, mean) in [(Cost::ProcessStart, p.process_start), (Cost::ThreadStart, p.thread_start)] {
+        let mut t = Nanos::ZERO;
+        for _ in 0..p.samples {
+            let ns = jitter(mean);
+            t = t + ns;
+            timed.push((t, MethodsEvent::Sample { cost, ns: ns.0 }));
+        }
     }
     // Stable: spans that end together keep the order they were produced in.
     timed.sort_by_key(|(end, _)| *end);
