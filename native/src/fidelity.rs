@@ -33,8 +33,8 @@ fn run_in(
     let extra: &[(&str, &str)] = if quick { &[(shared::repeats::KEY, "1")] } else { &[] };
     let (mut all, mut undisturbed): (Vec<Compared>, Vec<Compared>) = (Vec::new(), Vec::new());
     println!(
-        "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  {}",
-        "lab", "point", "figure", "simulated", "measured", "error", "ran"
+        "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  ran",
+        "lab", "point", "figure", "simulated", "measured", "error"
     );
     for point in points {
         let (compared, disturbed) = compare_point(point, extra, (base, exe, cancel), calibration)?;
