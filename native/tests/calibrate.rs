@@ -25,14 +25,17 @@ fn a_calibration_is_measured_stored_and_read_back_for_this_host() {
         let estimate = calibration.values[&primitive.key()];
         assert!(estimate.value > 0.0 && estimate.spread >= 0.0, "{}: {estimate:?}", primitive.param);
         let repeats = match primitive.from {
-            shared::calibration::Origin::Figure { .. } => 3,
+            // The source run's own repeats where its parameters name them, else its lab's default three.
+            shared::calibration::Origin::Figure { source, .. } => {
+                source.query.split('&').find_map(|p| p.strip_prefix("repeats=")).map_or(3, |n| n.parse().unwrap())
+            }
             shared::calibration::Origin::HostCpus => {
                 assert_eq!(estimate.value, f64::from(here.n_cpus), "the host's CPUs");
                 1
             }
             shared::calibration::Origin::Probe(_) => 7,
         };
-        assert_eq!(estimate.repeats, repeats, "{}: the lab's default repeats, or the probe's", primitive.key());
+        assert_eq!(estimate.repeats, repeats, "{}: the source run's repeats, or the probe's", primitive.key());
     }
     // The runs' scratch directories are gone (the base stays, empty), and so are their workers.
     let base = common::base().join("calibrate-scratch");
