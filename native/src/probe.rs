@@ -32,13 +32,8 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             std::hint::black_box(rustix::process::getppid());
         })),
         Probe::FlockWake => flock_wake(dir),
-        Probe::Stat => {
-            let path = dir.join("stat-me");
-            std::fs::write(&path, b"syslab").map_err(io("creating the probe's file"))?;
-            Ok(per_call(20_000, || {
-                std::hint::black_box(rustix::fs::stat(path.as_path()).ok());
-            }))
-        }
+        Probe::Stat => stat(dir),
+        Probe::WakeOtherCpu => wake_other_cpu(),
         Probe::Copy => {
             let memory = filled(MEMORY_BYTES)?;
             let mut buffer = vec![0u8; 64 << 10];
@@ -60,6 +55,75 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::ReadCall => read_call(dir),
         Probe::Page => random_page(dir),
     }
+}
+
+/// Nanoseconds per `stat` of 2 000 files in 20 directories, walked in order as the watch lab's poller walks its
+/// tree (a single file stat'ed again and again would find its directory entry hot every time).
+fn stat(dir: &Path) -> Result<f64, ProbeError> {
+    let tree = dir.join("stat-tree");
+    let mut paths = Vec::with_capacity(2_000);
+    for d in 0..20 {
+        let sub = tree.join(format!("d{d:02}"));
+        std::fs::create_dir_all(&sub).map_err(io("creating the probe's directories"))?;
+        for f in 0..100 {
+            let path = sub.join(format!("f{f:03}"));
+            if !path.exists() {
+                std::fs::write(&path, b"syslab").map_err(io("creating the probe's files"))?;
+            }
+            paths.push(path);
+        }
+    }
+    let start = Instant::now();
+    for path in &paths {
+        std::hint::black_box(rustix::fs::stat(path.as_path()).map_err(|e| ProbeError::Io { what: "stat", source: e.into() })?);
+    }
+    Ok(start.elapsed().as_nanos() as f64 / paths.len() as f64)
+}
+
+/// µs per hand-off between two threads pinned to two CPUs, each blocked reading its pipe until the other
+/// writes a byte: half of each round trip.
+fn wake_other_cpu() -> Result<f64, ProbeError> {
+    use rustix::thread::{CpuSet, sched_setaffinity};
+    const ROUND_TRIPS: u32 = 2_000;
+    let here = rustix::thread::sched_getaffinity(None).map_err(|e| ProbeError::Io { what: "sched_getaffinity", source: e.into() })?;
+    let cpus: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|c| here.is_set(*c)).take(2).collect();
+    let &[mine, theirs] = cpus.as_slice() else {
+        return Err(ProbeError::Unmeasurable("one CPU only: no wake-up from another CPU to time"));
+    };
+    let pin = |cpu: usize| {
+        let mut set = CpuSet::new();
+        set.set(cpu);
+        sched_setaffinity(None, &set).map_err(|e| ProbeError::Io { what: "sched_setaffinity", source: e.into() })
+    };
+    use std::io::{Read, Write};
+    let (mut ping_r, mut ping_w) = std::io::pipe().map_err(io("creating a pipe"))?;
+    let (mut pong_r, mut pong_w) = std::io::pipe().map_err(io("creating a pipe"))?;
+    let echo = std::thread::spawn(move || -> Result<(), ProbeError> {
+        pin(theirs)?;
+        let mut byte = [0u8; 1];
+        // Ends when the other side closes its end.
+        while ping_r.read(&mut byte).is_ok_and(|n| n == 1) {
+            pong_w.write_all(&byte).map_err(io("writing the pipe"))?;
+        }
+        Ok(())
+    });
+    let mut timed = || -> Result<f64, ProbeError> {
+        pin(mine)?;
+        let mut byte = [0u8; 1];
+        let start = Instant::now();
+        for _ in 0..ROUND_TRIPS {
+            ping_w.write_all(&byte).map_err(io("writing the pipe"))?;
+            pong_r.read_exact(&mut byte).map_err(io("reading the pipe"))?;
+        }
+        Ok(start.elapsed().as_nanos() as f64 / f64::from(2 * ROUND_TRIPS) / 1e3)
+    };
+    let timed = timed();
+    drop(ping_w);
+    let echoed = echo.join().map_err(|_| ProbeError::Unmeasurable("the echo thread panicked"))?;
+    // This thread goes back to every CPU it had.
+    sched_setaffinity(None, &here).map_err(|e| ProbeError::Io { what: "sched_setaffinity", source: e.into() })?;
+    echoed?;
+    timed
 }
 
 /// Nanoseconds per call of `f`, over `calls` calls.

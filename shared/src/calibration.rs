@@ -112,8 +112,10 @@ pub enum Probe {
     Syscall,
     /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
     FlockWake,
-    /// One `stat(2)` of a cached file, in nanoseconds.
+    /// One `stat(2)` of a cached file, over many files in many directories as a poller walks them, in ns.
     Stat,
+    /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
+    WakeOtherCpu,
     /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
     /// into a program's buffer, in GB/s.
     Copy,
@@ -155,15 +157,16 @@ pub const PRIMITIVES: &[Primitive] = &[
     figure(LabId::Methods, "process_start_us", "process_start_p50", 1e-3),
     figure(LabId::Methods, "thread_start_us", "thread_start_p50", 1e-3),
     figure(LabId::Pipeline, "spawn_us", "thread_start_p50", 1e-3),
-    // A blocked reader of a pipe woken by another process's write, as the I/O servers are by the feeder. (The
-    // lock model's wake-up is a flock waiter's, another kernel path: not this figure.)
-    figure(LabId::Io, "wake_us", "pipe_handoff_p50", 1e-3),
     // A blocked receiver of a channel woken by another thread's send.
     figure(LabId::Pipeline, "wake_us", "channel_handoff_p50", 1e-3),
     Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
     probe(LabId::Io, "syscall_ns", Probe::Syscall),
+    // A blocked reader of a pipe woken by a write from another CPU, as the I/O servers are by the feeder: timed
+    // on its own, pinned, over thousands of round trips (the methods lab's pipe hand-off, between processes
+    // wherever the scheduler puts them, moved between 3 and 28 µs from one calibration to the next).
+    probe(LabId::Io, "wake_us", Probe::WakeOtherCpu),
     probe(LabId::Mmap, "syscall_ns", Probe::ReadCall),
     probe(LabId::Mmap, "page_ns", Probe::Page),
     probe(LabId::Mmap, "copy_gbps", Probe::Copy),
