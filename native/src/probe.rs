@@ -75,7 +75,9 @@ fn stat(dir: &Path) -> Result<f64, ProbeError> {
     }
     let start = Instant::now();
     for path in &paths {
-        std::hint::black_box(rustix::fs::stat(path.as_path()).map_err(|e| ProbeError::Io { what: "stat", source: e.into() })?);
+        std::hint::black_box(
+            rustix::fs::stat(path.as_path()).map_err(|e| ProbeError::Io { what: "stat", source: e.into() })?,
+        );
     }
     Ok(start.elapsed().as_nanos() as f64 / paths.len() as f64)
 }
@@ -85,7 +87,8 @@ fn stat(dir: &Path) -> Result<f64, ProbeError> {
 fn wake_other_cpu() -> Result<f64, ProbeError> {
     use rustix::thread::{CpuSet, sched_setaffinity};
     const ROUND_TRIPS: u32 = 2_000;
-    let here = rustix::thread::sched_getaffinity(None).map_err(|e| ProbeError::Io { what: "sched_getaffinity", source: e.into() })?;
+    let here = rustix::thread::sched_getaffinity(None)
+        .map_err(|e| ProbeError::Io { what: "sched_getaffinity", source: e.into() })?;
     let cpus: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|c| here.is_set(*c)).take(2).collect();
     let &[mine, theirs] = cpus.as_slice() else {
         return Err(ProbeError::Unmeasurable("one CPU only: no wake-up from another CPU to time"));
