@@ -73,8 +73,12 @@ async fn send(socket: &mut Socket, text: String) {
 }
 
 async fn recv(socket: &mut Socket) -> ServerMsg {
+    recv_within(socket, Duration::from_secs(20)).await
+}
+
+async fn recv_within(socket: &mut Socket, timeout: Duration) -> ServerMsg {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a reply in time");
+        let frame = tokio::time::timeout(timeout, socket.next()).await.expect("a reply in time");
         if let Message::Text(text) = frame.expect("open").expect("a frame") {
             return ServerMsg::parse(&text).expect("a server message");
         }
@@ -349,8 +353,14 @@ async fn a_run_past_the_companions_limit_is_stopped_and_leaves_nothing() {
 
 /// The next message `pick` takes, skipping the others.
 async fn next_of<T>(ws: &mut Socket, pick: impl Fn(ServerMsg) -> Option<T>) -> T {
+    next_within(ws, Duration::from_secs(20), pick).await
+}
+
+/// The same, for a step that may be silent for up to `timeout` (a calibration says nothing while it measures;
+/// in a debug build it takes tens of seconds).
+async fn next_within<T>(ws: &mut Socket, timeout: Duration, pick: impl Fn(ServerMsg) -> Option<T>) -> T {
     loop {
-        if let Some(found) = pick(recv(ws).await) {
+        if let Some(found) = pick(recv_within(ws, timeout).await) {
             return found;
         }
     }
@@ -409,7 +419,7 @@ async fn a_calibration_queues_like_a_run_and_reaches_every_connection() {
         _ => None,
     })
     .await;
-    let calibrated = next_of(&mut ws, |m| match m {
+    let calibrated = next_within(&mut ws, Duration::from_secs(180), |m| match m {
         ServerMsg::Calibration { calibration } => Some(calibration),
         ServerMsg::Failed { error, .. } => panic!("the calibration failed: {error}"),
         _ => None,
