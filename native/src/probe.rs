@@ -32,7 +32,6 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             std::hint::black_box(rustix::process::getppid());
         })),
         Probe::FlockWake => flock_wake(dir),
-        Probe::Stat => stat(dir),
         Probe::WakeOtherCpu => wake_other_cpu(),
         Probe::Copy => {
             let memory = filled(MEMORY_BYTES)?;
@@ -55,31 +54,6 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::ReadCall => read_call(dir),
         Probe::Page => random_page(dir),
     }
-}
-
-/// Nanoseconds per `stat` of 2 000 files in 20 directories, walked in order as the watch lab's poller walks its
-/// tree (a single file stat'ed again and again would find its directory entry hot every time).
-fn stat(dir: &Path) -> Result<f64, ProbeError> {
-    let tree = dir.join("stat-tree");
-    let mut paths = Vec::with_capacity(2_000);
-    for d in 0..20 {
-        let sub = tree.join(format!("d{d:02}"));
-        std::fs::create_dir_all(&sub).map_err(io("creating the probe's directories"))?;
-        for f in 0..100 {
-            let path = sub.join(format!("f{f:03}"));
-            if !path.exists() {
-                std::fs::write(&path, b"syslab").map_err(io("creating the probe's files"))?;
-            }
-            paths.push(path);
-        }
-    }
-    let start = Instant::now();
-    for path in &paths {
-        std::hint::black_box(
-            rustix::fs::stat(path.as_path()).map_err(|e| ProbeError::Io { what: "stat", source: e.into() })?,
-        );
-    }
-    Ok(start.elapsed().as_nanos() as f64 / paths.len() as f64)
 }
 
 /// µs per hand-off between two threads pinned to two CPUs, each blocked reading its pipe until the other

@@ -112,8 +112,6 @@ pub enum Probe {
     Syscall,
     /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
     FlockWake,
-    /// One `stat(2)` of a cached file, over many files in many directories as a poller walks them, in ns.
-    Stat,
     /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
     WakeOtherCpu,
     /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
@@ -142,6 +140,8 @@ pub struct Primitive {
 /// The methods lab at its defaults, which measures starts and hand-offs, over seven repeats: on a shared
 /// machine these differ several times over from one run to the next.
 const METHODS: Source = Source { lab: LabId::Methods, query: "repeats=7" };
+/// The watch lab at its defaults.
+const WATCH: Source = Source { lab: LabId::Watch, query: "" };
 /// Two lock workers with no think time and a constant hold of 10 µs: a contended turn's own cost (with the
 /// wake-up of the waiter each release makes), and how long the one that comes straight back keeps the lock
 /// (the other's p99 wait).
@@ -184,7 +184,17 @@ pub const PRIMITIVES: &[Primitive] = &[
         from: Origin::Figure { source: LOCK_PAIR, metric: "wait_p99", derive: Derive::Scale(1e-3) },
     },
     probe(LabId::Lock, "wake_us", Probe::FlockWake),
-    probe(LabId::Watch, "stat_ns", Probe::Stat),
+    // The watch lab's own watchers at its defaults: the poller's CPU per stat, the notified one's per change.
+    Primitive {
+        lab: LabId::Watch,
+        param: "stat_ns",
+        from: Origin::Figure { source: WATCH, metric: "poll_cpu_per_stat", derive: Derive::Scale(1.0) },
+    },
+    Primitive {
+        lab: LabId::Watch,
+        param: "event_cost_us",
+        from: Origin::Figure { source: WATCH, metric: "inotify_cpu_per_change", derive: Derive::Scale(1e-3) },
+    },
 ];
 
 const fn probe(lab: LabId, param: &'static str, probe: Probe) -> Primitive {

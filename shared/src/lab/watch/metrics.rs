@@ -56,6 +56,19 @@ impl RoundSummary {
         (wall > 0).then(|| cpu as f64 / wall as f64 * 1e9)
     }
 
+    /// CPU time per system call it made (for the poller, per stat), in ns.
+    pub fn cpu_per_call(&self, watcher: Watcher) -> Option<f64> {
+        let (cpu, _, calls) = self.cost[watcher as usize]?;
+        calls.filter(|n| *n > 0).map(|n| cpu as f64 / n as f64)
+    }
+
+    /// CPU time per change written, in ns.
+    pub fn cpu_per_change(&self, watcher: Watcher) -> Option<f64> {
+        let (cpu, _, _) = self.cost[watcher as usize]?;
+        let changes = self.writes.iter().flatten().count();
+        (changes > 0).then(|| cpu as f64 / changes as f64)
+    }
+
     pub fn syscalls_per_second(&self, watcher: Watcher) -> Option<f64> {
         let (_, wall, calls) = self.cost[watcher as usize]?;
         let calls = calls?;
@@ -174,6 +187,19 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let ratio =
         last.cpu_per_second(Watcher::Poll).zip(last.cpu_per_second(Watcher::Inotify)).map(|(p, i)| p / i.max(1.0));
     out.push(Metric::new("poll_cpu_ratio", Text::new("metric.watch.poll_cpu_ratio"), Unit::Ratio, ratio));
+    // What each watcher's CPU time comes to per unit of its work: the model's two costs, measured.
+    out.push(Metric::new(
+        "poll_cpu_per_stat",
+        Text::new("metric.watch.poll_cpu_per_stat"),
+        Unit::Nanos,
+        last.cpu_per_call(Watcher::Poll),
+    ));
+    out.push(Metric::new(
+        "inotify_cpu_per_change",
+        Text::new("metric.watch.inotify_cpu_per_change"),
+        Unit::Nanos,
+        last.cpu_per_change(Watcher::Inotify),
+    ));
     if all.len() > 1 {
         for (r, _) in &all {
             for w in Watcher::ALL {
