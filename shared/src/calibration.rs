@@ -147,18 +147,18 @@ const WATCH: Source = Source { lab: LabId::Watch, query: "" };
 /// (the other's p99 wait).
 const LOCK_PAIR: Source = Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
 
-const fn figure(lab: LabId, param: &'static str, metric: &'static str, scale: f64) -> Primitive {
-    Primitive { lab, param, from: Origin::Figure { source: METHODS, metric, derive: Derive::Scale(scale) } }
+const fn figure(lab: LabId, param: &'static str, source: Source, metric: &'static str, derive: Derive) -> Primitive {
+    Primitive { lab, param, from: Origin::Figure { source, metric, derive } }
 }
 
 /// The primitives a calibration measures, each from the median figure of a lab's own experiment, the host, or
 /// a probe of its own.
 pub const PRIMITIVES: &[Primitive] = &[
-    figure(LabId::Methods, "process_start_us", "process_start_p50", 1e-3),
-    figure(LabId::Methods, "thread_start_us", "thread_start_p50", 1e-3),
-    figure(LabId::Pipeline, "spawn_us", "thread_start_p50", 1e-3),
+    figure(LabId::Methods, "process_start_us", METHODS, "process_start_p50", Derive::Scale(1e-3)),
+    figure(LabId::Methods, "thread_start_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
+    figure(LabId::Pipeline, "spawn_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
     // A blocked receiver of a channel woken by another thread's send.
-    figure(LabId::Pipeline, "wake_us", "channel_handoff_p50", 1e-3),
+    figure(LabId::Pipeline, "wake_us", METHODS, "channel_handoff_p50", Derive::Scale(1e-3)),
     Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
@@ -173,28 +173,12 @@ pub const PRIMITIVES: &[Primitive] = &[
     probe(LabId::Mmap, "scan_gbps", Probe::Scan),
     probe(LabId::Mmap, "fault_ns", Probe::Fault),
     probe(LabId::Mmap, "fault_pages", Probe::FaultPages),
-    Primitive {
-        lab: LabId::Lock,
-        param: "turn_ns",
-        from: Origin::Figure { source: LOCK_PAIR, metric: "throughput", derive: Derive::PeriodLess(10_000.0) },
-    },
-    Primitive {
-        lab: LabId::Lock,
-        param: "slice_us",
-        from: Origin::Figure { source: LOCK_PAIR, metric: "wait_p99", derive: Derive::Scale(1e-3) },
-    },
+    figure(LabId::Lock, "turn_ns", LOCK_PAIR, "throughput", Derive::PeriodLess(10_000.0)),
+    figure(LabId::Lock, "slice_us", LOCK_PAIR, "wait_p99", Derive::Scale(1e-3)),
     probe(LabId::Lock, "wake_us", Probe::FlockWake),
     // The watch lab's own watchers at its defaults: the poller's CPU per stat, the notified one's per change.
-    Primitive {
-        lab: LabId::Watch,
-        param: "stat_ns",
-        from: Origin::Figure { source: WATCH, metric: "poll_cpu_per_stat", derive: Derive::Scale(1.0) },
-    },
-    Primitive {
-        lab: LabId::Watch,
-        param: "event_cost_us",
-        from: Origin::Figure { source: WATCH, metric: "inotify_cpu_per_change", derive: Derive::Scale(1e-3) },
-    },
+    figure(LabId::Watch, "stat_ns", WATCH, "poll_cpu_per_stat", Derive::Scale(1.0)),
+    figure(LabId::Watch, "event_cost_us", WATCH, "inotify_cpu_per_change", Derive::Scale(1e-3)),
 ];
 
 const fn probe(lab: LabId, param: &'static str, probe: Probe) -> Primitive {
