@@ -64,6 +64,11 @@ async fn scenario(
     // The lab's three repeats: each figure is their median with its spread, and the drawing shows one of them.
     let cell = text(browser, "tr[data-metric=acquisitions] td.real").await.unwrap_or_default();
     assert!(cell.contains(" ± "), "the measured figure has no spread: {cell:?}");
+    // Where the model's error on a figure is marked, the table says what the model leaves out.
+    if browser.find(By::Css("td.error.beyond")).await.is_ok() {
+        let gaps = text(browser, ".model-gaps").await.unwrap_or_default();
+        assert!(gaps.contains("leaves out"), "a marked error without the model's gaps: {gaps:?}");
+    }
     assert_eq!(measured_value(browser, "repeats").await, Some(3.0));
     assert_eq!(browser.find_all(By::Css(".repeat-pick select option")).await?.len(), 3, "the repeat to draw");
     // The replay of the measured run: at its end, processes with real pids have acquired the lock.

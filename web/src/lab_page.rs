@@ -329,7 +329,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     if let Some(live) = live.as_ref().filter(|l| l.trace.is_some() && shown == Shown::Measured) {
                         <LiveRecord live={live.clone()} class="whole" />
                     }
-                    <MetricsTable simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
+                    <MetricsTable lab={lab} simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
                         measured_marks={measured_marks} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={exported} simulated={paired} />

@@ -1,11 +1,13 @@
 //! The figures of a lab, simulated and measured side by side, and the model's signed error on each figure both
-//! runs have (`shared::fidelity`), marked beyond ±15 %.
+//! runs have (`shared::fidelity`), marked beyond ±15 %, and where one is, what the lab's model leaves out.
 
 use shared::trace::Metric;
 use yew::prelude::*;
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct MetricsTableProps {
+    /// Whose figures: beside a marked error the table says what that lab's model leaves out.
+    pub lab: shared::LabId,
     pub simulated: Option<Vec<Metric>>,
     pub measured: Option<Vec<Metric>>,
     /// What the measured column says while it has no figures ("not run yet", "running…").
@@ -39,6 +41,12 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
         metrics.as_ref()?.iter().find(|m| m.key == key)?.spread.map(|v| AttrValue::from(v.to_string()))
     };
     let with_error = props.measured.is_some() && props.simulated.is_some();
+    let any_marked = match (&props.simulated, &props.measured) {
+        (Some(sim), Some(real)) => rows
+            .iter()
+            .any(|m| shared::fidelity::error_of(sim, real, &m.key).is_some_and(shared::fidelity::ModelError::marked)),
+        _ => false,
+    };
     let error_cell = |key: &str| {
         let (Some(sim), Some(real)) = (&props.simulated, &props.measured) else { return Html::default() };
         let error = shared::fidelity::error_of(sim, real, key);
@@ -81,8 +89,27 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
                 <tfoot><tr><td colspan="3" class="measured-status">{&props.measured_status}</td></tr></tfoot>
             }
             if with_error {
-                <tfoot><tr><td colspan="4" class="error-legend">{lang.ui("ui.metrics.error_title")}</td></tr></tfoot>
+                <tfoot>
+                    <tr><td colspan="4" class="error-legend">{lang.ui("ui.metrics.error_title")}</td></tr>
+                    if any_marked {
+                        <tr><td colspan="4" class="error-legend model-gaps">{lang.ui(model_gaps(props.lab))}</td></tr>
+                    }
+                </tfoot>
             }
         </table>
+    }
+}
+
+/// What a lab's model is known to leave out: said under the table when one of its errors is marked.
+fn model_gaps(lab: shared::LabId) -> &'static str {
+    use shared::LabId;
+    match lab {
+        LabId::Lock => "ui.model_gaps.lock",
+        LabId::Mmap => "ui.model_gaps.mmap",
+        LabId::Watch => "ui.model_gaps.watch",
+        LabId::Io => "ui.model_gaps.io",
+        LabId::Pipeline => "ui.model_gaps.pipeline",
+        LabId::Methods => "ui.model_gaps.methods",
+        LabId::Amdahl => "ui.model_gaps.amdahl",
     }
 }
