@@ -30,8 +30,8 @@ proptest! {
 
     /// Think time 0, a wake-up slower than the loop's own return: the process that comes straight back keeps the
     /// lock for a slice, then it passes on. Nearly every wait is zero, the throughput is about one turn's (hold and
-    /// the loop's own cost, within the draws' and the run's ends' tenth), and over a run of many slices every
-    /// process has had its share.
+    /// the loop's own cost) and at most the lock's occupancy allows (within the draws' and the run's ends'
+    /// tenth), and over a run of many slices every process has had its share.
     #[test]
     fn at_think_time_zero_the_lock_passes_on_each_slice(
         procs in 2i64..=8, hold in 1i64..=20, wake in 5i64..=40, turn in 100i64..=8_000, slice in 200i64..=1_000,
@@ -46,10 +46,12 @@ proptest! {
         let fairness = metric(&trace, "fairness");
         prop_assert!(fairness > 0.9, "fairness {fairness}");
         prop_assert_eq!(metric(&trace, "wait_p50"), 0.0);
-        let bound = 1e9 / ((hold * 1_000 + turn) as f64);
+        // The lock is taken for the hold and the half of the turn done holding; the other half of one process's
+        // turn may run beside the next holder's.
+        let (held, turned) = (1e9 / ((hold * 1_000 + turn / 2) as f64), 1e9 / ((hold * 1_000 + turn) as f64));
         let throughput = metric(&trace, "throughput");
-        prop_assert!(throughput <= bound * 1.10, "throughput {throughput} over one turn's {bound}");
-        prop_assert!(throughput >= bound * 0.8, "throughput {throughput} far under one turn's {bound}");
+        prop_assert!(throughput <= held * 1.10, "throughput {throughput} over the lock's occupancy {held}");
+        prop_assert!(throughput >= turned * 0.8, "throughput {throughput} far under one turn's {turned}");
     }
 
     /// A slice shorter than a turn passes the lock on at every release: each hand-off then waits for a wake-up.
