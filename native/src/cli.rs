@@ -241,6 +241,7 @@ fn progress_bar(args: &RunArgs, counted: Progress) -> ProgressBar {
 pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
     let s = metrics(simulated);
     let m = measured.map(metrics);
+    let spans = measured.map_or(shared::fidelity::Spans::Same, |m| shared::fidelity::Spans::of(simulated, m));
     let rows = m.as_ref().unwrap_or(&s);
     let width = rows.iter().map(|x| x.label.to_string().chars().count()).max().unwrap_or(10).max(10);
     let mut out = String::new();
@@ -257,7 +258,7 @@ pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
         let sim = s.iter().find(|x| x.key == metric.key).map_or_else(|| "—".to_owned(), Metric::display_value);
         let real = m.as_ref().and_then(|m| m.iter().find(|x| x.key == metric.key)).map(Metric::display_with_spread);
         // The model's signed error, marked `!` beyond ±15 %.
-        let error = m.as_ref().and_then(|m| shared::fidelity::error_of(&s, m, &metric.key));
+        let error = m.as_ref().and_then(|m| shared::fidelity::error_of(&s, m, &metric.key, spans));
         let error =
             error.map_or_else(String::new, |e| format!("{}{}", e.display(), if e.marked() { " !" } else { "  " }));
         out += &format!(

@@ -82,6 +82,6 @@ fn compare_point(
     let run = experiment::run_headless(lab, &lab.validate(&given)?, 1, base, exe, cancel, &|_, _| {})?;
     run.outcome.with_context(|| format!("measuring {lab} at {:?}", point.query))?;
     let measured = run.trace.with_context(|| format!("the {lab} run reported nothing"))?;
-    let compared = fidelity_grid::compare(lab, &shared::lab::metrics(&simulated), &shared::lab::metrics(&measured));
+    let compared = fidelity_grid::compare(&simulated, &measured);
     Ok((compared, shared::alone::disturbance(&measured)))
 }

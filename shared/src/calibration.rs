@@ -157,6 +157,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     figure(LabId::Methods, "process_start_us", METHODS, "process_start_p50", Derive::Scale(1e-3)),
     figure(LabId::Methods, "thread_start_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
     figure(LabId::Pipeline, "spawn_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
+    figure(LabId::Io, "spawn_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
     // A blocked receiver of a channel woken by another thread's send.
     figure(LabId::Pipeline, "wake_us", METHODS, "channel_handoff_p50", Derive::Scale(1e-3)),
     Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },

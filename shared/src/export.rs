@@ -118,10 +118,11 @@ fn name_and_args(kind: Value) -> (String, Value) {
 pub fn metrics_csv(trace: &Trace, simulated: Option<&Trace>) -> String {
     let mut csv = String::from("lab,source,seed,key,label,unit,value,spread,simulated,model_error\n");
     let sim = simulated.map(crate::lab::metrics).unwrap_or_default();
+    let spans = simulated.map_or(crate::fidelity::Spans::Same, |s| crate::fidelity::Spans::of(s, trace));
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for metric in crate::lab::metrics(trace) {
         let paired = sim.iter().find(|m| m.key == metric.key);
-        let error = paired.and_then(|s| crate::fidelity::error(s, &metric)).map(|e| e.0);
+        let error = paired.and_then(|s| crate::fidelity::error(s, &metric, spans)).map(|e| e.0);
         let unit = serde_json::to_value(metric.unit).ok().and_then(|u| u.as_str().map(str::to_owned));
         let row = [
             trace.run.lab.as_str().to_owned(),

@@ -3,7 +3,7 @@
 //! `(simulated − measured) ÷ measured`: "+6 %" means the model says 6 % more than the machine did. Errors beyond
 //! [`MARKED_BEYOND`] are marked, so a reader knows which figures the model does not stand for.
 
-use crate::trace::{Metric, Unit};
+use crate::trace::{Metric, Trace, Unit};
 
 /// An error beyond ±15 % is marked.
 pub const MARKED_BEYOND: f64 = 0.15;
@@ -32,10 +32,29 @@ impl ModelError {
     }
 }
 
+/// Whether two runs covered the same span, so that their totals (the counts) compare as well as their rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spans {
+    #[default]
+    Same,
+    /// One of them stopped at its event budget: a count of the shorter run says nothing about the model.
+    Differ,
+}
+
+impl Spans {
+    pub fn of(simulated: &Trace, measured: &Trace) -> Spans {
+        if simulated.stopped_at_budget() || measured.stopped_at_budget() { Spans::Differ } else { Spans::Same }
+    }
+}
+
 /// The model's error on a figure both runs have, where it means something: not for a yes-or-no, not where
-/// either run has no value, and not against a measured zero (unless the model also says zero: no error).
-pub fn error(simulated: &Metric, measured: &Metric) -> Option<ModelError> {
-    if simulated.key != measured.key || measured.unit == Unit::Verdict {
+/// either run has no value, not against a measured zero (unless the model also says zero: no error), and not on
+/// a count when the runs' spans differ.
+pub fn error(simulated: &Metric, measured: &Metric, spans: Spans) -> Option<ModelError> {
+    if simulated.key != measured.key
+        || measured.unit == Unit::Verdict
+        || (measured.unit == Unit::Count && spans == Spans::Differ)
+    {
         return None;
     }
     let (sim, real) = (simulated.value?, measured.value?);
@@ -50,9 +69,9 @@ pub fn error(simulated: &Metric, measured: &Metric) -> Option<ModelError> {
 }
 
 /// The error on the figure `key`, looked up in both runs' figures.
-pub fn error_of(simulated: &[Metric], measured: &[Metric], key: &str) -> Option<ModelError> {
+pub fn error_of(simulated: &[Metric], measured: &[Metric], key: &str, spans: Spans) -> Option<ModelError> {
     let find = |ms: &[Metric]| ms.iter().find(|m| m.key == key).cloned();
-    error(&find(simulated)?, &find(measured)?)
+    error(&find(simulated)?, &find(measured)?, spans)
 }
 
 #[cfg(test)]
@@ -66,7 +85,9 @@ mod tests {
 
     #[test]
     fn the_error_is_signed_and_relative_to_the_machine() {
-        let e = |sim, real| error(&figure(Unit::PerSecond, Some(sim)), &figure(Unit::PerSecond, Some(real)));
+        let e = |sim, real| {
+            error(&figure(Unit::PerSecond, Some(sim)), &figure(Unit::PerSecond, Some(real)), Spans::Same)
+        };
         assert_eq!(e(106.0, 100.0).map(ModelError::display).as_deref(), Some("+6 %"));
         assert_eq!(e(79.0, 100.0).map(ModelError::display).as_deref(), Some("−21 %"));
         assert_eq!(e(100.2, 100.0).map(ModelError::display).as_deref(), Some("0 %"));
@@ -79,7 +100,7 @@ mod tests {
 
     #[test]
     fn no_error_where_it_would_mean_nothing() {
-        let pair = |unit, sim, real| error(&figure(unit, sim), &figure(unit, real));
+        let pair = |unit, sim, real| error(&figure(unit, sim), &figure(unit, real), Spans::Same);
         assert_eq!(pair(Unit::Verdict, Some(1.0), Some(0.0)), None);
         assert_eq!(pair(Unit::Count, None, Some(3.0)), None);
         assert_eq!(pair(Unit::Count, Some(3.0), None), None);
@@ -87,6 +108,24 @@ mod tests {
         assert_eq!(pair(Unit::Count, Some(0.0), Some(0.0)), Some(ModelError(0.0)));
         assert_eq!(pair(Unit::Ratio, Some(f64::NAN), Some(1.0)), None);
         let other = Metric { key: "y".into(), ..figure(Unit::Count, Some(1.0)) };
-        assert_eq!(error(&figure(Unit::Count, Some(1.0)), &other), None);
+        assert_eq!(error(&figure(Unit::Count, Some(1.0)), &other, Spans::Same), None);
+    }
+
+    #[test]
+    fn counts_of_runs_of_different_spans_are_not_compared_but_their_rates_are() {
+        let pair = |unit, spans| error(&figure(unit, Some(50.0)), &figure(unit, Some(100.0)), spans);
+        assert_eq!(pair(Unit::Count, Spans::Differ), None);
+        assert_eq!(pair(Unit::Count, Spans::Same), Some(ModelError(-0.5)));
+        assert_eq!(pair(Unit::PerSecond, Spans::Differ), Some(ModelError(-0.5)));
+    }
+
+    #[test]
+    fn a_run_stopped_at_its_budget_has_another_span() {
+        let whole = crate::lab::simulate(crate::LabId::Lock, &crate::ParamSet::new(), 1).expect("the defaults simulate");
+        let mut stopped = whole.clone();
+        stopped.notes.push(Text::new("note.sim_budget").with("at", 1).with("events", 10));
+        assert_eq!(Spans::of(&whole, &whole), Spans::Same);
+        assert_eq!(Spans::of(&stopped, &whole), Spans::Differ);
+        assert_eq!(Spans::of(&whole, &stopped), Spans::Differ);
     }
 }

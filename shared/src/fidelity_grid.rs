@@ -6,7 +6,7 @@
 use crate::catalogue::LabId;
 use crate::fidelity::ModelError;
 use crate::params::{ParamError, ParamSet};
-use crate::trace::Metric;
+use crate::trace::Trace;
 
 /// One point of the grid: a lab and its parameters as a permalink's query (`key=value&…`; the rest default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,9 +127,12 @@ pub struct Compared {
 }
 
 /// The headline figures both runs of a point have, compared.
-pub fn compare(lab: LabId, simulated: &[Metric], measured: &[Metric]) -> Vec<Compared> {
-    measured
-        .iter()
+pub fn compare(simulated: &Trace, measured: &Trace) -> Vec<Compared> {
+    let lab = measured.run.lab;
+    let spans = crate::fidelity::Spans::of(simulated, measured);
+    let simulated = crate::lab::metrics(simulated);
+    crate::lab::metrics(measured)
+        .into_iter()
         .filter(|m| is_headline(lab, &m.key))
         .filter_map(|m| {
             let sim = simulated.iter().find(|s| s.key == m.key)?;
@@ -137,7 +140,7 @@ pub fn compare(lab: LabId, simulated: &[Metric], measured: &[Metric]) -> Vec<Com
                 key: m.key.clone(),
                 simulated: sim.value?,
                 measured: m.value?,
-                error: crate::fidelity::error(sim, m)?,
+                error: crate::fidelity::error(sim, &m, spans)?,
             })
         })
         .collect()

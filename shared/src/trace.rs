@@ -219,6 +219,13 @@ impl Trace {
         self.events.partition_point(|e| e.t <= t)
     }
 
+    /// Whether the run stopped short of what its parameters asked, at its event budget (its notes say so): its
+    /// totals then cover a shorter span than another run of the same parameters.
+    pub fn stopped_at_budget(&self) -> bool {
+        const BUDGET_NOTES: [&str; 2] = ["note.sim_budget", "note.run_budget"];
+        self.notes.iter().any(|n| matches!(n, Text::Keyed { key, .. } if BUDGET_NOTES.contains(&key.as_str())))
+    }
+
     /// Restores time order after events from several sources were appended (stable: ties keep their order).
     pub fn sort_events(&mut self) {
         self.events.sort_by_key(|e| e.t);

@@ -204,6 +204,10 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let sim_metrics = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let sim_id = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::golden::run_id(&t.0)));
     let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    let spans = match (state.simulated.as_ref(), (*measured).as_ref()) {
+        (Some(sim), Some(real)) => shared::fidelity::Spans::of(&sim.0, &real.0),
+        _ => shared::fidelity::Spans::Same,
+    };
     let on_repeat = {
         let (state, player, repeats) = (state.clone(), player.clone(), repeats.clone());
         Callback::from(move |e: Event| {
@@ -330,7 +334,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <LiveRecord live={live.clone()} class="whole" />
                     }
                     <MetricsTable lab={lab} simulated={(*sim_metrics).clone()} measured={(*real_metrics).clone()} measured_status={measured_status}
-                        measured_marks={measured_marks} />
+                        measured_marks={measured_marks} {spans} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={exported} simulated={paired} />
                 </section>

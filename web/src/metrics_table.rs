@@ -15,6 +15,9 @@ pub struct MetricsTableProps {
     /// What the measured figures carry ("disturbed: …", "watched live"): said above the table and on its column.
     #[prop_or_default]
     pub measured_marks: Vec<AttrValue>,
+    /// Whether both runs covered the same span: counts of a run stopped at its budget get no error.
+    #[prop_or_default]
+    pub spans: shared::fidelity::Spans,
 }
 
 #[function_component(MetricsTable)]
@@ -44,12 +47,12 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
     let any_marked = match (&props.simulated, &props.measured) {
         (Some(sim), Some(real)) => rows
             .iter()
-            .any(|m| shared::fidelity::error_of(sim, real, &m.key).is_some_and(shared::fidelity::ModelError::marked)),
+            .any(|m| shared::fidelity::error_of(sim, real, &m.key, props.spans).is_some_and(shared::fidelity::ModelError::marked)),
         _ => false,
     };
     let error_cell = |key: &str| {
         let (Some(sim), Some(real)) = (&props.simulated, &props.measured) else { return Html::default() };
-        let error = shared::fidelity::error_of(sim, real, key);
+        let error = shared::fidelity::error_of(sim, real, key, props.spans);
         let marked = error.is_some_and(shared::fidelity::ModelError::marked);
         html! {
             <td class={classes!("error", marked.then_some("beyond"))} data-error={error.map(|e| e.0.to_string())}>

@@ -159,6 +159,8 @@ pub struct IoParams {
     pub poll_sleep: Nanos,
     pub syscall: Nanos,
     pub wake: Nanos,
+    /// Starting one thread of the thread-per-source server.
+    pub spawn: Nanos,
 }
 
 impl IoParams {
@@ -173,6 +175,7 @@ impl IoParams {
                 poll_sleep: Nanos::from_micros(r.uint("poll_sleep_us")),
                 syscall: Nanos(r.uint("syscall_ns")),
                 wake: Nanos::from_micros(r.uint("wake_us")),
+                spawn: Nanos::from_micros(r.uint("spawn_us")),
             })
         })
     }

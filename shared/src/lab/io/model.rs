@@ -28,7 +28,13 @@ struct Sim<'a> {
 }
 
 impl<'a> Sim<'a> {
+    /// A server whose threads all run from the start.
     fn new(server: Server, p: &'a IoParams, threads: u32) -> Self {
+        Self::started(server, p, threads, |_| Nanos::ZERO)
+    }
+
+    /// A server whose thread `i` starts running at `start(i)`.
+    fn started(server: Server, p: &'a IoParams, threads: u32, start: impl Fn(u32) -> Nanos) -> Self {
         let mut sim = Sim {
             server,
             p,
@@ -43,7 +49,7 @@ impl<'a> Sim<'a> {
             busy: 0,
         };
         for thread in 0..threads {
-            sim.enter(Nanos::ZERO, thread, ThreadState::Running);
+            sim.enter(start(thread), thread, ThreadState::Running);
         }
         sim
     }
@@ -147,11 +153,14 @@ pub(super) fn simulate_server(server: Server, p: &IoParams, sources: &[Vec<(Nano
             }
             sim.finish(now)
         }
+        // A thread per source, started one after another as the messages already flow: a message written
+        // before its thread runs waits for it.
         Server::Threads => {
-            let mut sim = Sim::new(server, p, p.sources);
+            let start = |thread: u32| Nanos(p.spawn.0 * (u64::from(thread) + 1));
+            let mut sim = Sim::started(server, p, p.sources, start);
             let mut end = Nanos::ZERO;
             for (s, messages) in sources.iter().enumerate() {
-                let mut now = Nanos::ZERO;
+                let mut now = start(s as u32);
                 for &msg in messages {
                     now = sim.block_until(now, s as u32, msg.0);
                     now = sim.serve(now, s as u32, s as u32, &[msg], true);

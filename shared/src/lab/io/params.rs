@@ -59,5 +59,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 0, max: 10_000, default: 12 },
         simulation_only: true,
     },
+    ParamSpec {
+        key: "spawn_us",
+        label: "Thread start",
+        unit: "µs",
+        help: "Model: starting one of the thread-per-source server's threads, one after another, while the messages \
+               already flow (reference: ~50 µs; the methods lab measures it).",
+        kind: ParamKind::Int { min: 0, max: 10_000, default: 50 },
+        simulation_only: true,
+    },
     crate::repeats::spec(5),
 ];

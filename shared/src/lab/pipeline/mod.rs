@@ -351,8 +351,12 @@ pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
 }
 
 fn simulate_typed(p: PipelineParams, params: &ParamSet, seed: u64) -> Trace {
-    let events =
-        if p.pattern == Pattern::DependencyGraph { graph::simulate(&p, seed) } else { model::simulate(&p, seed) };
+    let (events, stopped) = if p.pattern == Pattern::DependencyGraph {
+        (graph::simulate(&p, seed), None)
+    } else {
+        model::simulate(&p, seed)
+    };
+    let budget = |at: Nanos| Text::new("note.sim_budget").with("at", at).with("events", crate::lab::MAX_SIM_EVENTS);
     Trace {
         run: crate::trace::RunInfo {
             lab: LabId::Pipeline,
@@ -362,7 +366,7 @@ fn simulate_typed(p: PipelineParams, params: &ParamSet, seed: u64) -> Trace {
         },
         actors: actors(&p, None),
         events,
-        notes: Vec::new(),
+        notes: stopped.map(budget).into_iter().collect(),
     }
 }
 

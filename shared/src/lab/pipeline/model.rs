@@ -55,7 +55,8 @@ struct Sim<'a> {
     out: Vec<Event>,
 }
 
-pub fn simulate(p: &PipelineParams, seed: u64) -> Vec<Event> {
+/// The run's events, and the time it stopped at if it reached the event budget first.
+pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
     let topo = p.topology();
     let mut threads = Vec::new();
     for (s, stage) in topo.stages.iter().enumerate() {
@@ -92,16 +93,18 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> Vec<Event> {
     for t in 0..sim.threads.len() {
         sim.timers.set(Nanos::ZERO, t);
     }
+    let mut stopped = None;
     while let Some(now) = sim.timers.next_due() {
         while let Some(t) = sim.timers.pop_due(now) {
             sim.step(t, now);
         }
         if sim.out.len() >= MAX_SIM_EVENTS {
+            stopped = Some(now);
             break;
         }
     }
     sim.out.sort_by_key(|e| e.t);
-    sim.out
+    (sim.out, stopped)
 }
 
 impl Sim<'_> {
