@@ -23,14 +23,53 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ProbeError {
 
 /// Memory the copy and the scan read: well beyond any CPU cache here, so they measure memory, not a cache.
 const MEMORY_BYTES: usize = 64 << 20;
+/// Bytes the cached copy and scan go over again and again: within any core's own cache (and small enough for
+/// its L1 and L2 to keep a source and a buffer both).
+const CACHED_BYTES: usize = 64 << 10;
+
+/// GB/s of `pass` over [`CACHED_BYTES`], repeated until the bytes stay in the cache: the best of a few rounds.
+fn in_cache(mut pass: impl FnMut()) -> f64 {
+    const PASSES: usize = 256;
+    pass();
+    (0..8)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..PASSES {
+                pass();
+            }
+            gbps(CACHED_BYTES * PASSES, start)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The size of CPU 0's level-2 data cache as the kernel describes it, in KiB: the cache a core keeps a buffer
+/// in while it works on it.
+fn core_cache_kib() -> Result<f64, ProbeError> {
+    let caches = Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let entries = std::fs::read_dir(caches).map_err(io("reading /sys/devices/system/cpu/cpu0/cache"))?;
+    let read = |dir: &Path, name: &str| std::fs::read_to_string(dir.join(name)).map(|s| s.trim().to_owned());
+    for dir in entries.flatten().map(|e| e.path()) {
+        let (Ok(kind), Ok(level), Ok(size)) = (read(&dir, "type"), read(&dir, "level"), read(&dir, "size")) else {
+            continue;
+        };
+        if level != "2" || kind == "Instruction" {
+            continue;
+        }
+        // The kernel writes a size as "2048K" (some as "4M").
+        let kib = match size.split_at(size.len().saturating_sub(1)) {
+            (n, "K") => n.parse::<u64>().ok(),
+            (n, "M") => n.parse::<u64>().ok().map(|m| m << 10),
+            _ => None,
+        };
+        return kib.map(|k| k as f64).ok_or(ProbeError::Unmeasurable("the kernel's L2 size is not in KiB or MiB"));
+    }
+    Err(ProbeError::Unmeasurable("the kernel describes no level-2 cache for CPU 0"))
+}
 
 /// One sample of `probe`, in its unit, with its files in `dir` (removed with it).
 pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
     match probe {
-        Probe::Syscall => Ok(per_call(100_000, || {
-            // rustix makes the system call itself (no libc cache), so this is one kernel entry a call.
-            std::hint::black_box(rustix::process::getppid());
-        })),
+        Probe::EmptyRead => empty_read(),
         Probe::FlockWake => flock_wake(dir),
         Probe::WakeOtherCpu => wake_other_cpu(),
         Probe::Copy => {
@@ -49,10 +88,25 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             std::hint::black_box(checksum(std::hint::black_box(&memory)));
             Ok(gbps(MEMORY_BYTES, start))
         }
+        Probe::CachedCopy => {
+            let (source, mut buffer) = (filled(CACHED_BYTES)?, vec![0u8; CACHED_BYTES]);
+            buffer.copy_from_slice(&source);
+            Ok(in_cache(|| {
+                buffer.copy_from_slice(std::hint::black_box(&source));
+                std::hint::black_box(&mut buffer);
+            }))
+        }
+        Probe::CachedScan => {
+            let buffer = filled(CACHED_BYTES)?;
+            Ok(in_cache(|| {
+                std::hint::black_box(checksum(std::hint::black_box(&buffer)));
+            }))
+        }
+        Probe::CacheSize => core_cache_kib(),
+        Probe::ColdRead => cold_read(dir),
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
         Probe::ReadCall => read_call(dir),
-        Probe::Page => random_page(dir),
     }
 }
 
@@ -101,6 +155,24 @@ fn wake_other_cpu() -> Result<f64, ProbeError> {
     sched_setaffinity(None, &here).map_err(|e| ProbeError::Io { what: "sched_setaffinity", source: e.into() })?;
     echoed?;
     timed
+}
+
+/// ns per `read(2)` of an empty non-blocking pipe whose write end is open: each call fails with EAGAIN.
+fn empty_read() -> Result<f64, ProbeError> {
+    let (reader, _writer) = std::io::pipe().map_err(io("creating a pipe"))?;
+    rustix::fs::fcntl_setfl(&reader, rustix::fs::OFlags::NONBLOCK)
+        .map_err(|e| ProbeError::Io { what: "making a pipe non-blocking", source: e.into() })?;
+    let mut byte = [0u8; 16];
+    let mut refused = 0u32;
+    let ns = per_call(100_000, || {
+        if rustix::io::read(&reader, &mut byte) == Err(rustix::io::Errno::AGAIN) {
+            refused += 1;
+        }
+    });
+    match refused {
+        100_000 => Ok(ns),
+        _ => Err(ProbeError::Unmeasurable("a read of an empty pipe did not fail with EAGAIN")),
+    }
 }
 
 /// Nanoseconds per call of `f`, over `calls` calls.
@@ -214,14 +286,54 @@ fn fault(dir: &Path) -> Result<Faults, ProbeError> {
     Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
 }
 
-/// The probes' file, written once (so it is in the page cache) and opened.
+/// The probes' file, written once as the mmap lab writes its file (so it is in the page cache, in the same
+/// folios) and opened.
 fn cached_file(dir: &Path) -> Result<File, ProbeError> {
-    const BYTES: usize = 32 << 20;
+    const BYTES: u64 = 32 << 20;
     let path = dir.join("cached");
     if !path.exists() {
-        std::fs::write(&path, &filled(BYTES)?[..]).map_err(io("creating the probe's file"))?;
+        crate::experiment::mmap::write_data(&path, BYTES, 1, &crate::experiment::CancelFlag::default())
+            .map_err(|e| ProbeError::Io { what: "creating the probe's file", source: std::io::Error::other(e) })?;
     }
     File::open(&path).map_err(io("opening the probe's file"))
+}
+
+/// MB/s of the disk's own in a sequential read of a 32 MiB file after its pages were dropped (the kernel's
+/// `posix_fadvise(DONTNEED)` after the write-back, checked with `mincore`), the same read warm taken away.
+fn cold_read(dir: &Path) -> Result<f64, ProbeError> {
+    const BYTES: u64 = 32 << 20;
+    let path = dir.join("cold");
+    if !path.exists() {
+        crate::experiment::mmap::write_data(&path, BYTES, 2, &crate::experiment::CancelFlag::default())
+            .map_err(|e| ProbeError::Io { what: "creating the cold probe's file", source: std::io::Error::other(e) })?;
+    }
+    let file = File::open(&path).map_err(io("opening the cold probe's file"))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut read_all = || -> Result<u128, ProbeError> {
+        use std::os::unix::fs::FileExt;
+        let (start, mut offset) = (Instant::now(), 0u64);
+        while offset < BYTES {
+            match file.read_at(&mut buffer, offset).map_err(io("reading the cold probe's file"))? {
+                0 => break,
+                n => offset += n as u64,
+            }
+        }
+        Ok(start.elapsed().as_nanos())
+    };
+    read_all()?;
+    let warm = read_all()?;
+    let dropped = rustix::fs::fadvise(&file, 0, std::num::NonZeroU64::new(BYTES), rustix::fs::Advice::DontNeed);
+    dropped.map_err(|e| ProbeError::Io { what: "posix_fadvise(DONTNEED)", source: e.into() })?;
+    let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the cold probe's file"))?;
+    if crate::experiment::mmap::fenced::resident_fraction(&map).is_none_or(|resident| resident > 0.05) {
+        return Err(ProbeError::Unmeasurable("the kernel kept the file's pages in its cache"));
+    }
+    drop(map);
+    let cold = read_all()?;
+    match cold.saturating_sub(warm) {
+        0 => Err(ProbeError::Unmeasurable("a cold read was no slower than a warm one")),
+        disk => Ok(BYTES as f64 / disk as f64 * 1e3),
+    }
 }
 
 /// Page offsets of a `len`-byte file in an order no prefetcher can follow (xorshift), `n` of them.
@@ -251,23 +363,6 @@ fn read_call(dir: &Path) -> Result<f64, ProbeError> {
     }
     std::hint::black_box(byte);
     Ok(start.elapsed().as_nanos() as f64 / offsets.len() as f64)
-}
-
-/// Nanoseconds per page checksummed at a random place of a mapping whose pages are all mapped already.
-fn random_page(dir: &Path) -> Result<f64, ProbeError> {
-    let file = cached_file(dir)?;
-    let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
-    let page = rustix::param::page_size();
-    // Every page mapped first: what is timed is the reads, not the faults.
-    let mut sum = (0..map.len()).step_by(page).fold(0u64, |s, o| s.wrapping_add(u64::from(map[o])));
-    let offsets = random_pages(map.len(), 20_000);
-    let start = Instant::now();
-    for offset in &offsets {
-        sum = sum.wrapping_add(checksum(&map[*offset..(*offset + page).min(map.len())]));
-    }
-    let ns = start.elapsed().as_nanos() as f64;
-    std::hint::black_box(sum);
-    Ok(ns / offsets.len() as f64)
 }
 
 fn minor_faults() -> u64 {

@@ -10,8 +10,11 @@ use crate::trace::{HostInfo, Metric};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod probe;
+pub use probe::Probe;
+
 /// The version this build writes and reads; a file of another is refused, not guessed at.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// One measured primitive: the median over the repeats, half their range, and how many there were.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -104,31 +107,6 @@ impl Derive {
     }
 }
 
-/// The primitives timed outside any lab, each a loop the companion repeats for a median and its spread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Probe {
-    /// One cheap system call (`getppid`), in nanoseconds.
-    Syscall,
-    /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
-    FlockWake,
-    /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
-    WakeOtherCpu,
-    /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
-    /// into a program's buffer, in GB/s.
-    Copy,
-    /// The labs' checksum over memory that is not in the CPU's caches, as a mapping is read in place, in GB/s.
-    Scan,
-    /// One minor page fault of a mapped file in the page cache, in ns.
-    Fault,
-    /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
-    FaultPages,
-    /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
-    ReadCall,
-    /// Reading one page at a random place of a warm mapping, with the labs' checksum, in ns.
-    Page,
-}
-
 /// A model parameter of `lab` that a calibration gives a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Primitive {
@@ -163,17 +141,20 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive { lab: LabId::Methods, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
-    probe(LabId::Io, "syscall_ns", Probe::Syscall),
+    probe(LabId::Io, "syscall_ns", Probe::EmptyRead),
     // A blocked reader of a pipe woken by a write from another CPU, as the I/O servers are by the feeder: timed
     // on its own, pinned, over thousands of round trips (the methods lab's pipe hand-off, between processes
     // wherever the scheduler puts them, moved between 3 and 28 µs from one calibration to the next).
     probe(LabId::Io, "wake_us", Probe::WakeOtherCpu),
     probe(LabId::Mmap, "syscall_ns", Probe::ReadCall),
-    probe(LabId::Mmap, "page_ns", Probe::Page),
+    probe(LabId::Mmap, "cached_copy_gbps", Probe::CachedCopy),
+    probe(LabId::Mmap, "cached_scan_gbps", Probe::CachedScan),
+    probe(LabId::Mmap, "cache_kib", Probe::CacheSize),
     probe(LabId::Mmap, "copy_gbps", Probe::Copy),
     probe(LabId::Mmap, "scan_gbps", Probe::Scan),
     probe(LabId::Mmap, "fault_ns", Probe::Fault),
     probe(LabId::Mmap, "fault_pages", Probe::FaultPages),
+    probe(LabId::Mmap, "disk_mbps", Probe::ColdRead),
     figure(LabId::Lock, "turn_ns", LOCK_PAIR, "throughput", Derive::PeriodLess(10_000.0)),
     figure(LabId::Lock, "slice_us", LOCK_PAIR, "wait_p99", Derive::Scale(1e-3)),
     probe(LabId::Lock, "wake_us", Probe::FlockWake),
@@ -418,7 +399,7 @@ mod tests {
             (LOCK_PAIR, vec![rate]),
         ]);
         let probes = BTreeMap::from([
-            (Probe::Syscall, Estimate { value: 87.0, spread: 2.0, repeats: 5 }),
+            (Probe::EmptyRead, Estimate { value: 87.0, spread: 2.0, repeats: 5 }),
             (Probe::Scan, Estimate { value: 6.4321, spread: 0.2, repeats: 7 }),
         ]);
         Calibration::from_measurements(host(2), 1_700_000_000_000, &Measurements { figures, probes })
@@ -472,8 +453,8 @@ mod tests {
         assert_eq!(Calibration::read(&c.to_json(), &host(2)), Ok(c.clone()));
         assert!(matches!(Calibration::read(&c.to_json(), &host(8)), Err(CalibrationError::OtherHost { .. })));
         assert!(matches!(Calibration::read("{not json", &host(2)), Err(CalibrationError::Corrupt(_))));
-        let newer = c.to_json().replace("\"version\": 1", "\"version\": 2");
-        assert_eq!(Calibration::read(&newer, &host(2)), Err(CalibrationError::Version { found: 2 }));
+        let newer = c.to_json().replace("\"version\": 2", "\"version\": 3");
+        assert_eq!(Calibration::read(&newer, &host(2)), Err(CalibrationError::Version { found: 3 }));
         let mut absurd = c.clone();
         absurd.values.insert("io.wake_us".into(), Estimate { value: -3.0, spread: 0.0, repeats: 3 });
         assert!(

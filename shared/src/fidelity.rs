@@ -85,9 +85,8 @@ mod tests {
 
     #[test]
     fn the_error_is_signed_and_relative_to_the_machine() {
-        let e = |sim, real| {
-            error(&figure(Unit::PerSecond, Some(sim)), &figure(Unit::PerSecond, Some(real)), Spans::Same)
-        };
+        let e =
+            |sim, real| error(&figure(Unit::PerSecond, Some(sim)), &figure(Unit::PerSecond, Some(real)), Spans::Same);
         assert_eq!(e(106.0, 100.0).map(ModelError::display).as_deref(), Some("+6 %"));
         assert_eq!(e(79.0, 100.0).map(ModelError::display).as_deref(), Some("−21 %"));
         assert_eq!(e(100.2, 100.0).map(ModelError::display).as_deref(), Some("0 %"));
@@ -121,7 +120,8 @@ mod tests {
 
     #[test]
     fn a_run_stopped_at_its_budget_has_another_span() {
-        let whole = crate::lab::simulate(crate::LabId::Lock, &crate::ParamSet::new(), 1).expect("the defaults simulate");
+        let whole =
+            crate::lab::simulate(crate::LabId::Lock, &crate::ParamSet::new(), 1).expect("the defaults simulate");
         let mut stopped = whole.clone();
         stopped.notes.push(Text::new("note.sim_budget").with("at", 1).with("events", 10));
         assert_eq!(Spans::of(&whole, &whole), Spans::Same);

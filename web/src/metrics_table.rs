@@ -45,9 +45,9 @@ pub fn metrics_table(props: &MetricsTableProps) -> Html {
     };
     let with_error = props.measured.is_some() && props.simulated.is_some();
     let any_marked = match (&props.simulated, &props.measured) {
-        (Some(sim), Some(real)) => rows
-            .iter()
-            .any(|m| shared::fidelity::error_of(sim, real, &m.key, props.spans).is_some_and(shared::fidelity::ModelError::marked)),
+        (Some(sim), Some(real)) => rows.iter().any(|m| {
+            shared::fidelity::error_of(sim, real, &m.key, props.spans).is_some_and(shared::fidelity::ModelError::marked)
+        }),
         _ => false,
     };
     let error_cell = |key: &str| {

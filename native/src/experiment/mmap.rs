@@ -4,7 +4,7 @@
 //! the better of a copy through a small buffer and a scan in place (the ceiling). Every method checksums every byte it reads; chunks of each pass
 //! stream with their time, system calls and page faults (getrusage for this thread).
 
-use super::{ExperimentError, RunContext, RunUpdate};
+use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
 use shared::i18n::Text;
 use shared::lab::mmap::{CHUNKS, Method, MmapEvent, MmapParams, actors};
@@ -14,6 +14,7 @@ use shared::{LabId, Nanos};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 const DATA_FILE: &str = "data.bin";
 /// The ceiling copies through a buffer this big, as a well-sized read(2) would.
@@ -132,27 +133,33 @@ fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
 
 experiment_entry!(MmapExperiment, Mmap);
 
+/// Writes the lab's data file: `size` bytes of seeded content in 1 MiB blocks, synced. How a file enters the
+/// page cache decides the folios it is held in, and so how many pages a fault maps: the calibration's file is
+/// written the same way.
+pub(crate) fn write_data(path: &Path, size: u64, seed: u64, cancel: &CancelFlag) -> Result<(), ExperimentError> {
+    let io = |what: &str| ExperimentError::io(what.to_owned());
+    let mut file = File::create(path).map_err(io("creating the data file"))?;
+    let mut block = vec![0u8; 1 << 20];
+    let mut written = 0u64;
+    while written < size {
+        if cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
+        let n = (size - written).min(block.len() as u64) as usize;
+        fill(&mut block[..n], seed.wrapping_add(written / (1 << 20)));
+        file.write_all(&block[..n]).map_err(io("writing the data file"))?;
+        written += n as u64;
+    }
+    file.sync_all().map_err(io("syncing the data file"))
+}
+
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     // The passes read whole pages of this machine, whatever the model assumes.
     let p = MmapParams::parse(params)?.with_page(ctx.host.page_size);
     let path = ctx.scratch.join(DATA_FILE);
     let io = |what: &str| ExperimentError::io(what.to_owned());
     let mut notes = Vec::new();
-    {
-        let mut file = File::create(&path).map_err(io("creating the data file"))?;
-        let mut block = vec![0u8; 1 << 20];
-        let mut written = 0u64;
-        while written < p.size {
-            if ctx.cancel.is_cancelled() {
-                return Err(ExperimentError::Cancelled);
-            }
-            let n = (p.size - written).min(block.len() as u64) as usize;
-            fill(&mut block[..n], seed.wrapping_add(written / (1 << 20)));
-            file.write_all(&block[..n]).map_err(io("writing the data file"))?;
-            written += n as u64;
-        }
-        file.sync_all().map_err(io("syncing the data file"))?;
-    }
+    write_data(&path, p.size, seed, ctx.cancel)?;
     let file = File::open(&path).map_err(io("opening the data file"))?;
     ctx.started(LabId::Mmap, params, seed, actors(Some(std::process::id())));
     if let Some(huge) = file_huge_pages() {

@@ -1,7 +1,10 @@
 //! mmap against read(2). A file of S bytes is read whole with read(2) at buffer sizes from 4 KiB to 4 MiB, read
 //! in part at random with pread, and mapped and touched sequentially or at random; the same bytes read from memory
-//! (the better of a copy through a small buffer and a scan in place) are the ceiling. The model charges system calls, copies, page faults (with the kernel's fault-around of 16 pages)
-//! and, for a cold cache, the disk; the real run measures the same passes. Both report chunks of each pass.
+//! (the better of a copy through a small buffer and a scan in place) are the ceiling. The model charges system
+//! calls, copies and checksums at the memory's bandwidth or, for bytes in the CPU's cache (a read buffer just
+//! filled, a file smaller than the cache), the cache's; page faults (each mapping the kernel's fault-around or a
+//! large folio); and, for a cold cache, the disk. The real run measures the same passes; both report chunks of
+//! each pass.
 
 mod metrics;
 mod params;
@@ -142,8 +145,11 @@ pub struct MmapParams {
     pub fault_ns: f64,
     /// Pages one read fault maps.
     pub fault_pages: u64,
-    /// Reading one page at a random place of memory or of a warm mapping, with its checksum.
-    pub page_ns: f64,
+    /// Copying and scanning bytes that are in the CPU's cache.
+    pub cached_copy_gbps: f64,
+    pub cached_scan_gbps: f64,
+    /// The cache a buffer or a small file stays in, in bytes.
+    pub cache: u64,
     pub disk_mbps: f64,
     /// The page the passes work in: the modelled machine's [`PAGE`], or the host's for a real run
     /// ([`MmapParams::with_page`]).
@@ -166,7 +172,9 @@ impl MmapParams {
                 scan_gbps: r.float("scan_gbps"),
                 fault_ns: r.uint("fault_ns") as f64,
                 fault_pages: r.uint("fault_pages"),
-                page_ns: r.uint("page_ns") as f64,
+                cached_copy_gbps: r.float("cached_copy_gbps"),
+                cached_scan_gbps: r.float("cached_scan_gbps"),
+                cache: r.uint("cache_kib") << 10,
                 disk_mbps: r.uint("disk_mbps") as f64,
                 page: PAGE,
             })
@@ -213,14 +221,18 @@ impl MmapParams {
 /// also pays for scanning the bytes it reads (the checksum), as the real run does.
 pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
     let disk = |bytes: u64| if p.cold { bytes as f64 / (p.disk_mbps * 1e6) * 1e9 } else { 0.0 };
-    let gbps = |bytes: u64, rate: f64| bytes as f64 / rate;
+    // ns for `bytes` at `gbps` GB/s.
+    let at = |bytes: u64, gbps: f64| bytes as f64 / gbps;
+    // The file's bytes come from the CPU's cache when it fits there (a pass finds what the last one left).
+    let file_cached = !p.cold && p.size <= p.cache;
+    let (copy, scan) = if file_cached { (p.cached_copy_gbps, p.cached_scan_gbps) } else { (p.copy_gbps, p.scan_gbps) };
     match method {
         Method::Read { buffer_kib } => {
             let buffer = u64::from(buffer_kib) << 10;
             let calls = p.size.div_ceil(buffer);
-            // A buffer beyond the CPU's caches is copied at a lower rate (the copy leaves the caches).
-            let rate = if buffer > 1 << 20 { p.copy_gbps * 0.6 } else { p.copy_gbps };
-            let ns = calls as f64 * p.syscall_ns + gbps(p.size, rate) + gbps(p.size, p.scan_gbps) + disk(p.size);
+            // The checksum reads the buffer the copy just filled: in the cache while the buffer fits in it.
+            let buffer_scan = if buffer.min(p.size) <= p.cache { p.cached_scan_gbps } else { p.scan_gbps };
+            let ns = calls as f64 * p.syscall_ns + at(p.size, copy) + at(p.size, buffer_scan) + disk(p.size);
             (p.size, ns, calls, 0, 0)
         }
         Method::PreadPieces => {
@@ -228,8 +240,9 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
             let bytes = pages * p.page;
             // Each piece read from a cold file pays a disk access of its own.
             let latency = if p.cold { pages as f64 * p.disk_latency_ns } else { 0.0 };
-            // A call, and the copy of a page from a random place: memory's latency, not its bandwidth.
-            let ns = latency + pages as f64 * (p.syscall_ns + p.page_ns) + disk(bytes);
+            // A call, the copy of a page into the buffer, its checksum there.
+            let ns =
+                latency + pages as f64 * p.syscall_ns + at(bytes, copy) + at(bytes, p.cached_scan_gbps) + disk(bytes);
             (bytes, ns, pages, 0, 0)
         }
         Method::MmapSequential => {
@@ -237,31 +250,29 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
             let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
             // Without the hint a cold mapping waits for the disk at every fault instead of reading ahead.
             let latency = if p.cold && !p.readahead { faults as f64 * p.disk_latency_ns } else { 0.0 };
-            let ns = faults as f64 * p.fault_ns + gbps(p.size, p.scan_gbps) + disk(p.size) + latency;
+            let ns = faults as f64 * p.fault_ns + at(p.size, scan) + disk(p.size) + latency;
             (p.size, ns, if p.readahead { 2 } else { 1 }, minor, major)
         }
         Method::MmapPieces => {
             let pages = p.random_pages();
+            let bytes = pages * p.page;
+            if p.cold {
+                // Nothing to map yet and no read-ahead for pieces: every piece faults and waits for its page
+                // from the disk, as a pread of it would.
+                let ns = pages as f64 * (p.fault_ns + p.disk_latency_ns) + at(bytes, scan) + disk(bytes);
+                return (bytes, ns, 2, 0, pages);
+            }
             // Random pages rarely share a fault-around window unless most of the file is touched.
             let windows = p.pages().div_ceil(p.fault_pages);
             let faults = windows
                 .min(pages)
                 .max(libm::ceil(windows as f64 * (1.0 - libm::pow(1.0 - p.fraction, p.fault_pages as f64))) as u64)
                 .min(pages);
-            let (minor, major) = if p.cold { (0, faults) } else { (faults, 0) };
-            let bytes = pages * p.page;
-            (
-                bytes,
-                // Each page read where the TLB and the caches have nothing of it, after the faults that map them.
-                faults as f64 * p.fault_ns + pages as f64 * p.page_ns + disk(faults * p.fault_pages * p.page),
-                2,
-                minor,
-                major,
-            )
+            (bytes, faults as f64 * p.fault_ns + at(bytes, scan), 2, faults, 0)
         }
         // The same bytes from memory, the better of a copy through a small buffer with its checksum (read(2)
         // without calls or page cache) and a checksum in place (a mapping without faults): the scan.
-        Method::Memcpy => (p.size, gbps(p.size, p.scan_gbps), 0, 0, 0),
+        Method::Memcpy => (p.size, at(p.size, scan), 0, 0, 0),
     }
 }
 
@@ -366,6 +377,22 @@ mod tests {
         assert_eq!(model_pass(&strided, Method::MmapPieces).3, strided.random_pages());
         assert_eq!(&strided.piece_pages(1)[..3], &[0, 19, 38]);
         assert!(strided.piece_pages(1).iter().all(|p| *p < strided.pages()));
+    }
+
+    #[test]
+    fn bytes_in_the_cpu_cache_read_at_the_cache_speed() {
+        let sized = |mib: i64| params(&[("size_mib", ParamValue::Int(mib)), ("cache_kib", ParamValue::Int(2_048))]);
+        let (small, large) = (sized(1), sized(64));
+        for method in [Method::Read { buffer_kib: 64 }, Method::MmapSequential, Method::Memcpy] {
+            assert!(model_gbps(&small, method) > model_gbps(&large, method), "{method:?}");
+        }
+        // A 4 MiB buffer leaves the 2 MiB cache before its checksum reads it; 1 MiB does not.
+        let rate = |kib| model_gbps(&large, Method::Read { buffer_kib: kib });
+        assert!(rate(4_096) < rate(1_024));
+        // The ceiling is the scan at memory's speed: no method that pays more than it reads faster.
+        let scan = model_gbps(&large, Method::Memcpy);
+        assert!((scan - large.scan_gbps).abs() < 1e-9);
+        assert!(Method::all().iter().all(|m| model_gbps(&large, *m) <= scan + 1e-9));
     }
 
     #[test]

@@ -1,0 +1,38 @@
+//! The primitives a calibration times on its own, outside any lab's experiment (the companion's `probe`
+//! module runs them).
+
+use serde::{Deserialize, Serialize};
+
+/// The primitives timed outside any lab, each a loop the companion repeats for a median and its spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// One `read(2)` of an empty non-blocking pipe (it fails with EAGAIN), in ns: the polling server's
+    /// wasted call, and what any of the I/O servers' reads costs beyond its bytes.
+    EmptyRead,
+    /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
+    FlockWake,
+    /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
+    WakeOtherCpu,
+    /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
+    /// into a program's buffer, in GB/s.
+    Copy,
+    /// The labs' checksum over memory that is not in the CPU's caches, as a mapping is read in place, in GB/s.
+    Scan,
+    /// Copying bytes that are in the CPU's cache into a small buffer, in GB/s.
+    CachedCopy,
+    /// The labs' checksum over bytes in the CPU's cache (a buffer just filled), in GB/s.
+    CachedScan,
+    /// The cache one core keeps to itself (its L2), in KiB: read from the kernel's description of the CPU, not
+    /// timed.
+    CacheSize,
+    /// What the disk adds to a sequential read of a file whose pages were dropped from the cache (the same read
+    /// warm taken away), as MB/s of the disk's own; unmeasurable where the kernel keeps the pages.
+    ColdRead,
+    /// One minor page fault of a mapped file in the page cache, in ns.
+    Fault,
+    /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
+    FaultPages,
+    /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
+    ReadCall,
+}
