@@ -1,7 +1,10 @@
 //! `syslab fidelity [--quick]`: every point of `shared::fidelity_grid` measured on this machine and simulated
 //! with its stored calibration (reference values when there is none, said), then per point and headline figure
 //! both values and the model's error, whether the measured run ran alone, and the share of figures within
-//! ±15 % (of all, and of the runs that ran alone): how far the side-by-side can be trusted here. The quick form (three points a lab, one repeat each) is what `cargo xtask bench` runs.
+//! ±15 % (of all, and of the runs that ran alone): how far the side-by-side can be trusted here. Each point is
+//! measured twice, and the second run is set against the first as the model is: how far this machine agrees
+//! with itself from one run to the next bounds what any model of it can reach. The quick form (three points a
+//! lab, one repeat each) is what `cargo xtask bench` runs.
 
 use crate::cli::HeadlessSetup;
 use crate::experiment;
@@ -31,28 +34,33 @@ fn run_in(
     let points = if quick { fidelity_grid::quick() } else { fidelity_grid::GRID.to_vec() };
     // The quick form measures each point once; the full one with each lab's own repeats.
     let extra: &[(&str, &str)] = if quick { &[(shared::repeats::KEY, "1")] } else { &[] };
-    let (mut all, mut undisturbed): (Vec<Compared>, Vec<Compared>) = (Vec::new(), Vec::new());
+    let (mut all, mut undisturbed, mut retakes): (Vec<Compared>, Vec<Compared>, Vec<Compared>) = Default::default();
     println!(
-        "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  ran",
-        "lab", "point", "figure", "simulated", "measured", "error"
+        "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  {:>7}  ran",
+        "lab", "point", "figure", "simulated", "measured", "error", "again"
     );
     for point in points {
-        let (compared, disturbed) = compare_point(point, extra, (base, exe, cancel), calibration)?;
+        let Measured { compared, retake, disturbed } = compare_point(point, extra, (base, exe, cancel), calibration)?;
         // A run other programs disturbed says so on every row: its error is not the model's alone.
         let ran = disturbed.map_or_else(|| "alone".to_owned(), |others| format!("others took {:.0} %", others * 100.0));
         for c in &compared {
-            let mark = if c.error.marked() { "!" } else { " " };
+            let mark = |e: shared::fidelity::ModelError| if e.marked() { "!" } else { " " };
             let query = if point.query.is_empty() { "(defaults)" } else { point.query };
+            let again = retake.iter().find(|r| r.key == c.key).map(|r| r.error);
             println!(
-                "{:<9} {:<40} {:<28} {:>12.4} {:>12.4} {:>7}{mark} {ran}",
+                "{:<9} {:<40} {:<28} {:>12.4} {:>12.4} {:>7}{} {:>7}{} {ran}",
                 point.lab.as_str(),
                 query,
                 c.key,
                 c.simulated,
                 c.measured,
-                c.error.display()
+                c.error.display(),
+                mark(c.error),
+                again.map_or_else(|| "—".to_owned(), |e| e.display()),
+                again.map_or(" ", mark),
             );
         }
+        retakes.extend(retake);
         if disturbed.is_none() {
             undisturbed.extend(compared.iter().cloned());
         }
@@ -64,24 +72,43 @@ fn run_in(
     };
     println!("within ±15 %: {} headline figures; `!` marks the others", share(&all));
     println!("within ±15 %, runs that ran alone only: {}", share(&undisturbed));
+    println!(
+        "the machine against itself (\"again\": a second run against the first): {} within ±15 %, the most a model \
+         of it can reach",
+        share(&retakes)
+    );
     Ok(fidelity_grid::share_within(&all))
 }
 
-/// One point: measured with the reader's parameters, simulated with the calibration's model constants; with the
-/// share of the CPUs other programs took, when they disturbed the measured run.
+/// A point's figures: the model against the first run, the second run against the first, and the share of
+/// the CPUs other programs took when they disturbed either run.
+struct Measured {
+    compared: Vec<Compared>,
+    retake: Vec<Compared>,
+    disturbed: Option<f64>,
+}
+
+/// One point: measured twice with the reader's parameters, simulated with the calibration's model constants.
 fn compare_point(
     point: Point,
     extra: &[(&str, &str)],
     (base, exe, cancel): (&std::path::Path, &std::path::Path, &experiment::CancelFlag),
     calibration: Option<&shared::calibration::Calibration>,
-) -> anyhow::Result<(Vec<Compared>, Option<f64>)> {
+) -> anyhow::Result<Measured> {
     let lab = point.lab;
     let given = point.params(extra)?;
     let model = lab.validate(&calibration.map_or_else(|| given.clone(), |c| c.apply(lab, &given)))?;
     let simulated = shared::lab::simulate(lab, &model, 1)?;
-    let run = experiment::run_headless(lab, &lab.validate(&given)?, 1, base, exe, cancel, &|_, _| {})?;
-    run.outcome.with_context(|| format!("measuring {lab} at {:?}", point.query))?;
-    let measured = run.trace.with_context(|| format!("the {lab} run reported nothing"))?;
-    let compared = fidelity_grid::compare(&simulated, &measured);
-    Ok((compared, shared::alone::disturbance(&measured)))
+    let measure = || -> anyhow::Result<shared::Trace> {
+        let run = experiment::run_headless(lab, &lab.validate(&given)?, 1, base, exe, cancel, &|_, _| {})?;
+        run.outcome.with_context(|| format!("measuring {lab} at {:?}", point.query))?;
+        run.trace.with_context(|| format!("the {lab} run reported nothing"))
+    };
+    let (first, second) = (measure()?, measure()?);
+    let disturbed = [&first, &second].into_iter().filter_map(shared::alone::disturbance).reduce(f64::max);
+    let compared = fidelity_grid::compare(&simulated, &first);
+    // The figures the model is judged on, so that both shares are of the same figures.
+    let retake =
+        fidelity_grid::compare(&second, &first).into_iter().filter(|r| compared.iter().any(|c| c.key == r.key));
+    Ok(Measured { retake: retake.collect(), compared, disturbed })
 }

@@ -14,8 +14,8 @@ pub enum Probe {
     FlockWake,
     /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
     WakeOtherCpu,
-    /// Copying memory that is not in the CPU's caches into a small buffer, as `read(2)` copies the page cache
-    /// into a program's buffer, in GB/s.
+    /// `read(2)` of a cached file into a small buffer: the kernel's copy of the page cache into a program's
+    /// buffer, in GB/s.
     Copy,
     /// The labs' checksum over memory that is not in the CPU's caches, as a mapping is read in place, in GB/s.
     Scan,

@@ -297,7 +297,8 @@ struct WatcherRun {
 
 /// The notified watcher: every write queues an event (merged into the last unread one if identical, dropped if
 /// the queue is full); the watcher takes them in order, each `notify_delay` after it was queued at the earliest
-/// and `event_cost` after the previous one. One read(2) per wake-up from idle.
+/// and once it has handled the previous one, which takes it `event_cost` after it had it (the real handler
+/// stamps a change when it has it, then reports it). One read(2) per wake-up from idle.
 fn simulate_inotify(p: &WatchParams, round: u32, plan: &[(Nanos, u32)], out: &mut Vec<Event>) -> WatcherRun {
     // Unread entries: (when the watcher takes it, the file, the changes merged into it).
     let mut unread: VecDeque<(Nanos, u32, Vec<u32>)> = VecDeque::new();
@@ -340,8 +341,8 @@ fn simulate_inotify(p: &WatchParams, round: u32, plan: &[(Nanos, u32)], out: &mu
         if earliest >= free_at {
             reads += 1;
         }
-        let taken = earliest.max(free_at) + p.event_cost;
-        free_at = taken;
+        let taken = earliest.max(free_at);
+        free_at = taken + p.event_cost;
         cpu_ns += p.event_cost.0;
         unread.push_back((taken, file, vec![change as u32]));
     }
