@@ -58,7 +58,17 @@ pub fn measure(base: &Path, exe: &Path, cancel: &experiment::CancelFlag) -> Resu
             if cancel.is_cancelled() {
                 return Err(ExperimentError::Cancelled);
             }
-            samples.push(crate::probe::sample(p, scratch.path()).map_err(|e| ExperimentError::Worker(e.to_string()))?);
+            match crate::probe::sample(p, scratch.path()) {
+                Ok(sample) => samples.push(sample),
+                // What this host cannot do is said, and its models keep their references.
+                Err(crate::probe::ProbeError::Unmeasurable(reason)) => {
+                    tracing::warn!(probe = ?p, reason, "calibrating: not measurable here");
+                    measured.unmeasurable.insert(p, reason.to_owned());
+                    samples.clear();
+                    break;
+                }
+                Err(e) => return Err(ExperimentError::Worker(e.to_string())),
+            }
         }
         measured.probes.extend(Estimate::of(&samples).map(|estimate| (p, estimate)));
     }
@@ -94,6 +104,9 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     } else {
         for (key, e) in &calibration.values {
             println!("{key:<32} {:>12.3} ± {:.3} ({} repeats)", e.value, e.spread, e.repeats);
+        }
+        for (key, reason) in &calibration.unmeasured {
+            println!("{key:<32} not measurable here ({reason}): its reference value stays");
         }
         println!("stored in {}", path.unwrap_or_default().display());
     }

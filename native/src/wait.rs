@@ -26,7 +26,7 @@ pub enum Step {
 
 /// The last stretch of a wait is spun without yielding: a yield may keep a thread off the CPU for a wake-up
 /// (tens of µs) when others run. Waits this short are spun whole, as a C loop would, so a busy retry stays busy.
-pub const SPIN_ALONE_NS: u64 = 20_000;
+pub const SPIN_ALONE_NS: u64 = shared::lab::SPIN.0;
 
 /// What to do with `remaining` nanoseconds left before the deadline.
 pub fn plan(remaining: u64, margin: u64) -> Step {

@@ -84,3 +84,35 @@ proptest! {
         prop_assert_eq!(simulate(LabId::Pipeline, &given, seed).unwrap(), trace);
     }
 }
+
+fn throughput(pairs: &[(&str, ParamValue)]) -> f64 {
+    let given: ParamSet = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let trace = simulate(LabId::Pipeline, &given, 1).unwrap();
+    let metrics = shared::lab::metrics(&trace);
+    metrics.iter().find(|m| m.key == "throughput").and_then(|m| m.value).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Work the threads do on a CPU goes no faster than the CPUs can do it, however many workers; waits the
+    /// workers sleep through need none.
+    #[test]
+    fn cpu_work_is_bounded_by_the_cpus(cpus in 1i64..=4, workers in 1i64..=8, work_us in 21i64..=400) {
+        use ParamValue::{Int, Text};
+        let at = |workload: &str| throughput(&[
+            ("pattern", Text("worker_pool".into())),
+            ("items", Int(200)),
+            ("workers", Int(workers)),
+            ("work_us", Int(work_us)),
+            ("produce_us", Int(0)),
+            ("service", Text("constant".into())),
+            ("workload", Text(workload.into())),
+            ("cpus", Int(cpus)),
+        ]);
+        let bound = cpus.min(workers) as f64 * 1e6 / work_us as f64;
+        prop_assert!(at("cpu") <= bound * 1.001, "{} items/s over the CPUs' {bound}", at("cpu"));
+        // A sleep longer than the spun stretch leaves the CPUs free: the workers' count sets the pace.
+        prop_assert!(at("sleep") >= at("cpu") * 0.999);
+    }
+}

@@ -47,6 +47,7 @@ fn server_messages() -> Vec<ServerMsg> {
                     host: host(),
                     measured_unix_ms: 1_795_470_000_000,
                     values: [("io.wake_us".to_owned(), Estimate { value: 8.66, spread: 0.29, repeats: 5 })].into(),
+                    unmeasured: [("mmap.disk_mbps".to_owned(), "the kernel kept the file's pages".to_owned())].into(),
                 },
             },
         },

@@ -81,6 +81,10 @@ fn calibration_mark(spec: &ParamSpec, props: &ParamFormProps, lang: shared::i18n
                 { c.mark(props.lab, spec.key).map(|m| m.say(lang)).unwrap_or_default() }
             </p>
         },
+        Some(c) if value == spec.default_value().to_string() => match c.unmeasured_note(props.lab, spec.key) {
+            Some(note) => html! { <p class="calibration reference" data-calibrated="false">{note.say(lang)}</p> },
+            None => Html::default(),
+        },
         Some(_) => Html::default(),
         None if value == spec.default_value().to_string() => html! {
             <p class="calibration reference" data-calibrated="false">{lang.ui("ui.calibration.reference")}</p>

@@ -53,6 +53,10 @@ use crate::params::{ParamError, ParamSet};
 use crate::predict::Question;
 use crate::trace::{Event, EventKind, Metric, Trace};
 
+/// A wait this short is spun whole by the real workers (`native::wait::SPIN_ALONE_NS` is this): it keeps its
+/// CPU, where a longer one sleeps. The models that share CPUs charge such waits to one.
+pub const SPIN: crate::time::Nanos = crate::time::Nanos(20_000);
+
 /// The most events one simulated run may emit; beyond it the run stops and says so in its notes.
 pub const MAX_SIM_EVENTS: usize = 200_000;
 

@@ -15,7 +15,7 @@
 use super::{AcquireMode, Demo, LockEvent, LockKind, LockParams};
 use crate::LabId;
 use crate::i18n::Text;
-use crate::lab::MAX_SIM_EVENTS;
+use crate::lab::{MAX_SIM_EVENTS, SPIN};
 use crate::params::{ParamError, ParamSet};
 use crate::rng::SimRng;
 use crate::sim::{self, Model, Stop, Timers};
@@ -23,8 +23,6 @@ use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
 use std::collections::VecDeque;
 
-/// A wait this short is spun whole by the real workers (`native::wait::SPIN_ALONE_NS`): the process keeps its CPU.
-pub const SPIN: Nanos = Nanos(20_000);
 
 /// Simulates a validated parameter set.
 pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {

@@ -156,6 +156,8 @@ pub struct PipelineParams {
     pub cpu_workload: bool,
     pub spawn: Nanos,
     pub wake: Nanos,
+    /// The CPUs the threads share (for the CPU workload).
+    pub cpus: u32,
 }
 
 impl PipelineParams {
@@ -179,6 +181,7 @@ impl PipelineParams {
                 cpu_workload: r.either("workload", "cpu", "sleep")?,
                 spawn: Nanos::from_micros(r.uint("spawn_us")),
                 wake: Nanos::from_micros(r.uint("wake_us")),
+                cpus: r.uint("cpus") as u32,
             })
         })
     }

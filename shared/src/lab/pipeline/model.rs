@@ -1,7 +1,10 @@
 //! The stage-and-channel model: every thread is a small state machine (make or work, send, receive, select),
 //! every channel a buffer with its waiting senders and receivers, with Go's rules: a rendezvous hands an item
 //! from sender to receiver directly, a bounded channel stalls its sender when full, an unbounded one never
-//! does, and a channel closes when the last thread that sends on it has finished.
+//! does, and a channel closes when the last thread that sends on it has finished. The threads share the
+//! machine's CPUs: a thread that makes or works on an item needs one — with the CPU workload, or when its wait
+//! is short enough for the real workers to spin it ([`crate::lab::SPIN`]) — and waits its turn (first come,
+//! first served) while all are taken.
 
 use super::{PipelineEvent, PipelineParams, Role, Side, Topology};
 use crate::lab::MAX_SIM_EVENTS;
@@ -17,6 +20,10 @@ enum State {
     Ready,
     /// Making or working on an item until its timer fires.
     Busy(u32),
+    /// Woken with an item (its timer fires when it runs again), then working on it for this long.
+    Waking(u32, Nanos),
+    /// Waiting for a CPU to work on an item for this long.
+    Runnable(u32, Nanos),
     /// select's default branch: other work until its timer fires.
     Spinning,
     SendWait,
@@ -29,6 +36,8 @@ struct Thread {
     index: u32,
     state: State,
     rng: SimRng,
+    /// Whether its work holds one of the CPUs.
+    on_cpu: bool,
 }
 
 struct Channel {
@@ -53,6 +62,9 @@ struct Sim<'a> {
     next_due: u32,
     timers: Timers<usize>,
     out: Vec<Event>,
+    /// CPUs no thread works on, and the threads waiting for one, in order.
+    free_cpus: u32,
+    run_queue: VecDeque<usize>,
 }
 
 /// The run's events, and the time it stopped at if it reached the event budget first.
@@ -62,7 +74,8 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
     for (s, stage) in topo.stages.iter().enumerate() {
         for i in 0..stage.threads {
             let stream = threads.len() as u64;
-            threads.push(Thread { stage: s, index: i, state: State::Ready, rng: SimRng::new(seed, stream) });
+            let rng = SimRng::new(seed, stream);
+            threads.push(Thread { stage: s, index: i, state: State::Ready, rng, on_cpu: false });
         }
     }
     let channels = topo
@@ -89,6 +102,8 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
         next_due: 0,
         timers: Timers::default(),
         out: Vec::new(),
+        free_cpus: p.cpus,
+        run_queue: VecDeque::new(),
     };
     for t in 0..sim.threads.len() {
         sim.timers.set(Nanos::ZERO, t);
@@ -130,6 +145,7 @@ impl Sim<'_> {
         let role = self.topo.stages[stage].role;
         match self.threads[t].state {
             State::Busy(item) => {
+                self.release_cpu(t, now);
                 let (s, i) = self.ids(t);
                 self.emit(now, stage, PipelineEvent::Finished { item, stage: s, thread: i });
                 match self.topo.stages[stage].output {
@@ -143,7 +159,8 @@ impl Sim<'_> {
                 self.next(t, role, now);
             }
             State::Spinning | State::Ready => self.next(t, role, now),
-            State::SendWait | State::RecvWait | State::Done => {}
+            State::Waking(item, service) => self.work(t, item, service, now),
+            State::SendWait | State::RecvWait | State::Runnable(..) | State::Done => {}
         }
     }
 
@@ -167,8 +184,7 @@ impl Sim<'_> {
                 if downstream_spawns {
                     service = service + self.p.spawn;
                 }
-                self.threads[t].state = State::Busy(item);
-                self.timers.set(now + service, t);
+                self.work(t, item, service, now);
             }
             Role::Work | Role::Collect | Role::Select => self.receive(t, now),
         }
@@ -211,15 +227,50 @@ impl Sim<'_> {
         self.emit(now, stage, PipelineEvent::Unblocked { stage: s, thread: i });
         let queued = self.queued(c);
         self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i, queued });
-        self.start(r, item, now + self.p.wake);
+        self.start(r, item, now, now + self.p.wake);
     }
 
-    /// Starts the thread's work on an item it just received.
-    fn start(&mut self, t: usize, item: u32, at: Nanos) {
+    /// Starts the thread's work on an item it just received, once it runs (`at`, after a wake-up).
+    fn start(&mut self, t: usize, item: u32, now: Nanos, at: Nanos) {
         let stage = self.threads[t].stage;
         let service = self.draw(t, self.topo.stages[stage].service);
+        if at > now {
+            self.threads[t].state = State::Waking(item, service);
+            self.timers.set(at, t);
+        } else {
+            self.work(t, item, service, now);
+        }
+    }
+
+    /// The thread works on `item` for `service` from `now`: on a CPU when the work needs one, and after the
+    /// threads already waiting for one when none is free.
+    fn work(&mut self, t: usize, item: u32, service: Nanos, now: Nanos) {
+        let on_cpu = self.p.cpu_workload || service <= crate::lab::SPIN;
+        if !on_cpu || service == Nanos::ZERO {
+            self.threads[t].state = State::Busy(item);
+            return self.timers.set(now + service, t);
+        }
+        if self.free_cpus == 0 {
+            self.threads[t].state = State::Runnable(item, service);
+            return self.run_queue.push_back(t);
+        }
+        self.free_cpus -= 1;
+        self.threads[t].on_cpu = true;
         self.threads[t].state = State::Busy(item);
-        self.timers.set(at + service, t);
+        self.timers.set(now + service, t);
+    }
+
+    /// The thread's work is done: its CPU goes to the longest waiting thread.
+    fn release_cpu(&mut self, t: usize, now: Nanos) {
+        if !std::mem::take(&mut self.threads[t].on_cpu) {
+            return;
+        }
+        self.free_cpus += 1;
+        if let Some(next) = self.run_queue.pop_front()
+            && let State::Runnable(item, service) = self.threads[next].state
+        {
+            self.work(next, item, service, now);
+        }
     }
 
     /// Takes an item from channel `c` if one is there (buffered, or from a waiting sender).
@@ -234,7 +285,7 @@ impl Sim<'_> {
                 self.channels[c].queue.push_back(pending);
                 self.wake_sender(w, pending, c, now);
             }
-            self.start(t, item, now);
+            self.start(t, item, now, now);
             return true;
         }
         if let Some((w, item)) = self.channels[c].senders.pop_front() {
@@ -242,7 +293,7 @@ impl Sim<'_> {
             self.wake_sender(w, item, c, now);
             let queued = self.queued(c);
             self.emit(now, stage, PipelineEvent::Received { item, channel: c as u32, stage: s, thread: i, queued });
-            self.start(t, item, now);
+            self.start(t, item, now, now);
             return true;
         }
         false

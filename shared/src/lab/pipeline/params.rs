@@ -157,5 +157,13 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 0, max: 10_000, default: 15 },
         simulation_only: true,
     },
+    ParamSpec {
+        key: "cpus",
+        label: "CPUs",
+        unit: "",
+        help: "Model: the CPUs the threads share; with the CPU workload a thread that makes or works on an item needs one and waits its turn while all are taken (reference: 2; calibrating sets this machine's count).",
+        kind: ParamKind::Int { min: 1, max: 256, default: 2 },
+        simulation_only: true,
+    },
     crate::repeats::spec(5),
 ];
