@@ -75,7 +75,6 @@ pub struct Measurements {
     pub unmeasurable: BTreeMap<Probe, String>,
 }
 
-
 impl Calibration {
     /// The calibration of `host` at `measured_unix_ms` from what was measured.
     pub fn from_measurements(host: HostInfo, measured_unix_ms: u64, measured: &Measurements) -> Self {

@@ -67,7 +67,8 @@ const WATCH: Source = Source { lab: LabId::Watch, query: "" };
 /// Two lock workers with no think time and a constant hold of 10 µs: a contended turn's own cost (with the
 /// wake-up of the waiter each release makes), and how long the one that comes straight back keeps the lock
 /// (the other's p99 wait).
-pub(super) const LOCK_PAIR: Source = Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
+pub(super) const LOCK_PAIR: Source =
+    Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
 
 const fn figure(lab: LabId, param: &'static str, source: Source, metric: &'static str, derive: Derive) -> Primitive {
     Primitive { lab, param, from: Origin::Figure { source, metric, derive } }

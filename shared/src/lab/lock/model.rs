@@ -23,7 +23,6 @@ use crate::time::Nanos;
 use crate::trace::{ActorId, Event, EventKind, RunInfo, Source, Trace};
 use std::collections::VecDeque;
 
-
 /// Simulates a validated parameter set.
 pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
     Ok(simulate_typed(LockParams::parse(params)?, params, seed))
