@@ -95,6 +95,7 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         }
         Probe::CacheSize => core_cache_kib(),
         Probe::ColdRead => cold_read(dir),
+        Probe::SleepMargin => Ok(crate::wait::measure_margin() as f64 / 1e3),
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
         Probe::ReadCall => read_call(dir),

@@ -43,7 +43,7 @@ pub fn plan(remaining: u64, margin: u64) -> Step {
 const MARGIN_RANGE: (u64, u64) = (20_000, 300_000);
 
 /// How late a sleep's wake-up may be, as measured on this thread: twice the latest of a few short sleeps.
-fn measure_margin() -> u64 {
+pub(crate) fn measure_margin() -> u64 {
     let mut latest = 0;
     for _ in 0..8 {
         let asked = 50_000;

@@ -87,6 +87,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive { lab: LabId::Amdahl, param: "cores", from: Origin::HostCpus },
     Primitive { lab: LabId::Lock, param: "cpus", from: Origin::HostCpus },
     Primitive { lab: LabId::Pipeline, param: "cpus", from: Origin::HostCpus },
+    probe(LabId::Pipeline, "spin_us", Probe::SleepMargin),
     probe(LabId::Io, "syscall_ns", Probe::EmptyRead),
     // A blocked reader of a pipe woken by a write from another CPU, as the I/O servers are by the feeder: timed
     // on its own, pinned, over thousands of round trips (the methods lab's pipe hand-off, between processes

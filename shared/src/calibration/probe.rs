@@ -26,6 +26,9 @@ pub enum Probe {
     /// The cache one core keeps to itself (its L2), in KiB: read from the kernel's description of the CPU, not
     /// timed.
     CacheSize,
+    /// How much of a wait the labs' workers spin rather than sleep, in µs: twice the latest wake-up of a few
+    /// short sleeps on this machine (at least [`crate::lab::SPIN`]), as each worker measures for itself.
+    SleepMargin,
     /// What the disk adds to a sequential read of a file whose pages were dropped from the cache (the same read
     /// warm taken away), as MB/s of the disk's own; unmeasurable where the kernel keeps the pages.
     ColdRead,

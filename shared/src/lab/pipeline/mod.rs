@@ -156,8 +156,10 @@ pub struct PipelineParams {
     pub cpu_workload: bool,
     pub spawn: Nanos,
     pub wake: Nanos,
-    /// The CPUs the threads share (for the CPU workload).
+    /// The CPUs the threads share.
     pub cpus: u32,
+    /// The sleep workload's waits up to this long keep a CPU.
+    pub spin: Nanos,
 }
 
 impl PipelineParams {
@@ -182,6 +184,7 @@ impl PipelineParams {
                 spawn: Nanos::from_micros(r.uint("spawn_us")),
                 wake: Nanos::from_micros(r.uint("wake_us")),
                 cpus: r.uint("cpus") as u32,
+                spin: Nanos::from_micros(r.uint("spin_us")),
             })
         })
     }

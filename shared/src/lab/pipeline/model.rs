@@ -3,8 +3,8 @@
 //! from sender to receiver directly, a bounded channel stalls its sender when full, an unbounded one never
 //! does, and a channel closes when the last thread that sends on it has finished. The threads share the
 //! machine's CPUs: a thread that makes or works on an item needs one — with the CPU workload, or when its wait
-//! is short enough for the real workers to spin it ([`crate::lab::SPIN`]) — and waits its turn (first come,
-//! first served) while all are taken.
+//! is short enough for the real workers to spin it rather than trust a sleep (`spin_us`) — and waits its turn
+//! (first come, first served) while all are taken.
 
 use super::{PipelineEvent, PipelineParams, Role, Side, Topology};
 use crate::lab::MAX_SIM_EVENTS;
@@ -245,7 +245,7 @@ impl Sim<'_> {
     /// The thread works on `item` for `service` from `now`: on a CPU when the work needs one, and after the
     /// threads already waiting for one when none is free.
     fn work(&mut self, t: usize, item: u32, service: Nanos, now: Nanos) {
-        let on_cpu = self.p.cpu_workload || service <= crate::lab::SPIN;
+        let on_cpu = self.p.cpu_workload || service <= self.p.spin;
         if !on_cpu || service == Nanos::ZERO {
             self.threads[t].state = State::Busy(item);
             return self.timers.set(now + service, t);

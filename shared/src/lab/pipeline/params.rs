@@ -158,6 +158,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
+        key: "spin_us",
+        label: "Spun part of a wait",
+        unit: "µs",
+        help: "Model: the sleep workload's waits up to this long are spun (or yielded) on a CPU by the real workers, which do not trust a sleep that short: twice how late a short sleep wakes here, at least 20 µs (reference: 20 µs; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 0, max: 1_000, default: 20 },
+        simulation_only: true,
+    },
+    ParamSpec {
         key: "cpus",
         label: "CPUs",
         unit: "",
