@@ -361,6 +361,10 @@ fn run_marks(measured: Option<&Trace>, watched_live: bool, lang: Lang) -> Vec<At
     if watched_live {
         marks.push(lang.ui("ui.mark.watched_live").to_owned().into());
     }
+    // A companion built without optimisations times itself, not the machine: said on the figures themselves.
+    if matches!(&trace.run.source, shared::Source::Measured { host, .. } if host.debug_build) {
+        marks.push(lang.ui("ui.mark.debug_build").to_owned().into());
+    }
     marks
 }
 
