@@ -175,3 +175,56 @@ pub(super) static PARAMS: &[ParamSpec] = &[
     },
     crate::repeats::spec(5),
 ];
+
+/// The parameters typed, as the simulation and the real run read them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PipelineParams {
+    pub pattern: Pattern,
+    pub items: u32,
+    pub producers: u32,
+    pub workers: u32,
+    pub capacity: u32,
+    pub bounded: bool,
+    pub start_order: bool,
+    pub pool: bool,
+    pub default_branch: bool,
+    pub produce: Nanos,
+    pub work: Nanos,
+    pub default_work: Nanos,
+    pub service: Distribution,
+    pub cpu_workload: bool,
+    pub spawn: Nanos,
+    pub wake: Nanos,
+    /// The CPUs the threads share.
+    pub cpus: u32,
+    /// The sleep workload's waits up to this long keep a CPU.
+    pub spin: Nanos,
+}
+
+impl PipelineParams {
+    /// Validates `set` and reads it typed.
+    pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
+        crate::params::read("pipeline", PARAMS, set, |r| {
+            Ok(PipelineParams {
+                pattern: r.pick("pattern")?,
+                items: r.uint("items") as u32,
+                producers: r.uint("producers") as u32,
+                workers: r.uint("workers") as u32,
+                capacity: r.uint("capacity") as u32,
+                bounded: r.either("bounded", "bounded", "unbounded")?,
+                start_order: r.either("order", "start", "completion")?,
+                pool: r.either("pool", "pool", "per_task")?,
+                default_branch: r.either("default_branch", "on", "off")?,
+                produce: Nanos::from_micros(r.uint("produce_us")),
+                work: Nanos::from_micros(r.uint("work_us")),
+                default_work: Nanos::from_micros(r.uint("default_work_us")),
+                service: r.pick("service")?,
+                cpu_workload: r.either("workload", "cpu", "sleep")?,
+                spawn: Nanos::from_micros(r.uint("spawn_us")),
+                wake: Nanos::from_micros(r.uint("wake_us")),
+                cpus: r.uint("cpus") as u32,
+                spin: Nanos::from_micros(r.uint("spin_us")),
+            })
+        })
+    }
+}
