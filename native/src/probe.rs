@@ -173,27 +173,35 @@ fn empty_read() -> Result<f64, ProbeError> {
 /// memory by the program itself (into the same buffer, from huge pages) ran 30–50 % faster here than the
 /// kernel's page by page.
 fn page_cache_copy(dir: &Path) -> Result<f64, ProbeError> {
-    use std::os::unix::fs::FileExt;
-    let path = dir.join("copied");
-    if !path.exists() {
-        crate::experiment::mmap::write_data(&path, MEMORY_BYTES as u64, 3, &crate::experiment::CancelFlag::default())
-            .map_err(|e| ProbeError::Io { what: "creating the copy probe's file", source: std::io::Error::other(e) })?;
-    }
-    let file = File::open(&path).map_err(io("opening the copy probe's file"))?;
+    let file = probe_file(dir, "copied", MEMORY_BYTES as u64)?;
     let mut buffer = vec![0u8; 256 << 10];
-    let mut pass = || -> Result<(u64, Instant), ProbeError> {
-        let (start, mut offset) = (Instant::now(), 0u64);
-        loop {
-            match file.read_at(&mut buffer, offset).map_err(io("reading the copy probe's file"))? {
-                0 => return Ok((offset, start)),
-                n => offset += n as u64,
-            }
-            std::hint::black_box(&mut buffer);
+    read_through(&file, &mut buffer)?;
+    let (bytes, ns) = read_through(&file, &mut buffer)?;
+    Ok(bytes as f64 / ns.max(1) as f64)
+}
+
+/// A probe's file in `dir`, written once as the mmap lab writes its own (so it is in the page cache, in the
+/// same folios), and opened.
+fn probe_file(dir: &Path, name: &str, bytes: u64) -> Result<File, ProbeError> {
+    let path = dir.join(name);
+    if !path.exists() {
+        crate::experiment::mmap::write_data(&path, bytes, bytes, &crate::experiment::CancelFlag::default())
+            .map_err(|e| ProbeError::Io { what: "creating a probe's file", source: std::io::Error::other(e) })?;
+    }
+    File::open(&path).map_err(io("opening a probe's file"))
+}
+
+/// Reads `file` from its start to its end through `buffer`: the bytes read and the nanoseconds it took.
+fn read_through(file: &File, buffer: &mut [u8]) -> Result<(u64, u128), ProbeError> {
+    use std::os::unix::fs::FileExt;
+    let (start, mut offset) = (Instant::now(), 0u64);
+    loop {
+        match file.read_at(buffer, offset).map_err(io("reading a probe's file"))? {
+            0 => return Ok((offset, start.elapsed().as_nanos())),
+            n => offset += n as u64,
         }
-    };
-    pass()?;
-    let (bytes, start) = pass()?;
-    Ok(gbps(bytes as usize, start))
+        std::hint::black_box(&mut *buffer);
+    }
 }
 
 /// Nanoseconds per call of `f`, over `calls` calls.
@@ -307,40 +315,18 @@ fn fault(dir: &Path) -> Result<Faults, ProbeError> {
     Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
 }
 
-/// The probes' file, written once as the mmap lab writes its file (so it is in the page cache, in the same
-/// folios) and opened.
+/// The fault and read-call probes' 32 MiB file.
 fn cached_file(dir: &Path) -> Result<File, ProbeError> {
-    const BYTES: u64 = 32 << 20;
-    let path = dir.join("cached");
-    if !path.exists() {
-        crate::experiment::mmap::write_data(&path, BYTES, 1, &crate::experiment::CancelFlag::default())
-            .map_err(|e| ProbeError::Io { what: "creating the probe's file", source: std::io::Error::other(e) })?;
-    }
-    File::open(&path).map_err(io("opening the probe's file"))
+    probe_file(dir, "cached", 32 << 20)
 }
 
 /// MB/s of the disk's own in a sequential read of a 32 MiB file after its pages were dropped (the kernel's
 /// `posix_fadvise(DONTNEED)` after the write-back, checked with `mincore`), the same read warm taken away.
 fn cold_read(dir: &Path) -> Result<f64, ProbeError> {
     const BYTES: u64 = 32 << 20;
-    let path = dir.join("cold");
-    if !path.exists() {
-        crate::experiment::mmap::write_data(&path, BYTES, 2, &crate::experiment::CancelFlag::default())
-            .map_err(|e| ProbeError::Io { what: "creating the cold probe's file", source: std::io::Error::other(e) })?;
-    }
-    let file = File::open(&path).map_err(io("opening the cold probe's file"))?;
+    let file = probe_file(dir, "cold", BYTES)?;
     let mut buffer = vec![0u8; 1 << 20];
-    let mut read_all = || -> Result<u128, ProbeError> {
-        use std::os::unix::fs::FileExt;
-        let (start, mut offset) = (Instant::now(), 0u64);
-        while offset < BYTES {
-            match file.read_at(&mut buffer, offset).map_err(io("reading the cold probe's file"))? {
-                0 => break,
-                n => offset += n as u64,
-            }
-        }
-        Ok(start.elapsed().as_nanos())
-    };
+    let mut read_all = || read_through(&file, &mut buffer).map(|(_, ns)| ns);
     read_all()?;
     let warm = read_all()?;
     let dropped = rustix::fs::fadvise(&file, 0, std::num::NonZeroU64::new(BYTES), rustix::fs::Advice::DontNeed);
