@@ -163,6 +163,15 @@ async fn scenario(
     .await?;
     let gbps = text(browser, "tr[data-metric=mmap_seq_gbps] td.real").await.unwrap_or_default();
     println!("measured mmap sequential: {gbps} GB/s");
+    // A debug build's figures say so on their column, as its provenance does.
+    let provenance = text(browser, "section.provenance").await.unwrap_or_default();
+    let caption = text(browser, "table.metrics caption").await.unwrap_or_default();
+    assert!(provenance.contains("syslab "), "the measured run's provenance is shown: {provenance}");
+    assert_eq!(
+        provenance.contains("a debug build"),
+        caption.contains("a debug build of the companion"),
+        "provenance: {provenance}; the measured column's marks: {caption}"
+    );
 
     // The same measured in Japanese, with a cold cache: the companion's notes, the figures' names and the
     // provenance arrive in the page's language.
