@@ -41,6 +41,12 @@ pub enum CliError {
     /// The seed is not a whole number.
     #[error("`--seed` must be a whole number, not `{0}`")]
     BadSeed(String),
+    /// `syslab sweep`'s `--param` without its `=`.
+    #[error("`--param` takes NAME=VALUES (`procs=1,2,4` or `procs=1..32:6:log`), not `{0}`")]
+    SweepParam(String),
+    /// The sweep itself was refused.
+    #[error(transparent)]
+    Sweep(#[from] shared::sweep::SweepError),
 }
 
 /// Parses `LAB [--key value | --key=value]... [--seed N] [--json] [--simulate-only] [--export FILE]...`; keys
@@ -89,7 +95,7 @@ pub fn parse_run_args(lab: &str, words: &[String]) -> Result<RunArgs, CliError> 
 }
 
 /// What a headless run outside the server needs: the scratch base (a dead companion's leftovers swept, the state
-/// file open), a cancel flag that Ctrl-C sets, and this binary for the workers. `state::close` ends it.
+/// file open), a cancel flag that Ctrl-C and SIGTERM set, and this binary for the workers. `state::close` ends it.
 #[derive(Debug)]
 pub struct HeadlessSetup {
     pub base: std::path::PathBuf,
@@ -106,15 +112,15 @@ impl HeadlessSetup {
         std::fs::create_dir_all(&base).context("creating the scratch base directory")?;
         crate::state::open(&base).context("starting the state file")?;
         let cancel = CancelFlag::default();
-        watch_ctrl_c(cancel.clone());
+        watch_stop_signals(cancel.clone());
         Ok(HeadlessSetup { base, cancel, exe: experiment::current_exe()? })
     }
 }
 
-/// Runs the experiment headless. Ctrl-C cancels it (workers killed, scratch removed).
+/// Runs the experiment headless. Ctrl-C or SIGTERM cancels it (workers killed, scratch removed).
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     use anyhow::Context;
-    let (model, model_line) = model_params(args)?;
+    let (model, model_line) = model_params(args.lab, &args.given)?;
     if args.simulate_only {
         let simulated = simulate(args.lab, &model, args.seed)?;
         return write_out(args, &simulated, None, |trace| {
@@ -148,36 +154,30 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
 /// The parameters the simulated column runs: the command line's, and for the model parameters it does not name
 /// this host's stored calibration; with the line saying which (or why the model keeps its reference values).
-fn model_params(args: &RunArgs) -> anyhow::Result<(ParamSet, String)> {
+pub(crate) fn model_params(lab: LabId, given: &ParamSet) -> anyhow::Result<(ParamSet, String)> {
     use shared::calibration::Stored;
-    let calibrated = |key: &&str| shared::calibration::is_calibrated(args.lab, key);
-    let open: Vec<&str> = args
-        .lab
-        .info()
-        .params
-        .iter()
-        .map(|s| s.key)
-        .filter(calibrated)
-        .filter(|k| !args.given.contains_key(*k))
-        .collect();
+    let calibrated = |key: &&str| shared::calibration::is_calibrated(lab, key);
+    let open: Vec<&str> =
+        lab.info().params.iter().map(|s| s.key).filter(calibrated).filter(|k| !given.contains_key(*k)).collect();
+    let params = lab.validate(given)?;
     if open.is_empty() {
-        return Ok((args.params.clone(), String::new()));
+        return Ok((params, String::new()));
     }
     let here = crate::host::describe(&scratch::default_base());
     Ok(match crate::calibrate::load(&here) {
         Stored::Calibrated { calibration } => {
-            let params = args.lab.validate(&calibration.apply(args.lab, &args.given))?;
+            let params = lab.validate(&calibration.apply(lab, given))?;
             let used: Vec<String> = open.iter().map(|k| format!("{k} {}", params[*k])).collect();
             let day: String = shared::time::utc_rfc3339(calibration.measured_unix_ms).chars().take(10).collect();
             (params, format!("model calibrated on this machine, {day}: {}\n", used.join(", ")))
         }
         Stored::Missing => (
-            args.params.clone(),
+            params,
             "model: reference values measured elsewhere (this machine is not calibrated: run `syslab calibrate`)\n"
                 .to_owned(),
         ),
         Stored::Refused { reason } => {
-            (args.params.clone(), format!("model: reference values (the stored calibration is not used: {reason})\n"))
+            (params, format!("model: reference values (the stored calibration is not used: {reason})\n"))
         }
     })
 }
@@ -287,17 +287,33 @@ pub fn run_id_line(simulated: &Trace) -> String {
     )
 }
 
-/// Cancels on Ctrl-C, from a small thread of its own so the experiment's thread stays plain blocking code.
-pub fn watch_ctrl_c(cancel: CancelFlag) {
+/// Cancels on Ctrl-C or SIGTERM, from a small thread of its own so the experiment's thread stays plain
+/// blocking code: the workers are stopped and the scratch directory removed as after any cancel.
+pub fn watch_stop_signals(cancel: CancelFlag) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
         rt.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: stopping the workers and removing the scratch directory");
-                cancel.cancel();
-            }
+            stop_signal().await;
+            eprintln!("\ninterrupted: stopping the workers and removing the scratch directory");
+            cancel.cancel();
         });
     });
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+pub async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 #[cfg(test)]

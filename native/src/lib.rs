@@ -19,5 +19,6 @@ pub mod scratch;
 pub mod server;
 pub mod spawned;
 pub mod state;
+pub mod sweep;
 pub mod usage;
 pub mod wait;

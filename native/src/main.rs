@@ -1,4 +1,4 @@
-//! `syslab`: the companion binary. `serve` for the page, `run` headless, `bench` for the comparisons,
+//! `syslab`: the companion binary. `serve` for the page, `run` headless, `sweep` a parameter's values, `bench` for the comparisons,
 //! `calibrate` for this machine's primitives, `fidelity` for how far the models are from it, and a hidden `__worker` subcommand that experiments start as their
 //! worker processes.
 
@@ -36,6 +36,15 @@ enum Command {
     },
     /// Run a lab's experiment headless: `syslab run lock --procs 8 --mode nonblocking [--json]`.
     Run {
+        lab: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Step one parameter over values, each point simulated and measured:
+    /// `syslab sweep lock --param procs=1..32:6:log [--metric throughput] [--json] [--export FILE]`.
+    /// Values are a list (`1,2,4`; `*` for every choice) or FROM..TO:N[:log]; without --param, the lab's own
+    /// sweep.
+    Sweep {
         lab: String,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -87,6 +96,10 @@ fn main() -> anyhow::Result<()> {
         Command::Run { lab, args } => {
             let args = cli::parse_run_args(&lab, &args)?;
             cli::run(&args)
+        }
+        Command::Sweep { lab, args } => {
+            let args = native::sweep::parse_sweep_args(&lab, &args)?;
+            native::sweep::run(&args)
         }
         Command::Bench { figures, only } => bench::run(figures.as_deref(), only.as_deref()),
         Command::Calibrate { json } => native::calibrate::run(json),
@@ -175,7 +188,7 @@ async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> 
     tracing::info!(port, swept, loopback_only = listen.bind.is_loopback(), "companion ready");
 
     serve_until(listener, state, async {
-        stop_signal().await;
+        cli::stop_signal().await;
         tracing::info!("stopping: cancelling runs and removing scratch files");
     })
     .await
@@ -184,20 +197,4 @@ async fn serve(listen: Listen, page_origins: Vec<String>) -> anyhow::Result<()> 
     tokio::task::spawn_blocking(move || runner_thread.join()).await.ok();
     native::state::close();
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM, whichever comes first.
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }

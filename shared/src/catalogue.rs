@@ -82,6 +82,8 @@ pub struct LabInfo {
     pub explanation: &'static [&'static str],
     pub status: LabStatus,
     pub params: &'static [ParamSpec],
+    /// The sweep the lab page offers first (its "Try" text's own steps).
+    pub sweep: crate::sweep::DefaultSweep,
 }
 
 /// A chapter of the text the labs come from; the front page orders the labs by them.

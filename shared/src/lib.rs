@@ -26,6 +26,7 @@ pub mod rng;
 pub mod robustness;
 pub mod sim;
 pub mod stats;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 pub mod waits;

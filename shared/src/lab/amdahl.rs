@@ -31,6 +31,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "parallel", values: "0.5,0.75,0.9,0.95,0.99", metric: "best_speedup" },
 };
 
 lab_entry!(AmdahlLab, AmdahlParams, {

@@ -44,6 +44,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "sources", values: "1,10,100,1000", metric: "epoll_p50" },
 };
 
 lab_entry!(IoLab, IoParams);

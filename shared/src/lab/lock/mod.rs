@@ -47,6 +47,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "procs", values: "1..32:6:log", metric: "throughput" },
 };
 
 lab_entry!(LockLab, LockParams);

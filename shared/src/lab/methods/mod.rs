@@ -41,6 +41,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "workers", values: "1,2,4,8", metric: "makespan_threads" },
 };
 
 lab_entry!(MethodsLab, MethodsParams);

@@ -40,6 +40,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "size_mib", values: "1,4,16,64,256", metric: "mmap_seq_gbps" },
 };
 
 lab_entry!(MmapLab, MmapParams);

@@ -41,6 +41,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "workers", values: "1..8:8", metric: "throughput" },
 };
 
 lab_entry!(PipelineLab, PipelineParams);

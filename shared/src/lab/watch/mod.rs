@@ -43,6 +43,7 @@ pub static INFO: LabInfo = LabInfo {
     ],
     status: LabStatus::Available,
     params: PARAMS,
+    sweep: crate::sweep::DefaultSweep { param: "files", values: "100,1000,10000", metric: "poll_cpu_ratio" },
 };
 
 lab_entry!(WatchLab, WatchParams, {
