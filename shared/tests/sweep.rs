@@ -1,6 +1,8 @@
 //! Sweeps: the values' syntax, the typed errors naming the field, every lab's own sweep, the estimate of the
 //! measured time, and a point's figures as the command line's JSON carries them.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use proptest::prelude::*;
 use shared::LabId;
 use shared::params::{ParamError, ParamSet, ParamValue};

@@ -15,6 +15,8 @@ use crate::permalink;
 use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
+use crate::sweep_panel::{OpenedPoint, SweepPanel};
+use crate::sweep_state::SweepState;
 use shared::i18n::{Lang, Text};
 use shared::protocol::ClientMsg;
 use shared::{LabId, Nanos, Trace};
@@ -42,6 +44,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         LabState::new(lab, raw, named, seed)
     });
     let player = use_reducer(PlayerState::default);
+    let sweep = use_reducer(move || SweepState::new(lab));
     let companion = use_context::<CompanionCtx>();
     let checked = param_form::check(lab, &state.raw);
     let errors = checked.clone().err().unwrap_or_default();
@@ -96,7 +99,9 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     // the reader chose to watch it live.
     let measuring = state.live_request().is_some() && request_error.is_none() && live.as_ref().is_none_or(|l| !l.over);
     {
-        let (player, hold) = (player.clone(), measuring && !state.watched_live());
+        // A sweep being measured keeps the page as quiet as a run does.
+        let hold = (measuring && !state.watched_live()) || sweep.measuring();
+        let player = player.clone();
         use_effect_with(hold, move |hold| player.dispatch(PlayerAction::Hold(*hold)));
     }
     {
@@ -165,6 +170,18 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             read_run_file(e.data_transfer().and_then(|d| d.files()), on_import.clone());
         })
     };
+    let on_open_point = {
+        let (state, player) = (state.clone(), player.clone());
+        Callback::from(move |point: OpenedPoint| {
+            let OpenedPoint { key, simulated, measured } = point;
+            load(&player, measured.as_ref().unwrap_or(&simulated).0.as_ref(), false);
+            let raw = simulated.0.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+            let mut fixed = state.fixed.clone();
+            fixed.insert(key.clone());
+            permalink::write(&raw, state.seed, info.params, &fixed, lang);
+            state.dispatch(LabAction::OpenPoint { key, simulated, measured });
+        })
+    };
     let on_param = {
         let state = state.clone();
         Callback::from(move |(key, value): (String, String)| state.dispatch(LabAction::SetParam { key, value }))
@@ -196,7 +213,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let connected = companion.as_ref().is_some_and(|c| c.state.is_connected());
     let measured_status = match (&live, &request_error) {
         (_, Some(err)) => lang.fill("ui.status.refused", &[("error", &err.say(lang))]),
-        (None, _) if state.opened().is_some() => lang.ui("ui.status.opened").to_owned(),
+        (None, _) if state.from_file() => lang.ui("ui.status.opened").to_owned(),
         (None, _) if connected => lang.ui("ui.status.not_run_connected").to_owned(),
         (None, _) => lang.ui("ui.status.not_run").to_owned(),
         (Some(l), _) => l.status_text(lang),
@@ -298,7 +315,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <button class={classes!("tab", (shown == Shown::Measured).then_some("active"))}
                             aria-pressed={(shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
                             disabled={measured.is_none()}>
-                            { lang.ui(if state.opened().is_some() { "ui.lab.tab_imported" } else { "ui.lab.tab_measured" }) }
+                            { lang.ui(if state.from_file() { "ui.lab.tab_imported" } else { "ui.lab.tab_measured" }) }
                             if live_running { <span class="live-badge">{"LIVE"}</span> }
                         </button>
                     </div>
@@ -337,6 +354,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         measured_marks={measured_marks} {spans} />
                     <Provenance trace={(*measured).clone()} />
                     <ExportButtons trace={exported} simulated={paired} />
+                    <SweepPanel lab={lab} sweep={sweep.clone()} base={checked.clone().ok()} seed={state.seed} on_open={on_open_point} />
                 </section>
             </div>
         </main>

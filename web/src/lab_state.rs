@@ -30,6 +30,8 @@ pub enum Measured {
     },
     /// A run opened from a file; it stays until the next live run or file.
     Opened(TraceRef),
+    /// A sweep's measured point, opened from its chart.
+    Point(TraceRef),
 }
 
 /// Why a run file was not opened.
@@ -81,6 +83,13 @@ pub enum LabAction {
     },
     /// A run file was read: its trace, or why it is not one.
     Opened(Result<Rc<Trace>, Text>),
+    /// A sweep's point was opened: its parameters become the form's (the swept one as chosen), its simulated
+    /// run the simulated side and its measured run, where it was measured and kept, the measured side.
+    OpenPoint {
+        key: String,
+        simulated: TraceRef,
+        measured: Option<TraceRef>,
+    },
     Show(Shown),
     /// The drawing shows this repeat of the measured run.
     ShowRepeat(usize),
@@ -117,12 +126,17 @@ impl LabState {
         matches!(self.measured, Measured::Live { watched: true, .. })
     }
 
-    /// The run opened from a file, when the measured side is one.
+    /// The run opened from a file or from a sweep's point, when the measured side is one.
     pub fn opened(&self) -> Option<&TraceRef> {
         match &self.measured {
-            Measured::Opened(trace) => Some(trace),
+            Measured::Opened(trace) | Measured::Point(trace) => Some(trace),
             _ => None,
         }
+    }
+
+    /// Whether the measured side is a run read from a file.
+    pub fn from_file(&self) -> bool {
+        matches!(self.measured, Measured::Opened(_))
     }
 
     /// The next state after `action` (the same value where the action changes nothing).
@@ -166,6 +180,18 @@ impl LabState {
                 s.repeat = 0;
             }
             LabAction::Opened(Err(err)) => s.open_error = Some(OpenError::Unreadable(err)),
+            LabAction::OpenPoint { key, simulated, measured } => {
+                s.raw = simulated.0.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+                s.fixed.insert(key);
+                s.simulated = Some(simulated);
+                s.sim_error = None;
+                s.repeat = 0;
+                (s.measured, s.shown) = match measured {
+                    Some(trace) => (Measured::Point(trace), Shown::Measured),
+                    // A point not measured pairs with nothing: an earlier run had other parameters.
+                    None => (Measured::Nothing, Shown::Simulated),
+                };
+            }
             // Nothing measured, nothing to show on that side.
             LabAction::Show(Shown::Measured) if s.measured == Measured::Nothing => {}
             LabAction::Show(which) => s.shown = which,
@@ -279,6 +305,26 @@ mod tests {
         let typed = s.next(LabAction::SetParam { key: "process_start_us".into(), value: "900".into() });
         let again = typed.next(LabAction::Calibrate(calibration));
         assert_eq!((again.raw["process_start_us"].as_str(), again.calibrations), ("900", 1), "the reader's value wins");
+    }
+
+    #[test]
+    fn an_opened_point_brings_its_parameters_and_pairs_only_with_its_own_measured_run() {
+        let params = ParamSet::from([("procs".to_owned(), shared::ParamValue::Int(8))]);
+        let point = TraceRef(Rc::new(shared::lab::simulate(LabId::Lock, &params, 1).unwrap()));
+        let s = fresh().next(LabAction::AskedLive { request: 4 });
+        let measured = TraceRef(run_of(LabId::Lock));
+        let opened = s.next(LabAction::OpenPoint {
+            key: "procs".into(),
+            simulated: point.clone(),
+            measured: Some(measured.clone()),
+        });
+        assert_eq!((opened.raw["procs"].as_str(), opened.fixed.contains("procs")), ("8", true));
+        assert_eq!((opened.opened(), opened.from_file(), opened.shown), (Some(&measured), false, Shown::Measured));
+        let alone = s.next(LabAction::OpenPoint { key: "procs".into(), simulated: point.clone(), measured: None });
+        assert_eq!(
+            (alone.measured.clone(), alone.shown, alone.simulated),
+            (Measured::Nothing, Shown::Simulated, Some(point))
+        );
     }
 
     #[test]

@@ -20,3 +20,6 @@ pub mod permalink;
 pub mod player;
 pub mod predict;
 pub mod run_files;
+pub mod sweep_chart;
+pub mod sweep_panel;
+pub mod sweep_state;

@@ -17,6 +17,9 @@ async fn main() -> anyhow::Result<()> {
     let browser = driver.browser().await?;
     let mut outcome = shoot_calibration(&browser, &page, &out).await;
     if outcome.is_ok() {
+        outcome = shoot_sweep(&browser, &page, &companion, &out).await;
+    }
+    if outcome.is_ok() {
         outcome = shoot_all(&browser, &page, &companion, &out).await;
     }
     browser.quit().await?;
@@ -50,6 +53,35 @@ async fn shoot_calibration(browser: &WebDriver, page: &StaticServer, out: &Path)
     shoot(browser, out, "lock-calibrated-figures").await?;
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
+}
+
+/// The lock lab's own sweep (processes 1 to 32) measured, and the pipeline's workers simulated only.
+async fn shoot_sweep(
+    browser: &WebDriver,
+    page: &StaticServer,
+    companion: &Companion,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let origin = page.origin();
+    browser.set_window_rect(0, 0, 1280, 1400).await?;
+    open_paused(browser, &format!("{origin}/lab/lock?duration_ms=200&repeats=2&seed=3{}", companion.fragment()), 300)
+        .await?;
+    wait_for("the companion", Duration::from_secs(20), || async {
+        browser.find(By::Css(".status-pill.on")).await.ok()
+    })
+    .await?;
+    browser.execute("document.querySelector('button.sweep-measure').click()", vec![]).await?;
+    wait_for("the measured sweep", Duration::from_secs(180), || async {
+        browser.find(By::Css(".sweep-progress[data-state=done]")).await.ok()
+    })
+    .await?;
+    browser.execute("document.querySelector('.sweep-panel').scrollIntoView()", vec![]).await?;
+    shoot(browser, out, "lock-sweep-measured").await?;
+    open_paused(browser, &format!("{origin}/lab/pipeline?pattern=worker_pool"), 300).await?;
+    browser.execute("document.querySelector('button.sweep-simulate').click()", vec![]).await?;
+    browser.query(By::Css(".sweep-progress[data-state=simulated]")).first().await?;
+    browser.execute("document.querySelector('.sweep-panel').scrollIntoView()", vec![]).await?;
+    shoot(browser, out, "pipeline-sweep-simulated").await
 }
 
 async fn shoot(browser: &WebDriver, out: &Path, name: &str) -> anyhow::Result<()> {
