@@ -16,6 +16,12 @@ pub enum Route {
     Home,
     #[at("/lab/:id")]
     Lab { id: String },
+    /// Every run this browser kept.
+    #[at("/history")]
+    History,
+    /// Two simulated configurations side by side (`?lab=LAB&a=QUERY&b=QUERY&seed=N`).
+    #[at("/compare")]
+    Compare,
     /// The simulation's speed in this browser, for `cargo xtask bench`.
     #[at("/bench")]
     Bench,
@@ -38,6 +44,7 @@ pub fn app() -> Html {
         use_effect_with((), move |_| conn.start());
     }
     let ctx = CompanionCtx { state, conn: (*conn).clone() };
+    let history = crate::history::HistoryCtx { state: use_reducer(crate::history::HistoryState::default) };
     // The address's language, else the browser's first preference the lab speaks.
     let lang = use_state(|| crate::permalink::lang().unwrap_or_else(browser_lang));
     {
@@ -56,6 +63,7 @@ pub fn app() -> Html {
     };
     html! {
         <ContextProvider<CompanionCtx> context={ctx}>
+        <ContextProvider<crate::history::HistoryCtx> context={history}>
         <ContextProvider<Lang> context={*lang}>
             <BrowserRouter>
                 <crate::patterns::Patterns />
@@ -68,6 +76,7 @@ pub fn app() -> Html {
                 </footer>
             </BrowserRouter>
         </ContextProvider<Lang>>
+        </ContextProvider<crate::history::HistoryCtx>>
         </ContextProvider<CompanionCtx>>
     }
 }
@@ -88,6 +97,8 @@ fn switch(route: Route) -> Html {
             Ok(lab) => html! { <Coming lab={lab} /> },
             Err(err) => html! { <NotFound detail={err.to_string()} /> },
         },
+        Route::History => html! { <crate::history_page::HistoryPage /> },
+        Route::Compare => html! { <crate::compare_view::ComparePage /> },
         Route::Bench => html! { <crate::bench::Bench /> },
         Route::NotFound => html! { <NotFound detail={AttrValue::from("")} /> },
     }
@@ -123,6 +134,9 @@ fn header(props: &HeaderProps) -> Html {
                 }) }
                 <Link<Route> to={Route::Home} classes={classes!("nav-link", (route == Some(Route::Home)).then_some("active"))}>
                     {lang.ui("ui.nav.all_labs")}
+                </Link<Route>>
+                <Link<Route> to={Route::History} classes={classes!("nav-link", "nav-history", (route == Some(Route::History)).then_some("active"))}>
+                    {lang.ui("ui.nav.history")}
                 </Link<Route>>
             </nav>
             <div class="lang-switch" role="group" aria-label={lang.ui("ui.lang.label")}>

@@ -16,7 +16,9 @@ use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use crate::sweep_panel::{OpenedPoint, SweepPanel};
-use crate::sweep_state::SweepState;
+use crate::history::{HistoryCtx, Reopened, use_reopen};
+use crate::sweep_state::{SweepAction, SweepRun, SweepState};
+use shared::history::{Entry, Kind, Mark};
 use shared::i18n::{Lang, Text};
 use shared::protocol::ClientMsg;
 use shared::{LabId, Nanos, Trace};
@@ -46,6 +48,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let player = use_reducer(PlayerState::default);
     let sweep = use_reducer(move || SweepState::new(lab));
     let companion = use_context::<CompanionCtx>();
+    let history = use_context::<HistoryCtx>();
     let checked = param_form::check(lab, &state.raw);
     let errors = checked.clone().err().unwrap_or_default();
     let load = |player: &UseReducerHandle<PlayerState>, trace: &Trace, autoplay: bool| {
@@ -53,13 +56,14 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     };
 
     let simulate = {
-        let (state, player) = (state.clone(), player.clone());
+        let (state, player, history) = (state.clone(), player.clone(), history.clone());
         Callback::from(move |_: ()| {
             let Ok(params) = param_form::check(lab, &state.raw) else { return };
             let simulated = shared::lab::simulate(lab, &params, state.seed).map(|trace| TraceRef(Rc::new(trace)));
             if let Ok(trace) = &simulated {
                 load(&player, &trace.0, true);
                 permalink::write(&state.raw, state.seed, info.params, &state.fixed, lang);
+                keep(history.as_ref(), &trace.0, Kind::Simulated, Vec::new());
             }
             state.dispatch(LabAction::Simulated(simulated.map_err(|err| err.to_string())));
         })
@@ -105,16 +109,19 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         use_effect_with(hold, move |hold| player.dispatch(PlayerAction::Hold(*hold)));
     }
     {
-        // When a live run is whole, its replay is loaded into the player.
+        // When a live run is whole, its replay is loaded into the player, and the run is kept in the history.
         let (player, shown, drawn) = (player.clone(), state.shown, drawn.clone());
-        let whole = live.as_ref().is_some_and(|l| l.trace.is_some());
-        use_effect_with((live.as_ref().map(|l| l.run), whole), move |(_, whole)| {
-            if *whole
-                && shown == Shown::Measured
-                && let Some(trace) = drawn.as_ref()
+        let whole = live.as_ref().and_then(|l| l.trace.clone().map(|t| (t, l.status == shared::live::LiveStatus::Finished)));
+        let (history, watched) = (history.clone(), state.watched_live());
+        use_effect_with((live.as_ref().map(|l| l.run), whole.is_some()), move |_| {
+            let Some((trace, finished)) = whole else { return };
+            if shown == Shown::Measured
+                && let Some(drawn) = drawn.as_ref()
             {
-                load(&player, &trace.0, true);
+                load(&player, &drawn.0, true);
             }
+            let marks = [(watched, Mark::WatchedLive), (!finished, Mark::Incomplete)];
+            keep(history.as_ref(), &trace.0, Kind::Measured, marks.into_iter().filter_map(|(on, m)| on.then_some(m)).collect());
         });
     }
 
@@ -151,10 +158,9 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             state.dispatch(LabAction::Show(which));
         })
     };
-    let on_import = {
+    let open_run = {
         let (state, player) = (state.clone(), player.clone());
-        Callback::from(move |result: Result<Trace, Text>| {
-            let result = result.map(Rc::new);
+        Callback::from(move |result: Result<Rc<Trace>, Text>| {
             if let Ok(trace) = &result
                 && trace.run.lab == lab
             {
@@ -163,6 +169,33 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             state.dispatch(LabAction::Opened(result));
         })
     };
+    let on_import = {
+        let (open_run, history) = (open_run.clone(), history.clone());
+        Callback::from(move |result: Result<Trace, Text>| {
+            if let Ok(trace) = &result
+                && trace.run.lab == lab
+            {
+                keep(history.as_ref(), trace, Kind::Imported, Vec::new());
+            }
+            open_run.emit(result.map(Rc::new));
+        })
+    };
+    {
+        // A kept run or sweep the address asks for (`history=ID`, from the history page).
+        let (open_run, sweep) = (open_run.clone(), sweep.clone());
+        let on_open = Callback::from(move |opened: Reopened| match opened {
+            Reopened::Run(trace) => open_run.emit(Ok(trace)),
+            Reopened::Sweep(entry, report) => {
+                let restored = SweepRun::restore(lab, &entry.params, entry.seed, &report).map_err(|e| e.text());
+                match restored {
+                    Ok(run) => sweep.dispatch(SweepAction::Restore { run, metric: report.metric.clone() }),
+                    Err(err) => sweep.dispatch(SweepAction::Started(Err(err))),
+                }
+            }
+        });
+        let open_error = open_run.reform(Err);
+        use_reopen(lab, on_open, open_error);
+    }
     let on_drop = {
         let on_import = on_import.clone();
         Callback::from(move |e: DragEvent| {
@@ -408,4 +441,14 @@ fn live_record(props: &LiveRecordProps) -> Html {
             { live.record_text(lang).unwrap_or_else(|| live.status_text(lang)) }
         </p>
     }
+}
+
+/// Keeps a run the page showed in the history: its entry, and for a measured or imported run its trace.
+fn keep(history: Option<&HistoryCtx>, trace: &Trace, kind: Kind, marks: Vec<Mark>) {
+    let Some(history) = history else { return };
+    let (body, bytes) = match kind {
+        Kind::Simulated => (None, 0),
+        _ => crate::history::body_of(trace),
+    };
+    history.keep(Entry::of_run(crate::history::next_id(), trace, kind, crate::history::now_ms(), marks, bytes), body);
 }

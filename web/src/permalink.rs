@@ -58,6 +58,13 @@ pub fn write(raw: &RawParams, seed: u64, specs: &[ParamSpec], kept: &Named, lang
     replace_query(&format!("{}&lang={}", to_query(raw, seed, specs, kept), lang.code()));
 }
 
+/// The history entry the address asks the page to open (`history=ID`), read with the browser's own query
+/// parser.
+pub fn history_id() -> Option<u64> {
+    let query = window().and_then(|w| w.location().search().ok())?;
+    web_sys::UrlSearchParams::new_with_str(&query).ok()?.get("history")?.parse().ok()
+}
+
 /// The language the address names, if it names one.
 pub fn lang() -> Option<Lang> {
     let query = window().and_then(|w| w.location().search().ok()).unwrap_or_default();

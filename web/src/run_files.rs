@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Offers `contents` to the user as a file download.
-fn download(name: &str, mime: &str, contents: &str) -> Result<(), String> {
+pub(crate) fn download(name: &str, mime: &str, contents: &str) -> Result<(), String> {
     let failed = |what: &str| format!("could not prepare the download ({what})");
     let parts = js_sys::Array::of1(&contents.into());
     let options = web_sys::BlobPropertyBag::new();

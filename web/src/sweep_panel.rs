@@ -5,6 +5,7 @@
 //! [`SweepState`] reducer, so the page keeps quiet while a sweep measures, as it does for any measured run.
 
 use crate::companion::CompanionCtx;
+use crate::history::HistoryCtx;
 use crate::lab::TraceRef;
 use crate::sweep_chart::SweepChart;
 use crate::sweep_state::{Phase, PointEnd, SweepAction, SweepRun, SweepState};
@@ -43,6 +44,7 @@ pub fn sweep_panel(props: &SweepPanelProps) -> Html {
     let run = sweep.run.clone();
     use_ask_for_the_next_point(lab, props.seed, sweep.clone(), companion.clone());
     use_follow_the_asked_point(sweep.clone(), companion.clone());
+    use_keep_in_history(sweep.clone(), use_context::<HistoryCtx>());
 
     let start = |measure: bool| {
         let (sweep, base, seed) = (sweep.clone(), props.base.clone(), props.seed);
@@ -249,5 +251,27 @@ fn use_follow_the_asked_point(sweep: UseReducerHandle<SweepState>, companion: Op
             _ => return,
         };
         sweep.dispatch(SweepAction::Ended { request, end });
+    });
+}
+
+/// Keeps each sweep in the history once nothing more will change in it (simulated, measured or stopped), with
+/// its figures as the body; a sweep reopened from the history is not kept again.
+#[hook]
+fn use_keep_in_history(sweep: UseReducerHandle<SweepState>, history: Option<HistoryCtx>) {
+    let settled = sweep.run.clone().filter(|r| !r.measuring() && !r.from_history);
+    let metric = sweep.metric.clone();
+    use_effect_with(settled.as_ref().map(Rc::as_ptr), move |_| {
+        let (Some(run), Some(history)) = (settled, history) else { return };
+        let report = run.report(&metric);
+        let (body, bytes) = crate::history::body_of(&report);
+        let entry = shared::history::Entry::of_sweep(
+            crate::history::next_id(),
+            &report,
+            &run.sweep.base,
+            run.simulated.first().map_or(0, |t| t.0.run.seed),
+            crate::history::now_ms(),
+            bytes,
+        );
+        history.keep(entry, body);
     });
 }

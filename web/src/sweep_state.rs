@@ -8,7 +8,7 @@ use crate::lab::TraceRef;
 use shared::LabId;
 use shared::i18n::Text;
 use shared::params::{ParamKind, ParamSet, ParamSpec};
-use shared::sweep::{PointFigures, Sweep, SweepError};
+use shared::sweep::{PointFigures, Sweep, SweepError, SweepReport};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -42,6 +42,8 @@ pub struct SweepRun {
     pub released: usize,
     /// A measured point came from a companion built without optimisations: its timings are not the machine's.
     pub debug_build: bool,
+    /// Reopened from the history (so it is not kept again).
+    pub from_history: bool,
 }
 
 impl SweepRun {
@@ -78,6 +80,31 @@ impl SweepRun {
             released: 0,
             debug_build: false,
         })
+    }
+
+    /// A kept sweep reopened: its points simulated again (so each opens as a run) and its figures as they were
+    /// kept, measured ones and their errors included.
+    pub fn restore(lab: LabId, base: &ParamSet, seed: u64, report: &SweepReport) -> Result<SweepRun, SweepError> {
+        let values: Vec<String> = report.points.iter().map(|p| p.value.to_string()).collect();
+        let mut run = SweepRun::simulate(lab, (&report.param, &values.join(",")), base, seed, false)?;
+        if run.figures.len() == report.points.len() {
+            run.figures = report.points.clone();
+        }
+        if run.done() > 0 {
+            run.phase = Phase::Done;
+        }
+        run.from_history = true;
+        Ok(run)
+    }
+
+    /// The sweep's figures as the command line's `--json` has them.
+    pub fn report(&self, metric: &str) -> SweepReport {
+        SweepReport {
+            lab: self.sweep.lab,
+            param: self.sweep.param.key.to_owned(),
+            metric: metric.to_owned(),
+            points: self.figures.clone(),
+        }
     }
 
     /// The point to ask the companion for now, if one is due.
@@ -150,6 +177,8 @@ pub enum SweepAction {
     SetMetric(String),
     /// A sweep was simulated (and is to be measured), or refused.
     Started(Result<SweepRun, Text>),
+    /// A kept sweep was reopened, drawn with the figure it was kept with.
+    Restore { run: SweepRun, metric: String },
     /// The companion was asked for `point` under `request`.
     Asked {
         point: usize,
@@ -203,6 +232,13 @@ impl SweepState {
                 s.error = None;
             }
             SweepAction::Started(Err(err)) => s.error = Some(err),
+            SweepAction::Restore { run, metric } => {
+                s.param = run.sweep.param.key.to_owned();
+                s.values = run.sweep.values.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+                s.metric = metric;
+                s.run = Some(Rc::new(run));
+                s.error = None;
+            }
             SweepAction::Asked { point, request } => s.update_run(|run| {
                 if run.to_ask() == Some(point) {
                     run.phase = Phase::Measuring { point, request: Some(request) };
@@ -357,6 +393,22 @@ mod tests {
         assert_eq!((run.measured[0].is_none(), run.measured[1].is_some(), run.released), (true, true, 1));
         run.keep(2, big(10));
         assert_eq!(run.released, 1);
+    }
+
+    #[test]
+    fn a_kept_sweep_reopens_with_its_figures_as_kept() {
+        let mut s = started("1,2", true).next(SweepAction::Asked { point: 0, request: 1 });
+        s = s.next(SweepAction::Ended { request: 1, end: PointEnd::Measured(measured_trace(1)) });
+        s = s.next(SweepAction::Asked { point: 1, request: 2 });
+        s = s.next(SweepAction::Ended { request: 2, end: PointEnd::Measured(measured_trace(2)) });
+        let report = s.run.as_ref().unwrap().report("fairness");
+        let json = serde_json::to_string(&report).unwrap();
+        let back: SweepReport = serde_json::from_str(&json).unwrap();
+        let base = ParamSet::from([("duration_ms".to_owned(), ParamValue::Int(100))]);
+        let run = SweepRun::restore(LabId::Lock, &base, 1, &back).unwrap();
+        assert_eq!((run.figures.clone(), run.phase.clone(), run.from_history), (report.points, Phase::Done, true));
+        let reopened = SweepState::new(LabId::Lock).next(SweepAction::Restore { run, metric: "fairness".into() });
+        assert_eq!((reopened.values.as_str(), reopened.metric.as_str()), ("1,2", "fairness"));
     }
 
     #[test]

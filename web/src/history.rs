@@ -1,0 +1,166 @@
+//! The reader's history of runs, shared by every page as a context: the entries the browser keeps (newest
+//! first), whether they are loaded, and what the last change said (runs evicted to stay within the cap, or the
+//! browser refusing storage). [`HistoryCtx::keep`] is what the lab page calls for each run it shows; the
+//! history page lists, renames, deletes and exports. The storage itself is `history_store`.
+
+use crate::history_store::{self, Listing};
+use shared::history::Entry;
+use shared::i18n::Text;
+use std::cell::Cell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistoryState {
+    pub listing: Listing,
+    pub loaded: bool,
+    pub error: Option<Text>,
+    /// How many runs were evicted to keep the history within its cap, since the page opened.
+    pub evicted: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum HistoryAction {
+    Listed(Result<Listing, Text>),
+    Evicted(usize),
+    Failed(Text),
+}
+
+impl Reducible for HistoryState {
+    type Action = HistoryAction;
+
+    fn reduce(self: Rc<Self>, action: HistoryAction) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            HistoryAction::Listed(Ok(listing)) => {
+                s.listing = listing;
+                s.loaded = true;
+                s.error = None;
+            }
+            HistoryAction::Listed(Err(err)) | HistoryAction::Failed(err) => {
+                s.loaded = true;
+                s.error = Some(err);
+            }
+            HistoryAction::Evicted(n) => s.evicted += n,
+        }
+        Rc::new(s)
+    }
+}
+
+/// The history as every page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryCtx {
+    pub state: UseReducerHandle<HistoryState>,
+}
+
+impl HistoryCtx {
+    /// Reads the history again.
+    pub fn reload(&self) {
+        let state = self.state.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            state.dispatch(HistoryAction::Listed(history_store::list().await));
+        });
+    }
+
+    /// Keeps a run the page showed (with its body, where it has one), then lists again.
+    pub fn keep(&self, entry: Entry, body: Option<String>) {
+        let (state, this) = (self.state.clone(), self.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match history_store::save(entry, body).await {
+                Ok(evicted) if evicted > 0 => state.dispatch(HistoryAction::Evicted(evicted)),
+                Ok(_) => {}
+                Err(err) => state.dispatch(HistoryAction::Failed(err)),
+            }
+            this.reload();
+        });
+    }
+
+    pub fn rename(&self, id: u64, name: String) {
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(err) = history_store::rename(id, name).await {
+                this.state.dispatch(HistoryAction::Failed(err));
+            }
+            this.reload();
+        });
+    }
+
+    pub fn delete(&self, id: u64) {
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(err) = history_store::delete(id).await {
+                this.state.dispatch(HistoryAction::Failed(err));
+            }
+            this.reload();
+        });
+    }
+}
+
+/// The time now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+thread_local! {
+    static LAST_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A new entry id: the time in milliseconds times a thousand, and always above the last one.
+pub fn next_id() -> u64 {
+    LAST_ID.with(|last| {
+        let id = (now_ms() * 1_000).max(last.get() + 1);
+        last.set(id);
+        id
+    })
+}
+
+/// A body kept beside its entry: the JSON of `value`, unless it is over the history's largest body (a run at
+/// its event budget), then none and the entry keeps the figures only.
+pub fn body_of(value: &impl serde::Serialize) -> (Option<String>, u64) {
+    match serde_json::to_string(value) {
+        Ok(json) if json.len() as u64 <= shared::history::MAX_BODY_BYTES => {
+            let bytes = json.len() as u64;
+            (Some(json), bytes)
+        }
+        _ => (None, 0),
+    }
+}
+
+/// What a history entry opened on its lab page brings: a kept run's trace, or a sweep with its report.
+#[derive(Debug, Clone)]
+pub enum Reopened {
+    Run(Rc<shared::Trace>),
+    Sweep(Entry, shared::sweep::SweepReport),
+}
+
+/// Opens the entry the address names (`history=ID`) once, when the page opens: its body read and handed to
+/// `on_open`; an entry that cannot be read says why through `on_error`.
+#[hook]
+pub fn use_reopen(lab: shared::LabId, on_open: Callback<Reopened>, on_error: Callback<Text>) {
+    use_effect_with(lab, move |lab| {
+        let lab = *lab;
+        if let Some(id) = crate::permalink::history_id() {
+            wasm_bindgen_futures::spawn_local(async move {
+                match reopen(lab, id).await {
+                    Ok(opened) => on_open.emit(opened),
+                    Err(err) => on_error.emit(err),
+                }
+            });
+        }
+    });
+}
+
+async fn reopen(lab: shared::LabId, id: u64) -> Result<Reopened, Text> {
+    let listing = history_store::list().await?;
+    let entry = listing.entries.into_iter().find(|e| e.id == id && e.lab == lab).ok_or_else(|| Text::new("ui.history.gone"))?;
+    let body = history_store::body(id).await?;
+    let damaged = |e: serde_json::Error| Text::new("ui.history.damaged").with("detail", e);
+    match (entry.kind, body) {
+        (shared::history::Kind::Sweep, Some(body)) => {
+            let report = serde_json::from_str(&body).map_err(damaged)?;
+            Ok(Reopened::Sweep(entry, report))
+        }
+        (_, Some(body)) => Ok(Reopened::Run(Rc::new(serde_json::from_str(&body).map_err(damaged)?))),
+        (_, None) => Err(Text::new("ui.history.no_body")),
+    }
+}
