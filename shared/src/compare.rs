@@ -59,7 +59,8 @@ pub fn figures(a: &[Metric], b: &[Metric]) -> Vec<FigureDelta> {
     a.iter()
         .chain(only_b)
         .map(|metric| {
-            let value = |ms: &[Metric]| ms.iter().find(|m| m.key == metric.key).and_then(|m| m.value).filter(|v| v.is_finite());
+            let value =
+                |ms: &[Metric]| ms.iter().find(|m| m.key == metric.key).and_then(|m| m.value).filter(|v| v.is_finite());
             let (va, vb) = (value(a), value(b));
             let delta = va.zip(vb).map(|(x, y)| y - x);
             let ratio = va.zip(vb).and_then(|(x, y)| (x.abs() > 1e-12).then(|| y / x));
@@ -75,7 +76,10 @@ mod tests {
 
     #[test]
     fn only_the_parameters_that_differ_are_listed() {
-        let a = ParamSet::from([("procs".to_owned(), ParamValue::Int(2)), ("mode".to_owned(), ParamValue::Text("blocking".into()))]);
+        let a = ParamSet::from([
+            ("procs".to_owned(), ParamValue::Int(2)),
+            ("mode".to_owned(), ParamValue::Text("blocking".into())),
+        ]);
         let mut b = a.clone();
         b.insert("procs".into(), ParamValue::Int(8));
         b.insert("extra".into(), ParamValue::Int(1));

@@ -74,7 +74,14 @@ pub struct Entry {
 
 impl Entry {
     /// The entry of a run the page showed (its body, where it has one, is the trace's JSON of `body_bytes`).
-    pub fn of_run(id: u64, trace: &Trace, kind: Kind, saved_unix_ms: u64, mut marks: Vec<Mark>, body_bytes: u64) -> Entry {
+    pub fn of_run(
+        id: u64,
+        trace: &Trace,
+        kind: Kind,
+        saved_unix_ms: u64,
+        mut marks: Vec<Mark>,
+        body_bytes: u64,
+    ) -> Entry {
         if let Some(others) = crate::alone::disturbance(trace) {
             marks.push(Mark::Disturbed { others });
         }
@@ -110,7 +117,14 @@ impl Entry {
 
     /// The entry of a sweep: its other parameters, and a name saying what was swept over which values (its body
     /// is the [`crate::sweep::SweepReport`]'s JSON of `body_bytes`).
-    pub fn of_sweep(id: u64, report: &crate::sweep::SweepReport, base: &ParamSet, seed: u64, saved_unix_ms: u64, body_bytes: u64) -> Entry {
+    pub fn of_sweep(
+        id: u64,
+        report: &crate::sweep::SweepReport,
+        base: &ParamSet,
+        seed: u64,
+        saved_unix_ms: u64,
+        body_bytes: u64,
+    ) -> Entry {
         let values: Vec<String> = report.points.iter().map(|p| p.value.to_string()).collect();
         let measured = report.points.iter().any(|p| p.measured.is_some());
         let mut marks = Vec::new();

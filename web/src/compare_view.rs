@@ -66,8 +66,13 @@ pub fn compare_view(props: &CompareViewProps) -> Html {
     html! {
         <section class="compare" aria-label={lang.ui("ui.compare.title")}>
             <h2>{lang.ui("ui.compare.title")}</h2>
-            <p class="compare-sides"><b>{"A"}</b>{format!(" {} — {}  ", lang.lab_title(a.lab), a.title)}
-                <b>{"B"}</b>{format!(" {} — {}", lang.lab_title(b.lab), b.title)}</p>
+            <ul class="compare-sides">
+                <li><b>{"A"}</b>{format!(" {} — {}", lang.lab_title(a.lab), a.title)}</li>
+                <li><b>{"B"}</b>{format!(" {} — {}", lang.lab_title(b.lab), b.title)}</li>
+            </ul>
+            if let Some(href) = link(a, b) {
+                <p><a class="compare-link" {href}>{lang.ui("ui.compare.link")}</a></p>
+            }
             <table class="compare-params">
                 <caption>{lang.ui(if params.is_empty() { "ui.compare.same_params" } else { "ui.compare.params" })}</caption>
                 if !params.is_empty() {
@@ -143,22 +148,38 @@ fn simulated_sides(query: &str) -> Result<(Side, Side), String> {
     let lab = LabId::parse(&params.get("lab").unwrap_or_default()).map_err(|e| e.to_string())?;
     let seed = params.get("seed").and_then(|s| s.parse().ok()).unwrap_or(1);
     let side = |name: &str| -> Result<Side, String> {
-        let (raw, _, _) = crate::permalink::parse_query(&params.get(name).unwrap_or_default(), lab.info().params);
+        let query = params.get(name).unwrap_or_default();
+        // A side's own seed where its query has one, else the address's.
+        let (raw, own_seed, _) = crate::permalink::parse_query(&query, lab.info().params);
+        let seed = if query.split('&').any(|p| p.starts_with("seed=")) { own_seed } else { seed };
         let set = crate::param_form::check(lab, &raw).map_err(|errors| {
-            errors.into_iter().map(|(key, text)| format!("{key}: {}", text.say(Lang::En))).collect::<Vec<_>>().join("; ")
+            errors
+                .into_iter()
+                .map(|(key, text)| format!("{key}: {}", text.say(Lang::En)))
+                .collect::<Vec<_>>()
+                .join("; ")
         })?;
         Side::simulated(lab, &set, seed).map_err(|e| e.to_string())
     };
     Ok((side("a")?, side("b")?))
 }
 
-/// The address of a comparison of two simulated configurations of `lab`.
-pub fn link(lab: LabId, a: &ParamSet, b: &ParamSet, seed: u64) -> String {
-    let query = |set: &ParamSet| {
-        let raw = set.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
-        let named = set.keys().cloned().collect();
-        crate::permalink::to_query(&raw, seed, lab.info().params, &named)
+/// The address of a comparison of two simulated runs of one lab (each side's parameters and seed), when both
+/// sides are simulated runs of the same lab.
+fn link(a: &Side, b: &Side) -> Option<String> {
+    let simulated = |side: &Side| match &side.trace {
+        Some(t) if t.0.run.source == shared::Source::Simulated => Some(t.0.run.seed),
+        _ => None,
     };
-    let encode = |s: String| String::from(js_sys::encode_uri_component(&s));
-    format!("/compare?lab={}&a={}&b={}&seed={seed}", lab.as_str(), encode(query(a)), encode(query(b)))
+    let (seed_a, seed_b) = (simulated(a)?, simulated(b)?);
+    if a.lab != b.lab {
+        return None;
+    }
+    let query = |set: &ParamSet, seed: u64| {
+        let raw = set.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let defaults = a.lab.validate(&ParamSet::new()).unwrap_or_default();
+        let named = set.iter().filter(|(k, v)| defaults.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect();
+        String::from(js_sys::encode_uri_component(&crate::permalink::to_query(&raw, seed, a.lab.info().params, &named)))
+    };
+    Some(format!("/compare?lab={}&a={}&b={}", a.lab.as_str(), query(&a.params, seed_a), query(&b.params, seed_b)))
 }

@@ -130,16 +130,18 @@ pub fn body_of(value: &impl serde::Serialize) -> (Option<String>, u64) {
 #[derive(Debug, Clone)]
 pub enum Reopened {
     Run(Rc<shared::Trace>),
-    Sweep(Entry, shared::sweep::SweepReport),
+    Sweep(Rc<(Entry, shared::sweep::SweepReport)>),
 }
 
 /// Opens the entry the address names (`history=ID`) once, when the page opens: its body read and handed to
-/// `on_open`; an entry that cannot be read says why through `on_error`.
+/// `on_open`; an entry that cannot be read says why through `on_error`. The address is read as the page is
+/// first drawn, before the page's own effects rewrite it.
 #[hook]
 pub fn use_reopen(lab: shared::LabId, on_open: Callback<Reopened>, on_error: Callback<Text>) {
+    let id = *use_memo((), |_| crate::permalink::history_id());
     use_effect_with(lab, move |lab| {
         let lab = *lab;
-        if let Some(id) = crate::permalink::history_id() {
+        if let Some(id) = id {
             wasm_bindgen_futures::spawn_local(async move {
                 match reopen(lab, id).await {
                     Ok(opened) => on_open.emit(opened),
@@ -152,13 +154,14 @@ pub fn use_reopen(lab: shared::LabId, on_open: Callback<Reopened>, on_error: Cal
 
 async fn reopen(lab: shared::LabId, id: u64) -> Result<Reopened, Text> {
     let listing = history_store::list().await?;
-    let entry = listing.entries.into_iter().find(|e| e.id == id && e.lab == lab).ok_or_else(|| Text::new("ui.history.gone"))?;
+    let entry =
+        listing.entries.into_iter().find(|e| e.id == id && e.lab == lab).ok_or_else(|| Text::new("ui.history.gone"))?;
     let body = history_store::body(id).await?;
     let damaged = |e: serde_json::Error| Text::new("ui.history.damaged").with("detail", e);
     match (entry.kind, body) {
         (shared::history::Kind::Sweep, Some(body)) => {
             let report = serde_json::from_str(&body).map_err(damaged)?;
-            Ok(Reopened::Sweep(entry, report))
+            Ok(Reopened::Sweep(Rc::new((entry, report))))
         }
         (_, Some(body)) => Ok(Reopened::Run(Rc::new(serde_json::from_str(&body).map_err(damaged)?))),
         (_, None) => Err(Text::new("ui.history.no_body")),

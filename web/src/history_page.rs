@@ -18,7 +18,11 @@ pub fn history_page() -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let Some(history) = use_context::<HistoryCtx>() else { return Html::default() };
     let picked = use_state(Vec::<u64>::new);
-    let baseline = use_state(|| crate::dom::local_storage().and_then(|s| s.get_item(BASELINE_KEY).ok().flatten()).and_then(|v| v.parse::<u64>().ok()));
+    let baseline = use_state(|| {
+        crate::dom::local_storage()
+            .and_then(|s| s.get_item(BASELINE_KEY).ok().flatten())
+            .and_then(|v| v.parse::<u64>().ok())
+    });
     let lab_filter = use_state(|| None::<LabId>);
     let compared = use_state(|| None::<Result<(Side, Side), Text>>);
     {
@@ -159,7 +163,7 @@ fn row(
             wasm_bindgen_futures::spawn_local(async move { export(&entry).await });
         })
     };
-    let pinned = *baseline == Some(id);
+    let pinned = **baseline == Some(id);
     let saved = shared::time::utc_rfc3339(e.saved_unix_ms);
     html! {
         <tr data-entry={id.to_string()} data-kind={kind_key(e.kind)} data-lab={e.lab.as_str()}
@@ -168,8 +172,9 @@ fn row(
                 disabled={e.kind == Kind::Sweep} onchange={on_pick} /></td>
             <td>{lang.lab_title(e.lab)}</td>
             <td><input class="history-name" type="text" value={e.name.clone()} onchange={on_rename}
-                aria-label={lang.ui("ui.history.name")} /></td>
-            <td>{lang.ui(&format!("ui.history.kind_{}", kind_key(e.kind)))}</td>
+                aria-label={lang.ui("ui.history.name")} />
+                if e.name != params_words(e) { <span class="help params">{params_words(e)}</span> }</td>
+            <td>{lang.ui(kind_words(e.kind))}</td>
             <td><time datetime={saved.clone()}>{saved.replace('T', " ").chars().take(19).collect::<String>()}</time></td>
             <td>{e.host.clone().unwrap_or_else(|| "—".to_owned())}</td>
             <td class="marks">{ for e.marks.iter().map(|m| html! { <span class="tag">{mark_text(m, lang)}</span> }) }</td>
@@ -192,6 +197,23 @@ fn kind_key(kind: Kind) -> &'static str {
         Kind::Measured => "measured",
         Kind::Imported => "imported",
         Kind::Sweep => "sweep",
+    }
+}
+
+/// The parameters that differ from the defaults, as the entry was first named.
+fn params_words(e: &Entry) -> String {
+    match e.kind {
+        Kind::Sweep => String::new(),
+        _ => shared::history::default_name(e.lab, &e.params),
+    }
+}
+
+fn kind_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Simulated => "ui.history.kind_simulated",
+        Kind::Measured => "ui.history.kind_measured",
+        Kind::Imported => "ui.history.kind_imported",
+        Kind::Sweep => "ui.history.kind_sweep",
     }
 }
 
@@ -224,7 +246,13 @@ async fn side_of(e: &Entry) -> Result<Side, Text> {
             .and_then(|body| serde_json::from_str::<shared::Trace>(&body).ok())
             .map(|t| TraceRef(Rc::new(t))),
     };
-    Ok(Side { title: e.name.clone().into(), lab: e.lab, params: e.params.clone(), figures: Rc::new(e.figures.clone()), trace })
+    Ok(Side {
+        title: e.name.clone().into(),
+        lab: e.lab,
+        params: e.params.clone(),
+        figures: Rc::new(e.figures.clone()),
+        trace,
+    })
 }
 
 /// Downloads an entry: a run as Chrome Trace Event JSON (a simulated one simulated again), a sweep as its
@@ -232,7 +260,9 @@ async fn side_of(e: &Entry) -> Result<Side, Text> {
 async fn export(e: &Entry) {
     let name = format!("syslab-{}-{}-{}.json", e.lab.as_str(), kind_key(e.kind), e.id);
     let json = match e.kind {
-        Kind::Simulated => shared::lab::simulate(e.lab, &e.params, e.seed).ok().map(|t| shared::export::chrome_trace(&t).to_string()),
+        Kind::Simulated => {
+            shared::lab::simulate(e.lab, &e.params, e.seed).ok().map(|t| shared::export::chrome_trace(&t).to_string())
+        }
         Kind::Sweep => crate::history_store::body(e.id).await.ok().flatten(),
         Kind::Measured | Kind::Imported => crate::history_store::body(e.id)
             .await

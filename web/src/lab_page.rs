@@ -5,6 +5,7 @@
 
 use crate::calibrate_button::CalibrateButton;
 use crate::companion::{CompanionCtx, ConnectionPanel};
+use crate::history::{HistoryCtx, Reopened, use_reopen};
 use crate::lab::{self, TraceRef};
 use crate::lab_state::{LabAction, LabState, OpenError, Shown};
 use crate::live_view::LiveView;
@@ -16,7 +17,6 @@ use crate::player::{PlayerAction, PlayerControls, PlayerState};
 use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use crate::sweep_panel::{OpenedPoint, SweepPanel};
-use crate::history::{HistoryCtx, Reopened, use_reopen};
 use crate::sweep_state::{SweepAction, SweepRun, SweepState};
 use shared::history::{Entry, Kind, Mark};
 use shared::i18n::{Lang, Text};
@@ -111,7 +111,8 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     {
         // When a live run is whole, its replay is loaded into the player, and the run is kept in the history.
         let (player, shown, drawn) = (player.clone(), state.shown, drawn.clone());
-        let whole = live.as_ref().and_then(|l| l.trace.clone().map(|t| (t, l.status == shared::live::LiveStatus::Finished)));
+        let whole =
+            live.as_ref().and_then(|l| l.trace.clone().map(|t| (t, l.status == shared::live::LiveStatus::Finished)));
         let (history, watched) = (history.clone(), state.watched_live());
         use_effect_with((live.as_ref().map(|l| l.run), whole.is_some()), move |_| {
             let Some((trace, finished)) = whole else { return };
@@ -121,7 +122,12 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                 load(&player, &drawn.0, true);
             }
             let marks = [(watched, Mark::WatchedLive), (!finished, Mark::Incomplete)];
-            keep(history.as_ref(), &trace.0, Kind::Measured, marks.into_iter().filter_map(|(on, m)| on.then_some(m)).collect());
+            keep(
+                history.as_ref(),
+                &trace.0,
+                Kind::Measured,
+                marks.into_iter().filter_map(|(on, m)| on.then_some(m)).collect(),
+            );
         });
     }
 
@@ -182,11 +188,15 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     };
     {
         // A kept run or sweep the address asks for (`history=ID`, from the history page).
-        let (open_run, sweep) = (open_run.clone(), sweep.clone());
+        let (open_run, state, player, sweep) = (open_run.clone(), state.clone(), player.clone(), sweep.clone());
         let on_open = Callback::from(move |opened: Reopened| match opened {
-            Reopened::Run(trace) => open_run.emit(Ok(trace)),
-            Reopened::Sweep(entry, report) => {
-                let restored = SweepRun::restore(lab, &entry.params, entry.seed, &report).map_err(|e| e.text());
+            Reopened::Run(trace) => {
+                load(&player, &trace, true);
+                state.dispatch(LabAction::Reopened(trace));
+            }
+            Reopened::Sweep(kept) => {
+                let (entry, report) = &*kept;
+                let restored = SweepRun::restore(lab, &entry.params, entry.seed, report).map_err(|e| e.text());
                 match restored {
                     Ok(run) => sweep.dispatch(SweepAction::Restore { run, metric: report.metric.clone() }),
                     Err(err) => sweep.dispatch(SweepAction::Started(Err(err))),
@@ -348,7 +358,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                         <button class={classes!("tab", (shown == Shown::Measured).then_some("active"))}
                             aria-pressed={(shown == Shown::Measured).to_string()} onclick={show(Shown::Measured)}
                             disabled={measured.is_none()}>
-                            { lang.ui(if state.from_file() { "ui.lab.tab_imported" } else { "ui.lab.tab_measured" }) }
+                            { lang.ui(if state.from_file() { "ui.lab.tab_imported" } else if state.from_history() { "ui.lab.tab_kept" } else { "ui.lab.tab_measured" }) }
                             if live_running { <span class="live-badge">{"LIVE"}</span> }
                         </button>
                     </div>

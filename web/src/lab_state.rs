@@ -32,6 +32,8 @@ pub enum Measured {
     Opened(TraceRef),
     /// A sweep's measured point, opened from its chart.
     Point(TraceRef),
+    /// A run kept in the browser's history, reopened from the history page.
+    Kept(TraceRef),
 }
 
 /// Why a run file was not opened.
@@ -83,6 +85,8 @@ pub enum LabAction {
     },
     /// A run file was read: its trace, or why it is not one.
     Opened(Result<Rc<Trace>, Text>),
+    /// A run kept in the history was reopened.
+    Reopened(Rc<Trace>),
     /// A sweep's point was opened: its parameters become the form's (the swept one as chosen), its simulated
     /// run the simulated side and its measured run, where it was measured and kept, the measured side.
     OpenPoint {
@@ -129,7 +133,7 @@ impl LabState {
     /// The run opened from a file or from a sweep's point, when the measured side is one.
     pub fn opened(&self) -> Option<&TraceRef> {
         match &self.measured {
-            Measured::Opened(trace) | Measured::Point(trace) => Some(trace),
+            Measured::Opened(trace) | Measured::Point(trace) | Measured::Kept(trace) => Some(trace),
             _ => None,
         }
     }
@@ -137,6 +141,11 @@ impl LabState {
     /// Whether the measured side is a run read from a file.
     pub fn from_file(&self) -> bool {
         matches!(self.measured, Measured::Opened(_))
+    }
+
+    /// Whether the measured side is a run reopened from the history.
+    pub fn from_history(&self) -> bool {
+        matches!(self.measured, Measured::Kept(_))
     }
 
     /// The next state after `action` (the same value where the action changes nothing).
@@ -180,6 +189,12 @@ impl LabState {
                 s.repeat = 0;
             }
             LabAction::Opened(Err(err)) => s.open_error = Some(OpenError::Unreadable(err)),
+            LabAction::Reopened(trace) if trace.run.lab == s.lab => {
+                s.measured = Measured::Kept(TraceRef(trace));
+                s.shown = Shown::Measured;
+                s.repeat = 0;
+            }
+            LabAction::Reopened(trace) => s.open_error = Some(OpenError::OtherLab(trace.run.lab)),
             LabAction::OpenPoint { key, simulated, measured } => {
                 s.raw = simulated.0.run.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
                 s.fixed.insert(key);
@@ -324,6 +339,18 @@ mod tests {
         assert_eq!(
             (alone.measured.clone(), alone.shown, alone.simulated),
             (Measured::Nothing, Shown::Simulated, Some(point))
+        );
+    }
+
+    #[test]
+    fn a_kept_run_reopens_as_measured_and_one_of_another_lab_is_refused() {
+        let s = fresh().next(LabAction::Reopened(run_of(LabId::Lock)));
+        assert!(s.from_history() && !s.from_file() && s.opened().is_some());
+        assert_eq!(s.shown, Shown::Measured);
+        let refused = fresh().next(LabAction::Reopened(run_of(LabId::Amdahl)));
+        assert_eq!(
+            (refused.open_error, refused.measured),
+            (Some(OpenError::OtherLab(LabId::Amdahl)), Measured::Nothing)
         );
     }
 

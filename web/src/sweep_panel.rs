@@ -44,7 +44,8 @@ pub fn sweep_panel(props: &SweepPanelProps) -> Html {
     let run = sweep.run.clone();
     use_ask_for_the_next_point(lab, props.seed, sweep.clone(), companion.clone());
     use_follow_the_asked_point(sweep.clone(), companion.clone());
-    use_keep_in_history(sweep.clone(), use_context::<HistoryCtx>());
+    let history = use_context::<HistoryCtx>();
+    use_keep_in_history(sweep.clone(), history);
 
     let start = |measure: bool| {
         let (sweep, base, seed) = (sweep.clone(), props.base.clone(), props.seed);

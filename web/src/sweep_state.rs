@@ -79,6 +79,7 @@ impl SweepRun {
             phase,
             released: 0,
             debug_build: false,
+            from_history: false,
         })
     }
 
@@ -178,7 +179,10 @@ pub enum SweepAction {
     /// A sweep was simulated (and is to be measured), or refused.
     Started(Result<SweepRun, Text>),
     /// A kept sweep was reopened, drawn with the figure it was kept with.
-    Restore { run: SweepRun, metric: String },
+    Restore {
+        run: SweepRun,
+        metric: String,
+    },
     /// The companion was asked for `point` under `request`.
     Asked {
         point: usize,

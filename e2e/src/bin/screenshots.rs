@@ -213,6 +213,19 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         shoot(browser, out, &format!("{name}-ja")).await?;
     }
 
+    // The history of everything above, and two of its measured lock runs compared.
+    browser.goto(format!("{origin}/history")).await?;
+    let lock_runs =
+        browser.query(By::Css("tr[data-lab=lock][data-kind=measured]")).all_from_selector_required().await?;
+    shoot(browser, out, "history").await?;
+    for row in lock_runs.iter().take(2) {
+        row.find(By::Css("input[type=checkbox]")).await?.click().await?;
+    }
+    browser.execute("document.querySelector('button.history-compare').click()", vec![]).await?;
+    browser.query(By::Css(".compare-figures")).first().await?;
+    browser.execute("document.querySelector('.compare').scrollIntoView()", vec![]).await?;
+    shoot(browser, out, "history-compare").await?;
+
     // A laptop-sized window, and the page without a companion.
     browser.set_window_rect(0, 0, 1024, 700).await?;
     open_paused(browser, &format!("{origin}/lab/lock?procs=4&seed=1"), 1_000).await?;
