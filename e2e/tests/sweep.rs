@@ -116,6 +116,19 @@ async fn scenario(browser: &WebDriver, page: &StaticServer, companion: &Companio
     let tab = e2e::text(browser, "button.tab.active").await.unwrap_or_default();
     assert!(tab.contains("Measured"), "the opened point shows its measured run: {tab}");
 
+    // Kept in the history, the sweep reopens on its page with the figures it had.
+    browser.goto(format!("{}/history", page.origin())).await?;
+    let open = wait_for("the kept sweep", Duration::from_secs(20), || async {
+        browser.find(By::Css("tr[data-kind=sweep] a.history-open")).await.ok()?.attr("href").await.ok()?
+    })
+    .await?;
+    browser.goto(format!("{}{open}", page.origin())).await?;
+    wait_for("the reopened sweep", Duration::from_secs(30), || async {
+        browser.find(By::Css(".sweep-progress[data-state=done]")).await.ok()
+    })
+    .await?;
+    assert_eq!(points(browser).await?, drawn, "the reopened sweep's points");
+
     // Simulated only: every choice of the mode, without the companion's help.
     browser.execute(
         "const s = document.querySelector('#sweep-param'); s.value = 'mode'; s.dispatchEvent(new Event('change', {bubbles: true}));",
