@@ -44,6 +44,12 @@ pub static INFO: LabInfo = LabInfo {
          the lock pass on — so waits are nearly all zero with a long tail of slices, and fairness over the run \
          stays high. The model does the same on the machine's CPUs; more LOCK_NB spinners than CPUs share them, \
          and throughput collapses.",
+        "What this lab cannot run: a mandatory lock. On Windows, LockFileEx locks a range of a file and the \
+         system itself refuses every other process's reads and writes of that range, whether it asked for a lock \
+         or not; flock and fcntl locks bind only the processes that ask. Linux once had mandatory locking (a mount \
+         option and a mode bit on the file) and removed it in kernel 5.15, so nothing on this machine can show \
+         it: the rogue-writer demonstration is the other side of the same lesson, an advisory lock that a process \
+         which never asks simply does not see.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
