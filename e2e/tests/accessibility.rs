@@ -105,6 +105,20 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
             assert!(hatched > 0, "{lab}: no hatched state drawn at the end of the run");
         }
     }
+    // A sweep's chart, the history (which holds the runs above by now) and a comparison, in both languages.
+    for lang in ["en", "ja"] {
+        browser.goto(format!("{}/lab/lock?lang={lang}", page.origin())).await?;
+        browser.query(By::Css("button.sweep-simulate")).first().await?;
+        browser.execute("document.querySelector('button.sweep-simulate').click()", Vec::new()).await?;
+        browser.query(By::Css("svg.sweep-chart g.point")).first().await?;
+        serious.extend(run_axe(browser, axe, &format!("lock sweep ({lang})")).await?);
+        browser.goto(format!("{}/history?lang={lang}", page.origin())).await?;
+        browser.query(By::Css("table.history tr[data-entry]")).first().await?;
+        serious.extend(run_axe(browser, axe, &format!("history ({lang})")).await?);
+        browser.goto(format!("{}/compare?lab=lock&a=procs%3D2&b=procs%3D8&lang={lang}", page.origin())).await?;
+        browser.query(By::Css(".compare-figures tr[data-metric]")).first().await?;
+        serious.extend(run_axe(browser, axe, &format!("comparison ({lang})")).await?);
+    }
     Ok(serious)
 }
 

@@ -105,7 +105,7 @@ pub fn sweep_chart(props: &SweepChartProps) -> Html {
         &[("metric", &props.metric.label.say(lang)), ("param", &props.param), ("n", &props.points.len())],
     );
     html! {
-        <svg class="sweep-chart" viewBox={format!("0 0 {W} {H}")} role="img" aria-label={label} data-log={layout.log.to_string()}>
+        <svg class="sweep-chart" viewBox={format!("0 0 {W} {H}")} role="group" aria-label={label} data-log={layout.log.to_string()}>
             <line class="axis" x1={fmt(LEFT)} y1={fmt(layout.y(0.0))} x2={fmt(W - RIGHT)} y2={fmt(layout.y(0.0))} />
             <line class="axis" x1={fmt(LEFT)} y1={fmt(TOP)} x2={fmt(LEFT)} y2={fmt(layout.y(0.0))} />
             { for [0.0, 0.5, 1.0].iter().map(|f| html! {
