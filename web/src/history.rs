@@ -114,16 +114,29 @@ pub fn next_id() -> u64 {
     })
 }
 
-/// A body kept beside its entry: the JSON of `value`, unless it is over the history's largest body (a run at
-/// its event budget), then none and the entry keeps the figures only.
-pub fn body_of(value: &impl serde::Serialize) -> (Option<String>, u64) {
-    match serde_json::to_string(value) {
-        Ok(json) if json.len() as u64 <= shared::history::MAX_BODY_BYTES => {
-            let bytes = json.len() as u64;
-            (Some(json), bytes)
-        }
+/// A body kept beside its entry, unless it is over the history's largest body (a run near its event budget),
+/// then none and the entry keeps the figures only.
+fn bounded(json: String) -> (Option<String>, u64) {
+    match json.len() as u64 {
+        bytes if bytes <= shared::history::MAX_BODY_BYTES => (Some(json), bytes),
         _ => (None, 0),
     }
+}
+
+/// A run's body: the file "Download trace" gives (Chrome Trace Event JSON holding the run itself), so the page
+/// reads it back as it imports a file, and the history's "Export" hands it over as it is.
+pub fn run_body(trace: &shared::Trace) -> (Option<String>, u64) {
+    bounded(shared::export::chrome_trace(trace).to_string())
+}
+
+/// A sweep's body: its report's JSON (as `syslab sweep --json` prints it).
+pub fn sweep_body(report: &shared::sweep::SweepReport) -> (Option<String>, u64) {
+    serde_json::to_string(report).map_or((None, 0), bounded)
+}
+
+/// A kept run's trace from its body.
+pub fn trace_of(body: &str) -> Result<shared::Trace, Text> {
+    shared::export::import(body).map_err(|e| Text::new("ui.history.damaged").with_text("detail", e.text()))
 }
 
 /// What a history entry opened on its lab page brings: a kept run's trace, or a sweep with its report.
@@ -163,7 +176,7 @@ async fn reopen(lab: shared::LabId, id: u64) -> Result<Reopened, Text> {
             let report = serde_json::from_str(&body).map_err(damaged)?;
             Ok(Reopened::Sweep(Rc::new((entry, report))))
         }
-        (_, Some(body)) => Ok(Reopened::Run(Rc::new(serde_json::from_str(&body).map_err(damaged)?))),
+        (_, Some(body)) => Ok(Reopened::Run(Rc::new(trace_of(&body)?))),
         (_, None) => Err(Text::new("ui.history.no_body")),
     }
 }

@@ -241,10 +241,10 @@ fn open_href(e: &Entry) -> String {
 async fn side_of(e: &Entry) -> Result<Side, Text> {
     let trace = match e.kind {
         Kind::Simulated => shared::lab::simulate(e.lab, &e.params, e.seed).ok().map(|t| TraceRef(Rc::new(t))),
-        _ => crate::history_store::body(e.id)
-            .await?
-            .and_then(|body| serde_json::from_str::<shared::Trace>(&body).ok())
-            .map(|t| TraceRef(Rc::new(t))),
+        _ => match crate::history_store::body(e.id).await? {
+            Some(body) => Some(TraceRef(Rc::new(crate::history::trace_of(&body)?))),
+            None => None,
+        },
     };
     Ok(Side {
         title: e.name.clone().into(),
@@ -263,13 +263,8 @@ async fn export(e: &Entry) {
         Kind::Simulated => {
             shared::lab::simulate(e.lab, &e.params, e.seed).ok().map(|t| shared::export::chrome_trace(&t).to_string())
         }
-        Kind::Sweep => crate::history_store::body(e.id).await.ok().flatten(),
-        Kind::Measured | Kind::Imported => crate::history_store::body(e.id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|body| serde_json::from_str::<shared::Trace>(&body).ok())
-            .map(|t| shared::export::chrome_trace(&t).to_string()),
+        // A kept body is the file itself: a sweep's report, or a run as "Download trace" writes it.
+        Kind::Sweep | Kind::Measured | Kind::Imported => crate::history_store::body(e.id).await.ok().flatten(),
     };
     if let Some(json) = json {
         let _ = crate::run_files::download(&name, "application/json", &json);

@@ -343,6 +343,13 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     <ConnectionPanel />
                     <ImportButton on_import={on_import} />
                     if let Some(err) = open_error { <p class="field-error import-error" role="alert">{err}</p> }
+                    // What keeping this page's runs cost the history: the oldest removed, or no history at all.
+                    if let Some(h) = history.as_ref().filter(|h| h.state.evicted > 0) {
+                        <p class="note history-evicted">{lang.fill("ui.history.evicted", &[("n", &h.state.evicted)])}</p>
+                    }
+                    if let Some(err) = history.as_ref().and_then(|h| h.state.error.clone()) {
+                        <p class="note history-error">{err.say(lang)}</p>
+                    }
                 </aside>
                 <section class="stage" aria-label={lang.ui("ui.lab.run_region")}>
                     <div class="tabs" role="group" aria-label={lang.ui("ui.lab.which_run")}>
@@ -458,7 +465,7 @@ fn keep(history: Option<&HistoryCtx>, trace: &Trace, kind: Kind, marks: Vec<Mark
     let Some(history) = history else { return };
     let (body, bytes) = match kind {
         Kind::Simulated => (None, 0),
-        _ => crate::history::body_of(trace),
+        _ => crate::history::run_body(trace),
     };
     history.keep(Entry::of_run(crate::history::next_id(), trace, kind, crate::history::now_ms(), marks, bytes), body);
 }

@@ -264,7 +264,7 @@ fn use_keep_in_history(sweep: UseReducerHandle<SweepState>, history: Option<Hist
     use_effect_with(settled.as_ref().map(Rc::as_ptr), move |_| {
         let (Some(run), Some(history)) = (settled, history) else { return };
         let report = run.report(&metric);
-        let (body, bytes) = crate::history::body_of(&report);
+        let (body, bytes) = crate::history::sweep_body(&report);
         let entry = shared::history::Entry::of_sweep(
             crate::history::next_id(),
             &report,
