@@ -2,7 +2,8 @@
 //! cancels the run, the page closes its socket cleanly, the connection is reset (RST, no close frame), and the
 //! companion is told to stop (SIGTERM and Ctrl-C's SIGINT, alternating). After each, within 2 seconds, every
 //! process group of the run is empty and the scratch base holds no run directory; after a signal the companion
-//! has exited and removed its state file as well.
+//! has exited and removed its state file as well. A sweep's point after its first (measured whole) goes through
+//! the same faults: a sweep's runs are ordinary runs, one after another.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -63,7 +64,18 @@ async fn recv(ws: &mut Socket) -> ServerMsg {
 /// worker processes, one is alive), with the process groups of its workers: the actors' pids and whatever else
 /// the companion has started by then.
 async fn start_mid_run(ws: &mut Socket, serve: &SpawnedCompanion, lab: &Lab, seed: u64) -> (RunId, Vec<u32>) {
-    let Lab { id: lab, params, runs_workers } = lab;
+    let Lab { id: lab, params, runs_workers, sweep_from } = lab;
+    // A sweep's point after its first: the first point measured whole, then the next asked for, as the page does.
+    if let Some(first) = sweep_from {
+        send(ws, ClientMsg::StartRun { request: 2, lab: lab.as_str().into(), params: first.clone(), seed }).await;
+        loop {
+            match recv(ws).await {
+                ServerMsg::Finished { .. } => break,
+                ServerMsg::Failed { error, .. } => panic!("{lab:?}: the sweep's first point failed: {error:?}"),
+                _ => {}
+            }
+        }
+    }
     let start = ClientMsg::StartRun { request: 1, lab: lab.as_str().into(), params: params.clone(), seed };
     send(ws, start).await;
     let (run, mut groups) = loop {
@@ -193,21 +205,39 @@ struct Lab {
     id: LabId,
     params: ParamSet,
     runs_workers: bool,
+    /// For a sweep: the parameters of its first point, measured whole before the faulted one starts.
+    sweep_from: Option<ParamSet>,
 }
 
 /// Every fault loop for a lab; one that runs worker processes must have had them alive at every fault.
 async fn every_fault(id: LabId, pairs: &[(&str, i64)], runs_workers: bool) {
     let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect();
-    let lab = Lab { id, params: id.validate(&given).expect("valid parameters"), runs_workers };
-    let base: PathBuf = common::base().join(format!("faults-{}", id.as_str()));
+    let lab = Lab { id, params: id.validate(&given).expect("valid parameters"), runs_workers, sweep_from: None };
+    every_fault_of(&lab, id.as_str()).await;
+}
+
+/// A sweep's second point faulted, after its first ran whole: the sweep's runs are runs like any other.
+async fn every_fault_in_a_sweep() {
+    let point = |pairs: &[(&str, i64)]| {
+        let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect();
+        LabId::Lock.validate(&given).expect("valid parameters")
+    };
+    let first = point(&[("procs", 2), ("duration_ms", 20), ("repeats", 1)]);
+    let params = point(&[("procs", 3), ("duration_ms", 10_000), ("repeats", 1)]);
+    let lab = Lab { id: LabId::Lock, params, runs_workers: true, sweep_from: Some(first) };
+    every_fault_of(&lab, "lock-sweep").await;
+}
+
+async fn every_fault_of(lab: &Lab, name: &str) {
+    let id = lab.id;
+    let base: PathBuf = common::base().join(format!("faults-{name}"));
     let _ = std::fs::remove_dir_all(&base);
     for fault in [Fault::Cancel, Fault::CleanClose, Fault::Reset, Fault::Signal] {
-        let (slowest, with_workers) = fault_loop(&lab, fault, &base).await;
+        let (slowest, with_workers) = fault_loop(lab, fault, &base).await;
         println!(
-            "{}: {ROUNDS} × {fault:?}: nothing left (workers alive at {with_workers} faults), slowest cleanup {slowest:?}",
-            id.as_str()
+            "{name}: {ROUNDS} × {fault:?}: nothing left (workers alive at {with_workers} faults), slowest cleanup {slowest:?}"
         );
-        if runs_workers {
+        if lab.runs_workers {
             assert_eq!(with_workers, ROUNDS, "{id:?}: a fault came before the workers were up");
         }
     }
@@ -237,9 +267,17 @@ fn every_lab_survives_every_fault() {
         for _ in 0..2 {
             scope.spawn(|| {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-                while let Some(&id) = LabId::ALL.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
-                    let (pairs, runs_workers) = fault_case(id);
-                    runtime.block_on(every_fault(id, pairs, runs_workers));
+                loop {
+                    let case = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    match LabId::ALL.get(case) {
+                        Some(&id) => {
+                            let (pairs, runs_workers) = fault_case(id);
+                            runtime.block_on(every_fault(id, pairs, runs_workers));
+                        }
+                        // After the labs, a sweep.
+                        None if case == LabId::ALL.len() => runtime.block_on(every_fault_in_a_sweep()),
+                        None => break,
+                    }
                 }
             });
         }
