@@ -178,7 +178,7 @@ fn row(
             <td><time datetime={saved.clone()}>{saved.replace('T', " ").chars().take(19).collect::<String>()}</time></td>
             <td>{e.host.clone().unwrap_or_else(|| "—".to_owned())}</td>
             <td class="marks">{ for e.marks.iter().map(|m| html! { <span class="tag">{mark_text(m, lang)}</span> }) }</td>
-            <td class="actions">
+            <td class="row-actions">
                 <a class="history-open" href={open_href(e)}>{lang.ui("ui.history.open")}</a>
                 <button class="secondary history-export" onclick={on_export}>{lang.ui("ui.history.export")}</button>
                 <button class={classes!("secondary", "history-pin", pinned.then_some("active"))} onclick={on_pin}

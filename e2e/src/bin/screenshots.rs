@@ -225,6 +225,14 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
     browser.query(By::Css(".compare-figures")).first().await?;
     browser.execute("document.querySelector('.compare').scrollIntoView()", vec![]).await?;
     shoot(browser, out, "history-compare").await?;
+    browser.goto(format!("{origin}/history?lang=ja")).await?;
+    browser.query(By::Css("table.history tr[data-entry]")).first().await?;
+    shoot(browser, out, "history-ja").await?;
+    open_paused(browser, &format!("{origin}/lab/lock?lang=ja"), 300).await?;
+    browser.execute("document.querySelector('button.sweep-simulate').click()", vec![]).await?;
+    browser.query(By::Css(".sweep-progress[data-state=simulated]")).first().await?;
+    browser.execute("document.querySelector('.sweep-panel').scrollIntoView()", vec![]).await?;
+    shoot(browser, out, "lock-sweep-ja").await?;
 
     // A laptop-sized window, and the page without a companion.
     browser.set_window_rect(0, 0, 1024, 700).await?;
