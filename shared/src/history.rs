@@ -19,6 +19,11 @@ pub const CAP_BYTES: u64 = 96 * 1024 * 1024;
 /// figures but not its trace.
 pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
+/// The most events a kept trace may have: past it the page does not even write the body out (a trace file is
+/// about 150–250 bytes an event, so this is near [`MAX_BODY_BYTES`]), which would stall it for seconds after a
+/// run at its event budget only to throw the text away.
+pub const MAX_BODY_EVENTS: usize = 150_000;
+
 /// The most entries the history keeps; past it the oldest go.
 pub const MAX_ENTRIES: usize = 400;
 

@@ -126,7 +126,10 @@ fn bounded(json: String) -> (Option<String>, u64) {
 /// A run's body: the file "Download trace" gives (Chrome Trace Event JSON holding the run itself), so the page
 /// reads it back as it imports a file, and the history's "Export" hands it over as it is.
 pub fn run_body(trace: &shared::Trace) -> (Option<String>, u64) {
-    bounded(shared::export::chrome_trace(trace).to_string())
+    match trace.events.len() {
+        n if n > shared::history::MAX_BODY_EVENTS => (None, 0),
+        _ => bounded(shared::export::chrome_trace(trace).to_string()),
+    }
 }
 
 /// A sweep's body: its report's JSON (as `syslab sweep --json` prints it).
