@@ -147,6 +147,34 @@ impl Chromedriver {
     }
 }
 
+/// What a test of the built page against a real companion needs: the page served, a companion for its origin
+/// (no calibration stored) and a headless Chromium session (its driver dropped last).
+#[derive(Debug)]
+pub struct LiveSetup {
+    pub browser: WebDriver,
+    pub page: StaticServer,
+    pub companion: Companion,
+    _driver: Chromedriver,
+}
+
+impl LiveSetup {
+    /// Starts all three from `SYSLAB_DIST` and `SYSLAB_BIN`.
+    pub async fn start() -> Result<LiveSetup> {
+        let (dist, bin) = (env_path("SYSLAB_DIST")?, env_path("SYSLAB_BIN")?);
+        let page = StaticServer::start(&dist)?;
+        let companion = Companion::start(&bin, &page.origin())?;
+        let driver = Chromedriver::start()?;
+        let browser = driver.browser().await?;
+        Ok(LiveSetup { browser, page, companion, _driver: driver })
+    }
+
+    /// Ends the browser session, then gives the scenario's outcome.
+    pub async fn finish(self, outcome: Result<()>) -> Result<()> {
+        self.browser.quit().await?;
+        outcome
+    }
+}
+
 /// The companion, started with `syslab serve` on a free port for the given page origin.
 #[derive(Debug)]
 pub struct Companion {

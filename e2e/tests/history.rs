@@ -6,20 +6,15 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Chromedriver, Companion, StaticServer, env_path, measured_value, run_live, text, wait_for, whole_live_run};
+use e2e::{Companion, LiveSetup, StaticServer, measured_value, run_live, text, wait_for, whole_live_run};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_are_kept_across_reloads_and_two_compare_with_their_deltas() -> anyhow::Result<()> {
-    let (dist, bin) = (env_path("SYSLAB_DIST")?, env_path("SYSLAB_BIN")?);
-    let page = StaticServer::start(&dist)?;
-    let companion = Companion::start(&bin, &page.origin())?;
-    let driver = Chromedriver::start()?;
-    let browser = driver.browser().await?;
-    let outcome = scenario(&browser, &page, &companion).await;
-    browser.quit().await?;
-    outcome
+    let setup = LiveSetup::start().await?;
+    let outcome = scenario(&setup.browser, &setup.page, &setup.companion).await;
+    setup.finish(outcome).await
 }
 
 /// The history's measured rows, newest first: (entry id, name).

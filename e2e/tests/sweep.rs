@@ -6,20 +6,15 @@
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use e2e::{Chromedriver, Companion, StaticServer, env_path, measured_value, wait_for};
+use e2e::{Companion, LiveSetup, StaticServer, env_path, measured_value, wait_for};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_draws_the_model_against_the_machine_and_opens_its_points() -> anyhow::Result<()> {
-    let (dist, bin) = (env_path("SYSLAB_DIST")?, env_path("SYSLAB_BIN")?);
-    let page = StaticServer::start(&dist)?;
-    let companion = Companion::start(&bin, &page.origin())?;
-    let driver = Chromedriver::start()?;
-    let browser = driver.browser().await?;
-    let outcome = scenario(&browser, &page, &companion).await;
-    browser.quit().await?;
-    outcome
+    let setup = LiveSetup::start().await?;
+    let outcome = scenario(&setup.browser, &setup.page, &setup.companion).await;
+    setup.finish(outcome).await
 }
 
 /// Puts `text` in the sweep's values field as typing would (its input event is what the page listens to).
