@@ -151,8 +151,8 @@ impl Sweep {
 
     /// The measured time the points' simulations predict (each run's span times its repeats), refused over
     /// [`LIMIT`].
-    pub fn estimate(&self, simulated: &[Trace]) -> Result<Nanos, SweepError> {
-        let total = simulated.iter().zip(self.points()).fold(0u64, |total, (trace, point)| {
+    pub fn estimate<'a>(&self, simulated: impl IntoIterator<Item = &'a Trace>) -> Result<Nanos, SweepError> {
+        let total = simulated.into_iter().zip(self.points()).fold(0u64, |total, (trace, point)| {
             let repeats = self.lab.validate(&point).map_or(1, |p| self.lab.lab().repeats(&p));
             total.saturating_add(trace.end().0.saturating_mul(u64::from(repeats)))
         });

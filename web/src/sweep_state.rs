@@ -67,7 +67,7 @@ impl SweepRun {
             .map(|point| shared::lab::simulate(lab, point, seed).map(|t| TraceRef(Rc::new(t))))
             .collect::<Result<Vec<_>, _>>()?;
         if measure {
-            sweep.estimate(&simulated.iter().map(|t| (*t.0).clone()).collect::<Vec<_>>())?;
+            sweep.estimate(simulated.iter().map(|t| &*t.0))?;
         }
         let figures = sweep.values.iter().zip(&simulated).map(|(v, t)| PointFigures::of(v, &t.0, None)).collect();
         let phase = if measure { Phase::Measuring { point: 0, request: None } } else { Phase::Simulated };
