@@ -78,10 +78,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry of a run the page showed (its body, where it has one, is the trace's JSON of `body_bytes`).
+    /// The entry of a run the page showed, with the figures the page computed of it (its body, where it has
+    /// one, is the trace's file of `body_bytes`).
     pub fn of_run(
         id: u64,
         trace: &Trace,
+        figures: Vec<Metric>,
         kind: Kind,
         saved_unix_ms: u64,
         mut marks: Vec<Mark>,
@@ -114,7 +116,7 @@ impl Entry {
             saved_unix_ms,
             host,
             marks,
-            figures: crate::lab::metrics(trace),
+            figures,
             run_id: (kind == Kind::Simulated).then(|| crate::golden::run_id(trace)),
             body_bytes,
         }
@@ -221,7 +223,7 @@ mod tests {
 
     fn entry(id: u64, body_bytes: u64) -> Entry {
         let trace = crate::lab::simulate(LabId::Lock, &ParamSet::new(), 1).expect("simulates");
-        Entry::of_run(id, &trace, Kind::Measured, id, Vec::new(), body_bytes)
+        Entry::of_run(id, &trace, crate::lab::metrics(&trace), Kind::Measured, id, Vec::new(), body_bytes)
     }
 
     #[test]
@@ -241,8 +243,9 @@ mod tests {
         let lock = LabId::Lock.validate(&ParamSet::from([("procs".to_owned(), ParamValue::Int(8))])).expect("valid");
         assert_eq!(default_name(LabId::Lock, &lock), "procs=8");
         let trace = crate::lab::simulate(LabId::Lock, &lock, 3).expect("simulates");
-        let a = Entry::of_run(1, &trace, Kind::Simulated, 10, Vec::new(), 0);
-        let b = Entry::of_run(2, &trace, Kind::Simulated, 20, Vec::new(), 0);
+        let figures = crate::lab::metrics(&trace);
+        let a = Entry::of_run(1, &trace, figures.clone(), Kind::Simulated, 10, Vec::new(), 0);
+        let b = Entry::of_run(2, &trace, figures, Kind::Simulated, 20, Vec::new(), 0);
         assert!(a.same_simulation(&b) && a.run_id.is_some() && a.host.is_none());
         assert!(!a.same_simulation(&Entry { seed: 4, ..b.clone() }));
         assert!(!a.same_simulation(&Entry { kind: Kind::Measured, ..b }));

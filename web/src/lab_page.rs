@@ -56,14 +56,13 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     };
 
     let simulate = {
-        let (state, player, history) = (state.clone(), player.clone(), history.clone());
+        let (state, player) = (state.clone(), player.clone());
         Callback::from(move |_: ()| {
             let Ok(params) = param_form::check(lab, &state.raw) else { return };
             let simulated = shared::lab::simulate(lab, &params, state.seed).map(|trace| TraceRef(Rc::new(trace)));
             if let Ok(trace) = &simulated {
                 load(&player, &trace.0, true);
                 permalink::write(&state.raw, state.seed, info.params, &state.fixed, lang);
-                keep(history.as_ref(), &trace.0, Kind::Simulated, Vec::new());
             }
             state.dispatch(LabAction::Simulated(simulated.map_err(|err| err.to_string())));
         })
@@ -109,25 +108,16 @@ pub fn lab_page(props: &LabPageProps) -> Html {
         use_effect_with(hold, move |hold| player.dispatch(PlayerAction::Hold(*hold)));
     }
     {
-        // When a live run is whole, its replay is loaded into the player, and the run is kept in the history.
+        // When a live run is whole, its replay is loaded into the player.
         let (player, shown, drawn) = (player.clone(), state.shown, drawn.clone());
-        let whole =
-            live.as_ref().and_then(|l| l.trace.clone().map(|t| (t, l.status == shared::live::LiveStatus::Finished)));
-        let (history, watched) = (history.clone(), state.watched_live());
-        use_effect_with((live.as_ref().map(|l| l.run), whole.is_some()), move |_| {
-            let Some((trace, finished)) = whole else { return };
-            if shown == Shown::Measured
-                && let Some(drawn) = drawn.as_ref()
+        let whole = live.as_ref().is_some_and(|l| l.trace.is_some());
+        use_effect_with((live.as_ref().map(|l| l.run), whole), move |(_, whole)| {
+            if *whole
+                && shown == Shown::Measured
+                && let Some(trace) = drawn.as_ref()
             {
-                load(&player, &drawn.0, true);
+                load(&player, &trace.0, true);
             }
-            let marks = [(watched, Mark::WatchedLive), (!finished, Mark::Incomplete)];
-            keep(
-                history.as_ref(),
-                &trace.0,
-                Kind::Measured,
-                marks.into_iter().filter_map(|(on, m)| on.then_some(m)).collect(),
-            );
         });
     }
 
@@ -181,7 +171,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
             if let Ok(trace) = &result
                 && trace.run.lab == lab
             {
-                keep(history.as_ref(), trace, Kind::Imported, Vec::new());
+                keep(history.as_ref(), trace, shared::lab::metrics(trace), Kind::Imported, Vec::new());
             }
             open_run.emit(result.map(Rc::new));
         })
@@ -264,6 +254,28 @@ pub fn lab_page(props: &LabPageProps) -> Html {
     let sim_metrics = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
     let sim_id = use_memo(state.simulated.clone(), |t| t.as_ref().map(|t| shared::golden::run_id(&t.0)));
     let real_metrics = use_memo((*measured).clone(), |t| t.as_ref().map(|t| shared::lab::metrics(&t.0)));
+    {
+        // Each simulated run the page shows is kept in the history, with the figures the page computed of it.
+        let (history, simulated, figures) = (history.clone(), state.simulated.clone(), sim_metrics.clone());
+        use_effect_with(simulated, move |simulated| {
+            if let (Some(trace), Some(figures)) = (simulated, figures.as_ref()) {
+                keep(history.as_ref(), &trace.0, figures.clone(), Kind::Simulated, Vec::new());
+            }
+        });
+    }
+    {
+        // And each live run once it is whole (the measured side is then that run).
+        let finished =
+            live.as_ref().filter(|l| l.trace.is_some()).map(|l| l.status == shared::live::LiveStatus::Finished);
+        let (history, watched) = (history.clone(), state.watched_live());
+        let (trace, figures) = ((*measured).clone(), real_metrics.clone());
+        use_effect_with((live.as_ref().map(|l| l.run), finished.is_some()), move |_| {
+            let (Some(finished), Some(trace), Some(figures)) = (finished, trace, figures.as_ref()) else { return };
+            let marks = [(watched, Mark::WatchedLive), (!finished, Mark::Incomplete)];
+            let marks = marks.into_iter().filter_map(|(on, m)| on.then_some(m)).collect();
+            keep(history.as_ref(), &trace.0, figures.clone(), Kind::Measured, marks);
+        });
+    }
     let spans = match (state.simulated.as_ref(), (*measured).as_ref()) {
         (Some(sim), Some(real)) => shared::fidelity::Spans::of(&sim.0, &real.0),
         _ => shared::fidelity::Spans::Same,
@@ -461,11 +473,18 @@ fn live_record(props: &LiveRecordProps) -> Html {
 }
 
 /// Keeps a run the page showed in the history: its entry, and for a measured or imported run its trace.
-fn keep(history: Option<&HistoryCtx>, trace: &Trace, kind: Kind, marks: Vec<Mark>) {
+fn keep(
+    history: Option<&HistoryCtx>,
+    trace: &Trace,
+    figures: Vec<shared::trace::Metric>,
+    kind: Kind,
+    marks: Vec<Mark>,
+) {
     let Some(history) = history else { return };
     let (body, bytes) = match kind {
         Kind::Simulated => (None, 0),
         _ => crate::history::run_body(trace),
     };
-    history.keep(Entry::of_run(crate::history::next_id(), trace, kind, crate::history::now_ms(), marks, bytes), body);
+    let entry = Entry::of_run(crate::history::next_id(), trace, figures, kind, crate::history::now_ms(), marks, bytes);
+    history.keep(entry, body);
 }
