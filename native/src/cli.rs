@@ -247,9 +247,7 @@ pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
     let mut out = String::new();
     if let Some(shared::Source::Measured { host, started_unix_ms }) = measured.map(|t| &t.run.source) {
         out += &format!("{} lab, run at {}\n", simulated.run.lab, shared::time::utc_rfc3339(*started_unix_ms));
-        for (_, label, value) in host.provenance() {
-            out += &format!("  {label}: {value}\n");
-        }
+        out += &provenance_lines(host);
     }
     let measured_column = |text: &str| if m.is_some() { format!("  {text:>24}") } else { String::new() };
     let error_column = |text: &str| if m.is_some() { format!("  {text:>9}") } else { String::new() };
@@ -276,6 +274,11 @@ pub fn table(measured: Option<&Trace>, simulated: &Trace) -> String {
         out += &format!("note: {note}\n");
     }
     out
+}
+
+/// Where a measured figure came from, a line each ("  Kernel: Linux 6.18"), as the tables print it.
+pub fn provenance_lines(host: &shared::trace::HostInfo) -> String {
+    host.provenance().into_iter().map(|(_, label, value)| format!("  {label}: {value}\n")).collect()
 }
 
 /// The simulated run's short id, as the lab page shows it for the same parameters and seed.

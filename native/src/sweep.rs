@@ -151,9 +151,7 @@ fn table(report: &SweepReport, first: &Trace, first_measured: Option<&Trace>) ->
     let title = label.as_ref().map_or_else(|| metric.clone(), |m| m.label.to_string());
     let mut out = format!("{} lab: {title} against {}\n", report.lab, report.param);
     if let Some(shared::Source::Measured { host, .. }) = first_measured.map(|t| &t.run.source) {
-        for (_, label, value) in host.provenance() {
-            out += &format!("  {label}: {value}\n");
-        }
+        out += &cli::provenance_lines(host);
     }
     out += &format!("{:>12}  {:>16}", report.param, "simulated");
     if measured {
