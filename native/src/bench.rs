@@ -245,7 +245,7 @@ fn lab_figures(figures: &mut BenchFigures) -> anyhow::Result<()> {
     // mmap: 256 MiB, warm, random methods on 10 % of the pages; every method as a fraction of the ceiling, and
     // the figures `cargo xtask bench` sets against fio.
     let mmap = measure(LabId::Mmap, &[("size_mib", Int(256)), ("fraction_pct", Int(10))])?;
-    for method in shared::lab::mmap::Method::all() {
+    for method in shared::lab::mmap::Method::reads() {
         let key = method.key();
         if let Some(gbps) = value(&mmap, &format!("{key}_gbps")) {
             let of = value(&mmap, &format!("{key}_of_ceiling"))

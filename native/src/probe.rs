@@ -99,6 +99,21 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
         Probe::ReadCall => read_call(dir),
+        Probe::WriteFault => write_faults(dir, false).map(|f| f.ns),
+        Probe::WriteFaultPages => write_faults(dir, false).map(|f| f.pages),
+        Probe::CowFault => write_faults(dir, true).map(|f| f.ns),
+        Probe::SyncWrite => sync_write(dir).map(|s| s.mbps),
+        Probe::SyncLatency => sync_write(dir).map(|s| s.latency_us),
+        Probe::PageCacheWrite => page_cache_write(dir),
+        Probe::MemoryCopy => {
+            // The target in base pages, as the page cache's pages are mapped to a program.
+            let (source, mut target) = (filled(MEMORY_BYTES)?, vec![1u8; MEMORY_BYTES]);
+            let start = Instant::now();
+            target.copy_from_slice(std::hint::black_box(&source));
+            let rate = gbps(MEMORY_BYTES, start);
+            std::hint::black_box(&mut target[..]);
+            Ok(rate)
+        }
     }
 }
 
@@ -313,6 +328,84 @@ fn fault(dir: &Path) -> Result<Faults, ProbeError> {
         return Err(ProbeError::Unmeasurable("reading a fresh mapping took no page faults"));
     }
     Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
+}
+
+/// A cached file mapped afresh, shared or private, and one byte of each page written: how long each write
+/// fault took and how many pages each mapped (a private mapping copies one page a fault).
+fn write_faults(dir: &Path, private: bool) -> Result<Faults, ProbeError> {
+    use crate::experiment::mmap::fenced;
+    let file = writable_file(dir)?;
+    let mut map = if private { fenced::map_private(&file) } else { fenced::map_shared(&file) }
+        .map_err(io("mapping the write probe's file"))?;
+    let page = rustix::param::page_size();
+    let before = minor_faults();
+    let start = Instant::now();
+    for offset in (0..map.len()).step_by(page) {
+        map[offset] = map[offset].wrapping_add(1);
+    }
+    let ns = start.elapsed().as_nanos() as f64;
+    std::hint::black_box(&mut map[..]);
+    let faults = minor_faults().saturating_sub(before);
+    if faults == 0 {
+        return Err(ProbeError::Unmeasurable("writing a fresh mapping took no page faults"));
+    }
+    Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
+}
+
+/// GB/s of rewriting the write probe's cached file with pwrite in 64 KiB pieces (synced after, untimed).
+fn page_cache_write(dir: &Path) -> Result<f64, ProbeError> {
+    use std::os::unix::fs::FileExt;
+    let file = writable_file(dir)?;
+    let source = filled(WRITTEN_BYTES as usize)?;
+    let start = Instant::now();
+    for (i, piece) in source.chunks(64 << 10).enumerate() {
+        file.write_all_at(piece, (i as u64) << 16).map_err(io("rewriting the write probe's file"))?;
+    }
+    let rate = gbps(source.len(), start);
+    file.sync_all().map_err(io("syncing the write probe's file"))?;
+    Ok(rate)
+}
+
+/// What an fsync of rewritten pages took: µs for one page, and MB/s for every page beyond that.
+struct Sync {
+    latency_us: f64,
+    mbps: f64,
+}
+
+/// fsync after one page of the write probe's file was rewritten with pwrite, then after every page was.
+fn sync_write(dir: &Path) -> Result<Sync, ProbeError> {
+    use std::os::unix::fs::FileExt;
+    let file = writable_file(dir)?;
+    let mut bytes = vec![0u8; WRITTEN_BYTES as usize];
+    file.read_exact_at(&mut bytes, 0).map_err(io("reading the write probe's file"))?;
+    bytes.iter_mut().step_by(4_096).for_each(|b| *b = b.wrapping_add(1));
+    let synced = |len: usize| -> Result<f64, ProbeError> {
+        file.write_all_at(&bytes[..len], 0).map_err(io("rewriting the write probe's file"))?;
+        let start = Instant::now();
+        file.sync_all().map_err(io("syncing the write probe's file"))?;
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let one = synced(4_096)?;
+    let all = synced(bytes.len())?;
+    if all <= one {
+        return Err(ProbeError::Unmeasurable("syncing every page took no longer than syncing one"));
+    }
+    Ok(Sync { latency_us: one * 1e6, mbps: (WRITTEN_BYTES - 4_096) as f64 / (all - one) / 1e6 })
+}
+
+/// The write probes' file, synced, in the page cache, open for writing.
+const WRITTEN_BYTES: u64 = 32 << 20;
+fn writable_file(dir: &Path) -> Result<File, ProbeError> {
+    drop(probe_file(dir, "written", WRITTEN_BYTES)?);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("written"))
+        .map_err(io("opening the write probe's file"))?;
+    file.sync_all().map_err(io("syncing the write probe's file"))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    read_through(&file, &mut buffer)?;
+    Ok(file)
 }
 
 /// The fault and read-call probes' 32 MiB file.

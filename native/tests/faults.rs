@@ -228,6 +228,19 @@ async fn every_fault_in_a_sweep() {
     every_fault_of(&lab, "lock-sweep").await;
 }
 
+/// The mmap lab's write passes faulted in their first pass, with the file open for writing and mapped. Its
+/// PROT_READ worker lives for the few milliseconds the kernel takes to kill it, so no fault can be aimed at it:
+/// it dies with its parent (the parent-death signal) and is in the state file like every worker.
+async fn every_fault_of_the_mmap_writes() {
+    let given: ParamSet = [("mode", ParamValue::Text("write".into())), ("size_mib", ParamValue::Int(64))]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let params = LabId::Mmap.validate(&given).expect("valid parameters");
+    let lab = Lab { id: LabId::Mmap, params, runs_workers: false, sweep_from: None };
+    every_fault_of(&lab, "mmap-write").await;
+}
+
 async fn every_fault_of(lab: &Lab, name: &str) {
     let id = lab.id;
     let base: PathBuf = common::base().join(format!("faults-{name}"));
@@ -276,6 +289,7 @@ fn every_lab_survives_every_fault() {
                         }
                         // After the labs, a sweep.
                         None if case == LabId::ALL.len() => runtime.block_on(every_fault_in_a_sweep()),
+                        None if case == LabId::ALL.len() + 1 => runtime.block_on(every_fault_of_the_mmap_writes()),
                         None => break,
                     }
                 }

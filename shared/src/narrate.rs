@@ -174,6 +174,21 @@ fn mmap_sentence(event: MmapEvent) -> Text {
         MmapEvent::Done { method, checksum } => Text::new("narrate.mmap.done_checksum")
             .with_text("method", method.name())
             .with("checksum", format!("{checksum:016x}")),
+        MmapEvent::Synced { method, ns, dirty_before, dirty_after } => Text::new("narrate.mmap.synced")
+            .with_text("method", method.name())
+            .with("took", Nanos(ns))
+            .with("before", dirty_before.map_or_else(|| "?".to_owned(), |n| n.to_string()))
+            .with("after", dirty_after.map_or_else(|| "?".to_owned(), |n| n.to_string())),
+        MmapEvent::Verified { method, file_ok } => {
+            let key = if file_ok { "narrate.mmap.verified" } else { "narrate.mmap.verify_failed" };
+            Text::new(key).with_text("method", method.name())
+        }
+        MmapEvent::Refused { method, errno } => {
+            Text::new("narrate.mmap.refused").with_text("method", method.name()).with("errno", errno)
+        }
+        MmapEvent::Signalled { method, signal } => {
+            Text::new("narrate.mmap.signalled").with_text("method", method.name()).with("signal", signal)
+        }
     }
 }
 

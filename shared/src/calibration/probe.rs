@@ -36,6 +36,25 @@ pub enum Probe {
     Fault,
     /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
     FaultPages,
+    /// The first write to each page of a fresh MAP_SHARED mapping of a cached file: ns a fault (each makes
+    /// pages writable and dirty).
+    WriteFault,
+    /// How many pages one such write fault maps.
+    WriteFaultPages,
+    /// The first write to each page of a fresh MAP_PRIVATE mapping of a cached file: ns a copy-on-write fault
+    /// (a page allocated, copied and mapped).
+    CowFault,
+    /// MB/s of an fsync of a file whose every page was just rewritten (the write-back of dirty pages), the
+    /// fsync of one rewritten page taken away.
+    SyncWrite,
+    /// An fsync of a file with one page rewritten, in µs: what making anything durable costs on its own.
+    SyncLatency,
+    /// pwrite(2) over a cached file's pages in 64 KiB pieces, in GB/s: the copy into the page cache with each
+    /// call and each page marked dirty.
+    PageCacheWrite,
+    /// Copying bytes from memory into memory, neither in any cache, in GB/s: what a write into the page cache
+    /// or a mapping costs per byte.
+    MemoryCopy,
     /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
     ReadCall,
 }

@@ -30,19 +30,30 @@ pub fn mmap_view(props: &MomentProps) -> Html {
         _ => None,
     });
     let sums = totals(&shown);
+    let synced = current.is_some_and(|(method, _)| super::mmap_write::synced(&shown, method));
     html! {
         <figure class="mmap-view">
-            { strip(&p, current, &sums, lang) }
-            { bars(&sums, lang) }
-            <div class="mmap-charts">
-                { read_chart(&p, &sums, lang) }
-                { fraction_chart(&p, &sums, lang) }
-            </div>
+            { strip(&p, current, &sums, synced, lang) }
+            { bars(&p, &sums, lang) }
+            if p.write {
+                { super::mmap_write::panel(&p, &shown, lang) }
+            } else {
+                <div class="mmap-charts">
+                    { read_chart(&p, &sums, lang) }
+                    { fraction_chart(&p, &sums, lang) }
+                </div>
+            }
             <figcaption>
                 <ul class="legend">
                     <li><span class="swatch uncached"></span>{lang.ui("ui.mmap.uncached")}</li>
                     <li><span class="swatch cached"></span>{lang.ui("ui.mmap.cached")}</li>
-                    <li><span class="swatch touched"></span>{lang.ui("ui.mmap.touched")}</li>
+                    if p.write {
+                        <li><span class="swatch dirty"></span>{lang.ui("ui.mmap.dirty")}</li>
+                        <li><span class="swatch copied"></span>{lang.ui("ui.mmap.copied")}</li>
+                        <li><span class="swatch synced"></span>{lang.ui("ui.mmap.synced")}</li>
+                    } else {
+                        <li><span class="swatch touched"></span>{lang.ui("ui.mmap.touched")}</li>
+                    }
                 </ul>
             </figcaption>
         </figure>
@@ -56,10 +67,13 @@ fn scatter(cell: u32) -> f64 {
     (x % 10_000) as f64 / 10_000.0
 }
 
+/// The file's cells under the playhead: which the current pass has read or written so far, and for a write
+/// pass whether they are dirty, copied (MAP_PRIVATE) or written back by its sync.
 fn strip(
     p: &MmapParams,
     current: Option<(Method, u32)>,
     sums: &[(Method, u64, u64, u64, u64, u64)],
+    synced: bool,
     lang: Lang,
 ) -> Html {
     let Some((method, index)) = current else {
@@ -71,16 +85,22 @@ fn strip(
     let row = sums.iter().find(|r| r.0 == method).copied().unwrap_or((method, 0, 0, 0, 0, 0));
     let cells = (0..CELLS).map(|c| {
         let at = f64::from(c) / f64::from(CELLS);
-        let touched = match (method.is_partial(), p.strided) {
-            (false, _) => at < progress,
+        let window = p.window_map();
+        let (from, to) = (window.asked as f64 / p.size as f64, (window.asked + window.len) as f64 / p.size as f64);
+        let touched = match (method, method.is_partial(), p.strided) {
+            (Method::MmapWindow, ..) => at >= from && at < from + (to - from) * progress,
+            (_, false, _) => at < progress,
             // Strided pieces: evenly spaced cells, reached front to back.
-            (true, true) => at < progress && c.is_multiple_of(((1.0 / p.fraction).round() as u32).clamp(1, CELLS)),
-            (true, false) => scatter(c) < p.fraction * progress,
+            (_, true, true) => at < progress && c.is_multiple_of(((1.0 / p.fraction).round() as u32).clamp(1, CELLS)),
+            (_, true, false) => scatter(c) < p.fraction * progress,
         };
-        let class = match (touched, p.cold) {
-            (true, _) => "cell touched",
-            (false, true) => "cell uncached",
-            (false, false) => "cell cached",
+        let class = match (touched, method, p.cold) {
+            (true, Method::MmapPrivate, _) => "cell copied",
+            (true, m, _) if m.is_write() && synced => "cell synced",
+            (true, m, _) if m.is_write() => "cell dirty",
+            (true, ..) => "cell touched",
+            (false, _, true) => "cell uncached",
+            (false, _, false) => "cell cached",
         };
         html! { <rect class={class} x={fmt(10.0 + f64::from(c) * cell_w)} y="22" width={fmt((cell_w - 1.0).max(0.5))} height="26" /> }
     });
@@ -90,7 +110,7 @@ fn strip(
             <text class="strip-title" x="10" y="14">{lang.fill("ui.mmap.strip_title", &[("method", &name), ("mib", &(p.size >> 20)), ("pages", &p.pages())])}</text>
             { for cells }
             <text class="strip-counts" x="10" y="66">
-                {lang.fill("ui.mmap.counts", &[("mib", &format!("{:.1}", row.1 as f64 / 1_048_576.0)), ("calls", &row.3), ("minor", &row.4), ("major", &row.5)])}
+                {lang.fill(if method.is_write() { "ui.mmap.write_counts" } else { "ui.mmap.counts" }, &[("mib", &format!("{:.1}", row.1 as f64 / 1_048_576.0)), ("calls", &row.3), ("minor", &row.4), ("major", &row.5)])}
             </text>
             { mechanism(method, index, lang) }
         </svg>
@@ -102,6 +122,8 @@ fn strip(
 /// alternates with the chunks, so playing shows the steps repeat.
 fn mechanism(method: Method, index: u32, lang: Lang) -> Html {
     let buffer = |kib: u32| lang.fill("ui.mmap.buffer", &[("n", &kib)]);
+    let page_cache = || lang.ui("ui.mmap.page_cache").to_owned();
+    let private = || lang.ui("ui.mmap.private_copy").to_owned();
     let (from, arrow, to, caption) = match method {
         Method::Read { buffer_kib } => {
             ("ui.mmap.page_cache", "ui.mmap.read_copy", buffer(buffer_kib), "ui.mmap.read_caption")
@@ -111,6 +133,11 @@ fn mechanism(method: Method, index: u32, lang: Lang) -> Html {
             ("ui.mmap.page_cache", "ui.mmap.fault", lang.ui("ui.mmap.page_table").to_owned(), "ui.mmap.fault_caption")
         }
         Method::Memcpy => ("ui.mmap.memory", "ui.mmap.memcpy", buffer(64), "ui.mmap.memcpy_caption"),
+        Method::Pwrite => ("ui.mmap.buffer_64", "ui.mmap.pwrite_copy", page_cache(), "ui.mmap.pwrite_caption"),
+        Method::MmapShared => ("ui.mmap.mapping", "ui.mmap.write_fault", page_cache(), "ui.mmap.shared_caption"),
+        Method::MmapPrivate => ("ui.mmap.mapping", "ui.mmap.cow_fault", private(), "ui.mmap.private_caption"),
+        Method::MmapWindow => ("ui.mmap.window", "ui.mmap.write_fault", page_cache(), "ui.mmap.window_caption"),
+        Method::MmapProtect => ("ui.mmap.read_only", "ui.mmap.mprotect", page_cache(), "ui.mmap.protect_caption"),
     };
     let (from, arrow, caption) = (lang.ui(from), lang.ui(arrow), lang.ui(caption));
     let pulse = if index.is_multiple_of(2) { "arrow" } else { "arrow pulse" };
@@ -127,16 +154,17 @@ fn mechanism(method: Method, index: u32, lang: Lang) -> Html {
     }
 }
 
-fn bars(sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) -> Html {
+fn bars(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) -> Html {
     let gbps = |r: &(Method, u64, u64, u64, u64, u64)| r.1 as f64 / r.2.max(1) as f64;
     let ceiling = sums.iter().find(|r| r.0 == Method::Memcpy).map(gbps);
     let top = sums.iter().map(gbps).fold(1.0, f64::max) * 1.15;
     let row_h = 20.0;
-    let height = row_h * Method::all().len() as f64 + 8.0;
+    let methods = p.methods();
+    let height = row_h * methods.len() as f64 + 8.0;
     let x = |v: f64| 190.0 + (W - 270.0) * v / top;
     html! {
         <svg class="mmap-bars" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={lang.ui("ui.mmap.bars_label")}>
-            { for Method::all().into_iter().enumerate().map(|(i, m)| {
+            { for methods.into_iter().enumerate().map(|(i, m)| {
                 let y = 4.0 + i as f64 * row_h;
                 let row = sums.iter().find(|r| r.0 == m);
                 html! {

@@ -25,6 +25,7 @@ pub mod io;
 pub mod lock;
 pub mod methods;
 pub mod mmap;
+mod mmap_write;
 pub mod pipeline;
 pub mod watch;
 

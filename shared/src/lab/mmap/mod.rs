@@ -8,9 +8,11 @@
 
 mod metrics;
 mod params;
+mod write;
 
 pub use metrics::*;
 use params::*;
+pub use write::*;
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;
@@ -37,6 +39,14 @@ pub static INFO: LabInfo = LabInfo {
         "Try: a warm 256 MiB file and watch read climb with its buffer size and flatten; touch 1 % of the file at \
          random and compare pread with the mapping; switch to a cold cache. Every measured method reports the \
          same checksum of the bytes it read, so none can win by not reading.",
+        "Writing (choose the write passes): a store into a MAP_SHARED mapping changes the page cache's page \
+         itself, so the file has it at once, but only dirty in memory until msync (or the kernel's write-back) puts \
+         it on the disk, as fsync does after pwrite. A MAP_PRIVATE mapping copies each page at its first write \
+         (copy-on-write): the process sees its bytes, the file keeps its own. A mapping may start only at a \
+         multiple of the page, so a window at any other offset is refused (EINVAL) and mapped from the page below. \
+         And a mapping has access rights: a write to one made PROT_READ is a SIGSEGV, which kills the process \
+         that tries it (here a worker started to take it), until mprotect grants the write. The run counts the \
+         file's dirty pages before and after each sync and re-reads the file from the disk to check it.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
@@ -85,14 +95,29 @@ pub enum Method {
     /// The ceiling: the same bytes in memory, the better of a copy through a small buffer and a scan in place
     /// (the key stays `memcpy`, as exported runs and the bench's figures name it).
     Memcpy,
+    /// Writing: pwrite(2) of the whole file from a 64 KiB buffer, then fsync.
+    Pwrite,
+    /// Writing through a MAP_SHARED mapping of the whole file, then msync.
+    MmapShared,
+    /// Writing through a MAP_PRIVATE mapping: copy-on-write, the file untouched.
+    MmapPrivate,
+    /// Writing through a MAP_SHARED window of the file mapped at an offset, then msync.
+    MmapWindow,
+    /// A write to a PROT_READ mapping (the worker takes SIGSEGV), then mprotect and the write through it.
+    MmapProtect,
 }
 
 impl Method {
-    /// Every method, in the order a run does them.
-    pub fn all() -> Vec<Method> {
+    /// The read passes, in the order a run does them.
+    pub fn reads() -> Vec<Method> {
         let mut all: Vec<Method> = READ_BUFFERS_KIB.iter().map(|&buffer_kib| Method::Read { buffer_kib }).collect();
         all.extend([Method::PreadPieces, Method::MmapSequential, Method::MmapPieces, Method::Memcpy]);
         all
+    }
+
+    /// The write passes, in the order a run does them.
+    pub fn writes() -> Vec<Method> {
+        vec![Method::Pwrite, Method::MmapShared, Method::MmapPrivate, Method::MmapWindow, Method::MmapProtect]
     }
 
     pub fn key(self) -> String {
@@ -102,6 +127,11 @@ impl Method {
             Method::MmapSequential => "mmap_seq".to_owned(),
             Method::MmapPieces => "mmap_pieces".to_owned(),
             Method::Memcpy => "memcpy".to_owned(),
+            Method::Pwrite => "pwrite".to_owned(),
+            Method::MmapShared => "mmap_shared".to_owned(),
+            Method::MmapPrivate => "mmap_private".to_owned(),
+            Method::MmapWindow => "mmap_window".to_owned(),
+            Method::MmapProtect => "mmap_protect".to_owned(),
         }
     }
 
@@ -119,6 +149,11 @@ impl Method {
     pub fn is_partial(self) -> bool {
         matches!(self, Method::PreadPieces | Method::MmapPieces)
     }
+
+    /// Whether the method is a write pass.
+    pub fn is_write(self) -> bool {
+        Method::writes().contains(&self)
+    }
 }
 
 /// What happened in the mmap lab.
@@ -130,6 +165,16 @@ pub enum MmapEvent {
     Chunk { method: Method, index: u32, bytes: u64, ns: u64, syscalls: u64, minor_faults: u64, major_faults: u64 },
     /// A method's pass finished; all methods must report the same checksum of the bytes they read.
     Done { method: Method, checksum: u64 },
+    /// A write pass's fsync or msync took `ns`; the file's dirty pages in the page cache before and after
+    /// (cachestat; `None` where the kernel cannot say).
+    Synced { method: Method, ns: u64, dirty_before: Option<u64>, dirty_after: Option<u64> },
+    /// The file re-read from the disk after a write pass holds what the method should have left: the new bytes
+    /// (pwrite, MAP_SHARED, the window in its place), the old ones (MAP_PRIVATE).
+    Verified { method: Method, file_ok: bool },
+    /// The kernel refused a mapping, with this errno (EINVAL: an offset that is not a multiple of the page).
+    Refused { method: Method, errno: i32 },
+    /// The worker process that wrote to a PROT_READ mapping was killed by this signal (SIGSEGV).
+    Signalled { method: Method, signal: i32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,6 +197,23 @@ pub struct MmapParams {
     /// The cache a buffer or a small file stays in, in bytes.
     pub cache: u64,
     pub disk_mbps: f64,
+    /// Whether the run writes (the write passes) or reads (the read passes).
+    pub write: bool,
+    /// Where the window starts in the file, in bytes (any multiple of 1 KiB: the mapping starts at the page below).
+    pub offset: u64,
+    /// How much of the file the window maps from `offset`, in bytes, cut at the file's end.
+    pub window: u64,
+    /// Model: one write fault of a shared mapping, the pages it makes writable and dirty, one copy-on-write
+    /// fault of a private mapping, and the write-back of dirty pages.
+    pub write_fault_ns: f64,
+    pub write_fault_pages: u64,
+    pub cow_fault_ns: f64,
+    pub sync_mbps: f64,
+    /// Model: copying into memory that is in no cache, and the fixed cost of a sync.
+    pub write_gbps: f64,
+    /// Model: pwrite(2) in 64 KiB pieces into cached pages, calls and dirtying included.
+    pub pwrite_gbps: f64,
+    pub sync_latency_ns: f64,
     /// The page the passes work in: the modelled machine's [`PAGE`], or the host's for a real run
     /// ([`MmapParams::with_page`]).
     pub page: u64,
@@ -177,9 +239,24 @@ impl MmapParams {
                 cached_scan_gbps: r.float("cached_scan_gbps"),
                 cache: r.uint("cache_kib") << 10,
                 disk_mbps: r.uint("disk_mbps") as f64,
+                write: r.either("mode", "write", "read")?,
+                offset: window_offset(r)?,
+                window: r.uint("window_mib") << 20,
+                write_fault_ns: r.uint("write_fault_ns") as f64,
+                write_fault_pages: r.uint("write_fault_pages"),
+                cow_fault_ns: r.uint("cow_fault_ns") as f64,
+                sync_mbps: r.uint("sync_mbps") as f64,
+                write_gbps: r.float("write_gbps"),
+                pwrite_gbps: r.float("pwrite_gbps"),
+                sync_latency_ns: r.uint("sync_latency_us") as f64 * 1e3,
                 page: PAGE,
             })
         })
+    }
+
+    /// The passes this run does: the read passes or the write passes.
+    pub fn methods(&self) -> Vec<Method> {
+        if self.write { Method::writes() } else { Method::reads() }
     }
 
     /// The same passes in pages of `page` bytes (the host's real page size; zero, unknown, keeps the model's).
@@ -274,6 +351,9 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
         // The same bytes from memory, the better of a copy through a small buffer with its checksum (read(2)
         // without calls or page cache) and a checksum in place (a mapping without faults): the scan.
         Method::Memcpy => (p.size, at(p.size, scan), 0, 0, 0),
+        Method::Pwrite | Method::MmapShared | Method::MmapPrivate | Method::MmapWindow | Method::MmapProtect => {
+            write::model_write(p, method)
+        }
     }
 }
 
@@ -296,31 +376,32 @@ pub fn simulate(params: &ParamSet, seed: u64) -> Result<Trace, ParamError> {
 fn simulate_typed(p: MmapParams, params: &ParamSet, seed: u64) -> Trace {
     let mut events = Vec::new();
     let split = |total: u64, i: u64| total / CHUNKS + u64::from(i < total % CHUNKS);
-    for method in Method::all() {
+    for method in p.methods() {
+        events.extend(refusal(&p, method));
         let (bytes, ns, syscalls, minor, major) = model_pass(&p, method);
         let ns = libm::round(ns) as u64;
-        for i in 0..CHUNKS {
-            let chunk_ns = split(ns, i);
-            events.push(MmapEvent::Chunk {
-                method,
-                index: i as u32,
-                bytes: split(bytes, i),
-                ns: chunk_ns,
-                syscalls: split(syscalls, i),
-                minor_faults: split(minor, i),
-                major_faults: split(major, i),
-            });
-            if i == CHUNKS - 1 {
-                // The model reads no bytes: its checksums are all zero, and agree by construction.
-                events.push(MmapEvent::Done { method, checksum: 0 });
-            }
+        events.extend((0..CHUNKS).map(|i| MmapEvent::Chunk {
+            method,
+            index: i as u32,
+            bytes: split(bytes, i),
+            ns: split(ns, i),
+            syscalls: split(syscalls, i),
+            minor_faults: split(minor, i),
+            major_faults: split(major, i),
+        }));
+        if method.is_write() {
+            let (ns, before, after) = model_sync(&p, method);
+            events.push(MmapEvent::Synced { method, ns, dirty_before: Some(before), dirty_after: Some(after) });
+        } else {
+            // The model reads no bytes: its checksums are all zero, and agree by construction.
+            events.push(MmapEvent::Done { method, checksum: 0 });
         }
     }
     let mut at = 0u64;
     let events = events
         .into_iter()
         .map(|ev| {
-            if let MmapEvent::Chunk { ns, .. } = ev {
+            if let MmapEvent::Chunk { ns, .. } | MmapEvent::Synced { ns, .. } = ev {
                 at += ns;
             }
             Event { t: Nanos(at), actor: ActorId(0), kind: EventKind::Mmap(ev) }
@@ -393,7 +474,7 @@ mod tests {
         // The ceiling is the scan at memory's speed: no method that pays more than it reads faster.
         let scan = model_gbps(&large, Method::Memcpy);
         assert!((scan - large.scan_gbps).abs() < 1e-9);
-        assert!(Method::all().iter().all(|m| model_gbps(&large, *m) <= scan + 1e-9));
+        assert!(Method::reads().iter().all(|m| model_gbps(&large, *m) <= scan + 1e-9));
     }
 
     #[test]
@@ -411,8 +492,8 @@ mod tests {
         let given = ParamSet::new();
         let set = LabId::Mmap.validate(&given).unwrap();
         let trace = simulate(&set, 1).unwrap();
-        assert_eq!(totals(&trace).len(), Method::all().len());
-        assert_eq!(trace.events.len(), Method::all().len() * (CHUNKS as usize + 1));
+        assert_eq!(totals(&trace).len(), Method::reads().len());
+        assert_eq!(trace.events.len(), Method::reads().len() * (CHUNKS as usize + 1));
         assert!(trace.events.windows(2).all(|w| w[0].t <= w[1].t));
         assert_eq!(simulate(&set, 1).unwrap(), trace);
         let p = MmapParams::parse(&set).unwrap();

@@ -8,12 +8,24 @@ pub(super) const PATTERNS: &[Choice] = &[
 ];
 pub(super) const READAHEAD: &[Choice] =
     &[Choice { value: "on", label: "hint the pattern (madvise)" }, Choice { value: "off", label: "no hint" }];
+pub(super) const MODES: &[Choice] = &[
+    Choice { value: "read", label: "read the file (read, pread, mmap)" },
+    Choice { value: "write", label: "write the file (pwrite, MAP_SHARED, MAP_PRIVATE, window, PROT_READ)" },
+];
 pub(super) const CACHES: &[Choice] = &[
     Choice { value: "warm", label: "warm (read once first)" },
     Choice { value: "cold", label: "cold (dropped first)" },
 ];
 
 pub(super) static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "mode",
+        label: "Passes",
+        unit: "",
+        help: "Read the file every way, or write it every way: pwrite + fsync, a shared mapping + msync, a private mapping (copy-on-write), a window at an offset, and a read-only mapping written to.",
+        kind: ParamKind::Choice { choices: MODES, default: "read" },
+        simulation_only: false,
+    },
     ParamSpec {
         key: "size_mib",
         label: "File size",
@@ -55,6 +67,22 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: false,
     },
     ParamSpec {
+        key: "offset_kib",
+        label: "Window offset",
+        unit: "KiB",
+        help: "Writing: where the window pass's mapping should start in the file. A mapping starts only at a multiple of the page, so an offset between pages is refused (EINVAL) and the window is mapped from the page below.",
+        kind: ParamKind::Int { min: 0, max: 1_048_575, default: 1_001 },
+        simulation_only: false,
+    },
+    ParamSpec {
+        key: "window_mib",
+        label: "Window length",
+        unit: "MiB",
+        help: "Writing: how much of the file the window pass writes from its offset (cut at the file's end).",
+        kind: ParamKind::Int { min: 1, max: 1_024, default: 16 },
+        simulation_only: false,
+    },
+    ParamSpec {
         key: "syscall_ns",
         label: "System call",
         unit: "ns",
@@ -92,6 +120,62 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         unit: "",
         help: "Model: how many pages of a cached file one read fault maps — the kernel's fault-around, or a whole large folio (reference: 16; calibrating counts this machine's).",
         kind: ParamKind::Int { min: 1, max: 4_096, default: FAULT_AROUND as i64 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "write_fault_ns",
+        label: "Write fault",
+        unit: "ns",
+        help: "Model: the first write to a page of a fresh MAP_SHARED mapping of a cached file, which makes the pages below writable and dirty (reference: 2 µs, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 2_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "write_fault_pages",
+        label: "Pages per write fault",
+        unit: "",
+        help: "Model: how many pages one such write fault maps (reference: 1; calibrating counts this machine's, where a large folio may be mapped whole).",
+        kind: ParamKind::Int { min: 1, max: 4_096, default: 1 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "cow_fault_ns",
+        label: "Copy-on-write fault",
+        unit: "ns",
+        help: "Model: the first write to a page of a MAP_PRIVATE mapping: a page allocated, the file's copied into it, mapped (reference: 2 µs, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 2_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "write_gbps",
+        label: "Write bandwidth",
+        unit: "GB/s",
+        help: "Model: copying bytes from memory into memory, as a write into the page cache or a mapping does (reference: 8 GB/s, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Float { min: 0.1, max: 200.0, default: 8.0 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "pwrite_gbps",
+        label: "pwrite bandwidth",
+        unit: "GB/s",
+        help: "Model: pwrite(2) of 64 KiB pieces over a cached file: the calls, the copy into the page cache, each page marked dirty (reference: 6 GB/s, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Float { min: 0.1, max: 200.0, default: 6.0 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "sync_latency_us",
+        label: "Sync latency",
+        unit: "µs",
+        help: "Model: what an fsync or msync costs however little it writes: the disk's flush and the file system's journal (reference: 1 ms, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 0, max: 1_000_000, default: 1_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "sync_mbps",
+        label: "Write-back",
+        unit: "MB/s",
+        help: "Model: how fast fsync or msync writes a file's dirty pages to the disk (reference: 1 000 MB/s, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 1, max: 100_000, default: 1_000 },
         simulation_only: true,
     },
     ParamSpec {

@@ -2,7 +2,8 @@
 //! directory, read whole with read(2) at six buffer sizes, read in part with pread at random 4 KiB pages,
 //! mapped (memmap2) and touched sequentially and at random, and set against the same bytes read from memory,
 //! the better of a copy through a small buffer and a scan in place (the ceiling). Every method checksums every byte it reads; chunks of each pass
-//! stream with their time, system calls and page faults (getrusage for this thread).
+//! stream with their time, system calls and page faults (getrusage for this thread). The write passes
+//! (`write.rs`) write the same new bytes every way and check the file afterwards.
 
 use super::{CancelFlag, ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
@@ -20,31 +21,8 @@ const DATA_FILE: &str = "data.bin";
 /// The ceiling copies through a buffer this big, as a well-sized read(2) would.
 const CEILING_BUFFER: usize = 64 << 10;
 
-/// The only `unsafe` of the lab (and of the calibration's fault probe): mapping the file, and asking the kernel
-/// which of its pages are resident.
-pub(crate) mod fenced {
-    #![allow(unsafe_code)] // Mapping a file and mincore have no safe interface; both are fenced here.
-
-    use std::fs::File;
-
-    /// Maps `file` read-only.
-    pub fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
-        // SAFETY: a mapping turns a file truncated under it into SIGBUS on the next touch. The file lives in this
-        // run's private scratch directory, was created and sized by this run, is never truncated or written while
-        // mapped, and the mapping is dropped before the run removes it.
-        unsafe { memmap2::Mmap::map(file) }
-    }
-
-    /// The share of a mapping's pages that are in the page cache (mincore), if the kernel says.
-    pub fn resident_fraction(map: &memmap2::Mmap) -> Option<f64> {
-        let pages = map.len().div_ceil(rustix::param::page_size());
-        let mut residency = vec![0u8; pages];
-        // SAFETY: the mapping is live for the whole call and page-aligned (mmap returns page-aligned memory);
-        // `residency` has one byte per page of its length, which is what mincore writes.
-        let rc = unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), residency.as_mut_ptr()) };
-        (rc == 0 && pages > 0).then(|| residency.iter().filter(|b| **b & 1 == 1).count() as f64 / pages as f64)
-    }
-}
+pub(crate) mod fenced;
+mod write;
 
 /// The checksum every method computes: the wrapping sum of the bytes as little-endian u64 words.
 pub fn checksum(bytes: &[u8]) -> u64 {
@@ -67,6 +45,18 @@ fn fill(buf: &mut [u8], seed: u64) {
         let bytes = x.to_le_bytes();
         chunk.copy_from_slice(&bytes[..chunk.len()]);
     }
+}
+
+/// The data file's bytes in memory (as [`write_data`] writes them), asked for in huge pages.
+fn content(size: u64, seed: u64) -> Result<memmap2::MmapMut, ExperimentError> {
+    let mut memory = memmap2::MmapMut::map_anon(size.max(1) as usize)
+        .map_err(ExperimentError::io("allocating memory for the file's bytes"))?;
+    // Advice only: without transparent huge pages the memory stays in base pages, as a Vec's would.
+    let _ = memory.advise(memmap2::Advice::HugePage);
+    for (i, block) in memory[..size as usize].chunks_mut(1 << 20).enumerate() {
+        fill(block, seed.wrapping_add(i as u64));
+    }
+    Ok(memory)
 }
 
 /// Streams one method's chunks.
@@ -119,10 +109,14 @@ impl Pass<'_> {
 
     /// Reports the checksum; returns the method's throughput in bytes per nanosecond (GB/s).
     fn done(self, checksum: u64) -> f64 {
-        let ev = MmapEvent::Done { method: self.method, checksum };
+        self.event(MmapEvent::Done { method: self.method, checksum });
+        self.bytes as f64 / self.ns.max(1) as f64
+    }
+
+    /// Reports an event of the pass now.
+    fn event(&self, ev: MmapEvent) {
         let t = Nanos(monotonic_ns() - self.t0);
         (self.ctx.sink)(RunUpdate::Events(vec![Event { t, actor: ActorId(0), kind: EventKind::Mmap(ev) }]));
-        self.bytes as f64 / self.ns.max(1) as f64
     }
 }
 
@@ -131,7 +125,7 @@ fn chunk_ranges(n: u64) -> impl Iterator<Item = (u64, u64)> {
     (0..CHUNKS).map(move |i| (n * i / CHUNKS, n * (i + 1) / CHUNKS))
 }
 
-experiment_entry!(MmapExperiment, Mmap);
+experiment_entry!(MmapExperiment, Mmap, worker = write::worker);
 
 /// Writes the lab's data file: `size` bytes of seeded content in 1 MiB blocks, synced. How a file enters the
 /// page cache decides the folios it is held in, and so how many pages a fault maps: the calibration's file is
@@ -160,15 +154,20 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
     let io = |what: &str| ExperimentError::io(what.to_owned());
     let mut notes = Vec::new();
     write_data(&path, p.size, seed, ctx.cancel)?;
-    let file = File::open(&path).map_err(io("opening the data file"))?;
+    let file =
+        std::fs::OpenOptions::new().read(true).write(p.write).open(&path).map_err(io("opening the data file"))?;
     ctx.started(LabId::Mmap, params, seed, actors(Some(std::process::id())));
     if let Some(huge) = file_huge_pages() {
         notes.push(Text::new("note.mmap.huge_pages").with("kb", huge));
     }
+    if p.write {
+        write::passes(&p, &file, &path, seed, ctx, &mut notes)?;
+        return Ok(notes);
+    }
     let pieces = p.piece_pages(seed);
     let t0 = monotonic_ns();
     let mut rates: Vec<(Method, f64)> = Vec::new();
-    for method in Method::all() {
+    for method in Method::reads() {
         if method != Method::Memcpy {
             prepare_cache(&file, &p, method, &mut notes)?;
         }
@@ -179,6 +178,7 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
             Method::MmapSequential => mmap_pass(&mut pass, &file, p.size, None, p.readahead, p.page)?,
             Method::MmapPieces => mmap_pass(&mut pass, &file, p.size, Some(&pieces), p.readahead, p.page)?,
             Method::Memcpy => ceiling_pass(&mut pass, p.size, seed)?,
+            write => return Err(ExperimentError::Worker(format!("{} is not a read pass", write.key()))),
         };
         rates.push((method, pass.done(sum)));
     }
@@ -318,13 +318,7 @@ fn mmap_pass(
 /// pass apart so that neither finds the other's bytes in the CPU's caches, and counts the faster: every method
 /// does at least what one of the two does, so the best of them bounds it.
 fn ceiling_pass(pass: &mut Pass<'_>, size: u64, seed: u64) -> Result<u64, ExperimentError> {
-    let mut source = memmap2::MmapMut::map_anon(size.max(1) as usize)
-        .map_err(ExperimentError::io("allocating the ceiling's memory"))?;
-    // Advice only: without transparent huge pages the memory stays in base pages, as a Vec's would.
-    let _ = source.advise(memmap2::Advice::HugePage);
-    for (i, block) in source[..size as usize].chunks_mut(1 << 20).enumerate() {
-        fill(block, seed.wrapping_add(i as u64));
-    }
+    let source = content(size, seed)?;
     let source = &source[..size as usize];
     let mut buf = vec![0u8; CEILING_BUFFER];
     let ranges: Vec<(u64, u64)> = chunk_ranges(size).collect();
