@@ -34,6 +34,8 @@ pub const GRID: &[Point] = &[
     at(LabId::Mmap, "size_mib=64&pattern=strided"),
     at(LabId::Mmap, "size_mib=64&readahead=off"),
     at(LabId::Mmap, "size_mib=64&cache=cold"),
+    at(LabId::Mmap, "mode=write&size_mib=64"),
+    at(LabId::Mmap, "mode=write&size_mib=64&offset_kib=1024"),
     at(LabId::Watch, ""),
     at(LabId::Watch, "files=10000"),
     at(LabId::Watch, "files=100000&per_dir=1000"),

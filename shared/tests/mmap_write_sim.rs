@@ -75,7 +75,7 @@ proptest! {
         prop_assert_eq!(signalled, 1);
         // The mapping starts at the page boundary at or below the asked offset, within one page of it.
         let w = p.window_map();
-        prop_assert!(w.mapped % p.page == 0 && w.mapped <= w.asked && w.asked - w.mapped < p.page);
+        prop_assert!(w.mapped.is_multiple_of(p.page) && w.mapped <= w.asked && w.asked - w.mapped < p.page);
         prop_assert!(w.asked + w.len <= p.size);
     }
 }

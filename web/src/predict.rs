@@ -21,7 +21,8 @@ pub fn predict(props: &PredictProps) -> Html {
     html! {
         <section class="predict" aria-label={lang.ui("ui.predict.title")}>
             <h2>{lang.ui("ui.predict.title")}</h2>
-            { for questions(props.lab).iter().map(|q| html! {
+            // Only the questions the run's figures answer (the mmap lab's reading and writing ask different ones).
+            { for questions(props.lab).iter().filter(|q| props.simulated.as_ref().as_ref().is_none_or(|m| q.value(m).is_some())).map(|q| html! {
                 <QuestionPanel lab={props.lab} id={q.id} simulated={props.simulated.clone()} measured={props.measured.clone()} />
             }) }
         </section>

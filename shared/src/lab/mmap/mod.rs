@@ -56,20 +56,36 @@ pub static INFO: LabInfo = LabInfo {
 lab_entry!(MmapLab, MmapParams);
 
 /// What the page asks before a live run.
-const QUESTIONS: &[Question] = &[Question {
-    id: "mmap_vs_read",
-    prompt: "Reading the whole file in order: will mapping it be faster or slower than read(2) with a 64 KiB \
+const QUESTIONS: &[Question] = &[
+    Question {
+        id: "mmap_vs_read",
+        prompt: "Reading the whole file in order: will mapping it be faster or slower than read(2) with a 64 KiB \
                  buffer?",
-    figure: Figure::Ratio("mmap_seq_gbps", "read_64k_gbps"),
-    answers: &[
-        Answer { label: "Slower (under 0.8×)", below: 0.8 },
-        Answer { label: "About the same (0.8× to 1.25×)", below: 1.25 },
-        Answer { label: "Faster (over 1.25×)", below: INF },
-    ],
-    why: "read(2) copies every byte from the page cache into your buffer, one system call per 64 KiB; the \
+        figure: Figure::Ratio("mmap_seq_gbps", "read_64k_gbps"),
+        answers: &[
+            Answer { label: "Slower (under 0.8×)", below: 0.8 },
+            Answer { label: "About the same (0.8× to 1.25×)", below: 1.25 },
+            Answer { label: "Faster (over 1.25×)", below: INF },
+        ],
+        why: "read(2) copies every byte from the page cache into your buffer, one system call per 64 KiB; the \
               mapping copies nothing but pays a page fault for each group of pages it touches first. Which \
               cost is larger depends on the kernel's fault-around, the page size and the memory bandwidth.",
-}];
+    },
+    Question {
+        id: "msync_vs_fsync",
+        prompt: "Writing the whole file and making it durable: will a shared mapping with msync be faster or slower \
+             than pwrite(2) with fsync?",
+        figure: Figure::Ratio("mmap_shared_durable_gbps", "pwrite_durable_gbps"),
+        answers: &[
+            Answer { label: "Slower (under 0.8×)", below: 0.8 },
+            Answer { label: "About the same (0.8× to 1.25×)", below: 1.25 },
+            Answer { label: "Faster (over 1.25×)", below: INF },
+        ],
+        why: "Both copy every byte into the page cache and both wait for the same dirty pages to reach the disk; \
+              pwrite pays a system call per 64 KiB and marks pages dirty as it copies, the mapping pays a write \
+              fault per folio instead. The write-back is usually most of the time, so the two come close.",
+    },
+];
 
 /// The page size the lab counts in, and the kernel's classic fault-around (pages mapped per read fault: the
 /// model's reference; a kernel whose page cache holds large folios maps more, which calibrating measures).
