@@ -173,6 +173,34 @@ async fn scenario(
         "provenance: {provenance}; the measured column's marks: {caption}"
     );
 
+    // Writing it every way: each pass's file re-read from the disk is what it should be, the window's offset
+    // between pages is refused, and the PROT_READ worker's SIGSEGV is the lesson, not a failed run.
+    run_live(browser, format!("{}/lab/mmap?mode=write&size_mib=4&offset_kib=1001", page.origin())).await?;
+    wait_for("the measured SIGSEGV", Duration::from_secs(60), || async {
+        measured_value(browser, "protect_segv").await.filter(|v| *v == 1.0)
+    })
+    .await?;
+    for method in ["pwrite", "mmap_shared", "mmap_private", "mmap_window", "mmap_protect"] {
+        let ok = wait_for("the file checked", Duration::from_secs(30), || async {
+            measured_value(browser, &format!("{method}_file_ok")).await
+        })
+        .await?;
+        assert_eq!(ok, 1.0, "{method}: the file re-read from the disk");
+    }
+    assert_eq!(measured_value(browser, "window_refused").await, Some(1.0), "1 001 KiB is between pages");
+    assert_eq!(measured_value(browser, "mmap_private_dirty").await, Some(0.0), "copy-on-write dirties no file page");
+    // The drawing's lessons, once the replay reaches its end.
+    browser.query(By::Css("body")).first().await?.send_keys(Key::End).await?;
+    let lesson = wait_for("the SIGSEGV lesson", Duration::from_secs(30), || async {
+        let p = browser.find(By::Css(".protect-lesson")).await.ok()?;
+        (p.attr("data-signal").await.ok()?.as_deref() == Some("11")).then_some(())?;
+        p.text().await.ok()
+    })
+    .await?;
+    assert!(lesson.contains("SIGSEGV"), "{lesson}");
+    let window = text(browser, ".window-lesson").await.unwrap_or_default();
+    assert!(window.contains("EINVAL") && window.contains("1025024"), "the window's arithmetic: {window}");
+
     // The same measured in Japanese, with a cold cache: the companion's notes, the figures' names and the
     // provenance arrive in the page's language.
     run_live(browser, format!("{}/lab/mmap?size_mib=4&cache=cold&lang=ja", page.origin())).await?;

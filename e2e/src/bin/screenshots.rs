@@ -189,6 +189,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("amdahl", "parallel=0.9&max_threads=6&work_ms=60&repeats=2", "amdahl"),
         ("methods", "tasks=12&samples=100", "methods"),
         ("mmap", "size_mib=64&fraction_pct=5", "mmap"),
+        ("mmap", "mode=write&size_mib=64", "mmap-write"),
         ("watch", "files=2000&changes=100&rate=100&interval_ms=50", "watch"),
         ("watch", "files=100000&sweep=on&changes=20&rate=100&repeats=1", "watch-sweep"),
         ("io", "sources=16&requests=200", "io"),

@@ -161,7 +161,9 @@ fn bars(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) 
     let row_h = 20.0;
     let methods = p.methods();
     let height = row_h * methods.len() as f64 + 8.0;
-    let x = |v: f64| 190.0 + (W - 270.0) * v / top;
+    // The write passes' names are longer: their labels take more of the width.
+    let left = if p.write { 290.0 } else { 190.0 };
+    let x = |v: f64| left + (W - left - 80.0) * v / top;
     html! {
         <svg class="mmap-bars" viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={lang.ui("ui.mmap.bars_label")}>
             { for methods.into_iter().enumerate().map(|(i, m)| {
@@ -169,9 +171,9 @@ fn bars(p: &MmapParams, sums: &[(Method, u64, u64, u64, u64, u64)], lang: Lang) 
                 let row = sums.iter().find(|r| r.0 == m);
                 html! {
                     <g class="bar-row" data-method={m.key()}>
-                        <text class="bar-label" x="184" y={fmt(y + 13.0)}>{m.name().say(lang)}</text>
+                        <text class="bar-label" x={fmt(left - 6.0)} y={fmt(y + 13.0)}>{m.name().say(lang)}</text>
                         if let Some(r) = row {
-                            <rect class={classes!("bar", (m == Method::Memcpy).then_some("ceiling-bar"))} x="190" y={fmt(y + 2.0)} width={fmt(x(gbps(r)) - 190.0)} height="14" />
+                            <rect class={classes!("bar", (m == Method::Memcpy).then_some("ceiling-bar"))} x={fmt(left)} y={fmt(y + 2.0)} width={fmt(x(gbps(r)) - left)} height="14" />
                             <text class="bar-value" x={fmt(x(gbps(r)) + 5.0)} y={fmt(y + 13.0)}>
                                 {format!("{:.2} GB/s{}", gbps(r), ceiling.filter(|_| m != Method::Memcpy).map(|c| format!(" ({:.0} %)", 100.0 * gbps(r) / c)).unwrap_or_default())}
                             </text>

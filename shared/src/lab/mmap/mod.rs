@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub static INFO: LabInfo = LabInfo {
     id: LabId::Mmap,
     title: "mmap vs read",
-    summary: "Memory-mapped files against read(2) at several buffer sizes, sequential and random, against the machine's memory bandwidth.",
+    summary: "Memory-mapped files against read(2) at several buffer sizes, sequential and random, against the machine's memory bandwidth; and written through shared, private, windowed and read-only mappings against pwrite.",
     explanation: &[
         "read(2) asks the kernel to copy bytes from the page cache into the program's buffer: one system call per \
          buffer, and every byte copied once. mmap maps the file's pages into the program's memory instead: no copy \
