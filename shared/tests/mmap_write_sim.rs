@@ -2,6 +2,7 @@
 //! in its chunks and then syncs once, only shared writes leave dirty pages and the sync leaves none, a window
 //! is refused exactly when its offset is between pages, and the PROT_READ write is a SIGSEGV once.
 
+#![cfg(not(target_arch = "wasm32"))]
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
