@@ -47,13 +47,17 @@ fn fill(buf: &mut [u8], seed: u64) {
     }
 }
 
-/// The data file's bytes in memory (as [`write_data`] writes them), asked for in huge pages.
-fn content(size: u64, seed: u64) -> Result<memmap2::MmapMut, ExperimentError> {
+/// The data file's bytes in memory (as [`write_data`] writes them), asked for in huge pages; a cancel stops
+/// the filling between blocks.
+fn content(size: u64, seed: u64, cancel: &CancelFlag) -> Result<memmap2::MmapMut, ExperimentError> {
     let mut memory = memmap2::MmapMut::map_anon(size.max(1) as usize)
         .map_err(ExperimentError::io("allocating memory for the file's bytes"))?;
     // Advice only: without transparent huge pages the memory stays in base pages, as a Vec's would.
     let _ = memory.advise(memmap2::Advice::HugePage);
     for (i, block) in memory[..size as usize].chunks_mut(1 << 20).enumerate() {
+        if cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
         fill(block, seed.wrapping_add(i as u64));
     }
     Ok(memory)
@@ -318,7 +322,7 @@ fn mmap_pass(
 /// pass apart so that neither finds the other's bytes in the CPU's caches, and counts the faster: every method
 /// does at least what one of the two does, so the best of them bounds it.
 fn ceiling_pass(pass: &mut Pass<'_>, size: u64, seed: u64) -> Result<u64, ExperimentError> {
-    let source = content(size, seed)?;
+    let source = content(size, seed, pass.ctx.cancel)?;
     let source = &source[..size as usize];
     let mut buf = vec![0u8; CEILING_BUFFER];
     let ranges: Vec<(u64, u64)> = chunk_ranges(size).collect();

@@ -32,7 +32,7 @@ pub(super) fn passes(
     notes: &mut Vec<Text>,
 ) -> Result<(), ExperimentError> {
     let size = p.size as usize;
-    let (original, new) = (content(p.size, seed)?, content(p.size, seed ^ NEW_CONTENT)?);
+    let (original, new) = (content(p.size, seed, ctx.cancel)?, content(p.size, seed ^ NEW_CONTENT, ctx.cancel)?);
     let (old, new) = (&original[..size], &new[..size]);
     let window = p.window_map();
     let in_window = window.asked as usize..(window.asked + window.len) as usize;
@@ -44,6 +44,9 @@ pub(super) fn passes(
     let mut changed = false;
     let mut uncounted = false;
     for method in Method::writes() {
+        if ctx.cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
         if std::mem::take(&mut changed) {
             restore(file, old)?;
         }
@@ -89,6 +92,9 @@ pub(super) fn passes(
             other => return Err(ExperimentError::Worker(format!("{} is not a write pass", other.key()))),
         };
         uncounted |= counts;
+        if ctx.cancel.is_cancelled() {
+            return Err(ExperimentError::Cancelled);
+        }
         let file_ok = reread(file, path, p.size).map_err(io("re-reading the file"))? == expected;
         pass.event(MmapEvent::Verified { method, file_ok });
         changed = method != Method::MmapPrivate;
