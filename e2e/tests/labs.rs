@@ -253,6 +253,17 @@ async fn scenario(
     .await?;
     browser.find(By::Css(".pipeline-stages g.stage.bottleneck")).await?;
     println!("measured pipeline: {delivered} items delivered");
+    // And parallel for: the loop's three ways, each on every item, with the speed-ups measured in one run.
+    run_live(browser, format!("{}/lab/pipeline?pattern=parallel_for&items=24&workers=3&work_us=500", page.origin()))
+        .await?;
+    let speedup = wait_for("the measured speed-up", Duration::from_secs(60), || async {
+        measured_value(browser, "pool_speedup").await
+    })
+    .await?;
+    assert_eq!(measured_value(browser, "delivered").await, Some(72.0), "three ways of 24 items");
+    let summary = text(browser, ".for-summary").await.unwrap_or_default();
+    assert!(summary.contains('×'), "the drawing says the speed-ups: {summary}");
+    println!("measured parallel for: the pool of 3 at {speedup:.2}× the loop");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;

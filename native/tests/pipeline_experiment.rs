@@ -52,6 +52,41 @@ fn every_pattern_delivers_every_item_once_on_real_threads() {
 }
 
 #[test]
+fn parallel_for_runs_its_three_ways_one_after_another_each_on_every_item() {
+    let set = params(&[("pattern", "parallel_for"), ("items", "24"), ("workers", "3"), ("work_us", "200")]);
+    let run = common::run_lab(LabId::Pipeline, &set, 3, None);
+    run.outcome.unwrap();
+    let trace = run.trace.unwrap();
+    let f = flow(&trace);
+    let mut order = f.delivery_order.clone();
+    order.sort_unstable();
+    assert_eq!(order, (0..72).collect::<Vec<u32>>(), "each way delivers each of the 24 items once");
+    // A way starts when the one before has delivered its last item.
+    let end = |k: usize| f.delivered[k * 24..(k + 1) * 24].iter().flatten().max().copied().unwrap();
+    let start = |k: usize| f.produced[k * 24..(k + 1) * 24].iter().flatten().min().copied().unwrap();
+    assert!(start(1) >= end(0) && start(2) >= end(1), "the ways overlapped");
+    // The items of a way are worked on by that way's own stage: the pool's by at most its three threads.
+    let pool_threads: std::collections::BTreeSet<u32> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            shared::trace::EventKind::Pipeline(shared::lab::pipeline::PipelineEvent::Received {
+                stage: 5,
+                thread,
+                ..
+            }) => Some(thread),
+            _ => None,
+        })
+        .collect();
+    assert!(!pool_threads.is_empty() && pool_threads.len() <= 3, "{pool_threads:?}");
+    let metrics = shared::lab::metrics(&trace);
+    for key in ["loop_makespan", "thread_per_item_speedup", "pool_speedup"] {
+        let value = metrics.iter().find(|m| m.key == key).and_then(|m| m.value);
+        assert!(value.is_some_and(|v| v > 0.0), "{key}: {value:?}");
+    }
+}
+
+#[test]
 fn the_dependency_graph_starts_no_task_before_its_inputs() {
     let set = params(&[("pattern", "dependency_graph"), ("items", "24"), ("workers", "3"), ("work_us", "200")]);
     let run = common::run_lab(LabId::Pipeline, &set, 2, None);

@@ -54,6 +54,7 @@ pub const GRID: &[Point] = &[
     at(LabId::Pipeline, "workers=1"),
     at(LabId::Pipeline, "workers=8"),
     at(LabId::Pipeline, "work_us=10&produce_us=0"),
+    at(LabId::Pipeline, "pattern=parallel_for&workload=cpu&items=48&work_us=500"),
     at(LabId::Methods, ""),
     at(LabId::Methods, "workers=1"),
     at(LabId::Methods, "workers=8"),
@@ -86,7 +87,7 @@ fn headline(lab: LabId) -> &'static [&'static str] {
         LabId::Mmap => &["*_gbps"],
         LabId::Watch => &["*_p50", "poll_cpu_ratio"],
         LabId::Io => &["*_p50"],
-        LabId::Pipeline => &["throughput", "p50"],
+        LabId::Pipeline => &["throughput", "p50", "*_speedup"],
         LabId::Methods => &["*_makespan", "*_p50"],
         LabId::Amdahl => &["best_speedup", "fitted_parallel"],
     }

@@ -11,7 +11,8 @@ use crate::clock::monotonic_ns;
 use crate::wait::Waiter;
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 use shared::i18n::Text;
-use shared::lab::pipeline::{PipelineEvent, PipelineParams, Role, Side, Topology, actors, graph};
+use shared::lab::pipeline::parallel_for::{Phase, phases};
+use shared::lab::pipeline::{Pattern, PipelineEvent, PipelineParams, Role, Side, Topology, actors, graph};
 use shared::params::ParamSet;
 use shared::rng::SimRng;
 use shared::trace::{ActorId, Event, EventKind};
@@ -288,43 +289,54 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
     let p = PipelineParams::parse(params)?;
     ctx.started(LabId::Pipeline, params, seed, actors(&p, Some(std::process::id())));
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Batch>();
     // How late a sleep wakes here, measured once: every thread of the run waits with it.
     let margin = Waiter::for_this_thread().map_err(ExperimentError::io("setting up precise waits"))?.margin();
     let t0 = monotonic_ns();
     let mut notes = Vec::new();
     let (mut waits, mut last) = (Vec::new(), Nanos::ZERO);
-    std::thread::scope(|scope| -> Result<(), ExperimentError> {
-        let runner = if p.pattern == shared::lab::pipeline::Pattern::DependencyGraph {
-            scope.spawn(|| run_graph(&p, seed, t0, margin, &stop, tx))
-        } else {
-            scope.spawn(|| run_stages(&p, seed, t0, margin, &stop, tx))
-        };
-        // Forward the threads' batches as they come; watch for a cancel and the budget.
-        let started = std::time::Instant::now();
-        loop {
-            match rx.recv_timeout(Duration::from_millis(20)) {
-                Ok((actor, batch, batch_waits)) => {
-                    waits.extend(batch_waits);
-                    last = batch.iter().map(|(t, _)| *t).fold(last, Nanos::max);
-                    if !batch.is_empty() {
-                        let kind = EventKind::Pipeline;
-                        let events = batch.into_iter().map(|(t, ev)| Event { t, actor, kind: kind(ev) }).collect();
-                        (ctx.sink)(RunUpdate::Events(events));
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if ctx.cancel.is_cancelled() {
-                stop.store(true, Ordering::SeqCst);
-            }
-            if started.elapsed() > RUN_BUDGET && !stop.swap(true, Ordering::SeqCst) {
-                notes.push(Text::new("note.pipeline.budget").with("s", RUN_BUDGET.as_secs()));
-            }
+    // Parallel for runs its three ways one after another, each numbered into place among the run's.
+    let parts: Vec<(PipelineParams, Option<Phase>)> = match p.pattern {
+        Pattern::ParallelFor => phases(&p).into_iter().map(|phase| (phase.params, Some(phase))).collect(),
+        _ => vec![(p, None)],
+    };
+    let started = std::time::Instant::now();
+    for (part, phase) in &parts {
+        if stop.load(Ordering::SeqCst) {
+            break;
         }
-        runner.join().map_err(|_| ExperimentError::Worker("the pipeline panicked".into()))?
-    })?;
+        let (tx, rx) = mpsc::channel::<Batch>();
+        std::thread::scope(|scope| -> Result<(), ExperimentError> {
+            let runner = if part.pattern == Pattern::DependencyGraph {
+                scope.spawn(|| run_graph(part, seed, t0, margin, &stop, tx))
+            } else {
+                scope.spawn(|| run_stages(part, seed, t0, margin, &stop, tx))
+            };
+            // Forward the threads' batches as they come; watch for a cancel and the budget.
+            loop {
+                match rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok((actor, batch, batch_waits)) => {
+                        waits.extend(batch_waits);
+                        last = batch.iter().map(|(t, _)| *t).fold(last, Nanos::max);
+                        if !batch.is_empty() {
+                            let actor = phase.map_or(actor, |ph| ph.shift_actor(actor));
+                            let kind = |ev| EventKind::Pipeline(phase.map_or(ev, |ph| ph.shift(ev)));
+                            let events = batch.into_iter().map(|(t, ev)| Event { t, actor, kind: kind(ev) }).collect();
+                            (ctx.sink)(RunUpdate::Events(events));
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if ctx.cancel.is_cancelled() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if started.elapsed() > RUN_BUDGET && !stop.swap(true, Ordering::SeqCst) {
+                    notes.push(Text::new("note.pipeline.budget").with("s", RUN_BUDGET.as_secs()));
+                }
+            }
+            runner.join().map_err(|_| ExperimentError::Worker("the pipeline panicked".into()))?
+        })?;
+    }
     if ctx.cancel.is_cancelled() {
         return Err(ExperimentError::Cancelled);
     }

@@ -5,7 +5,9 @@
 
 use crate::lab::{MomentProps, TraceRef, fmt};
 use shared::i18n::Lang;
-use shared::lab::pipeline::{Flow, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph, name_text};
+use shared::lab::pipeline::{
+    Flow, Pattern, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph, name_text,
+};
 use shared::{EventKind, Nanos, Trace};
 use std::collections::HashMap;
 use yew::prelude::*;
@@ -74,7 +76,7 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
         let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
         (
             lang.fill("ui.pipeline.counts", &[("n", &delivered), ("flight", &made.saturating_sub(delivered))]),
-            stages_view(&props.trace, &p.topology(), &f, t, lang),
+            stages_view(&props.trace, &p.topology(), &f, t, p.pattern != Pattern::ParallelFor, lang),
         )
     };
     let legend = if is_graph {
@@ -100,10 +102,32 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
     html! {
         <figure class="pipeline-view">
             <p class="pipeline-counts">{counts}</p>
+            if p.pattern == Pattern::ParallelFor {
+                { for_summary(&props.trace, lang) }
+            }
             { drawing }
             { queue_chart(&p.topology(), &f, t, lang) }
             <figcaption>{ legend }</figcaption>
         </figure>
+    }
+}
+
+/// Parallel for: each way's time over the whole run and its speed-up over the loop (the run's own figures).
+fn for_summary(trace: &Trace, lang: Lang) -> Html {
+    let figures = shared::lab::metrics(trace);
+    let figure = |key: &str| figures.iter().find(|m| m.key == key).and_then(|m| m.value);
+    let span = |way: &str| {
+        figure(&format!("{way}_makespan")).map_or_else(|| "—".to_owned(), |ns| Nanos(ns as u64).to_string())
+    };
+    let times = |way: &str| figure(&format!("{way}_speedup")).map_or_else(|| "—".to_owned(), |x| format!("{x:.2}×"));
+    html! {
+        <p class="for-summary">{lang.fill("ui.pipeline.for_summary", &[
+            ("loop", &span("loop")),
+            ("threads", &span("thread_per_item")),
+            ("threads_x", &times("thread_per_item")),
+            ("pool", &span("pool")),
+            ("pool_x", &times("pool")),
+        ])}</p>
     }
 }
 
@@ -124,7 +148,8 @@ fn columns(topo: &Topology) -> Vec<usize> {
     col
 }
 
-fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, lang: Lang) -> Html {
+/// The stages and their pipes; `mark_bottleneck` unless the stages run one after another (parallel for's ways).
+fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, mark_bottleneck: bool, lang: Lang) -> Html {
     let now = threads_at(trace, t);
     let col = columns(topo);
     let n_cols = col.iter().max().map_or(1, |m| m + 1);
@@ -149,7 +174,9 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, lang: Lang) -
         busy as f64 / (f.end.0.max(1) as f64 * f64::from(topo.stages[s].threads))
     };
     let bottleneck = (0..topo.stages.len())
-        .filter(|&s| matches!(topo.stages[s].role, Role::Work | Role::Select) && topo.stages.len() > 2)
+        .filter(|&s| {
+            mark_bottleneck && matches!(topo.stages[s].role, Role::Work | Role::Select) && topo.stages.len() > 2
+        })
         .max_by(|&a, &b| share(a).total_cmp(&share(b)));
     let pipes = topo.channels.iter().enumerate().flat_map(|(c, info)| {
         let from: Vec<usize> = (0..topo.stages.len()).filter(|&s| topo.stages[s].output == Some(c)).collect();

@@ -103,6 +103,10 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
         out.extend(graph::metrics(trace, &p));
         return out;
     }
+    if p.pattern == Pattern::ParallelFor {
+        out.extend(parallel_for::metrics(trace, &p));
+        return out;
+    }
     out.extend([
         Metric::new("p50", Text::new("metric.pipeline.p50"), Unit::Nanos, pct(50.0)),
         Metric::new("p95", Text::new("metric.pipeline.p95"), Unit::Nanos, pct(95.0)),

@@ -11,6 +11,7 @@ pub(super) const PATTERNS: &[Choice] = &[
     Choice { value: "dependency_graph", label: "6. dependency graph" },
     Choice { value: "stages", label: "7. stages (event flow)" },
     Choice { value: "select", label: "8. select over channels" },
+    Choice { value: "parallel_for", label: "9. parallel for (loop, thread per item, pool)" },
 ];
 const BOUNDED: &[Choice] =
     &[Choice { value: "bounded", label: "bounded (capacity K)" }, Choice { value: "unbounded", label: "unbounded" }];
@@ -33,7 +34,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "pattern",
         label: "Pattern",
         unit: "",
-        help: "Which of the eight patterns to run.",
+        help: "Which of the nine patterns to run.",
         kind: ParamKind::Choice { choices: PATTERNS, default: "producer_consumer" },
         simulation_only: false,
     },
@@ -199,6 +200,8 @@ pub struct PipelineParams {
     pub cpus: u32,
     /// The sleep workload's waits up to this long keep a CPU.
     pub spin: Nanos,
+    /// Parallel for: the one way of the loop these parameters stand for (a phase of the run), or all three.
+    pub phase: Option<parallel_for::ForEach>,
 }
 
 impl PipelineParams {
@@ -224,6 +227,7 @@ impl PipelineParams {
                 wake: Nanos::from_micros(r.uint("wake_us")),
                 cpus: r.uint("cpus") as u32,
                 spin: Nanos::from_micros(r.uint("spin_us")),
+                phase: None,
             })
         })
     }
