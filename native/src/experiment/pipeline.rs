@@ -201,7 +201,8 @@ fn stage_thread<'s>(
             let mut reorder = BTreeSet::new();
             let mut next_due = 0u32;
             while let Some(item) = recv_recorded(rx, *channel, index, &mut rec) {
-                rec.work(sh.p, sh.p.service.sample(info.service, &mut rng));
+                let work = sh.p.item_work(sh.seed, item, info.service);
+                rec.work(sh.p, work.unwrap_or_else(|| sh.p.service.sample(info.service, &mut rng)));
                 rec.record(PipelineEvent::Finished { item, stage: s, thread: index });
                 match &output {
                     Some((out_channel, tx)) => {
@@ -269,7 +270,7 @@ fn stage_thread<'s>(
 /// A thread started for one task: it receives the task as it starts, works, and sends on or delivers.
 fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Output) {
     let info = &sh.topo.stages[stage];
-    let mut rng = SimRng::new(sh.seed, 1_000 + u64::from(item));
+    let mut rng = SimRng::new(sh.seed, shared::lab::pipeline::ITEM_STREAMS + u64::from(item));
     let mut rec = Recorder::new(sh.t0, stage as u32, sh.margin, sh.events.clone());
     let (s, thread) = (stage as u32, item);
     rec.record(PipelineEvent::Received { item, channel, stage: s, thread, queued: 0 });

@@ -10,8 +10,8 @@ pub mod parallel_for;
 mod params;
 
 pub use metrics::*;
-pub use params::PipelineParams;
 use params::*;
+pub use params::{ITEM_STREAMS, PipelineParams};
 
 use crate::catalogue::{LabId, LabInfo, LabStatus};
 use crate::i18n::Text;

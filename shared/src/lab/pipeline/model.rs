@@ -51,6 +51,7 @@ struct Channel {
 
 struct Sim<'a> {
     p: &'a PipelineParams,
+    seed: u64,
     topo: Topology,
     threads: Vec<Thread>,
     channels: Vec<Channel>,
@@ -93,6 +94,7 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
     let quota = topo.stages.iter().map(|s| s.quota).collect();
     let mut sim = Sim {
         p,
+        seed,
         topo,
         threads,
         channels,
@@ -233,7 +235,8 @@ impl Sim<'_> {
     /// Starts the thread's work on an item it just received, once it runs (`at`, after a wake-up).
     fn start(&mut self, t: usize, item: u32, now: Nanos, at: Nanos) {
         let stage = self.threads[t].stage;
-        let service = self.draw(t, self.topo.stages[stage].service);
+        let mean = self.topo.stages[stage].service;
+        let service = self.p.item_work(self.seed, item, mean).unwrap_or_else(|| self.draw(t, mean));
         if at > now {
             self.threads[t].state = State::Waking(item, service);
             self.timers.set(at, t);

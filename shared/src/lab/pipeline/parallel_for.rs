@@ -217,6 +217,22 @@ mod tests {
     }
 
     #[test]
+    fn every_way_does_the_same_work_on_each_item_and_the_loop_does_it_in_turn() {
+        let set = params(&[("items", ParamValue::Int(30)), ("service", ParamValue::Text("exponential".into()))]);
+        let p = PipelineParams::parse(&set).unwrap();
+        let work: Vec<Nanos> = (0..30).map(|i| p.item_work(7, i, p.work).unwrap()).collect();
+        assert!(work.windows(2).any(|w| w[0] != w[1]), "exponential draws differ between items");
+        for phase in phases(&p) {
+            assert_eq!(phase.params.item_work(7, 3, p.work), Some(work[3]), "{:?}", phase.way);
+        }
+        let total: u64 = work.iter().map(|w| w.0).sum();
+        let trace = crate::lab::simulate(LabId::Pipeline, &set, 7).unwrap();
+        let m = crate::lab::metrics(&trace);
+        let looped = m.iter().find(|x| x.key == "loop_makespan").and_then(|x| x.value).unwrap();
+        assert!((looped / total as f64 - 1.0).abs() < 0.05, "the loop took {looped} ns for {total} ns of work");
+    }
+
+    #[test]
     fn waits_overlap_in_threads_but_cpu_work_is_bounded_by_the_cpus() {
         let speedup = |workload: &str, cpus: i64| {
             let set = params(&[

@@ -204,7 +204,17 @@ pub struct PipelineParams {
     pub phase: Option<parallel_for::ForEach>,
 }
 
+/// The seed's streams from which parallel for draws each item's work: stream `ITEM_STREAMS + item`.
+pub const ITEM_STREAMS: u64 = 1_000;
+
 impl PipelineParams {
+    /// Parallel for: an item's work, drawn from a stream of its own, so that the three ways do the same work
+    /// on every item (other patterns draw from each thread's stream: `None`).
+    pub fn item_work(&self, seed: u64, item: u32, mean: Nanos) -> Option<Nanos> {
+        (self.pattern == Pattern::ParallelFor)
+            .then(|| self.service.sample(mean, &mut crate::rng::SimRng::new(seed, ITEM_STREAMS + u64::from(item))))
+    }
+
     /// Validates `set` and reads it typed.
     pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
         crate::params::read("pipeline", PARAMS, set, |r| {
