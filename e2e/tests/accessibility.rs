@@ -85,8 +85,15 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
     })
     .await?;
     serious.extend(run_axe(browser, axe, "front page (ja)").await?);
-    for (lab, lang) in shared::LabId::ALL.map(|l| l.as_str()).into_iter().flat_map(|lab| [(lab, "en"), (lab, "ja")]) {
-        browser.goto(format!("{}/lab/{lab}?lang={lang}", page.origin())).await?;
+    // Every lab at its defaults, and the drawings a mode of their own adds (mmap writing, parallel for).
+    let pages = shared::LabId::ALL
+        .map(|l| l.as_str())
+        .into_iter()
+        .chain(["mmap?mode=write&size_mib=16", "pipeline?pattern=parallel_for"])
+        .flat_map(|lab| [(lab, "en"), (lab, "ja")]);
+    for (lab, lang) in pages {
+        let joiner = if lab.contains('?') { '&' } else { '?' };
+        browser.goto(format!("{}/lab/{lab}{joiner}lang={lang}", page.origin())).await?;
         wait_for("the simulated figures", Duration::from_secs(30), || async {
             text(browser, "table.metrics td.sim").await.filter(|t| !t.is_empty())
         })
