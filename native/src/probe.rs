@@ -99,9 +99,11 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
         Probe::ReadCall => read_call(dir),
-        Probe::WriteFault => write_faults(dir, false).map(|f| f.ns),
-        Probe::WriteFaultPages => write_faults(dir, false).map(|f| f.pages),
-        Probe::CowFault => write_faults(dir, true).map(|f| f.ns),
+        Probe::WriteFault => write_faults(dir, WriteMapping::Shared).map(|f| f.ns),
+        Probe::WriteFaultPages => write_faults(dir, WriteMapping::Shared).map(|f| f.pages),
+        Probe::OffFolioWriteFault => write_faults(dir, WriteMapping::SharedOffFolio).map(|f| f.ns),
+        Probe::OffFolioWriteFaultPages => write_faults(dir, WriteMapping::SharedOffFolio).map(|f| f.pages),
+        Probe::CowFault => write_faults(dir, WriteMapping::Private).map(|f| f.ns),
         Probe::SyncWrite => sync_write(dir).map(|s| s.mbps),
         Probe::SyncLatency => sync_write(dir).map(|s| s.latency_us),
         Probe::PageCacheWrite => page_cache_write(dir),
@@ -330,14 +332,32 @@ fn fault(dir: &Path) -> Result<Faults, ProbeError> {
     Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
 }
 
-/// A cached file mapped afresh, shared or private, and one byte of each page written: how long each write
-/// fault took and how many pages each mapped (a private mapping copies one page a fault).
-fn write_faults(dir: &Path, private: bool) -> Result<Faults, ProbeError> {
+/// Where the off-folio probe's mapping starts, in pages: inside a folio of any size from 2 to 256 pages.
+const OFF_FOLIO_PAGES: usize = 101;
+
+/// How a write probe maps its cached file: shared from its start, private, or shared from page 101 (off the
+/// boundaries of the folios the page cache holds it in).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum WriteMapping {
+    Shared,
+    Private,
+    SharedOffFolio,
+}
+
+/// A cached file mapped afresh and one byte of each page written: how long each write fault took and how many
+/// pages each mapped (a private mapping copies one page a fault).
+fn write_faults(dir: &Path, how: WriteMapping) -> Result<Faults, ProbeError> {
     use crate::experiment::mmap::fenced;
     let file = writable_file(dir)?;
-    let mut map = if private { fenced::map_private(&file) } else { fenced::map_shared(&file) }
-        .map_err(io("mapping the write probe's file"))?;
     let page = rustix::param::page_size();
+    let mut map = match how {
+        WriteMapping::Shared => fenced::map_shared(&file),
+        WriteMapping::Private => fenced::map_private(&file),
+        WriteMapping::SharedOffFolio => {
+            fenced::map_window(&file, (OFF_FOLIO_PAGES * page) as u64, WRITTEN_BYTES as usize - OFF_FOLIO_PAGES * page)
+        }
+    }
+    .map_err(io("mapping the write probe's file"))?;
     let before = minor_faults();
     let start = Instant::now();
     for offset in (0..map.len()).step_by(page) {

@@ -195,6 +195,7 @@ async fn shoot_all(browser: &WebDriver, page: &StaticServer, companion: &Compani
         ("io", "sources=16&requests=200", "io"),
         ("pipeline", "pattern=stages&items=200", "pipeline-stages"),
         ("pipeline", "pattern=dependency_graph&items=48&workers=3", "pipeline-graph"),
+        ("pipeline", "pattern=parallel_for&items=24&workers=3&work_us=500", "pipeline-parallel-for"),
     ];
     for (lab, query, name) in others {
         open_paused(browser, &format!("{origin}/lab/{lab}?{query}"), 1_500).await?;

@@ -105,6 +105,8 @@ pub const PRIMITIVES: &[Primitive] = &[
     probe(LabId::Mmap, "write_fault_ns", Probe::WriteFault),
     probe(LabId::Mmap, "write_fault_pages", Probe::WriteFaultPages),
     probe(LabId::Mmap, "cow_fault_ns", Probe::CowFault),
+    probe(LabId::Mmap, "off_folio_fault_ns", Probe::OffFolioWriteFault),
+    probe(LabId::Mmap, "off_folio_fault_pages", Probe::OffFolioWriteFaultPages),
     probe(LabId::Mmap, "sync_mbps", Probe::SyncWrite),
     probe(LabId::Mmap, "sync_latency_us", Probe::SyncLatency),
     probe(LabId::Mmap, "write_gbps", Probe::MemoryCopy),

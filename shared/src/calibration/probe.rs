@@ -41,6 +41,10 @@ pub enum Probe {
     WriteFault,
     /// How many pages one such write fault maps.
     WriteFaultPages,
+    /// The same through a mapping that starts one page into the file, off the boundaries of the page cache's
+    /// folios: ns a fault, and the pages each maps (the kernel cannot map a misaligned folio whole).
+    OffFolioWriteFault,
+    OffFolioWriteFaultPages,
     /// The first write to each page of a fresh MAP_PRIVATE mapping of a cached file: ns a copy-on-write fault
     /// (a page allocated, copied and mapped).
     CowFault,

@@ -226,6 +226,9 @@ pub struct MmapParams {
     pub write_fault_ns: f64,
     pub write_fault_pages: u64,
     pub cow_fault_ns: f64,
+    /// Model: a write fault of a shared mapping that starts off a folio's boundary, and the pages it maps.
+    pub off_folio_fault_ns: f64,
+    pub off_folio_fault_pages: u64,
     pub sync_mbps: f64,
     /// Model: copying into memory that is in no cache, and the fixed cost of a sync.
     pub write_gbps: f64,
@@ -263,6 +266,8 @@ impl MmapParams {
                 write_fault_ns: r.uint("write_fault_ns") as f64,
                 write_fault_pages: r.uint("write_fault_pages"),
                 cow_fault_ns: r.uint("cow_fault_ns") as f64,
+                off_folio_fault_ns: r.uint("off_folio_fault_ns") as f64,
+                off_folio_fault_pages: r.uint("off_folio_fault_pages"),
                 sync_mbps: r.uint("sync_mbps") as f64,
                 write_gbps: r.float("write_gbps"),
                 pwrite_gbps: r.float("pwrite_gbps"),

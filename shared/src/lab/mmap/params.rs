@@ -139,6 +139,22 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
+        key: "off_folio_fault_ns",
+        label: "Write fault off a folio",
+        unit: "ns",
+        help: "Model: a write fault of a shared mapping that does not start on a boundary of the page cache's folios (a window at most offsets), which the kernel cannot map a folio at a time (reference: 10 µs, a round figure; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 10, max: 1_000_000, default: 10_000 },
+        simulation_only: true,
+    },
+    ParamSpec {
+        key: "off_folio_fault_pages",
+        label: "Pages per write fault off a folio",
+        unit: "",
+        help: "Model: how many pages one such fault maps (reference: 16, the kernel's fault-around; calibrating counts this machine's).",
+        kind: ParamKind::Int { min: 1, max: 4_096, default: 16 },
+        simulation_only: true,
+    },
+    ParamSpec {
         key: "cow_fault_ns",
         label: "Copy-on-write fault",
         unit: "ns",

@@ -3,7 +3,8 @@
 //! its bytes, the file keeps its own), through a window of the file mapped at an offset (the kernel maps from a
 //! page boundary only), and through a mapping made PROT_READ (the write is a SIGSEGV) then granted the write with
 //! mprotect. The model charges calls, the copy into memory, the write faults (a private mapping's copy one page each, a
-//! shared one's map what the kernel gives a write fault: a page, or a large folio) and, at the sync, the dirty
+//! shared one's map what the kernel gives a write fault: a page, a large folio, or fewer pages where the
+//! mapping starts off a folio's boundary) and, at the sync, the dirty
 //! pages at the write-back's speed after the sync's own latency.
 
 use super::*;
@@ -106,6 +107,10 @@ pub(super) fn model_write(p: &MmapParams, method: Method) -> (u64, f64, u64, u64
     // A private mapping copies one page a fault; a shared one maps as many as the kernel gives a write fault.
     let (faults, per_fault) = match method {
         Method::MmapPrivate => (pages, p.cow_fault_ns),
+        // A window that starts off a folio's boundary cannot have its folios mapped whole.
+        Method::MmapWindow if !(p.window_map().mapped / p.page).is_multiple_of(p.write_fault_pages.max(1)) => {
+            (pages.div_ceil(p.off_folio_fault_pages.max(1)), p.off_folio_fault_ns)
+        }
         _ => (pages.div_ceil(p.write_fault_pages.max(1)), p.write_fault_ns),
     };
     // A cold mapping's first write reads its page from the disk before the process may change it.
@@ -197,5 +202,13 @@ mod tests {
         assert_eq!(big.window_map().pages(big.page), 4_097);
         assert_eq!(model_sync(&big, Method::MmapWindow).1, 17 * 256);
         assert_eq!(model_sync(&big, Method::MmapShared).1, big.pages());
+        // Its mapping starts at page 250, off the folios' boundaries: each write fault maps fault-around's 16.
+        assert_eq!(model_write(&big, Method::MmapWindow).3, 4_097u64.div_ceil(16));
+        let on_folio = params(&[
+            ("size_mib", ParamValue::Int(64)),
+            ("write_fault_pages", ParamValue::Int(256)),
+            ("offset_kib", ParamValue::Int(1_024)),
+        ]);
+        assert_eq!(model_write(&on_folio, Method::MmapWindow).3, 16, "a folio a fault from page 256");
     }
 }
