@@ -19,6 +19,17 @@ fn params(pairs: &[(&str, &str)]) -> shared::ParamSet {
     common::params(LabId::Pipeline, &pairs)
 }
 
+/// Runs the pipeline to its end: its trace, its flow, and the items it delivered, sorted.
+fn run_whole(set: &shared::ParamSet) -> (shared::Trace, shared::lab::pipeline::Flow, Vec<u32>) {
+    let run = common::run_lab(LabId::Pipeline, set, 3, None);
+    run.outcome.unwrap();
+    let trace = run.trace.unwrap();
+    let f = flow(&trace);
+    let mut order = f.delivery_order.clone();
+    order.sort_unstable();
+    (trace, f, order)
+}
+
 #[test]
 fn every_pattern_delivers_every_item_once_on_real_threads() {
     for pattern in
@@ -31,12 +42,7 @@ fn every_pattern_delivers_every_item_once_on_real_threads() {
             ("work_us", "100"),
             ("capacity", "2"),
         ]);
-        let run = common::run_lab(LabId::Pipeline, &set, 3, None);
-        run.outcome.unwrap();
-        let trace = run.trace.unwrap();
-        let f = flow(&trace);
-        let mut order = f.delivery_order.clone();
-        order.sort_unstable();
+        let (_, f, order) = run_whole(&set);
         assert_eq!(order, (0..48).collect::<Vec<u32>>(), "{pattern}: every item once");
         // The channels' own counts: a bounded channel never held more than its capacity.
         let topo = PipelineParams::parse(&set).unwrap().topology();
@@ -54,12 +60,7 @@ fn every_pattern_delivers_every_item_once_on_real_threads() {
 #[test]
 fn parallel_for_runs_its_three_ways_one_after_another_each_on_every_item() {
     let set = params(&[("pattern", "parallel_for"), ("items", "24"), ("workers", "3"), ("work_us", "200")]);
-    let run = common::run_lab(LabId::Pipeline, &set, 3, None);
-    run.outcome.unwrap();
-    let trace = run.trace.unwrap();
-    let f = flow(&trace);
-    let mut order = f.delivery_order.clone();
-    order.sort_unstable();
+    let (trace, f, order) = run_whole(&set);
     assert_eq!(order, (0..72).collect::<Vec<u32>>(), "each way delivers each of the 24 items once");
     // A way starts when the one before has delivered its last item.
     let end = |k: usize| f.delivered[k * 24..(k + 1) * 24].iter().flatten().max().copied().unwrap();

@@ -50,20 +50,24 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
     let mut out = Vec::new();
     for (method, bytes, ns, syscalls, minor, major) in &totals {
         let key = method.key();
-        if method.is_write() {
-            out.extend(write_metrics(trace, *method, *bytes, *ns));
-            out.push(Metric::new(
+        // Every pass but the ceiling's: its system calls and page faults.
+        let counts = [
+            Metric::new(
                 &format!("{key}_syscalls"),
                 Text::new("metric.mmap.syscalls"),
                 Unit::Count,
                 Some(*syscalls as f64),
-            ));
-            out.push(Metric::new(
+            ),
+            Metric::new(
                 &format!("{key}_faults"),
                 Text::new("metric.mmap.faults"),
                 Unit::Count,
                 Some((*minor + *major) as f64),
-            ));
+            ),
+        ];
+        if method.is_write() {
+            out.extend(write_metrics(trace, *method, *bytes, *ns));
+            out.extend(counts);
             continue;
         }
         let gbps = *bytes as f64 / (*ns).max(1) as f64;
@@ -80,18 +84,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
                 Unit::Ratio,
                 ceiling.map(|c| gbps / c),
             ));
-            out.push(Metric::new(
-                &format!("{key}_syscalls"),
-                Text::new("metric.mmap.syscalls"),
-                Unit::Count,
-                Some(*syscalls as f64),
-            ));
-            out.push(Metric::new(
-                &format!("{key}_faults"),
-                Text::new("metric.mmap.faults"),
-                Unit::Count,
-                Some((*minor + *major) as f64),
-            ));
+            out.extend(counts);
         }
     }
     out.extend(refusal_metrics(trace));
