@@ -37,7 +37,7 @@ pub(super) fn passes(
     let window = p.window_map();
     let in_window = window.asked as usize..(window.asked + window.len) as usize;
     // The words of a window at a multiple of 1 KiB add up on their own, so its sum swaps into the file's.
-    let old_sum = checksum(old);
+    let (old_sum, new_sum) = (checksum(old), checksum(new));
     let window_sum =
         old_sum.wrapping_sub(checksum(&old[in_window.clone()])).wrapping_add(checksum(&new[in_window.clone()]));
     let t0 = monotonic_ns();
@@ -56,7 +56,7 @@ pub(super) fn passes(
         let expected = match method {
             Method::MmapPrivate => old_sum,
             Method::MmapWindow => window_sum,
-            _ => checksum(new),
+            _ => new_sum,
         };
         let counts = match method {
             Method::Pwrite => {
