@@ -22,7 +22,9 @@ fn a_calibration_is_measured_stored_and_read_back_for_this_host() {
     let here = native::host::describe(&common::base());
     let calibration = shared::calibration::Calibration::read(&stored, &here).unwrap();
     for primitive in shared::calibration::PRIMITIVES {
-        let estimate = calibration.values[&primitive.key()];
+        let estimate = *calibration.values.get(&primitive.key()).unwrap_or_else(|| {
+            panic!("{} was not calibrated: {}", primitive.key(), String::from_utf8_lossy(&out.stderr))
+        });
         assert!(estimate.value > 0.0 && estimate.spread >= 0.0, "{}: {estimate:?}", primitive.param);
         let repeats = match primitive.from {
             // The source run's own repeats where its parameters name them, else its lab's default three.

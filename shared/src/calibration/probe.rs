@@ -48,8 +48,8 @@ pub enum Probe {
     /// The first write to each page of a fresh MAP_PRIVATE mapping of a cached file: ns a copy-on-write fault
     /// (a page allocated, copied and mapped).
     CowFault,
-    /// MB/s of an fsync of a file whose every page was just rewritten (the write-back of dirty pages), the
-    /// fsync of one rewritten page taken away.
+    /// MB/s of an fsync of a file whose every page was just rewritten (the write-back of dirty pages, its
+    /// latency included).
     SyncWrite,
     /// An fsync of a file with one page rewritten, in µs: what making anything durable costs on its own.
     SyncLatency,
