@@ -133,7 +133,7 @@ impl Method {
         all
     }
 
-    /// The write passes, in the order a run does them.
+    /// The write passes, in the order a run does them (those [`Method::is_write`] names).
     pub fn writes() -> Vec<Method> {
         vec![Method::Pwrite, Method::MmapShared, Method::MmapPrivate, Method::MmapWindow, Method::MmapProtect]
     }
@@ -170,7 +170,10 @@ impl Method {
 
     /// Whether the method is a write pass.
     pub fn is_write(self) -> bool {
-        Method::writes().contains(&self)
+        matches!(
+            self,
+            Method::Pwrite | Method::MmapShared | Method::MmapPrivate | Method::MmapWindow | Method::MmapProtect
+        )
     }
 }
 
