@@ -55,6 +55,7 @@ pub const GRID: &[Point] = &[
     at(LabId::Pipeline, "workers=8"),
     at(LabId::Pipeline, "work_us=10&produce_us=0"),
     at(LabId::Pipeline, "pattern=parallel_for&workload=cpu&items=48&work_us=500"),
+    at(LabId::Pipeline, "pattern=processes"),
     at(LabId::Methods, ""),
     at(LabId::Methods, "workers=1"),
     at(LabId::Methods, "workers=8"),

@@ -257,6 +257,9 @@ fn pipeline_sentence(trace: &Trace, who: Text, event: PipelineEvent) -> Text {
                 .with_text("task", name_text(name))
                 .with("build", nth(task / n_tasks))
         }
+        PipelineEvent::Killed { thread, queued, .. } => said("narrate.pipeline.killed", thread).with("queued", queued),
+        PipelineEvent::Lost { item } => Text::new("narrate.pipeline.lost").with("item", nth(item)),
+        PipelineEvent::Restarted { thread, .. } => said("narrate.pipeline.restarted", thread),
     }
 }
 

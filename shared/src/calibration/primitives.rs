@@ -80,6 +80,8 @@ pub const PRIMITIVES: &[Primitive] = &[
     figure(LabId::Methods, "process_start_us", METHODS, "process_start_p50", Derive::Scale(1e-3)),
     figure(LabId::Methods, "thread_start_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
     figure(LabId::Pipeline, "spawn_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
+    // A consumer process started again after a kill: a worker process of this binary, as the methods lab starts.
+    figure(LabId::Pipeline, "restart_us", METHODS, "process_start_p50", Derive::Scale(1e-3)),
     figure(LabId::Io, "spawn_us", METHODS, "thread_start_p50", Derive::Scale(1e-3)),
     // A blocked receiver of a channel woken by another thread's send.
     figure(LabId::Pipeline, "wake_us", METHODS, "channel_handoff_p50", Derive::Scale(1e-3)),

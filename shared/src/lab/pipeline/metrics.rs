@@ -16,6 +16,8 @@ pub struct Flow {
     /// Per stage: (busy ns, blocked on send ns, blocked on receive ns).
     pub stage_time: Vec<(u64, u64, u64)>,
     pub empty_selects: u64,
+    /// Across processes: the consumer killed, what it lost and when its successor was ready.
+    pub kill: processes::Kill,
     pub end: Nanos,
 }
 
@@ -80,6 +82,9 @@ pub fn flow(trace: &Trace) -> Flow {
             }
             PipelineEvent::EmptySelect { .. } => f.empty_selects += 1,
             PipelineEvent::TaskReady { .. } => {}
+            PipelineEvent::Killed { queued, .. } => f.kill.at = Some((e.t, queued)),
+            PipelineEvent::Lost { item } => f.kill.lost.push(item),
+            PipelineEvent::Restarted { .. } => f.kill.restarted = Some(e.t),
         }
     }
     f
@@ -166,6 +171,7 @@ pub fn metrics(trace: &Trace) -> Vec<Metric> {
             Some(share),
         ));
     }
+    out.extend(processes::metrics(&f));
     if p.pattern == Pattern::Select {
         out.push(Metric::new(
             "empty_selects",

@@ -8,6 +8,7 @@ mod metrics;
 pub mod model;
 pub mod parallel_for;
 mod params;
+pub mod processes;
 
 pub use metrics::*;
 use params::*;
@@ -44,6 +45,11 @@ pub static INFO: LabInfo = LabInfo {
          fixed pool of W threads fed the items. Each way's speed-up is its time against the loop's: waits like \
          I/O overlap in as many threads as there are items, CPU work no more than the machine has CPUs, and a \
          thread per item pays a thread's start for every item.",
+        "Across processes (pattern 10) the producers and consumers are separate processes of their own, joined by \
+         a POSIX message queue (mq_open): the kernel holds the queue, so its messages outlive any process that \
+         uses it, and its capacity pushes back on the producers as a bounded channel does. Mid-run one consumer \
+         is killed with SIGKILL and started again: the message it was working on is gone with it (nothing \
+         acknowledges a message), while the ones still in the queue wait for the others and for its successor.",
     ],
     status: LabStatus::Available,
     params: PARAMS,
@@ -79,6 +85,7 @@ pub enum Pattern {
     Stages,
     Select,
     ParallelFor,
+    Processes,
 }
 
 impl crate::params::ChoiceEnum for Pattern {
@@ -92,6 +99,7 @@ impl crate::params::ChoiceEnum for Pattern {
         ("stages", Pattern::Stages),
         ("select", Pattern::Select),
         ("parallel_for", Pattern::ParallelFor),
+        ("processes", Pattern::Processes),
     ];
 }
 
@@ -254,6 +262,7 @@ impl PipelineParams {
                 Some(way) => parallel_for::phase_topology(self, way),
                 None => parallel_for::whole_topology(self),
             },
+            Pattern::Processes => processes::topology(self),
         };
         Topology { stages, channels, start_order: self.start_order, default_branch: self.default_branch }
     }
@@ -291,17 +300,27 @@ pub enum PipelineEvent {
     EmptySelect { stage: u32, thread: u32 },
     /// Dependency graph: the task's inputs are all done.
     TaskReady { task: u32 },
+    /// Across processes: the consumer was killed (SIGKILL); `queued` is how many messages the queue held
+    /// right after, as the kernel reports it.
+    Killed { stage: u32, thread: u32, queued: u32 },
+    /// The item was inside the killed process: it left the queue and was never delivered.
+    Lost { item: u32 },
+    /// The consumer started again in the killed one's place is ready to receive.
+    Restarted { stage: u32, thread: u32 },
 }
 
 pub const STAGE_ACTOR_BASE: u32 = 0;
 
 pub fn actors(p: &PipelineParams, pid: Option<u32>) -> Vec<Actor> {
     let topo = p.topology();
+    // Across processes a stage is many processes, none of them the companion.
+    let (kind, pid) =
+        if p.pattern == Pattern::Processes { (ActorKind::Process, None) } else { (ActorKind::Thread, pid) };
     let mut out: Vec<Actor> = topo
         .stages
         .iter()
         .enumerate()
-        .map(|(i, s)| Actor { id: ActorId(i as u32), kind: ActorKind::Thread, label: name_text(s.name), pid })
+        .map(|(i, s)| Actor { id: ActorId(i as u32), kind, label: name_text(s.name), pid })
         .collect();
     out.extend(topo.channels.iter().enumerate().map(|(i, c)| Actor {
         id: ActorId(100 + i as u32),
@@ -385,90 +404,4 @@ fn bench_set(pairs: &[(&str, &str)]) -> ParamSet {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(pairs: &[(&str, &str)]) -> ParamSet {
-        LabId::Pipeline.validate(&bench_set(pairs)).unwrap()
-    }
-
-    #[test]
-    fn the_frame_case_has_500_items_in_flight_at_its_moment() {
-        let trace = simulate(&LabId::Pipeline.validate(&frame_case()).unwrap(), 1).unwrap();
-        let t = frame_case_moment(&trace);
-        let f = flow(&trace);
-        let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
-        let out = f.delivered.iter().flatten().filter(|x| **x <= t).count();
-        assert!(made - out >= 500, "{made} made, {out} delivered");
-        assert!(LabId::Pipeline.validate(&benchmark_params()).is_ok());
-    }
-
-    fn metric(trace: &Trace, key: &str) -> Option<f64> {
-        metrics(trace).into_iter().find(|m| m.key == key).and_then(|m| m.value)
-    }
-
-    #[test]
-    fn every_pattern_delivers_every_item_once_and_is_deterministic() {
-        for choice in PATTERNS {
-            let s = set(&[("pattern", choice.value), ("items", "60")]);
-            let trace = simulate(&s, 2).unwrap();
-            let f = flow(&trace);
-            let mut order = f.delivery_order.clone();
-            order.sort_unstable();
-            // 60 items; the dependency graph's 60 tasks are five copies of its 12-task build; parallel for runs
-            // its 60 items three ways.
-            let items = if choice.value == "parallel_for" { 180 } else { 60 };
-            assert_eq!(order, (0..items).collect::<Vec<u32>>(), "{}", choice.value);
-            assert_eq!(simulate(&s, 2).unwrap(), trace, "{}", choice.value);
-        }
-    }
-
-    #[test]
-    fn start_order_delivers_in_order_and_completion_order_does_not() {
-        let ordered = simulate(&set(&[("pattern", "start_order"), ("workers", "8")]), 1).unwrap();
-        assert_eq!(metric(&ordered, "out_of_order"), Some(0.0));
-        let completion =
-            simulate(&set(&[("pattern", "start_order"), ("workers", "8"), ("order", "completion")]), 1).unwrap();
-        assert!(metric(&completion, "out_of_order").unwrap() > 0.0);
-    }
-
-    #[test]
-    fn an_unbounded_queue_grows_where_a_bounded_one_pushes_back() {
-        let base = [("pattern", "back_pressure"), ("produce_us", "100"), ("work_us", "400"), ("capacity", "4")];
-        let bounded = simulate(&set(&base), 1).unwrap();
-        assert!(metric(&bounded, "peak_0").unwrap() <= 4.0);
-        assert!(metric(&bounded, "send_wait_0").unwrap() > 0.0, "the producer stalls");
-        let mut unbounded_params = base.to_vec();
-        unbounded_params.push(("bounded", "unbounded"));
-        let unbounded = simulate(&set(&unbounded_params), 1).unwrap();
-        assert!(metric(&unbounded, "peak_0").unwrap() > 50.0);
-        assert_eq!(metric(&unbounded, "send_wait_0"), Some(0.0));
-    }
-
-    #[test]
-    fn the_slowest_stage_is_the_bottleneck_and_select_with_default_never_blocks() {
-        let stages = simulate(&set(&[("pattern", "stages"), ("produce_us", "100")]), 1).unwrap();
-        let bottleneck = metrics(&stages).into_iter().find(|m| m.key == "bottleneck").unwrap();
-        assert!(bottleneck.label.to_string().contains("transform"), "{}", bottleneck.label);
-        let blocking = simulate(&set(&[("pattern", "select")]), 1).unwrap();
-        assert_eq!(metric(&blocking, "empty_selects"), Some(0.0));
-        let polling = simulate(&set(&[("pattern", "select"), ("default_branch", "on")]), 1).unwrap();
-        assert!(metric(&polling, "empty_selects").unwrap() > 0.0);
-        assert_eq!(metric(&polling, "recv_wait_3"), Some(0.0), "a select with a default branch never waits");
-    }
-
-    #[test]
-    fn no_task_starts_before_its_inputs_and_the_makespan_is_at_least_the_critical_path() {
-        let s = set(&[("pattern", "dependency_graph"), ("items", "24"), ("workers", "3")]);
-        let trace = simulate(&s, 4).unwrap();
-        let p = PipelineParams::parse(&s).unwrap();
-        let tasks = graph::tasks(&p, 4);
-        let (start, end) = graph::task_times(&trace);
-        for (i, (deps, _)) in tasks.iter().enumerate() {
-            for d in deps {
-                assert!(end[d] <= start[&(i as u32)], "task {i} started before its input {d}");
-            }
-        }
-        assert!(metric(&trace, "makespan_ratio").unwrap() >= 1.0);
-    }
-}
+mod tests;

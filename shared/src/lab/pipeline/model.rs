@@ -4,7 +4,9 @@
 //! does, and a channel closes when the last thread that sends on it has finished. The threads share the
 //! machine's CPUs: a thread that makes or works on an item needs one — with the CPU workload, or when its wait
 //! is short enough for the real workers to spin it rather than trust a sleep (`spin_us`) — and waits its turn
-//! (first come, first served) while all are taken.
+//! (first come, first served) while all are taken. Across processes, consumer 0 is killed once its share of
+//! the items is delivered: what it held is lost, and a consumer in a new slot takes its place after a process
+//! start.
 
 use super::{PipelineEvent, PipelineParams, Role, Side, Topology};
 use crate::lab::MAX_SIM_EVENTS;
@@ -28,6 +30,8 @@ enum State {
     Spinning,
     SendWait,
     RecvWait,
+    /// A consumer started again in a killed one's place, ready when its timer fires.
+    Starting,
     Done,
 }
 
@@ -66,6 +70,9 @@ struct Sim<'a> {
     /// CPUs no thread works on, and the threads waiting for one, in order.
     free_cpus: u32,
     run_queue: VecDeque<usize>,
+    /// Items delivered so far, and after how many consumer 0 is killed (taken once it is).
+    delivered: u32,
+    kill_after: Option<u32>,
 }
 
 /// The run's events, and the time it stopped at if it reached the event budget first.
@@ -106,6 +113,8 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
         out: Vec::new(),
         free_cpus: p.cpus,
         run_queue: VecDeque::new(),
+        delivered: 0,
+        kill_after: p.kill_after(),
     };
     for t in 0..sim.threads.len() {
         sim.timers.set(Nanos::ZERO, t);
@@ -114,6 +123,10 @@ pub fn simulate(p: &PipelineParams, seed: u64) -> (Vec<Event>, Option<Nanos>) {
     while let Some(now) = sim.timers.next_due() {
         while let Some(t) = sim.timers.pop_due(now) {
             sim.step(t, now);
+            if sim.kill_after.is_some_and(|n| sim.delivered >= n) {
+                sim.kill_after = None;
+                sim.kill(now);
+            }
         }
         if sim.out.len() >= MAX_SIM_EVENTS {
             stopped = Some(now);
@@ -162,6 +175,11 @@ impl Sim<'_> {
             }
             State::Spinning | State::Ready => self.next(t, role, now),
             State::Waking(item, service) => self.work(t, item, service, now),
+            State::Starting => {
+                let (s, i) = self.ids(t);
+                self.emit(now, stage, PipelineEvent::Restarted { stage: s, thread: i });
+                self.next(t, role, now);
+            }
             State::SendWait | State::RecvWait | State::Runnable(..) | State::Done => {}
         }
     }
@@ -341,6 +359,7 @@ impl Sim<'_> {
 
     /// Delivers an item out of the pipeline, in start order if asked (a collector holds early ones back).
     fn deliver(&mut self, item: u32, now: Nanos, stage: usize) {
+        self.delivered += 1;
         let collect = self.topo.stages[stage].role == Role::Collect;
         if !(collect && self.topo.start_order) {
             return self.emit(now, stage, PipelineEvent::Delivered { item });
@@ -351,6 +370,36 @@ impl Sim<'_> {
             self.emit(now, stage, PipelineEvent::Delivered { item: due });
             self.next_due += 1;
         }
+    }
+
+    /// Kills consumer 0: whatever item it holds is lost, the CPU it held goes on, and a consumer in a new slot
+    /// (the same stage and number) starts after a process start. Its old slot's timer finds it done.
+    fn kill(&mut self, now: Nanos) {
+        let stage = super::processes::CONSUMERS as usize;
+        let killed = super::processes::KILLED;
+        let Some(t) = self.threads.iter().position(|x| x.stage == stage && x.index == killed && x.state != State::Done)
+        else {
+            return;
+        };
+        let held = match self.threads[t].state {
+            State::Busy(item) | State::Waking(item, _) | State::Runnable(item, _) => Some(item),
+            _ => None,
+        };
+        self.run_queue.retain(|&x| x != t);
+        for ch in &mut self.channels {
+            ch.receivers.retain(|&x| x != t);
+        }
+        self.release_cpu(t, now);
+        self.threads[t].state = State::Done;
+        let queued = self.queued(super::processes::QUEUE as usize);
+        let s = stage as u32;
+        self.emit(now, stage, PipelineEvent::Killed { stage: s, thread: killed, queued });
+        if let Some(item) = held {
+            self.emit(now, stage, PipelineEvent::Lost { item });
+        }
+        let rng = SimRng::new(self.seed, self.threads.len() as u64);
+        self.threads.push(Thread { stage, index: killed, state: State::Starting, rng, on_cpu: false });
+        self.timers.set(now + self.p.restart, self.threads.len() - 1);
     }
 
     /// The thread is done; the channel it sends on closes when its last sender is, waking its receivers.

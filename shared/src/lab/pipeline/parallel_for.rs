@@ -57,6 +57,9 @@ impl Phase {
             E::Delivered { item } => E::Delivered { item: item + i },
             E::EmptySelect { stage, thread } => E::EmptySelect { stage: stage + s, thread },
             E::TaskReady { task } => E::TaskReady { task: task + i },
+            E::Killed { stage, thread, queued } => E::Killed { stage: stage + s, thread, queued },
+            E::Lost { item } => E::Lost { item: item + i },
+            E::Restarted { stage, thread } => E::Restarted { stage: stage + s, thread },
         }
     }
 

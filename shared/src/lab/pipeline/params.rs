@@ -12,6 +12,7 @@ pub(super) const PATTERNS: &[Choice] = &[
     Choice { value: "stages", label: "7. stages (event flow)" },
     Choice { value: "select", label: "8. select over channels" },
     Choice { value: "parallel_for", label: "9. parallel for (loop, thread per item, pool)" },
+    Choice { value: "processes", label: "10. across processes (a message queue)" },
 ];
 const BOUNDED: &[Choice] =
     &[Choice { value: "bounded", label: "bounded (capacity K)" }, Choice { value: "unbounded", label: "unbounded" }];
@@ -34,7 +35,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "pattern",
         label: "Pattern",
         unit: "",
-        help: "Which of the nine patterns to run.",
+        help: "Which of the ten patterns to run.",
         kind: ParamKind::Choice { choices: PATTERNS, default: "producer_consumer" },
         simulation_only: false,
     },
@@ -50,7 +51,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "producers",
         label: "Producers (P)",
         unit: "",
-        help: "Producer threads (producers and consumers).",
+        help: "Producer threads (producers and consumers), or processes (across processes).",
         kind: ParamKind::Int { min: 1, max: 16, default: 2 },
         simulation_only: false,
     },
@@ -58,7 +59,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "workers",
         label: "Workers (W)",
         unit: "",
-        help: "Consumer or worker threads.",
+        help: "Consumer or worker threads, or consumer processes (across processes).",
         kind: ParamKind::Int { min: 1, max: 64, default: 4 },
         simulation_only: false,
     },
@@ -66,7 +67,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "capacity",
         label: "Channel capacity (K)",
         unit: "",
-        help: "0 is a rendezvous: the sender waits for a receiver.",
+        help: "0 is a rendezvous: the sender waits for a receiver. Across processes, the message queue's capacity (mq_maxmsg, at least 1; beyond fs.mqueue.msg_max only for root).",
         kind: ParamKind::Int { min: 0, max: 1_024, default: 4 },
         simulation_only: false,
     },
@@ -143,6 +144,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: false,
     },
     ParamSpec {
+        key: "kill_at",
+        label: "Kill a consumer at",
+        unit: "%",
+        help: "Across processes: once this share of the items is delivered, consumer 0 is killed with SIGKILL and started again; 0 kills none.",
+        kind: ParamKind::Int { min: 0, max: 90, default: 50 },
+        simulation_only: false,
+    },
+    ParamSpec {
         key: "spawn_us",
         label: "Thread start",
         unit: "µs",
@@ -174,6 +183,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Int { min: 1, max: 256, default: 2 },
         simulation_only: true,
     },
+    ParamSpec {
+        key: "restart_us",
+        label: "Process start",
+        unit: "µs",
+        help: "Model: from the kill to the consumer started again being ready to receive (reference: 1 000 µs; calibrating takes the methods lab's process start).",
+        kind: ParamKind::Int { min: 0, max: 100_000, default: 1_000 },
+        simulation_only: true,
+    },
     crate::repeats::spec(5),
 ];
 
@@ -200,6 +217,10 @@ pub struct PipelineParams {
     pub cpus: u32,
     /// The sleep workload's waits up to this long keep a CPU.
     pub spin: Nanos,
+    /// Across processes: the share of the items delivered (%) at which consumer 0 is killed; 0 for none.
+    pub kill_at: u32,
+    /// Across processes: from the kill to the new consumer ready.
+    pub restart: Nanos,
     /// Parallel for: the one way of the loop these parameters stand for (a phase of the run), or all three.
     pub phase: Option<parallel_for::ForEach>,
 }
@@ -218,12 +239,18 @@ impl PipelineParams {
     /// Validates `set` and reads it typed.
     pub fn parse(set: &ParamSet) -> Result<Self, ParamError> {
         crate::params::read("pipeline", PARAMS, set, |r| {
+            let pattern: Pattern = r.pick("pattern")?;
+            let capacity = r.uint("capacity") as u32;
+            if pattern == Pattern::Processes && capacity == 0 {
+                let max = 1_024.0;
+                return Err(ParamError::OutOfRange { key: "capacity".into(), min: 1.0, max, value: 0.0 });
+            }
             Ok(PipelineParams {
-                pattern: r.pick("pattern")?,
+                pattern,
                 items: r.uint("items") as u32,
                 producers: r.uint("producers") as u32,
                 workers: r.uint("workers") as u32,
-                capacity: r.uint("capacity") as u32,
+                capacity,
                 bounded: r.either("bounded", "bounded", "unbounded")?,
                 start_order: r.either("order", "start", "completion")?,
                 pool: r.either("pool", "pool", "per_task")?,
@@ -237,6 +264,8 @@ impl PipelineParams {
                 wake: Nanos::from_micros(r.uint("wake_us")),
                 cpus: r.uint("cpus") as u32,
                 spin: Nanos::from_micros(r.uint("spin_us")),
+                kill_at: r.uint("kill_at") as u32,
+                restart: Nanos::from_micros(r.uint("restart_us")),
                 phase: None,
             })
         })
