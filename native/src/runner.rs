@@ -329,6 +329,7 @@ fn run_lab(
                         channel.send(|run, seq| ServerMsg::Started { run, seq, info, actors });
                     }
                     RunUpdate::Events(events) => channel.send_events(events),
+                    RunUpdate::Reporting(_) => {}
                 }
             }
         });

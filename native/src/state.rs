@@ -2,7 +2,8 @@
 //! /proc), so that a companion killed outright (SIGKILL: none of its cleanup ran) has its leftovers killed by
 //! the next one before it listens. A pid is killed only if its start time still matches what was recorded: a
 //! pid the kernel has since given to another process is never touched. Workers also die with their parent
-//! (the parent-death signal); this catches whatever they started and a worker caught in the race.
+//! (the parent-death signal); this catches whatever they started and a worker caught in the race. The file also
+//! names the message queues the companion created, which no process's death removes: the sweep unlinks them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,19 @@ pub fn record(pid: u32) {
     }
 }
 
+/// Records a message queue this companion creates (before it creates it), so that the sweep unlinks it if the
+/// companion dies without its cleanup. The run unlinks it itself however it ends otherwise.
+pub fn record_queue(name: &str) {
+    let Some(state) = STATE.get() else { return };
+    let mut file = state.file.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(err) = writeln!(file, "{QUEUE_MARK} {name}") {
+        tracing::warn!(%err, "could not record a message queue in the state file");
+    }
+}
+
+/// A state file's line for a message queue starts with this word; a worker's line with its pid.
+const QUEUE_MARK: &str = "mq";
+
 /// Removes this companion's state file at a clean exit (its workers are gone by then).
 pub fn close() {
     if let Some(state) = STATE.get() {
@@ -63,6 +77,12 @@ pub fn sweep(base: &Path) -> usize {
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         for line in text.lines() {
+            if let Some(queue) = line.strip_prefix(QUEUE_MARK).map(str::trim).filter(|q| q.starts_with("/syslab.")) {
+                if crate::experiment::pipeline::unlink_queue(queue).is_ok() {
+                    tracing::info!(queue, "removed a message queue left by a companion that died");
+                }
+                continue;
+            }
             let mut words = line.split_whitespace().map(str::parse::<u64>);
             let (Some(Ok(worker)), Some(Ok(worker_started))) = (words.next(), words.next()) else { continue };
             let Ok(worker) = u32::try_from(worker) else { continue };

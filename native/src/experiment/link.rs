@@ -62,16 +62,18 @@ pub enum LinkProblem {
 // The worker's side.
 
 /// A worker's reports on its way out. Lines gather in a buffer until [`Reports::flush`], so a worker decides
-/// when writing costs its measurement nothing.
+/// when writing costs its measurement nothing. It counts the time it spends, so a worker can say what its
+/// reporting cost the run.
 #[derive(Debug)]
 pub struct Reports<W: Write> {
     out: io::BufWriter<W>,
+    spent_ns: u64,
 }
 
 impl<W: Write> Reports<W> {
     /// Says hello for `lab`, at once.
     pub fn open(out: W, lab: LabId) -> io::Result<Self> {
-        let mut reports = Reports { out: io::BufWriter::with_capacity(64 * 1024, out) };
+        let mut reports = Reports { out: io::BufWriter::with_capacity(64 * 1024, out), spent_ns: 0 };
         reports.say(&Hello { protocol: VERSION, lab })?;
         reports.flush()?;
         Ok(reports)
@@ -79,12 +81,23 @@ impl<W: Write> Reports<W> {
 
     /// One report, as one line (kept until the next flush).
     pub fn say(&mut self, report: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, report)?;
-        self.out.write_all(b"\n")
+        let start = crate::clock::monotonic_ns();
+        let said = serde_json::to_writer(&mut self.out, report).map_err(io::Error::from);
+        let said = said.and_then(|()| self.out.write_all(b"\n"));
+        self.spent_ns += crate::clock::monotonic_ns().saturating_sub(start);
+        said
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        let start = crate::clock::monotonic_ns();
+        let flushed = self.out.flush();
+        self.spent_ns += crate::clock::monotonic_ns().saturating_sub(start);
+        flushed
+    }
+
+    /// The time spent so far turning reports into lines and writing them out.
+    pub fn spent_ns(&self) -> u64 {
+        self.spent_ns
     }
 }
 

@@ -68,6 +68,9 @@ pub enum RunUpdate {
     Started { info: RunInfo, actors: Vec<Actor> },
     /// Events as they happen, in time order within the batch.
     Events(Vec<Event>),
+    /// Time the run's worker processes spent writing their reports out (serialising, the pipe), beyond what
+    /// recording an event in memory costs: counted into the run's recording cost, never forwarded.
+    Reporting(u64),
 }
 
 /// Folds a run's updates into its trace, for runs outside the server.
@@ -89,6 +92,7 @@ impl TraceCollector {
                     trace.events.extend(events);
                 }
             }
+            RunUpdate::Reporting(_) => {}
         }
         if let Some(trace) = trace.as_ref() {
             look(trace, &trace.events[before..]);
@@ -249,6 +253,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
     let repeats = lab.lab().repeats(params);
     let (last, recorded) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
     let (offset, repeat) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU32::new(0));
+    let reporting_ns = std::sync::atomic::AtomicU64::new(0);
     let sink = |update: RunUpdate| match update {
         RunUpdate::Started { info, actors } => {
             let r = repeat.load(Ordering::SeqCst);
@@ -274,6 +279,7 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
             }
             (ctx.sink)(RunUpdate::Events(events));
         }
+        RunUpdate::Reporting(ns) => _ = reporting_ns.fetch_add(ns, Ordering::Relaxed),
     };
     let record_ps = crate::alone::record_cost_ps();
     let watched = RunContext { sink: &sink, event_budget: ctx.event_budget / u64::from(repeats.max(1)), ..*ctx };
@@ -302,7 +308,10 @@ pub fn run(lab: LabId, params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Re
     }
     let mut notes = shared::repeats::merge_notes(&said_by_repeat);
     if let Some(load) = before.and_then(|before| crate::alone::since(before, ctx.host.n_cpus)) {
-        let load = load.with_recording(recorded.load(Ordering::Relaxed), record_ps);
+        let events = recorded.load(Ordering::Relaxed);
+        // What workers spent writing their reports is spread over every event recorded.
+        let reported_ps = (reporting_ns.load(Ordering::Relaxed) * 1_000).checked_div(events).unwrap_or(0);
+        let load = load.with_recording(events, record_ps + reported_ps);
         notes.extend(load.note());
         let t = shared::Nanos(last.load(Ordering::Relaxed));
         (ctx.sink)(RunUpdate::Events(vec![Event {

@@ -263,6 +263,10 @@ fn collect(
                             waits.entry(wait).or_default().push((asked, achieved));
                             continue;
                         }
+                        Report::Reporting { ns } => {
+                            (ctx.sink)(RunUpdate::Reporting(ns));
+                            continue;
+                        }
                     };
                     batch.push(event(at(t), actor, ev));
                     // The victim (P0) reports an acquisition from a third of the run on and holds until killed.

@@ -28,6 +28,10 @@ pub enum Report {
         asked: u64,
         achieved: u64,
     },
+    /// The worker's last report: what writing its reports out cost it, in nanoseconds.
+    Reporting {
+        ns: u64,
+    },
 }
 
 /// One report and when it happened (CLOCK_MONOTONIC ns).
@@ -87,6 +91,14 @@ impl<W: Write> Reporter<W> {
         for record in self.buf.drain(..) {
             self.out.say(&record)?;
         }
+        self.out.flush()
+    }
+
+    /// Writes out what is left, then what the reporting cost.
+    pub fn finish(&mut self, now: u64) -> io::Result<()> {
+        self.flush(now)?;
+        let ns = self.out.spent_ns();
+        self.out.say(&Record { t: now, report: Report::Reporting { ns } })?;
         self.out.flush()
     }
 

@@ -50,7 +50,7 @@ pub fn main(spec_json: &str) -> Result<(), ExperimentError> {
         waiter,
     };
     let result = if spec.rogue { worker.rogue_loop() } else { worker.lock_loop(spec.idx, dir) };
-    worker.out.flush(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
+    worker.out.finish(monotonic_ns()).map_err(ExperimentError::io("reporting"))?;
     result.map_err(ExperimentError::io("lock worker"))
 }
 

@@ -4,7 +4,15 @@
 //! a send or receive first tries without waiting, and only a failed try is recorded as a block. A thread per
 //! task is really spawned per task. The dependency graph runs on W worker threads fed by a coordinator. An
 //! item's work is a precise wait ([`Waiter`]: slept like I/O, the last part spun) or a CPU spin, and the run
-//! reports what each took against what was asked (`shared::waits`).
+//! reports what each took against what was asked (`shared::waits`). The pattern across processes has worker
+//! processes and a POSIX message queue of its own (`processes.rs`, `worker.rs`, `mq.rs`).
+
+mod mq;
+mod processes;
+mod worker;
+
+pub use mq::exists as queue_exists;
+pub use mq::unlink as unlink_queue;
 
 use super::{ExperimentError, RunContext, RunUpdate};
 use crate::clock::monotonic_ns;
@@ -24,7 +32,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// The longest a run may take; beyond it the producers stop and the run says so.
-const RUN_BUDGET: Duration = Duration::from_secs(60);
+pub(super) const RUN_BUDGET: Duration = Duration::from_secs(60);
 
 /// What a thread sends the collector: the actor it records for, its events as (time, what), and its waits as
 /// (asked, achieved) nanoseconds. Kept this small on the thread that records and made into the trace's events by
@@ -59,7 +67,7 @@ impl Recorder {
 
     /// One item's work: a wait like I/O (slept, the last part spun) or a CPU spin; what it took is kept.
     pub fn work(&mut self, p: &PipelineParams, d: Nanos) {
-        let achieved = if p.cpu_workload { crate::wait::spin(d.0) } else { self.waiter.wait(d.0) };
+        let achieved = work(p, &self.waiter, d);
         self.waits.push((d.0, achieved));
     }
 
@@ -87,6 +95,11 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+/// One item's work: a wait like I/O (slept, the last part spun) or a CPU spin; returns what it took (ns).
+pub fn work(p: &PipelineParams, waiter: &Waiter, d: Nanos) -> u64 {
+    if p.cpu_workload { crate::wait::spin(d.0) } else { waiter.wait(d.0) }
 }
 
 /// Sends `item`, recording the block if the channel makes the sender wait. False if every receiver is gone.
@@ -284,7 +297,7 @@ fn per_task(sh: &Shared<'_>, stage: usize, item: u32, channel: u32, output: Outp
     }
 }
 
-experiment_entry!(PipelineExperiment, Pipeline);
+experiment_entry!(PipelineExperiment, Pipeline, worker = worker::worker);
 
 fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, ExperimentError> {
     let p = PipelineParams::parse(params)?;
@@ -295,9 +308,13 @@ fn run(params: &ParamSet, seed: u64, ctx: &RunContext<'_>) -> Result<Vec<Text>, 
     let t0 = monotonic_ns();
     let mut notes = Vec::new();
     let (mut waits, mut last) = (Vec::new(), Nanos::ZERO);
+    if p.pattern == Pattern::Processes {
+        (waits, last) = processes::run(&p, params, seed, margin, ctx, &mut notes)?;
+    }
     // Parallel for runs its three ways one after another, each numbered into place among the run's.
     let parts: Vec<(PipelineParams, Option<Phase>)> = match p.pattern {
         Pattern::ParallelFor => phases(&p).into_iter().map(|phase| (phase.params, Some(phase))).collect(),
+        Pattern::Processes => Vec::new(),
         _ => vec![(p, None)],
     };
     let started = std::time::Instant::now();
