@@ -3,7 +3,8 @@
 //! companion is told to stop (SIGTERM and Ctrl-C's SIGINT, alternating). After each, within 2 seconds, every
 //! process group of the run is empty and the scratch base holds no run directory; after a signal the companion
 //! has exited and removed its state file as well. A sweep's point after its first (measured whole) goes through
-//! the same faults: a sweep's runs are ordinary runs, one after another.
+//! the same faults: a sweep's runs are ordinary runs, one after another. The pipeline across processes leaves
+//! no message queue either.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -185,7 +186,10 @@ async fn fault_loop(lab: &Lab, fault: Fault, base: &Path) -> (Duration, usize) {
             }
         };
         let companion = (fault != Fault::Signal).then_some(serve.pid);
-        let took = settled(&what, since, || leftovers(base, &groups, companion)).await;
+        // A run of the pattern across processes made a message queue, named for its companion and its runs of
+        // the pattern (one a repeat; a fault comes in the first).
+        let queues = || common::queues_left(serve.pid, 8 * (round as u32 + 1));
+        let took = settled(&what, since, || [leftovers(base, &groups, companion), queues()].concat()).await;
         if let Some(mut own) = own_serve {
             let status = tokio::time::timeout(DEADLINE, own.child.wait()).await.expect("the companion exits");
             assert!(status.unwrap().success(), "{what}: the companion's exit");
@@ -241,6 +245,21 @@ async fn every_fault_of_the_mmap_writes() {
     every_fault_of(&lab, "mmap-write").await;
 }
 
+/// The pipeline's producers and consumers as processes over a message queue: the queue goes with the run too.
+async fn every_fault_of_the_pipeline_across_processes() {
+    let given: ParamSet = [
+        ("pattern", ParamValue::Text("processes".into())),
+        ("items", ParamValue::Int(2_000)),
+        ("work_us", ParamValue::Int(20_000)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let params = LabId::Pipeline.validate(&given).expect("valid parameters");
+    let lab = Lab { id: LabId::Pipeline, params, runs_workers: true, sweep_from: None };
+    every_fault_of(&lab, "pipeline-processes").await;
+}
+
 async fn every_fault_of(lab: &Lab, name: &str) {
     let id = lab.id;
     let base: PathBuf = common::base().join(format!("faults-{name}"));
@@ -290,6 +309,9 @@ fn every_lab_survives_every_fault() {
                         // After the labs, a sweep.
                         None if case == LabId::ALL.len() => runtime.block_on(every_fault_in_a_sweep()),
                         None if case == LabId::ALL.len() + 1 => runtime.block_on(every_fault_of_the_mmap_writes()),
+                        None if case == LabId::ALL.len() + 2 => {
+                            runtime.block_on(every_fault_of_the_pipeline_across_processes());
+                        }
                         None => break,
                     }
                 }

@@ -1,6 +1,9 @@
 //! The real pipelines on OS threads and crossbeam channels: every pattern delivers every item exactly once, a
 //! bounded channel never reports more than K items, the start order is kept when asked, no task of the
-//! dependency graph starts before its inputs are done, and a cancel ends the run.
+//! dependency graph starts before its inputs are done, and a cancel ends the run. Across processes, over a real
+//! message queue: every item is delivered once or lost in the killed consumer, which is started again, the
+//! queue never holds more than its capacity, and no queue is left; a queue beyond the kernel's limit is refused
+//! in words that name it.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -109,4 +112,67 @@ fn a_cancel_ends_a_long_run() {
     let run = common::run_lab(LabId::Pipeline, &set, 1, Some(10));
     assert!(matches!(run.outcome, Err(ExperimentError::Cancelled)), "{:?}", run.outcome);
     assert!(!run.scratch.exists());
+}
+
+#[test]
+fn across_processes_every_item_is_delivered_once_or_lost_in_the_killed_consumer() {
+    let _one = common::one_at_a_time();
+    let set = params(&[
+        ("pattern", "processes"),
+        ("items", "60"),
+        ("producers", "2"),
+        ("workers", "2"),
+        ("produce_us", "50"),
+        ("work_us", "300"),
+        ("capacity", "4"),
+        ("kill_at", "30"),
+    ]);
+    let run = common::run_lab(LabId::Pipeline, &set, 5, None);
+    run.outcome.unwrap();
+    common::assert_nothing_left(&run.scratch);
+    let trace = run.trace.unwrap();
+    let f = flow(&trace);
+    let (at, queued) = f.kill.at.expect("consumer 0 was killed");
+    assert!(queued <= 4, "the queue held {queued}, beyond its capacity");
+    assert!(f.queue[0].iter().all(|(_, q)| *q <= 4), "a send saw more than the capacity queued");
+    assert!(f.kill.lost.len() <= 1, "a consumer holds one item at a time: {:?}", f.kill.lost);
+    assert!(f.kill.restarted.is_some_and(|r| r > at), "a consumer was started again after the kill");
+    let mut out: Vec<u32> = f.delivery_order.iter().chain(&f.kill.lost).copied().collect();
+    out.sort_unstable();
+    assert_eq!(out, (0..60).collect::<Vec<u32>>(), "every item delivered once or lost");
+    let delivered_by_kill = f.delivered.iter().flatten().filter(|t| **t <= at).count();
+    assert!(delivered_by_kill >= 18, "killed once 30 % were delivered, not after {delivered_by_kill}");
+    let metrics = shared::lab::metrics(&trace);
+    let lost = metrics.iter().find(|m| m.key == "lost").and_then(|m| m.value);
+    assert_eq!(lost, Some(f.kill.lost.len() as f64));
+    assert!(common::queues_left(std::process::id(), 16).is_empty(), "a message queue was left");
+}
+
+#[test]
+fn a_queue_beyond_the_kernels_limit_is_refused_naming_the_limit() {
+    let Some(max) =
+        std::fs::read_to_string("/proc/sys/fs/mqueue/msg_max").ok().and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return eprintln!("no fs.mqueue.msg_max here: nothing to go beyond");
+    };
+    if max >= 1024 {
+        return eprintln!("fs.mqueue.msg_max is {max}: the lab's capacities all fit");
+    }
+    let _one = common::one_at_a_time();
+    let capacity = (max + 1).to_string();
+    let set = params(&[("pattern", "processes"), ("items", "10"), ("capacity", &capacity)]);
+    let run = common::run_lab(LabId::Pipeline, &set, 1, None);
+    // A process with CAP_SYS_RESOURCE (bit 24 of its effective set) may go beyond the limit.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+    let privileged = u64::from_str_radix(caps, 16).unwrap() & (1 << 24) != 0;
+    match run.outcome {
+        Ok(_) => assert!(privileged, "a queue of {capacity} was made beyond the limit of {max}"),
+        Err(err) => {
+            let said = format!("{err}");
+            assert!(said.contains("fs.mqueue.msg_max") && said.contains(&max.to_string()), "{said}");
+        }
+    }
+    common::assert_nothing_left(&run.scratch);
+    assert!(common::queues_left(std::process::id(), 16).is_empty(), "a message queue was left");
 }

@@ -1,6 +1,6 @@
 //! A companion killed outright (SIGKILL) loses control of nothing: its workers die with it, and the next start
 //! removes its scratch directories and kills what its state file recorded, but never a process whose pid was
-//! reused (its start time differs).
+//! reused (its start time differs). A message queue it made outlives it until that sweep unlinks it.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -56,6 +56,37 @@ fn a_companion_killed_mid_run_leaves_no_worker_and_the_next_start_sweeps_its_lef
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(leftovers().is_empty(), "left after the next start: {:?}", leftovers());
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn a_message_queue_left_by_a_companion_killed_mid_run_is_unlinked_at_the_next_start() {
+    let _one = common::one_at_a_time();
+    let base = common::base().join("sigkill-mq");
+    let _ = std::fs::remove_dir_all(&base);
+    let exe = env!("CARGO_BIN_EXE_syslab");
+    let mut companion = Command::new(exe)
+        .args(["run", "pipeline", "--pattern", "processes", "--items", "2000", "--work-us", "20000", "--workers", "2"])
+        .env("SYSLAB_SCRATCH", &base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = companion.id();
+    let queue = format!("/syslab.{pid}.0");
+    // Two consumers and (by default) two producers.
+    wait_until("the workers", || common::processes_with_parent(pid).1.len() == 4);
+    assert!(native::experiment::pipeline::queue_exists(&queue), "the run's queue {queue} is there");
+    companion.kill().unwrap();
+    companion.wait().unwrap();
+    assert!(native::experiment::pipeline::queue_exists(&queue), "a queue outlives the companion that made it");
+    let out = Command::new(exe)
+        .args(["run", "methods", "--samples", "10", "--json"])
+        .env("SYSLAB_SCRATCH", &base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!native::experiment::pipeline::queue_exists(&queue), "the next start unlinks {queue}");
     let _ = std::fs::remove_dir_all(&base);
 }
 

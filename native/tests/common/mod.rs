@@ -63,3 +63,12 @@ pub fn assert_nothing_left(scratch: &Path) {
     assert!(seen.contains(&std::process::id()), "the /proc scan does not see this test itself");
     assert!(children.is_empty(), "worker processes left: {children:?}");
 }
+
+/// The message queues a companion of pid `companion` left behind, among its first `runs` (its queues are named
+/// `/syslab.PID.N`, N counting its runs of the pattern across processes; there is no /dev/mqueue to list here).
+pub fn queues_left(companion: u32, runs: u32) -> Vec<String> {
+    (0..runs)
+        .map(|n| format!("/syslab.{companion}.{n}"))
+        .filter(|name| native::experiment::pipeline::queue_exists(name))
+        .collect()
+}

@@ -43,7 +43,7 @@ fn refused(capacity: u32, e: std::io::Error) -> ExperimentError {
     let what = match (e.raw_os_error(), limit) {
         (Some(libc::ENOSYS), _) => "this kernel has no POSIX message queues".to_owned(),
         (Some(libc::EINVAL | libc::EMFILE | libc::ENOMEM), Ok(max)) => format!(
-            "creating a message queue of {capacity} messages (fs.mqueue.msg_max is {max}; only a process with CAP_SYS_RESOURCE may go beyond it)"
+            "creating a message queue of {capacity} messages (this machine's limit, fs.mqueue.msg_max, is {max}: ask for at most {max}, or raise it with `sysctl fs.mqueue.msg_max={capacity}`; only a process with CAP_SYS_RESOURCE may go beyond it)"
         ),
         _ => format!("creating a message queue of {capacity} messages"),
     };
