@@ -9,7 +9,7 @@ use crate::lab::io::{IoEvent, ThreadState};
 use crate::lab::lock::{LockEvent, LockKind};
 use crate::lab::methods::{Activity, MethodsEvent};
 use crate::lab::mmap::{self, MmapEvent};
-use crate::lab::pipeline::{PipelineEvent, PipelineParams, Side, graph, name_text};
+use crate::lab::pipeline::{Pattern, PipelineEvent, PipelineParams, Side, graph, name_text};
 use crate::lab::watch::WatchEvent;
 use crate::time::Nanos;
 use crate::trace::{Event, EventKind, Trace};
@@ -223,12 +223,20 @@ fn watch_sentence(event: WatchEvent) -> Text {
 
 /// The pipeline lab: which thread of the stage did what with which item, and the channel by its name.
 fn pipeline_sentence(trace: &Trace, who: Text, event: PipelineEvent) -> Text {
-    let topology = PipelineParams::parse(&trace.run.params).map(|p| p.topology()).ok();
+    let params = PipelineParams::parse(&trace.run.params).ok();
+    let topology = params.as_ref().map(PipelineParams::topology);
     let channel = |c: u32| {
         let named = topology.as_ref().and_then(|t| t.channels.get(c as usize));
         named.map_or_else(|| Text::Literal(nth(c).to_string()), |ch| name_text(ch.name))
     };
-    let said = |key: &str, thread: u32| Text::new(key).with_text("who", who.clone()).with("thread", nth(thread));
+    // Across processes a stage's workers are processes.
+    let unit = match params.map(|p| p.pattern) {
+        Some(Pattern::Processes) => "narrate.pipeline.process",
+        _ => "narrate.pipeline.thread",
+    };
+    let said = |key: &str, thread: u32| {
+        Text::new(key).with_text("who", who.clone()).with_text("thread", Text::new(unit).with("n", nth(thread)))
+    };
     match event {
         PipelineEvent::Produced { item, thread, .. } => {
             said("narrate.pipeline.produced", thread).with("item", nth(item))

@@ -58,8 +58,13 @@ impl Mounted {
 
 /// Mounts a lab's page in a fresh element and waits until `ready` shows.
 async fn mount_lab(lab: LabId, ready: &str) -> Mounted {
+    mount_lab_asking(lab, "", ready).await
+}
+
+/// The same, with parameters in the address (`?key=value&…`), as a shared link gives them.
+async fn mount_lab_asking(lab: LabId, query: &str, ready: &str) -> Mounted {
     // A fresh address: the page reads its parameters from it, and the previous test's page wrote its own there.
-    let url = format!("/lab/{lab}");
+    let url = format!("/lab/{lab}{query}");
     web_sys::window()
         .unwrap()
         .history()
@@ -283,6 +288,26 @@ async fn the_pipeline_page_draws_stages_channels_and_the_queue_chart() {
     assert_eq!(root.query_selector_all(".pipeline-stages g.pipe rect.slot").unwrap().length(), 4, "K = 4 slots");
     assert_eq!(root.query_selector_all(".pipeline-queues polyline.queue-line").unwrap().length(), 1);
     assert_eq!(text(&root, "tr[data-metric=delivered] td.sim"), "200");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn across_processes_the_pipeline_page_says_what_the_kill_lost_and_what_the_queue_kept() {
+    let root = mount_lab_asking(LabId::Pipeline, "?pattern=processes", ".pipeline-view").await;
+    assert!(text(&root, ".kill-summary").contains("once 100 items are delivered"), "{}", text(&root, ".kill-summary"));
+    let workers = root.query_selector(".stage-threads").unwrap().unwrap().text_content().unwrap_or_default();
+    assert!(workers.contains("process"), "a stage's workers are processes: {workers}");
+    find(&root, "button.play").click();
+    settle().await;
+    press("End");
+    settle().await;
+    // The consumers are the bottleneck: consumer 0 holds an item when it is killed, and that item is lost.
+    assert_eq!(text(&root, "tr[data-metric=lost] td.sim"), "1");
+    assert_eq!(text(&root, "tr[data-metric=delivered] td.sim"), "199");
+    let summary = text(&root, ".kill-summary");
+    assert!(summary.contains("1 item(s) inside it were lost") && summary.contains("was ready"), "{summary}");
+    assert_eq!(root.query_selector_all("circle.thread.killed").unwrap().length(), 0, "its successor took its place");
+    assert!(text(&root, ".pipeline-counts").contains("0 in flight"), "the lost item is not in flight");
     root.remove();
 }
 

@@ -1,7 +1,8 @@
 //! The pipeline lab's drawing: stages as boxes holding their threads (working on an item, waiting to send,
 //! waiting to receive, idle), channels as pipes with their buffer slots filled by the items queued in them, the
 //! bottleneck stage marked, and the queue length of every channel over time. The dependency graph is drawn as
-//! its tasks (waiting, ready, running, done) with the critical path marked.
+//! its tasks (waiting, ready, running, done) with the critical path marked. Across processes, the consumer
+//! killed is drawn dead until its successor is ready, and a line says what the kill lost and what it did not.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
 use shared::i18n::Lang;
@@ -24,6 +25,8 @@ enum ThreadNow {
     SendWait,
     RecvWait,
     Idle,
+    /// Its process was killed and the one in its place is not ready yet.
+    Killed,
 }
 
 /// Every thread's state at `t`, from the events up to then.
@@ -40,6 +43,8 @@ fn threads_at(trace: &Trace, t: Nanos) -> HashMap<(u32, u32), ThreadNow> {
             }
             PipelineEvent::Blocked { stage, thread, side: Side::Send } => ((stage, thread), ThreadNow::SendWait),
             PipelineEvent::Blocked { stage, thread, side: Side::Recv } => ((stage, thread), ThreadNow::RecvWait),
+            PipelineEvent::Killed { stage, thread, .. } => ((stage, thread), ThreadNow::Killed),
+            PipelineEvent::Restarted { stage, thread } => ((stage, thread), ThreadNow::Idle),
             _ => continue,
         };
         out.insert(key, state);
@@ -74,9 +79,11 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
         )
     } else {
         let made = f.produced.iter().flatten().filter(|x| **x <= t).count();
+        let lost = if f.kill.at.is_some_and(|(at, _)| at <= t) { f.kill.lost.len() } else { 0 };
+        let flight = made.saturating_sub(delivered + lost);
         (
-            lang.fill("ui.pipeline.counts", &[("n", &delivered), ("flight", &made.saturating_sub(delivered))]),
-            stages_view(&props.trace, &p.topology(), &f, t, p.pattern != Pattern::ParallelFor, lang),
+            lang.fill("ui.pipeline.counts", &[("n", &delivered), ("flight", &flight)]),
+            stages_view(&props.trace, &p.topology(), &f, t, p.pattern, lang),
         )
     };
     let legend = if is_graph {
@@ -96,6 +103,9 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
                 <li><span class="swatch send-wait"></span>{lang.ui("ui.pipeline.send_wait")}</li>
                 <li><span class="swatch recv-wait"></span>{lang.ui("ui.pipeline.recv_wait")}</li>
                 <li><span class="swatch token"></span>{lang.ui("ui.pipeline.token")}</li>
+                if p.pattern == Pattern::Processes {
+                    <li><span class="swatch killed"></span>{lang.ui("ui.pipeline.killed")}</li>
+                }
             </ul>
         }
     };
@@ -104,6 +114,9 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
             <p class="pipeline-counts">{counts}</p>
             if p.pattern == Pattern::ParallelFor {
                 { for_summary(&props.trace, lang) }
+            }
+            if p.pattern == Pattern::Processes {
+                { kill_summary(&p, &f, t, lang) }
             }
             { drawing }
             { queue_chart(&p.topology(), &f, t, lang) }
@@ -131,6 +144,36 @@ fn for_summary(trace: &Trace, lang: Lang) -> Html {
     }
 }
 
+/// Across processes: when consumer 0 is killed, what it took with it and what the queue kept, and its successor.
+fn kill_summary(p: &PipelineParams, f: &Flow, t: Nanos, lang: Lang) -> Html {
+    let said = match (f.kill.at, p.kill_after()) {
+        (_, None) => lang.ui("ui.pipeline.no_kill").to_owned(),
+        (Some((at, queued)), Some(_)) if at <= t => {
+            let items: Vec<String> = f.kill.lost.iter().map(|i| format!("#{i}")).collect();
+            let killed = lang.fill(
+                "ui.pipeline.killed_at",
+                &[
+                    ("at", &at),
+                    ("lost", &f.kill.lost.len()),
+                    ("items", &if items.is_empty() { "—".to_owned() } else { items.join(", ") }),
+                    ("queued", &queued),
+                ],
+            );
+            let successor = match f.kill.restarted {
+                Some(ready) if ready <= t => {
+                    lang.fill("ui.pipeline.restarted", &[("after", &ready.saturating_sub(at))])
+                }
+                Some(_) => lang.ui("ui.pipeline.restarting").to_owned(),
+                None => lang.ui("ui.pipeline.not_restarted").to_owned(),
+            };
+            format!("{killed} {successor}")
+        }
+        (Some(_), Some(n)) => lang.fill("ui.pipeline.kill_due", &[("n", &n)]),
+        (None, Some(n)) => lang.fill("ui.pipeline.kill_missed", &[("n", &n)]),
+    };
+    html! { <p class="kill-summary">{said}</p> }
+}
+
 /// Columns: producers first, each other stage one after the stages that feed it.
 fn columns(topo: &Topology) -> Vec<usize> {
     let mut col = vec![0usize; topo.stages.len()];
@@ -148,8 +191,10 @@ fn columns(topo: &Topology) -> Vec<usize> {
     col
 }
 
-/// The stages and their pipes; `mark_bottleneck` unless the stages run one after another (parallel for's ways).
-fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, mark_bottleneck: bool, lang: Lang) -> Html {
+/// The stages and their pipes; the bottleneck marked unless the stages run one after another (parallel for's
+/// ways); a stage's threads are processes across processes.
+fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, pattern: Pattern, lang: Lang) -> Html {
+    let (mark_bottleneck, processes) = (pattern != Pattern::ParallelFor, pattern == Pattern::Processes);
     let now = threads_at(trace, t);
     let col = columns(topo);
     let n_cols = col.iter().max().map_or(1, |m| m + 1);
@@ -224,7 +269,7 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, mark_bottlene
                         <rect class="stage-box" x={fmt(x)} y={fmt(y)} width={fmt(box_w)} height={fmt(box_h)} rx="6" />
                         <text class="stage-name" x={fmt(x + 6.0)} y={fmt(y + 14.0)}>{name_text(info.name).say(lang)}</text>
                         <text class="stage-threads" x={fmt(x + 6.0)} y={fmt(y + 27.0)}>
-                            {lang.fill("ui.pipeline.threads", &[("n", &info.threads)])}
+                            {lang.fill(if processes { "ui.pipeline.processes" } else { "ui.pipeline.threads" }, &[("n", &info.threads)])}
                         </text>
                         if bottleneck == Some(s) {
                             <text class="stage-bottleneck" x={fmt(x + 6.0)} y={fmt(y + 40.0)}>{lang.ui("ui.pipeline.bottleneck")}</text>
@@ -236,6 +281,7 @@ fn stages_view(trace: &Trace, topo: &Topology, f: &Flow, t: Nanos, mark_bottlene
                                 ThreadNow::SendWait => "thread send-wait",
                                 ThreadNow::RecvWait => "thread recv-wait",
                                 ThreadNow::Idle => "thread",
+                                ThreadNow::Killed => "thread killed",
                             };
                             let (cx, cy) = (x + 10.0 + f64::from(i % per_row) * ((box_w - 16.0) / f64::from(per_row)), y + 54.0 + f64::from(i / per_row) * 16.0);
                             html! { <circle class={class} cx={fmt(cx)} cy={fmt(cy)} r="5.5" /> }

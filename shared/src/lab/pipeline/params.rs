@@ -67,7 +67,7 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         key: "capacity",
         label: "Channel capacity (K)",
         unit: "",
-        help: "0 is a rendezvous: the sender waits for a receiver. Across processes, the message queue's capacity (mq_maxmsg, at least 1; beyond fs.mqueue.msg_max only for root).",
+        help: "0 is a rendezvous: the sender waits for a receiver. Across processes, the message queue's capacity (mq_maxmsg, at least 1; beyond fs.mqueue.msg_max only for a process with CAP_SYS_RESOURCE).",
         kind: ParamKind::Int { min: 0, max: 1_024, default: 4 },
         simulation_only: false,
     },
