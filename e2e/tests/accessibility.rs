@@ -85,11 +85,11 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
     })
     .await?;
     serious.extend(run_axe(browser, axe, "front page (ja)").await?);
-    // Every lab at its defaults, and the drawings a mode of their own adds (mmap writing, parallel for).
+    // Every lab at its defaults, and the drawings a mode of their own adds (mmap writing, parallel for, processes).
     let pages = shared::LabId::ALL
         .map(|l| l.as_str())
         .into_iter()
-        .chain(["mmap?mode=write&size_mib=16", "pipeline?pattern=parallel_for"])
+        .chain(["mmap?mode=write&size_mib=16", "pipeline?pattern=parallel_for", "pipeline?pattern=processes"])
         .flat_map(|lab| [(lab, "en"), (lab, "ja")]);
     for (lab, lang) in pages {
         let joiner = if lab.contains('?') { '&' } else { '?' };

@@ -1,6 +1,7 @@
 //! The built page in headless Chromium, driven through chromedriver: the lock lab simulates and its timeline
 //! advances; a live run against a real companion streams events from several worker processes to the page; the
-//! Amdahl, methods, mmap, watch, I/O and pipeline labs run live through the same companion; and a page from another origin is refused.
+//! Amdahl, methods, mmap, watch, I/O and pipeline labs (threads, parallel for, processes over a message queue)
+//! run live through the same companion; and a page from another origin is refused.
 
 // Test helpers may unwrap: a panic there is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -264,6 +265,22 @@ async fn scenario(
     let summary = text(browser, ".for-summary").await.unwrap_or_default();
     assert!(summary.contains('×'), "the drawing says the speed-ups: {summary}");
     println!("measured parallel for: the pool of 3 at {speedup:.2}× the loop");
+    // And across processes, over a real message queue: consumer 0 killed at 30 %, what it held counted lost.
+    run_live(
+        browser,
+        format!("{}/lab/pipeline?pattern=processes&items=60&work_us=300&capacity=4&kill_at=30", page.origin()),
+    )
+    .await?;
+    let restart = wait_for("the measured restart", Duration::from_secs(60), || async {
+        measured_value(browser, "restart").await
+    })
+    .await?;
+    let lost = measured_value(browser, "lost").await.unwrap_or(f64::NAN);
+    let delivered = measured_value(browser, "delivered").await.unwrap_or(f64::NAN);
+    assert!(lost <= 1.0 && delivered + lost == 60.0, "every item delivered or lost: {delivered} + {lost}");
+    assert!(measured_value(browser, "survived").await.is_some_and(|q| q <= 4.0), "the queue within its capacity");
+    browser.find(By::Css(".pipeline-view .kill-summary")).await?;
+    println!("measured across processes: {delivered} delivered, {lost} lost, successor ready after {restart} ns");
 
     // 4. A page from another origin, with the same link, is refused: it never connects.
     browser.goto(format!("{}/lab/lock{}", foreign.origin(), companion.fragment())).await?;
