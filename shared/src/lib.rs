@@ -19,6 +19,7 @@ pub mod history;
 pub mod i18n;
 pub mod lab;
 pub mod live;
+pub mod lod;
 pub mod narrate;
 pub mod params;
 pub mod predict;

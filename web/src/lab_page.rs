@@ -18,6 +18,7 @@ use crate::predict::Predict;
 use crate::run_files::{ExportButtons, ImportButton, Provenance, read_run_file};
 use crate::sweep_panel::{OpenedPoint, SweepPanel};
 use crate::sweep_state::{SweepAction, SweepRun, SweepState};
+use crate::timeline::ZoomScope;
 use shared::history::{Entry, Kind, Mark};
 use shared::i18n::{Lang, Text};
 use shared::protocol::ClientMsg;
@@ -392,6 +393,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                             <span>{lang.fill("ui.repeats.of", &[("n", &repeats.len().to_string())])}</span>
                         </div>
                     }
+                    <ZoomScope>
                     <div class="view">
                         { match &view_trace {
                             Some(trace) => lab::view(lab, trace, view_t),
@@ -408,6 +410,7 @@ pub fn lab_page(props: &LabPageProps) -> Html {
                     } else {
                         <PlayerControls player={player.clone()} />
                     }
+                    </ZoomScope>
                     { for notes.iter().map(|n| html! { <p class="note">{n.say(lang)}</p> }) }
                     if let Some(live) = live.as_ref().filter(|l| l.trace.is_some() && shown == Shown::Measured) {
                         <LiveRecord live={live.clone()} class="whole" />

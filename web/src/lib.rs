@@ -27,3 +27,4 @@ pub mod run_files;
 pub mod sweep_chart;
 pub mod sweep_panel;
 pub mod sweep_state;
+pub mod timeline;

@@ -40,10 +40,19 @@ pub fn narration(props: &NarrationProps) -> Html {
             }
         });
     }
+    // Zoomed, the line also says which part of the run the timelines show.
+    let zoom = use_context::<crate::timeline::Zoom>();
+    let range = props
+        .trace
+        .as_ref()
+        .and_then(|trace| crate::timeline::visible_range(zoom.as_ref(), props.t, trace.0.end(), lang));
     html! {
         <>
             <p class="narration" aria-hidden="true">
                 <span class="narration-label">{lang.ui("ui.narration.now")}</span>{sentence.clone().unwrap_or_default()}
+                if let Some(range) = range {
+                    <span class="narration-range">{range}</span>
+                }
             </p>
             <p class="narration-live sr-only" aria-live="polite" aria-atomic="true">{(*said).clone()}</p>
         </>

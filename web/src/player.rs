@@ -201,6 +201,7 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
     let player = props.player.clone();
     let shortcuts = use_reducer(ShortcutsOpen::default);
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
+    let zoom = use_context::<crate::timeline::Zoom>();
 
     {
         let dispatcher = player.dispatcher();
@@ -306,16 +307,19 @@ pub fn player_controls(props: &PlayerControlsProps) -> Html {
                     <span class="time-now">{player.t.to_string()}</span>{" / "}{player.end.to_string()}
                 </span>
             </div>
-            <input class="timeline" type="range" min="0" max="10000" step="1" aria-label={lang.ui("ui.player.timeline")}
-                value={((player.fraction() * 10_000.0).round() as u32).to_string()}
-                oninput={on_scrub} disabled={empty} />
+            <div class="scrubber">
+                { crate::timeline::scrubber_band(zoom.as_ref(), player.t, player.end) }
+                <input class="timeline" type="range" min="0" max="10000" step="1" aria-label={lang.ui("ui.player.timeline")}
+                    value={((player.fraction() * 10_000.0).round() as u32).to_string()}
+                    oninput={on_scrub} disabled={empty} />
+            </div>
             <button class="link show-shortcuts" aria-expanded={shortcuts.0.to_string()} aria-controls="shortcuts"
                 onclick={toggle_shortcuts.clone()}>{lang.ui("ui.player.shortcuts_button")}</button>
             if shortcuts.0 {
                 <div id="shortcuts" class="shortcuts" role="dialog" aria-labelledby="shortcuts-title">
                     <h3 id="shortcuts-title">{lang.ui("ui.player.shortcuts")}</h3>
                     <dl>
-                        { for SHORTCUTS.iter().map(|(key, what)| html! { <><dt><kbd>{*key}</kbd></dt><dd>{lang.ui(what)}</dd></> }) }
+                        { for SHORTCUTS.iter().chain(&crate::timeline::ZOOM_SHORTCUTS).map(|(key, what)| html! { <><dt><kbd>{*key}</kbd></dt><dd>{lang.ui(what)}</dd></> }) }
                     </dl>
                     <button class="secondary" onclick={toggle_shortcuts}>{lang.ui("ui.player.close")}</button>
                 </div>

@@ -311,6 +311,54 @@ async fn across_processes_the_pipeline_page_says_what_the_kill_lost_and_what_the
     root.remove();
 }
 
+#[wasm_bindgen_test]
+async fn a_long_lock_run_draws_its_lanes_by_level_of_detail_and_alt_keys_zoom_them() {
+    let root = mount_lab_asking(LabId::Lock, "?think_us=0&hold_us=10&duration_ms=300", ".lock-lanes g.lane").await;
+    wait_for(&root, "tr[data-metric=acquisitions] td.sim").await;
+    let acquisitions: u32 = text(&root, "tr[data-metric=acquisitions] td.sim").parse().unwrap();
+    assert!(acquisitions > 5_000, "a long run: {acquisitions} acquisitions");
+    let lanes = root.query_selector_all(".lock-lanes g.lane").unwrap();
+    let marks = |root: &Element| -> Vec<u32> {
+        let lanes = root.query_selector_all(".lock-lanes g.lane").unwrap();
+        (0..lanes.length())
+            .map(|i| lanes.get(i).unwrap().dyn_into::<Element>().unwrap().get_attribute("data-marks").unwrap())
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    // Thousands of spans a lane, drawn as at most a mark per pixel column.
+    assert_eq!(lanes.length(), 4);
+    assert!(marks(&root).iter().all(|n| *n > 0 && *n <= 640), "{:?}", marks(&root));
+    let range = |root: &Element| {
+        let svg = root.query_selector("svg.lock-lanes").unwrap().unwrap();
+        let at = |name: &str| svg.get_attribute(name).unwrap().parse::<u64>().unwrap();
+        (at("data-from"), at("data-to"))
+    };
+    let whole = range(&root);
+    assert!(root.query_selector(".narration-range").unwrap().is_none(), "the whole run says no range");
+    let alt = |key: &str, code: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_code(code);
+        init.set_alt_key(true);
+        init.set_bubbles(true);
+        document()
+            .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+            .unwrap();
+    };
+    for _ in 0..6 {
+        alt("+", "Equal");
+    }
+    settle().await;
+    let (from, to) = range(&root);
+    assert!(to - from < (whole.1 - whole.0) / 50, "zoomed 64×: {from}..{to} of {whole:?}");
+    assert!(text(&root, ".narration-range").contains("the timelines show"), "{}", text(&root, ".narration-range"));
+    assert!(root.query_selector(".scrubber .zoom-band").unwrap().is_some(), "the scrubber marks the window");
+    alt("0", "Digit0");
+    settle().await;
+    assert_eq!(range(&root), whole);
+    root.remove();
+}
+
 /// A measured-looking run of `lab` as `syslab run LAB --export` writes it, and the drop of that file on the page.
 fn drop_exported_run(page: &Element, lab: LabId, seed: u64) -> shared::Trace {
     drop_exported_run_from(page, lab, seed, 4096)

@@ -3,10 +3,13 @@
 //! bounces, and the lock file that appears, disappears, and stays behind stale when its holder is killed.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use crate::timeline::{Timeline, TimelineLane};
 use shared::i18n::Lang;
-use shared::lab::lock::{Lane, LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
+use shared::lab::lock::{LockFileView, LockKind, LockSnapshot, ProcState, ProcView, SpanState, lanes, snapshot};
+use shared::lod::LodLane;
 use shared::{Nanos, Trace};
 use std::f64::consts::PI;
+use std::rc::Rc;
 use yew::prelude::*;
 
 const W: f64 = 720.0;
@@ -247,55 +250,39 @@ fn caption(snap: &LockSnapshot, trace: &Trace, lang: Lang) -> String {
     )
 }
 
-/// The most spans the lane chart draws; beyond it the chart says so instead of freezing the page.
-const MAX_SPANS: usize = 8_000;
+/// How each lane state is drawn, by its number in [`timeline_lanes`]: waiting (light, hatched), holding
+/// (solid; shared dashed).
+const LANE_STYLES: &[(&str, Option<&str>)] =
+    &[("span waiting", None), ("span holding exclusive", None), ("span holding shared", Some("url(#lane-shared)"))];
 
-/// One lane per process across the whole run: waiting (light, hatched) and holding (solid; shared dashed), with
-/// the playhead. It shows what the circle cannot: who waited how long, and who never got a turn.
+/// The lanes of every process, summarised once per trace for the timeline.
+fn timeline_lanes(trace: &Trace) -> Vec<TimelineLane> {
+    lanes(trace)
+        .into_iter()
+        .map(|lane| TimelineLane {
+            actor: lane.actor.0,
+            label: format!("P{}", lane.actor.0),
+            lod: LodLane::new(lane.spans.iter().map(|span| {
+                let state = match span.state {
+                    SpanState::Waiting => 0,
+                    SpanState::Holding(LockKind::Exclusive) => 1,
+                    SpanState::Holding(LockKind::Shared) => 2,
+                };
+                (span.start, span.end, state)
+            })),
+            cross: lane.killed_at,
+        })
+        .collect()
+}
+
+/// One lane per process across the run, at any zoom: it shows what the circle cannot: who waited how long, and
+/// who never got a turn.
 #[function_component(LockLanes)]
 pub fn lock_lanes(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
-    let lanes = use_memo(TraceRef(props.trace.clone()), |t| lanes(&t.0));
-    let n_spans: usize = lanes.iter().map(|l| l.spans.len()).sum();
-    if n_spans > MAX_SPANS {
-        return html! { <p class="lanes-note">{lang.fill("ui.lock.lanes_hidden", &[("n", &n_spans)])}</p> };
-    }
-    let end = props.trace.end().0.max(1) as f64;
-    let (left, width) = (44.0, W - 80.0);
-    let lane_h = (240.0 / lanes.len().max(1) as f64).clamp(3.0, 14.0);
-    let height = lane_h * lanes.len() as f64 + 18.0;
-    let x = |t: Nanos| left + width * t.0 as f64 / end;
-    let lane_svg = |(row, lane): (usize, &Lane)| {
-        let y = row as f64 * lane_h;
-        html! {
-            <g class="lane" data-actor={lane.actor.0.to_string()}>
-                if lane_h >= 8.0 {
-                    <text x={fmt(left - 6.0)} y={fmt(y + lane_h * 0.75)} class="lane-label">{format!("P{}", lane.actor.0)}</text>
-                }
-                { for lane.spans.iter().map(|span| {
-                    let class = match span.state {
-                        SpanState::Waiting => "span waiting",
-                        SpanState::Holding(LockKind::Exclusive) => "span holding exclusive",
-                        SpanState::Holding(LockKind::Shared) => "span holding shared",
-                    };
-                    let w = (x(span.end) - x(span.start)).max(0.6);
-                    let fill = (span.state == SpanState::Holding(LockKind::Shared)).then_some("url(#lane-shared)");
-                    html! { <rect class={class} fill={fill} x={fmt(x(span.start))} y={fmt(y + 1.0)} width={fmt(w)} height={fmt((lane_h - 2.0).max(1.0))} /> }
-                }) }
-                if let Some(k) = lane.killed_at {
-                    <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
-                }
-            </g>
-        }
-    };
+    let lanes = use_memo(TraceRef(props.trace.clone()), |t| Rc::new(timeline_lanes(&t.0)));
     html! {
-        <svg class="lock-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label={lang.ui("ui.lock.lanes_label")}>
-            { for lanes.iter().enumerate().map(lane_svg) }
-            <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
-            <text x={fmt(left)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{"0"}</text>
-            <text x={fmt(left + width)} y={fmt(height - 2.0)} class="axis" text-anchor="end">{props.trace.end().to_string()}</text>
-            <text x={fmt(left + width / 2.0)} y={fmt(height - 2.0)} class="axis">{lang.ui("ui.lock.lanes_axis")}</text>
-        </svg>
+        <Timeline lanes={(*lanes).clone()} styles={LANE_STYLES} end={props.trace.end()} t={props.t} class="lock-lanes"
+            label={lang.ui("ui.lock.lanes_label").to_owned()} axis={lang.ui("ui.lock.lanes_axis").to_owned()} />
     }
 }

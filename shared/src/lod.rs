@@ -1,0 +1,297 @@
+//! Level of detail for timelines: a lane of spans (a process waiting, holding, working…) summarised so that a
+//! chart of any zoom draws at most one mark per pixel column, whether the lane holds ten spans or a million.
+//! Built once per trace ([`LodLane::new`], O(n)), asked once per frame ([`LodLane::marks`], O(columns · log n)):
+//! per state, the running total of its spans' time, so the time a state covers in any range is two binary
+//! searches and a difference. A column shows the state that covers most of it (a span shorter than a pixel
+//! still shows: any covered time beats none), and neighbouring columns of one state merge into one mark. When
+//! the range holds no more spans than columns, the spans themselves are the marks, exactly.
+
+use crate::time::Nanos;
+
+/// The most states a lane tells apart.
+pub const MAX_STATES: usize = 4;
+
+/// One lane's spans, in time order and not overlapping, with each state's running total of time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LodLane {
+    starts: Vec<u64>,
+    ends: Vec<u64>,
+    states: Vec<u8>,
+    /// `totals[i * MAX_STATES + s]`: the time of state `s` in spans `0..i`.
+    totals: Vec<u64>,
+}
+
+/// What a chart draws for a lane over a range: `state` from `start` to `end`. `share` is how much of that time
+/// the lane's spans cover (1 for an exact span; less where a column's spans leave gaps).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub start: Nanos,
+    pub end: Nanos,
+    pub state: u8,
+    pub share: f64,
+}
+
+impl LodLane {
+    /// The lane of `spans` (start, end, state): spans out of order, overlapping the one before or of a state
+    /// beyond [`MAX_STATES`] are left out, so the summary stays exact for the rest.
+    pub fn new(spans: impl IntoIterator<Item = (Nanos, Nanos, u8)>) -> LodLane {
+        let mut lane = LodLane { totals: vec![0; MAX_STATES], ..LodLane::default() };
+        for (start, end, state) in spans {
+            let after_last = lane.ends.last().is_none_or(|last| *last <= start.0);
+            if start > end || !after_last || usize::from(state) >= MAX_STATES {
+                continue;
+            }
+            let base = lane.totals.len() - MAX_STATES;
+            let mut next: [u64; MAX_STATES] = std::array::from_fn(|s| lane.totals[base + s]);
+            next[usize::from(state)] += end.0 - start.0;
+            lane.totals.extend_from_slice(&next);
+            lane.starts.push(start.0);
+            lane.ends.push(end.0);
+            lane.states.push(state);
+        }
+        lane
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The spans that meet `[from, to)`: their indices.
+    fn meeting(&self, from: u64, to: u64) -> std::ops::Range<usize> {
+        let first = self.ends.partition_point(|&end| end <= from);
+        let past = self.starts.partition_point(|&start| start < to);
+        first..past.max(first)
+    }
+
+    /// The time each state covers within `[from, to)`.
+    pub fn covered(&self, from: Nanos, to: Nanos) -> [u64; MAX_STATES] {
+        let (from, to) = (from.0, to.0);
+        let spans = self.meeting(from, to);
+        let mut covered: [u64; MAX_STATES] = std::array::from_fn(|s| {
+            self.totals[spans.end * MAX_STATES + s] - self.totals[spans.start * MAX_STATES + s]
+        });
+        // The spans at either end may stick out of the range: take off what does.
+        if let Some(first) = spans.clone().next() {
+            covered[usize::from(self.states[first])] -= from.saturating_sub(self.starts[first]);
+        }
+        if let Some(last) = spans.clone().next_back() {
+            covered[usize::from(self.states[last])] -= self.ends[last].saturating_sub(to);
+        }
+        covered
+    }
+
+    /// The marks that draw `[from, to)` in `columns` pixel columns: the spans themselves, clipped, when there
+    /// are no more of them than columns; otherwise one per run of columns whose most-covered state is the same.
+    pub fn marks(&self, from: Nanos, to: Nanos, columns: usize) -> Vec<Mark> {
+        if to <= from || columns == 0 {
+            return Vec::new();
+        }
+        let spans = self.meeting(from.0, to.0);
+        if spans.len() <= columns {
+            return spans
+                .map(|i| Mark {
+                    start: Nanos(self.starts[i].max(from.0)),
+                    end: Nanos(self.ends[i].min(to.0)),
+                    state: self.states[i],
+                    share: 1.0,
+                })
+                .collect();
+        }
+        let width = (to.0 - from.0) as f64;
+        let edge = |c: usize| Nanos(from.0 + (width * c as f64 / columns as f64).round() as u64);
+        let mut marks: Vec<Mark> = Vec::new();
+        for c in 0..columns {
+            let (start, end) = (edge(c), edge(c + 1));
+            if end <= start {
+                continue;
+            }
+            let covered = self.covered(start, end);
+            let Some((state, &most)) = covered.iter().enumerate().filter(|(_, t)| **t > 0).max_by_key(|(_, t)| **t)
+            else {
+                continue;
+            };
+            let state = state as u8;
+            let share = covered.iter().sum::<u64>() as f64 / (end.0 - start.0) as f64;
+            debug_assert!(most > 0);
+            match marks.last_mut() {
+                Some(last) if last.state == state && last.end == start => {
+                    // A merged mark's share is its columns' average, weighted by their time.
+                    let (a, b) = ((last.end.0 - last.start.0) as f64, (end.0 - start.0) as f64);
+                    last.share = (last.share * a + share * b) / (a + b);
+                    last.end = end;
+                }
+                _ => marks.push(Mark { start, end, state, share }),
+            }
+        }
+        marks
+    }
+}
+
+/// The part of a run a timeline shows, as fractions of the run (so it holds across a new trace of the same
+/// page): zoomed about a point that stays put, panned, never past either end nor narrower than [`Window::MIN`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub from: f64,
+    pub to: f64,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window::WHOLE
+    }
+}
+
+impl Window {
+    pub const WHOLE: Window = Window { from: 0.0, to: 1.0 };
+    /// The narrowest window: a millionth of the run (an event or so of a million-event trace).
+    pub const MIN: f64 = 1e-6;
+    /// How far one step of the keys or buttons zooms.
+    pub const STEP: f64 = 2.0;
+
+    pub fn width(self) -> f64 {
+        self.to - self.from
+    }
+
+    pub fn is_whole(self) -> bool {
+        self.from <= 0.0 && self.to >= 1.0
+    }
+
+    /// `factor` times narrower (below 1: wider), keeping the moment at `at` (0 the left edge, 1 the right) where
+    /// it is.
+    pub fn zoom(self, factor: f64, at: f64) -> Window {
+        if !factor.is_finite() || factor <= 0.0 {
+            return self;
+        }
+        let at = at.clamp(0.0, 1.0);
+        let pivot = self.from + self.width() * at;
+        let width = (self.width() / factor).clamp(Window::MIN, 1.0);
+        Window { from: pivot - width * at, to: pivot - width * at + width }.within()
+    }
+
+    /// Moved by `by` of its own width (negative: earlier).
+    pub fn pan(self, by: f64) -> Window {
+        if !by.is_finite() {
+            return self;
+        }
+        let shift = self.width() * by;
+        Window { from: self.from + shift, to: self.to + shift }.within()
+    }
+
+    /// This window, or, when the moment `t` (a fraction of the run) is outside it, the same width moved so that
+    /// `t` is a tenth in from the edge it crossed: a playhead running off a zoomed chart takes the chart along.
+    pub fn following(self, t: f64) -> Window {
+        let w = self.width();
+        if t > self.to {
+            Window { from: t - w * 0.1, to: t + w * 0.9 }.within()
+        } else if t < self.from {
+            Window { from: t - w * 0.9, to: t + w * 0.1 }.within()
+        } else {
+            self
+        }
+    }
+
+    /// The moment at `x` across the window (0 its left edge, 1 its right), as a fraction of the run.
+    pub fn at(self, x: f64) -> f64 {
+        self.from + self.width() * x
+    }
+
+    /// Shifted back inside the run, whole if it was wider.
+    fn within(self) -> Window {
+        let width = self.width().clamp(Window::MIN, 1.0);
+        let from = self.from.clamp(0.0, 1.0 - width);
+        Window { from, to: from + width }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lane(spans: &[(u64, u64, u8)]) -> LodLane {
+        LodLane::new(spans.iter().map(|&(a, b, s)| (Nanos(a), Nanos(b), s)))
+    }
+
+    #[test]
+    fn covered_time_is_clipped_to_the_range() {
+        let l = lane(&[(0, 10, 0), (20, 30, 1), (30, 50, 0)]);
+        assert_eq!(l.covered(Nanos(0), Nanos(100)), [30, 10, 0, 0]);
+        assert_eq!(l.covered(Nanos(5), Nanos(25)), [5, 5, 0, 0]);
+        assert_eq!(l.covered(Nanos(22), Nanos(24)), [0, 2, 0, 0], "inside one span");
+        assert_eq!(l.covered(Nanos(10), Nanos(20)), [0; MAX_STATES], "in the gap");
+        assert_eq!(l.covered(Nanos(60), Nanos(70)), [0; MAX_STATES], "after the last");
+    }
+
+    #[test]
+    fn few_spans_are_drawn_exactly() {
+        let l = lane(&[(0, 10, 0), (20, 30, 1)]);
+        let marks = l.marks(Nanos(5), Nanos(100), 10);
+        assert_eq!(marks.len(), 2);
+        assert_eq!((marks[0].start, marks[0].end, marks[0].state), (Nanos(5), Nanos(10), 0));
+        assert_eq!((marks[1].start, marks[1].end, marks[1].state, marks[1].share), (Nanos(20), Nanos(30), 1, 1.0));
+    }
+
+    #[test]
+    fn a_column_shows_its_most_covered_state_and_a_short_span_still_shows() {
+        // 900 spans over 0..9 000: state 1 for 9 of every 10 ns in the first half, state 0 after; a single 1 ns
+        // span of state 2 alone in the last column.
+        let mut spans: Vec<(u64, u64, u8)> = (0..500).map(|i| (i * 10, i * 10 + 9, 1)).collect();
+        spans.extend((500..900).map(|i| (i * 10, i * 10 + 9, 0)));
+        spans.push((9_995, 9_996, 2));
+        let l = lane(&spans);
+        let marks = l.marks(Nanos(0), Nanos(10_000), 10);
+        let states: Vec<u8> = marks.iter().map(|m| m.state).collect();
+        assert_eq!(states, vec![1, 0, 2], "{marks:?}");
+        assert_eq!((marks[0].start, marks[0].end), (Nanos(0), Nanos(5_000)), "five columns merged");
+        assert!((marks[0].share - 0.9).abs() < 1e-9, "{}", marks[0].share);
+        assert_eq!((marks[2].start, marks[2].end), (Nanos(9_000), Nanos(10_000)));
+        assert!((marks[2].share - 0.001).abs() < 1e-9, "a column barely covered says so");
+        assert!(marks.len() <= 10, "never more marks than columns");
+    }
+
+    #[test]
+    fn a_million_spans_draw_in_at_most_a_mark_per_column() {
+        let l = LodLane::new((0..1_000_000u64).map(|i| (Nanos(i * 3), Nanos(i * 3 + 2), (i % 2) as u8)));
+        let marks = l.marks(Nanos(0), Nanos(3_000_000), 700);
+        assert!(!marks.is_empty() && marks.len() <= 700);
+        // Zoomed in on 30 ns: ten spans, drawn as they are.
+        let near = l.marks(Nanos(300), Nanos(330), 700);
+        assert_eq!(near.len(), 10);
+        assert!(near.iter().all(|m| m.share == 1.0 && m.end.0 - m.start.0 == 2));
+    }
+
+    #[test]
+    fn a_window_zooms_about_its_pivot_and_stays_inside_the_run() {
+        let w = Window::WHOLE.zoom(4.0, 0.5);
+        assert!((w.from - 0.375).abs() < 1e-12 && (w.to - 0.625).abs() < 1e-12, "{w:?}");
+        // The moment under the pointer stays under it.
+        let z = w.zoom(2.0, 0.25);
+        assert!((w.at(0.25) - z.at(0.25)).abs() < 1e-12);
+        assert!(Window::WHOLE.zoom(0.5, 0.3).is_whole(), "never wider than the run");
+        assert!((Window::WHOLE.zoom(1e12, 0.5).width() - Window::MIN).abs() < 1e-15, "nor narrower than MIN");
+        let right = w.pan(10.0);
+        assert!((right.to - 1.0).abs() < 1e-12 && (right.width() - 0.25).abs() < 1e-12, "{right:?}");
+        assert_eq!(w.pan(f64::NAN), w);
+        assert_eq!(w.zoom(0.0, 0.5), w);
+    }
+
+    #[test]
+    fn a_window_follows_a_playhead_that_leaves_it() {
+        let w = Window { from: 0.0, to: 0.2 };
+        assert_eq!(w.following(0.1), w);
+        let moved = w.following(0.5);
+        assert!((moved.from - 0.48).abs() < 1e-12 && (moved.width() - 0.2).abs() < 1e-12, "{moved:?}");
+        assert!(moved.following(0.3).from < 0.3 && moved.following(0.3).to > 0.3);
+        assert!((w.following(1.0).to - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spans_that_break_the_order_are_left_out() {
+        let l = lane(&[(0, 10, 0), (5, 8, 1), (10, 20, 9), (30, 20, 0), (40, 50, 3)]);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l.covered(Nanos(0), Nanos(100)), [10, 0, 0, 10]);
+    }
+}

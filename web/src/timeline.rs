@@ -1,0 +1,254 @@
+//! Timelines at any zoom, written once for every lab: a [`Timeline`] draws lanes of spans through their level
+//! of detail (`shared::lod`), so a lane of a million spans draws at most a mark per pixel column, and the part of
+//! the run it shows is the page's [`ZoomScope`]: Ctrl+wheel or a pinch zooms about the pointer, Shift+wheel, a
+//! sideways wheel or a drag pans, Alt with + − 0 ← → does both from the keyboard (the player keeps the bare
+//! keys), and a playhead that runs off the window takes it along. The scrubber marks the window and the
+//! narration says it ([`visible_range`]).
+
+use crate::dom;
+use crate::lab::fmt;
+use gloo::events::EventListener;
+use shared::Nanos;
+use shared::i18n::Lang;
+use shared::lod::{LodLane, Window};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+const W: f64 = 720.0;
+const LEFT: f64 = 44.0;
+const WIDTH: f64 = W - 80.0;
+/// The pixel columns a lane is summarised into: one a unit of the drawing's width.
+const COLUMNS: usize = WIDTH as usize;
+
+/// The page's zoom: the window every timeline on it shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ZoomState(pub Window);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ZoomAction {
+    /// Narrower by the factor (below 1: wider) about `at` across the window.
+    Zoom {
+        factor: f64,
+        at: f64,
+    },
+    /// By a share of the window's width.
+    Pan(f64),
+    Whole,
+    /// To exactly this window (a drag sets it from where it began).
+    Set(Window),
+}
+
+impl Reducible for ZoomState {
+    type Action = ZoomAction;
+
+    fn reduce(self: Rc<Self>, action: ZoomAction) -> Rc<Self> {
+        Rc::new(ZoomState(match action {
+            ZoomAction::Zoom { factor, at } => self.0.zoom(factor, at),
+            ZoomAction::Pan(by) => self.0.pan(by),
+            ZoomAction::Whole => Window::WHOLE,
+            ZoomAction::Set(window) => window,
+        }))
+    }
+}
+
+pub type Zoom = UseReducerHandle<ZoomState>;
+
+/// The keyboard's zoom, as the shortcuts list shows it.
+pub const ZOOM_SHORTCUTS: [(&str, &str); 4] = [
+    ("Alt +", "ui.shortcut.zoom_in"),
+    ("Alt −", "ui.shortcut.zoom_out"),
+    ("Alt 0", "ui.shortcut.zoom_whole"),
+    ("Alt ← →", "ui.shortcut.zoom_pan"),
+];
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ZoomScopeProps {
+    pub children: Html,
+}
+
+/// Gives the timelines inside one zoom, and its keys.
+#[function_component(ZoomScope)]
+pub fn zoom_scope(props: &ZoomScopeProps) -> Html {
+    let zoom = use_reducer(ZoomState::default);
+    {
+        let dispatcher = zoom.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = dom::window().and_then(|w| w.document()).map(|doc| {
+                EventListener::new(&doc, "keydown", move |event| {
+                    let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                    if !event.alt_key() || event.ctrl_key() || event.meta_key() || dom::typed_into_field(event) {
+                        return;
+                    }
+                    // By the key's place as well as its character: Alt changes the character on some layouts.
+                    let action = match (event.key().as_str(), event.code().as_str()) {
+                        ("+" | "=", _) | (_, "Equal" | "NumpadAdd") => {
+                            ZoomAction::Zoom { factor: Window::STEP, at: 0.5 }
+                        }
+                        ("-" | "_", _) | (_, "Minus" | "NumpadSubtract") => {
+                            ZoomAction::Zoom { factor: 1.0 / Window::STEP, at: 0.5 }
+                        }
+                        ("0", _) | (_, "Digit0" | "Numpad0") => ZoomAction::Whole,
+                        ("ArrowLeft", _) => ZoomAction::Pan(-0.25),
+                        ("ArrowRight", _) => ZoomAction::Pan(0.25),
+                        _ => return,
+                    };
+                    event.prevent_default();
+                    dispatcher.dispatch(action);
+                })
+            });
+            move || drop(listener)
+        });
+    }
+    html! { <ContextProvider<Zoom> context={zoom}>{ props.children.clone() }</ContextProvider<Zoom>> }
+}
+
+/// The window a timeline shows at moment `t` of a run ending at `end`: the page's, following the playhead.
+pub fn shown(zoom: Option<&Zoom>, t: Nanos, end: Nanos) -> Window {
+    let window = zoom.map_or(Window::WHOLE, |z| z.0);
+    window.following(t.0 as f64 / end.0.max(1) as f64)
+}
+
+/// What the narration adds while zoomed: the range shown, of the whole run.
+pub fn visible_range(zoom: Option<&Zoom>, t: Nanos, end: Nanos, lang: Lang) -> Option<String> {
+    let window = shown(zoom, t, end);
+    let at = |f: f64| Nanos((f * end.0 as f64).round() as u64);
+    (!window.is_whole())
+        .then(|| lang.fill("ui.timeline.visible", &[("from", &at(window.from)), ("to", &at(window.to)), ("end", &end)]))
+}
+
+/// One lane of a timeline: its spans' summary, a label, and a moment to mark with a cross (a process killed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineLane {
+    pub actor: u32,
+    pub label: String,
+    pub lod: LodLane,
+    pub cross: Option<Nanos>,
+}
+
+#[derive(Debug, Properties)]
+pub struct TimelineProps {
+    /// Built once per trace.
+    pub lanes: Rc<Vec<TimelineLane>>,
+    /// Each state's class (`span waiting`) and fill (a hatch's `url(#…)`), by the state's number.
+    pub styles: &'static [(&'static str, Option<&'static str>)],
+    pub end: Nanos,
+    pub t: Nanos,
+    /// The drawing's class, its accessible name and its axis caption.
+    pub class: &'static str,
+    pub label: AttrValue,
+    pub axis: AttrValue,
+}
+
+impl PartialEq for TimelineProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.lanes, &other.lanes)
+            && (self.end, self.t, self.class) == (other.end, other.t, other.class)
+            && (&self.label, &self.axis) == (&other.label, &other.axis)
+    }
+}
+
+/// Where a pointer event is across the chart's time axis: 0 its left edge, 1 its right.
+fn across(event: &MouseEvent) -> Option<f64> {
+    let svg = event.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = svg.get_bounding_client_rect();
+    (rect.width() > 0.0).then(|| ((f64::from(event.client_x()) - rect.left()) / rect.width() * W - LEFT) / WIDTH)
+}
+
+/// The lanes over the page's window, with the playhead.
+#[function_component(Timeline)]
+pub fn timeline(props: &TimelineProps) -> Html {
+    let zoom = use_context::<Zoom>();
+    let window = shown(zoom.as_ref(), props.t, props.end);
+    // A drag pans from the window and the place it began.
+    let drag = use_mut_ref(|| None::<(f64, Window)>);
+    let end = props.end.0.max(1) as f64;
+    let (from, to) = (Nanos((window.from * end) as u64), Nanos((window.to * end).ceil() as u64));
+    let x = |t: Nanos| LEFT + WIDTH * (t.0 as f64 - from.0 as f64) / (to.0 - from.0).max(1) as f64;
+    let lanes = &props.lanes;
+    let lane_h = (240.0 / lanes.len().max(1) as f64).clamp(3.0, 14.0);
+    let height = lane_h * lanes.len() as f64 + 18.0;
+    let on_wheel = zoom.clone().map(|zoom| {
+        Callback::from(move |e: WheelEvent| {
+            let (dx, dy) = (e.delta_x(), e.delta_y());
+            if e.ctrl_key() {
+                e.prevent_default();
+                let at = across(&e).unwrap_or(0.5);
+                zoom.dispatch(ZoomAction::Zoom { factor: (-dy * 0.002).exp(), at });
+            } else if e.shift_key() || dx.abs() > dy.abs() {
+                e.prevent_default();
+                let by = if dx.abs() > dy.abs() { dx } else { dy };
+                zoom.dispatch(ZoomAction::Pan(by / 1_000.0));
+            }
+        })
+    });
+    let on_down = zoom.as_ref().map(|_| {
+        let drag = drag.clone();
+        Callback::from(move |e: PointerEvent| {
+            if let Some(at) = across(&e) {
+                *drag.borrow_mut() = Some((at, window));
+                if let Some(el) = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                    let _ = el.set_pointer_capture(e.pointer_id());
+                }
+            }
+        })
+    });
+    let on_move = zoom.clone().map(|zoom| {
+        let drag = drag.clone();
+        Callback::from(move |e: PointerEvent| {
+            let Some((began, from)) = *drag.borrow() else { return };
+            if let Some(at) = across(&e).filter(|_| e.buttons() & 1 == 1) {
+                zoom.dispatch(ZoomAction::Set(from.pan(began - at)));
+            }
+        })
+    });
+    let on_up = {
+        let drag = drag.clone();
+        Callback::from(move |_: PointerEvent| *drag.borrow_mut() = None)
+    };
+    let lane_svg = |(row, lane): (usize, &TimelineLane)| {
+        let y = row as f64 * lane_h;
+        let marks = lane.lod.marks(from, to, COLUMNS);
+        html! {
+            <g class="lane" data-actor={lane.actor.to_string()} data-marks={marks.len().to_string()}>
+                if lane_h >= 8.0 {
+                    <text x={fmt(LEFT - 6.0)} y={fmt(y + lane_h * 0.75)} class="lane-label">{lane.label.clone()}</text>
+                }
+                { for marks.iter().map(|mark| {
+                    let (class, fill) = props.styles.get(usize::from(mark.state)).copied().unwrap_or(("span", None));
+                    let w = (x(mark.end) - x(mark.start)).max(0.6);
+                    // A column its spans barely cover is drawn faint, so density reads at any zoom.
+                    let opacity = (mark.share < 0.999).then(|| format!("{:.2}", 0.35 + 0.65 * mark.share));
+                    html! { <rect class={class} fill={fill} opacity={opacity} x={fmt(x(mark.start))} y={fmt(y + 1.0)} width={fmt(w)} height={fmt((lane_h - 2.0).max(1.0))} /> }
+                }) }
+                if let Some(k) = lane.cross.filter(|k| (from..=to).contains(k)) {
+                    <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
+                }
+            </g>
+        }
+    };
+    html! {
+        <svg class={classes!(props.class, "lanes-timeline", (!window.is_whole()).then_some("zoomed"))}
+            viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={props.label.clone()}
+            data-from={from.0.to_string()} data-to={to.0.to_string()}
+            onwheel={on_wheel} onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up.clone()} onpointercancel={on_up}>
+            { for lanes.iter().enumerate().map(lane_svg) }
+            if (from..=to).contains(&props.t) {
+                <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
+            }
+            <text x={fmt(LEFT)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{from.to_string()}</text>
+            <text x={fmt(LEFT + WIDTH)} y={fmt(height - 2.0)} class="axis" text-anchor="end">{to.to_string()}</text>
+            <text x={fmt(LEFT + WIDTH / 2.0)} y={fmt(height - 2.0)} class="axis">{props.axis.clone()}</text>
+        </svg>
+    }
+}
+
+/// The window on the player's scrubber: where in the run the timelines are, when they are zoomed.
+pub fn scrubber_band(zoom: Option<&Zoom>, t: Nanos, end: Nanos) -> Html {
+    let window = shown(zoom, t, end);
+    if window.is_whole() {
+        return html! {};
+    }
+    let style = format!("left: {:.3}%; width: {:.3}%", window.from * 100.0, (window.width() * 100.0).max(0.4));
+    html! { <div class="zoom-band" aria-hidden="true" {style}></div> }
+}
