@@ -4,7 +4,8 @@
 //! per state, the running total of its spans' time, so the time a state covers in any range is two binary
 //! searches and a difference. A column shows the state that covers most of it (a span shorter than a pixel
 //! still shows: any covered time beats none), and neighbouring columns of one state merge into one mark. When
-//! the range holds no more spans than columns, the spans themselves are the marks, exactly.
+//! the range holds no more spans than columns, the spans themselves are the marks, exactly. A step chart (a
+//! queue's length) is outlined the same way ([`step_outline`]), and [`Window`] is the part of the run shown.
 
 use crate::time::Nanos;
 
@@ -129,6 +130,44 @@ impl LodLane {
         }
         marks
     }
+}
+
+/// The outline of a step chart (a queue's length over time, `points` in time order) over `[from, to)` in
+/// `columns` pixel columns, as the polyline's vertices: every change, when there are no more than columns;
+/// otherwise, per column with changes, its value before, its highest and lowest, and its last, all at the
+/// column's left edge, so a burst narrower than a pixel still shows its extent.
+pub fn step_outline(points: &[(Nanos, u32)], from: Nanos, to: Nanos, columns: usize) -> Vec<(Nanos, u32)> {
+    if to <= from || columns == 0 {
+        return Vec::new();
+    }
+    let first = points.partition_point(|p| p.0 < from);
+    let past = points.partition_point(|p| p.0 < to);
+    let mut value = first.checked_sub(1).map_or(0, |i| points[i].1);
+    let mut out = vec![(from, value)];
+    let inside = &points[first..past.max(first)];
+    if inside.len() <= columns {
+        for &(t, v) in inside {
+            out.extend([(t, value), (t, v)]);
+            value = v;
+        }
+    } else {
+        let width = (to.0 - from.0) as f64;
+        let column = |t: Nanos| (((t.0 - from.0) as f64 / width * columns as f64) as usize).min(columns - 1);
+        let edge = |c: usize| Nanos(from.0 + (width * c as f64 / columns as f64).round() as u64);
+        let mut rest = inside;
+        while let Some(&(t, _)) = rest.first() {
+            let c = column(t);
+            let n = rest.iter().take_while(|p| column(p.0) == c).count();
+            let (here, after) = rest.split_at(n);
+            let (low, high) = here.iter().fold((u32::MAX, 0), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+            let last = here[n - 1].1;
+            out.extend([(edge(c), value), (edge(c), high), (edge(c), low), (edge(c), last)]);
+            value = last;
+            rest = after;
+        }
+    }
+    out.push((to, value));
+    out
 }
 
 /// The part of a run a timeline shows, as fractions of the run (so it holds across a new trace of the same
@@ -286,6 +325,23 @@ mod tests {
         assert!((moved.from - 0.48).abs() < 1e-12 && (moved.width() - 0.2).abs() < 1e-12, "{moved:?}");
         assert!(moved.following(0.3).from < 0.3 && moved.following(0.3).to > 0.3);
         assert!((w.following(1.0).to - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_step_outline_keeps_every_change_when_few_and_each_columns_extent_when_many() {
+        let points = [(Nanos(10), 3), (Nanos(20), 1), (Nanos(40), 0)];
+        let exact = step_outline(&points, Nanos(15), Nanos(50), 10);
+        assert_eq!(
+            exact,
+            vec![(Nanos(15), 3), (Nanos(20), 3), (Nanos(20), 1), (Nanos(40), 1), (Nanos(40), 0), (Nanos(50), 0)]
+        );
+        // A burst up to 9 and back inside one column of ten.
+        let mut many: Vec<(Nanos, u32)> = (0..10u32).map(|i| (Nanos(100 + u64::from(i)), i)).collect();
+        many.extend((0..10u32).map(|i| (Nanos(110 + u64::from(i)), 9 - i)));
+        let outline = step_outline(&many, Nanos(0), Nanos(1_000), 10);
+        assert!(outline.len() <= 2 + 4 * 10, "{outline:?}");
+        assert!(outline.contains(&(Nanos(100), 9)), "the burst's top shows: {outline:?}");
+        assert_eq!(outline.last(), Some(&(Nanos(1_000), 0)));
     }
 
     #[test]

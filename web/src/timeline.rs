@@ -18,8 +18,6 @@ use yew::prelude::*;
 const W: f64 = 720.0;
 const LEFT: f64 = 44.0;
 const WIDTH: f64 = W - 80.0;
-/// The pixel columns a lane is summarised into: one a unit of the drawing's width.
-const COLUMNS: usize = WIDTH as usize;
 
 /// The page's zoom: the window every timeline on it shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -148,32 +146,71 @@ impl PartialEq for TimelineProps {
     }
 }
 
-/// Where a pointer event is across the chart's time axis: 0 its left edge, 1 its right.
-fn across(event: &MouseEvent) -> Option<f64> {
-    let svg = event.current_target()?.dyn_into::<web_sys::Element>().ok()?;
-    let rect = svg.get_bounding_client_rect();
-    (rect.width() > 0.0).then(|| ((f64::from(event.client_x()) - rect.left()) / rect.width() * W - LEFT) / WIDTH)
+/// A zoomable drawing's time axis: the moments it shows and where they fall across it, in the drawing's units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Axis {
+    pub window: Window,
+    pub from: Nanos,
+    pub to: Nanos,
+    left: f64,
+    width: f64,
 }
 
-/// The lanes over the page's window, with the playhead.
-#[function_component(Timeline)]
-pub fn timeline(props: &TimelineProps) -> Html {
-    let zoom = use_context::<Zoom>();
-    let window = shown(zoom.as_ref(), props.t, props.end);
+impl Axis {
+    /// The axis of a drawing `total` wide whose time runs from `left` over `width`, at moment `t` of a run
+    /// ending at `end`.
+    pub fn new(zoom: Option<&Zoom>, t: Nanos, end: Nanos, (left, width, _): (f64, f64, f64)) -> Axis {
+        let window = shown(zoom, t, end);
+        let span = end.0.max(1) as f64;
+        let (from, to) = (Nanos((window.from * span) as u64), Nanos((window.to * span).ceil() as u64));
+        Axis { window, from, to, left, width }
+    }
+
+    pub fn x(&self, t: Nanos) -> f64 {
+        self.left + self.width * (t.0 as f64 - self.from.0 as f64) / (self.to.0 - self.from.0).max(1) as f64
+    }
+
+    pub fn contains(&self, t: Nanos) -> bool {
+        (self.from..=self.to).contains(&t)
+    }
+
+    /// The pixel columns the axis spans: one a unit of the drawing.
+    pub fn columns(&self) -> usize {
+        self.width.max(1.0) as usize
+    }
+}
+
+/// The handlers that zoom and pan a drawing: put them on its `<svg>`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZoomHandlers {
+    pub wheel: Option<Callback<WheelEvent>>,
+    pub down: Option<Callback<PointerEvent>>,
+    pub moved: Option<Callback<PointerEvent>>,
+    pub up: Option<Callback<PointerEvent>>,
+}
+
+/// Where a pointer event is across a drawing `total` wide whose time runs from `left` over `width`: 0 at the
+/// axis' left edge, 1 at its right.
+fn across(event: &MouseEvent, (left, width, total): (f64, f64, f64)) -> Option<f64> {
+    let svg = event.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = svg.get_bounding_client_rect();
+    (rect.width() > 0.0).then(|| ((f64::from(event.client_x()) - rect.left()) / rect.width() * total - left) / width)
+}
+
+/// The zoom handlers of a drawing laid out as `geometry` (left, width, total), showing `window` now; none
+/// outside a [`ZoomScope`].
+#[hook]
+pub fn use_zoom_handlers(zoom: Option<Zoom>, window: Window, geometry: (f64, f64, f64)) -> ZoomHandlers {
     // A drag pans from the window and the place it began.
     let drag = use_mut_ref(|| None::<(f64, Window)>);
-    let end = props.end.0.max(1) as f64;
-    let (from, to) = (Nanos((window.from * end) as u64), Nanos((window.to * end).ceil() as u64));
-    let x = |t: Nanos| LEFT + WIDTH * (t.0 as f64 - from.0 as f64) / (to.0 - from.0).max(1) as f64;
-    let lanes = &props.lanes;
-    let lane_h = (240.0 / lanes.len().max(1) as f64).clamp(3.0, 14.0);
-    let height = lane_h * lanes.len() as f64 + 18.0;
-    let on_wheel = zoom.clone().map(|zoom| {
+    let Some(zoom) = zoom else { return ZoomHandlers::default() };
+    let wheel = {
+        let zoom = zoom.clone();
         Callback::from(move |e: WheelEvent| {
             let (dx, dy) = (e.delta_x(), e.delta_y());
             if e.ctrl_key() {
                 e.prevent_default();
-                let at = across(&e).unwrap_or(0.5);
+                let at = across(&e, geometry).unwrap_or(0.5);
                 zoom.dispatch(ZoomAction::Zoom { factor: (-dy * 0.002).exp(), at });
             } else if e.shift_key() || dx.abs() > dy.abs() {
                 e.prevent_default();
@@ -181,34 +218,48 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 zoom.dispatch(ZoomAction::Pan(by / 1_000.0));
             }
         })
-    });
-    let on_down = zoom.as_ref().map(|_| {
+    };
+    let down = {
         let drag = drag.clone();
         Callback::from(move |e: PointerEvent| {
-            if let Some(at) = across(&e) {
+            if let Some(at) = across(&e, geometry) {
                 *drag.borrow_mut() = Some((at, window));
                 if let Some(el) = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
                     let _ = el.set_pointer_capture(e.pointer_id());
                 }
             }
         })
-    });
-    let on_move = zoom.clone().map(|zoom| {
+    };
+    let moved = {
         let drag = drag.clone();
         Callback::from(move |e: PointerEvent| {
             let Some((began, from)) = *drag.borrow() else { return };
-            if let Some(at) = across(&e).filter(|_| e.buttons() & 1 == 1) {
+            if let Some(at) = across(&e, geometry).filter(|_| e.buttons() & 1 == 1) {
                 zoom.dispatch(ZoomAction::Set(from.pan(began - at)));
             }
         })
-    });
-    let on_up = {
-        let drag = drag.clone();
-        Callback::from(move |_: PointerEvent| *drag.borrow_mut() = None)
     };
+    let up = Callback::from(move |_: PointerEvent| *drag.borrow_mut() = None);
+    ZoomHandlers { wheel: Some(wheel), down: Some(down), moved: Some(moved), up: Some(up) }
+}
+
+/// The chart's layout: the time axis runs from `LEFT` over `WIDTH` of `W`.
+const GEOMETRY: (f64, f64, f64) = (LEFT, WIDTH, W);
+
+/// The lanes over the page's window, with the playhead.
+#[function_component(Timeline)]
+pub fn timeline(props: &TimelineProps) -> Html {
+    let zoom = use_context::<Zoom>();
+    let axis = Axis::new(zoom.as_ref(), props.t, props.end, GEOMETRY);
+    let on = use_zoom_handlers(zoom, axis.window, GEOMETRY);
+    let (from, to) = (axis.from, axis.to);
+    let x = |t: Nanos| axis.x(t);
+    let lanes = &props.lanes;
+    let lane_h = (240.0 / lanes.len().max(1) as f64).clamp(3.0, 14.0);
+    let height = lane_h * lanes.len() as f64 + 18.0;
     let lane_svg = |(row, lane): (usize, &TimelineLane)| {
         let y = row as f64 * lane_h;
-        let marks = lane.lod.marks(from, to, COLUMNS);
+        let marks = lane.lod.marks(from, to, axis.columns());
         html! {
             <g class="lane" data-actor={lane.actor.to_string()} data-marks={marks.len().to_string()}>
                 if lane_h >= 8.0 {
@@ -216,24 +267,22 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 }
                 { for marks.iter().map(|mark| {
                     let (class, fill) = props.styles.get(usize::from(mark.state)).copied().unwrap_or(("span", None));
-                    let w = (x(mark.end) - x(mark.start)).max(0.6);
-                    // A column its spans barely cover is drawn faint, so density reads at any zoom.
-                    let opacity = (mark.share < 0.999).then(|| format!("{:.2}", 0.35 + 0.65 * mark.share));
-                    html! { <rect class={class} fill={fill} opacity={opacity} x={fmt(x(mark.start))} y={fmt(y + 1.0)} width={fmt(w)} height={fmt((lane_h - 2.0).max(1.0))} /> }
+                    html! { <rect class={class} fill={fill} opacity={faint(mark.share)} x={fmt(x(mark.start))} y={fmt(y + 1.0)}
+                        width={fmt((x(mark.end) - x(mark.start)).max(0.6))} height={fmt((lane_h - 2.0).max(1.0))} /> }
                 }) }
-                if let Some(k) = lane.cross.filter(|k| (from..=to).contains(k)) {
+                if let Some(k) = lane.cross.filter(|k| axis.contains(*k)) {
                     <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
                 }
             </g>
         }
     };
     html! {
-        <svg class={classes!(props.class, "lanes-timeline", (!window.is_whole()).then_some("zoomed"))}
+        <svg class={classes!(props.class, "lanes-timeline", (!axis.window.is_whole()).then_some("zoomed"))}
             viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={props.label.clone()}
             data-from={from.0.to_string()} data-to={to.0.to_string()}
-            onwheel={on_wheel} onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up.clone()} onpointercancel={on_up}>
+            onwheel={on.wheel} onpointerdown={on.down} onpointermove={on.moved} onpointerup={on.up.clone()} onpointercancel={on.up}>
             { for lanes.iter().enumerate().map(lane_svg) }
-            if (from..=to).contains(&props.t) {
+            if axis.contains(props.t) {
                 <line class="playhead" x1={fmt(x(props.t))} x2={fmt(x(props.t))} y1="0" y2={fmt(height - 14.0)} />
             }
             <text x={fmt(LEFT)} y={fmt(height - 2.0)} class="axis" text-anchor="start">{from.to_string()}</text>
@@ -241,6 +290,26 @@ pub fn timeline(props: &TimelineProps) -> Html {
             <text x={fmt(LEFT + WIDTH / 2.0)} y={fmt(height - 2.0)} class="axis">{props.axis.clone()}</text>
         </svg>
     }
+}
+
+/// A mark's opacity: a column its spans barely cover is drawn faint, so density reads at any zoom.
+pub fn faint(share: f64) -> Option<String> {
+    (share < 0.999).then(|| format!("{:.2}", 0.35 + 0.65 * share))
+}
+
+/// Moments to tick (sorted) within `axis` up to `until`, at most one a pixel column.
+pub fn ticks<'a>(moments: &'a [Nanos], axis: &'a Axis, until: Nanos) -> impl Iterator<Item = f64> + 'a {
+    let first = moments.partition_point(|m| *m < axis.from);
+    let last = until.min(axis.to);
+    let mut column = None;
+    moments[first..].iter().take_while(move |m| **m <= last).filter_map(move |m| {
+        let x = axis.x(*m);
+        let here = Some(x.floor() as i64);
+        (here != column).then(|| {
+            column = here;
+            x
+        })
+    })
 }
 
 /// The window on the player's scrubber: where in the run the timelines are, when they are zoomed.

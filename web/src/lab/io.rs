@@ -3,8 +3,10 @@
 //! (running, blocked, polling) up to the playhead, with the moments messages became ready and were served.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, faint, ticks, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::io::{IoEvent, Server, ServerSummary, ThreadState, summaries};
+use shared::lod::LodLane;
 use shared::{EventKind, Nanos, Trace};
 use yew::prelude::*;
 
@@ -14,22 +16,27 @@ const LANE_H: f64 = 12.0;
 /// The most thread lanes drawn for one server; the rest are counted.
 const MAX_LANES: usize = 8;
 
-/// One server's lanes: per thread, its state spans (start, end, state), and the ready and served moments.
+/// One server's lanes: per thread, its states summarised for drawing at any zoom, and the ready and served
+/// moments, in time order.
 #[derive(Debug, Default, PartialEq)]
 struct Lanes {
-    threads: Vec<Vec<(Nanos, Nanos, ThreadState)>>,
+    threads: Vec<LodLane>,
     ready: Vec<Nanos>,
     served: Vec<Nanos>,
 }
 
+/// How each thread state is drawn, by its number in [`lanes`].
+const STYLES: [&str; 3] = ["span running", "span blocked", "span polling"];
+
 fn lanes(trace: &Trace) -> Vec<Lanes> {
+    let mut spans: Vec<Vec<Vec<(Nanos, Nanos, u8)>>> = Server::ALL.iter().map(|_| Vec::new()).collect();
     let mut out: Vec<Lanes> = Server::ALL.iter().map(|_| Lanes::default()).collect();
     let end = trace.end();
     for e in &trace.events {
         let EventKind::Io(ev) = e.kind else { continue };
         match ev {
             IoEvent::State { server, thread, state } => {
-                let lanes = &mut out[server as usize].threads;
+                let lanes = &mut spans[server as usize];
                 if lanes.len() <= thread as usize {
                     lanes.resize(thread as usize + 1, Vec::new());
                 }
@@ -37,12 +44,22 @@ fn lanes(trace: &Trace) -> Vec<Lanes> {
                 if let Some(last) = lane.last_mut() {
                     last.1 = e.t;
                 }
-                lane.push((e.t, end, state));
+                // A finished thread draws nothing: its span is kept only to be closed (its state past the styles).
+                let drawn = match state {
+                    ThreadState::Running => 0,
+                    ThreadState::Blocked => 1,
+                    ThreadState::Polling => 2,
+                    ThreadState::Done => u8::MAX,
+                };
+                lane.push((e.t, end, drawn));
             }
             IoEvent::Ready { server, .. } => out[server as usize].ready.push(e.t),
             IoEvent::Served { server, .. } => out[server as usize].served.push(e.t),
             IoEvent::Cost { .. } | IoEvent::Unavailable { .. } => {}
         }
+    }
+    for (lanes, spans) in out.iter_mut().zip(spans) {
+        lanes.threads = spans.into_iter().map(LodLane::new).collect();
     }
     out
 }
@@ -54,11 +71,13 @@ pub fn io_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let all = use_memo(TraceRef(props.trace.clone()), |t| (lanes(&t.0), summaries(&t.0)));
     let (lanes, sums) = (&all.0, &all.1);
-    let end = props.trace.end().max(Nanos(1));
+    let zoom = use_context::<Zoom>();
+    let axis = Axis::new(zoom.as_ref(), props.t, props.trace.end(), GEOMETRY);
+    let on = use_zoom_handlers(zoom, axis.window, GEOMETRY);
     html! {
         <figure class="io-view">
             { quadrants(sums, lang) }
-            { for Server::ALL.into_iter().map(|server| server_lanes(server, &lanes[server as usize], &sums[server as usize], props.t, end, lang)) }
+            { for Server::ALL.into_iter().map(|server| server_lanes(server, &lanes[server as usize], &sums[server as usize], props.t, (&axis, &on), lang)) }
             <figcaption>
                 <ul class="legend">
                     <li><span class="swatch running"></span>{lang.ui("ui.io.running")}</li>
@@ -98,8 +117,21 @@ fn quadrants(sums: &[ServerSummary], lang: Lang) -> Html {
     }
 }
 
-fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, end: Nanos, lang: Lang) -> Html {
-    let x = |at: Nanos| LEFT + (W - LEFT - 10.0) * at.0 as f64 / end.0 as f64;
+/// The lanes' layout: time runs from `LEFT` to 10 short of the right edge.
+const GEOMETRY: (f64, f64, f64) = (LEFT, W - LEFT - 10.0, W);
+
+/// A server's thread lanes over the page's zoom window, drawn up to the playhead.
+fn server_lanes(
+    server: Server,
+    lanes: &Lanes,
+    sum: &ServerSummary,
+    t: Nanos,
+    zoom: (&Axis, &ZoomHandlers),
+    lang: Lang,
+) -> Html {
+    let (axis, on) = zoom;
+    let x = |at: Nanos| axis.x(at);
+    let until = t.min(axis.to);
     let shown = lanes.threads.len().min(MAX_LANES);
     let height = 30.0 + shown as f64 * (LANE_H + 2.0) + if lanes.threads.len() > shown { 14.0 } else { 4.0 };
     // The latencies of the messages served so far.
@@ -120,31 +152,28 @@ fn server_lanes(server: Server, lanes: &Lanes, sum: &ServerSummary, t: Nanos, en
     };
     html! {
         <svg id={format!("lane-{}", server.key())} class={classes!("io-lanes", server.key())} viewBox={format!("0 0 {W} {height:.1}")}
-            role="img" aria-label={title.clone()}>
+            role="img" aria-label={title.clone()} data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
+            onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             <text class="lanes-title" x="4" y="12">{title}</text>
-            { for lanes.ready.iter().filter(|r| **r <= t).map(|r| html! {
-                <line class="ready" x1={fmt(x(*r))} x2={fmt(x(*r))} y1="16" y2="24" />
+            { for ticks(&lanes.ready, axis, t).map(|x| html! {
+                <line class="ready" x1={fmt(x)} x2={fmt(x)} y1="16" y2="24" />
             }) }
-            { for lanes.threads.iter().take(shown).enumerate().map(|(i, spans)| {
+            { for lanes.threads.iter().take(shown).enumerate().map(|(i, lane)| {
                 let y = 26.0 + i as f64 * (LANE_H + 2.0);
+                let marks = if until > axis.from { lane.marks(axis.from, until, axis.columns()) } else { Vec::new() };
                 html! {
-                    <g class="lane">
+                    <g class="lane" data-marks={marks.len().to_string()}>
                         <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{lang.fill("ui.io.thread", &[("n", &(i + 1))])}</text>
-                        { for spans.iter().filter(|s| s.0 <= t && s.2 != ThreadState::Done).map(|&(start, stop, state)| {
-                            let class = match state {
-                                ThreadState::Running => "span running",
-                                ThreadState::Blocked => "span blocked",
-                                ThreadState::Polling => "span polling",
-                                ThreadState::Done => "span",
-                            };
-                            let (x0, x1) = (x(start), x(stop.min(t)));
-                            html! { <rect class={class} x={fmt(x0)} y={fmt(y)} width={fmt((x1 - x0).max(0.5))} height={fmt(LANE_H)} /> }
+                        { for marks.iter().map(|mark| {
+                            let (x0, x1) = (x(mark.start), x(mark.end));
+                            let class = STYLES.get(usize::from(mark.state)).copied().unwrap_or("span");
+                            html! { <rect class={class} opacity={faint(mark.share)} x={fmt(x0)} y={fmt(y)} width={fmt((x1 - x0).max(0.5))} height={fmt(LANE_H)} /> }
                         }) }
                     </g>
                 }
             }) }
-            { for lanes.served.iter().filter(|s| **s <= t).map(|s| html! {
-                <line class="served" x1={fmt(x(*s))} x2={fmt(x(*s))} y1={fmt(height - 6.0)} y2={fmt(height - 1.0)} />
+            { for ticks(&lanes.served, axis, t).map(|x| html! {
+                <line class="served" x1={fmt(x)} x2={fmt(x)} y1={fmt(height - 6.0)} y2={fmt(height - 1.0)} />
             }) }
             if lanes.threads.len() > shown {
                 <text class="lane-label more" x={fmt(LEFT - 6.0)} y={fmt(height - 4.0)}>{lang.fill("ui.io.more", &[("n", &(lanes.threads.len() - shown))])}</text>

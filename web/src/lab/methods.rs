@@ -2,9 +2,11 @@
 //! computing, waiting for I/O), with the playhead and when each way finished; and, for a measured run, the cost
 //! of each way of starting work or handing over a message, as bars on a logarithmic scale.
 
-use crate::lab::{MomentProps, fmt};
+use crate::lab::{MomentProps, TraceRef, fmt};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, faint, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way, makespans, samples};
+use shared::lod::LodLane;
 use shared::stats::percentile;
 use shared::{EventKind, Nanos, Trace};
 use yew::prelude::*;
@@ -18,11 +20,14 @@ view_entry!(MethodsLabView, Methods, MethodsView);
 pub fn methods_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let trace = &props.trace;
-    let has_spans = trace.events.iter().any(|e| matches!(e.kind, EventKind::Methods(MethodsEvent::Span { .. })));
+    let ways = use_memo(TraceRef(trace.clone()), |t| way_lanes(&t.0));
+    let zoom = use_context::<Zoom>();
+    let axis = Axis::new(zoom.as_ref(), props.t, trace.end(), GEOMETRY);
+    let on = use_zoom_handlers(zoom, axis.window, GEOMETRY);
     let has_costs = Cost::ALL.iter().any(|c| !samples(trace, *c).is_empty());
     html! {
         <figure class="methods-view">
-            if has_spans { { lanes(trace, props.t, lang) } }
+            if !ways.is_empty() { { lanes(trace, &ways, props.t, (&axis, &on), lang) } }
             if has_costs { { costs(trace, props.t, lang) } }
             <figcaption>
                 <ul class="legend">
@@ -36,47 +41,62 @@ pub fn methods_view(props: &MomentProps) -> Html {
     }
 }
 
-fn lanes(trace: &Trace, t: Nanos, lang: Lang) -> Html {
-    let end = trace.end().0.max(1) as f64;
-    let width = W - LEFT - 12.0;
-    let x = |t: Nanos| LEFT + width * t.0 as f64 / end;
-    let done = makespans(trace);
-    let mut rows: Vec<(Way, u32)> = Vec::new();
+/// How each activity is drawn, by its number in [`way_lanes`].
+const STYLES: [&str; 4] = ["span startup", "span runnable", "span compute", "span wait"];
+
+/// Each way's lanes, in lane order, summarised once per trace for drawing at any zoom.
+fn way_lanes(trace: &Trace) -> Vec<(Way, Vec<LodLane>)> {
+    // Each (way, lane)'s spans: start, end, activity.
+    type Spans = Vec<(Nanos, Nanos, u8)>;
+    let mut spans: std::collections::BTreeMap<(Way, u32), Spans> = Default::default();
     for e in &trace.events {
-        if let EventKind::Methods(MethodsEvent::Span { way, lane, .. }) = e.kind
-            && !rows.contains(&(way, lane))
-        {
-            rows.push((way, lane));
+        if let EventKind::Methods(MethodsEvent::Span { way, lane, activity, start }) = e.kind {
+            let state = match activity {
+                Activity::Startup => 0,
+                Activity::Runnable => 1,
+                Activity::Compute => 2,
+                Activity::Wait => 3,
+            };
+            spans.entry((way, lane)).or_default().push((start, e.t, state));
         }
     }
-    rows.sort();
+    Way::ALL
+        .into_iter()
+        .map(|way| {
+            let lanes = spans.iter_mut().filter(|((w, _), _)| *w == way).map(|(_, spans)| {
+                spans.sort_unstable_by_key(|s| s.0);
+                LodLane::new(spans.iter().copied())
+            });
+            (way, lanes.collect())
+        })
+        .filter(|(_, lanes): &(Way, Vec<LodLane>)| !lanes.is_empty())
+        .collect()
+}
+
+/// The lanes' layout: time runs from `LEFT` to 12 short of the right edge.
+const GEOMETRY: (f64, f64, f64) = (LEFT, W - LEFT - 12.0, W);
+
+fn lanes(trace: &Trace, ways: &[(Way, Vec<LodLane>)], t: Nanos, zoom: (&Axis, &ZoomHandlers), lang: Lang) -> Html {
+    let (axis, on) = zoom;
+    let x = |t: Nanos| axis.x(t);
+    let until = t.min(axis.to);
+    let done = makespans(trace);
     let row_h = 12.0;
     let gap = 16.0;
     let mut y = 4.0;
     let mut groups = Vec::new();
-    for way in Way::ALL {
-        let lanes: Vec<u32> = rows.iter().filter(|(w, _)| *w == way).map(|(_, l)| *l).collect();
-        if lanes.is_empty() {
-            continue;
-        }
+    for (way, lanes) in ways {
         let top = y;
-        let finished = done.iter().find(|(w, _)| *w == way).map(|(_, t)| *t);
-        let spans = trace.events.iter().filter_map(|e| match e.kind {
-            EventKind::Methods(MethodsEvent::Span { way: w, lane, activity, start }) if w == way && start <= t => {
-                let row = lanes.iter().position(|l| *l == lane).unwrap_or(0) as f64;
-                let class = match activity {
-                    Activity::Startup => "span startup",
-                    Activity::Runnable => "span runnable",
-                    Activity::Compute => "span compute",
-                    Activity::Wait => "span wait",
-                };
-                let shown_end = e.t.min(t);
-                Some(html! {
-                    <rect class={class} x={fmt(x(start))} y={fmt(top + 14.0 + row * row_h)}
-                        width={fmt((x(shown_end) - x(start)).max(0.5))} height={fmt(row_h - 2.0)} />
-                })
-            }
-            _ => None,
+        let finished = done.iter().find(|(w, _)| w == way).map(|(_, t)| *t);
+        let spans = lanes.iter().enumerate().flat_map(|(row, lane)| {
+            let marks = if until > axis.from { lane.marks(axis.from, until, axis.columns()) } else { Vec::new() };
+            marks.into_iter().map(move |mark| {
+                let class = STYLES.get(usize::from(mark.state)).copied().unwrap_or("span");
+                html! {
+                    <rect class={class} opacity={faint(mark.share)} x={fmt(x(mark.start))} y={fmt(top + 14.0 + row as f64 * row_h)}
+                        width={fmt((x(mark.end) - x(mark.start)).max(0.5))} height={fmt(row_h - 2.0)} />
+                }
+            })
         });
         let name = way.name().say(lang);
         let label = match finished.filter(|f| *f <= t) {
@@ -87,7 +107,7 @@ fn lanes(trace: &Trace, t: Nanos, lang: Lang) -> Html {
             <g class="way" data-way={way.key()}>
                 <text class="way-label" x="4" y={fmt(top + 10.0)}>{label}</text>
                 { for spans }
-                if let Some(f) = finished.filter(|f| *f <= t) {
+                if let Some(f) = finished.filter(|f| *f <= t && axis.contains(*f)) {
                     <line class="done" x1={fmt(x(f))} x2={fmt(x(f))} y1={fmt(top + 12.0)} y2={fmt(top + 14.0 + lanes.len() as f64 * row_h)} />
                 }
             </g>
@@ -97,9 +117,12 @@ fn lanes(trace: &Trace, t: Nanos, lang: Lang) -> Html {
     let height = y + 6.0;
     html! {
         <svg class="methods-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
-            aria-label={lang.ui("ui.methods.lanes_label")}>
+            aria-label={lang.ui("ui.methods.lanes_label")} data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
+            onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             { for groups }
-            <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="0" y2={fmt(height - 4.0)} />
+            if axis.contains(t) {
+                <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="0" y2={fmt(height - 4.0)} />
+            }
         </svg>
     }
 }

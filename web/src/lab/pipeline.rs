@@ -5,10 +5,12 @@
 //! killed is drawn dead until its successor is ready, and a line says what the kill lost and what it did not.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::pipeline::{
     Flow, Pattern, PipelineEvent, PipelineParams, Role, Side, Topology, flow, graph, name_text,
 };
+use shared::lod::step_outline;
 use shared::{EventKind, Nanos, Trace};
 use std::collections::HashMap;
 use yew::prelude::*;
@@ -65,6 +67,9 @@ view_entry!(PipelineLabView, Pipeline, PipelineView);
 pub fn pipeline_view(props: &MomentProps) -> Html {
     let lang = use_context::<Lang>().unwrap_or_default();
     let f = use_memo(TraceRef(props.trace.clone()), |t| flow(&t.0));
+    let zoom = use_context::<Zoom>();
+    let axis = Axis::new(zoom.as_ref(), props.t, props.trace.end(), QUEUE_GEOMETRY);
+    let on = use_zoom_handlers(zoom, axis.window, QUEUE_GEOMETRY);
     let p = match PipelineParams::parse(&props.trace.run.params) {
         Ok(p) => p,
         Err(err) => return super::unreadable(&err, lang),
@@ -119,7 +124,7 @@ pub fn pipeline_view(props: &MomentProps) -> Html {
                 { kill_summary(&p, &f, t, lang) }
             }
             { drawing }
-            { queue_chart(&p.topology(), &f, t, lang) }
+            { queue_chart(&p.topology(), &f, t, (&axis, &on), lang) }
             <figcaption>{ legend }</figcaption>
         </figure>
     }
@@ -298,39 +303,40 @@ fn rows_in_max(col: &[usize]) -> usize {
     (0..n).map(|c| col.iter().filter(|&&x| x == c).count()).max().unwrap_or(1).max(1)
 }
 
-/// The queue length of every channel over the run, with the playhead.
-fn queue_chart(topo: &Topology, f: &Flow, t: Nanos, lang: Lang) -> Html {
+/// The queue chart's layout: time runs from 40 to 10 short of the right edge.
+const QUEUE_GEOMETRY: (f64, f64, f64) = (40.0, W - 50.0, W);
+
+/// The queue length of every channel over the page's zoom window, with the playhead.
+fn queue_chart(topo: &Topology, f: &Flow, t: Nanos, zoom: (&Axis, &ZoomHandlers), lang: Lang) -> Html {
     if topo.channels.is_empty() {
         return html! {};
     }
+    let (axis, on) = zoom;
     let (w, h) = (W, 130.0);
-    let end = f.end.0.max(1) as f64;
     let top = f.queue.iter().flatten().map(|x| x.1).max().unwrap_or(1).max(1) as f64;
-    let x = |at: Nanos| 40.0 + (w - 50.0) * at.0 as f64 / end;
+    let x = |at: Nanos| axis.x(at);
     let y = |v: u32| 16.0 + (h - 36.0) * (1.0 - f64::from(v) / top);
     html! {
-        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.pipeline.queues_label")}>
+        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.pipeline.queues_label")}
+            data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
+            onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             <text class="chart-title" x="40" y="11">{lang.ui("ui.pipeline.queues_title")}</text>
             <line class="axis" x1="40" x2={fmt(w - 10.0)} y1={fmt(y(0))} y2={fmt(y(0))} />
             <text class="ytick" x="34" y={fmt(y(top as u32) + 4.0)}>{format!("{}", top as u32)}</text>
             <text class="ytick" x="34" y={fmt(y(0) + 4.0)}>{"0"}</text>
             { for topo.channels.iter().enumerate().map(|(c, info)| {
                 let points = f.queue.get(c).map(|q| {
-                    let mut pts = Vec::with_capacity(q.len() * 2);
-                    let mut last = 0;
-                    for &(at, v) in q {
-                        pts.push(format!("{},{}", fmt(x(at)), fmt(y(last))));
-                        pts.push(format!("{},{}", fmt(x(at)), fmt(y(v))));
-                        last = v;
-                    }
-                    pts.join(" ")
+                    let outline = step_outline(q, axis.from, axis.to, axis.columns());
+                    outline.iter().map(|&(at, v)| format!("{},{}", fmt(x(at)), fmt(y(v)))).collect::<Vec<_>>().join(" ")
                 }).unwrap_or_default();
                 html! { <polyline class={format!("queue-line q{}", c % 4)} points={points}><title>{name_text(info.name).say(lang)}</title></polyline> }
             }) }
             { for topo.channels.iter().enumerate().map(|(c, info)| html! {
                 <text class={format!("queue-name q{}", c % 4)} x={fmt(w - 10.0 - 90.0 * (topo.channels.len() - 1 - c) as f64)} y="11">{name_text(info.name).say(lang)}</text>
             }) }
-            <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="14" y2={fmt(y(0))} />
+            if axis.contains(t) {
+                <line class="playhead" x1={fmt(x(t))} x2={fmt(x(t))} y1="14" y2={fmt(y(0))} />
+            }
         </svg>
     }
 }
