@@ -1,6 +1,7 @@
 //! Properties of the pipeline simulation over random presets and parameters: every item is delivered exactly
 //! once, a bounded channel never holds more than its capacity, the start order is kept when asked, and the
-//! same seed gives the same trace.
+//! same seed gives the same trace. Across processes, an item is delivered once or lost in the killed consumer,
+//! and the kill and the restart come when asked.
 
 #![cfg(not(target_arch = "wasm32"))]
 // Test helpers may unwrap: a panic there is a failed test with its message.
@@ -114,5 +115,51 @@ proptest! {
         prop_assert!(at("cpu") <= bound * 1.001, "{} items/s over the CPUs' {bound}", at("cpu"));
         // A sleep longer than the spun stretch leaves the CPUs free: the workers' count sets the pace.
         prop_assert!(at("sleep") >= at("cpu") * 0.999);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Across processes: every item is delivered once or lost in the killed consumer, which holds at most one;
+    /// the queue never holds more than its capacity; the kill comes once its share is delivered, and the
+    /// successor is ready no sooner than a restart after it.
+    #[test]
+    fn across_processes_an_item_is_delivered_or_lost_and_the_queue_keeps_its_bound(
+        items in 1i64..=150, producers in 1i64..=4, workers in 1i64..=6, capacity in 1i64..=8,
+        kill_at in 0i64..=90, produce in 0i64..=400, work in 1i64..=800, seed in 0u64..1_000,
+    ) {
+        use ParamValue::{Int, Text};
+        let given: ParamSet = [
+            ("pattern", Text("processes".into())),
+            ("items", Int(items)),
+            ("producers", Int(producers)),
+            ("workers", Int(workers)),
+            ("capacity", Int(capacity)),
+            ("kill_at", Int(kill_at)),
+            ("produce_us", Int(produce)),
+            ("work_us", Int(work)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let given = LabId::Pipeline.validate(&given).unwrap();
+        let p = PipelineParams::parse(&given).unwrap();
+        let f = flow(&simulate(LabId::Pipeline, &given, seed).unwrap());
+        let mut out: Vec<u32> = f.delivery_order.iter().chain(&f.kill.lost).copied().collect();
+        out.sort_unstable();
+        prop_assert_eq!(out, (0..p.items).collect::<Vec<u32>>(), "every item delivered once or lost");
+        prop_assert!(f.kill.lost.len() <= 1, "a consumer holds one item: {:?}", f.kill.lost);
+        prop_assert!(f.queue[0].iter().all(|x| x.1 <= p.capacity));
+        match (f.kill.at, p.kill_after()) {
+            (Some((at, queued)), Some(n)) => {
+                prop_assert!(queued <= p.capacity);
+                let before = f.delivered.iter().flatten().filter(|t| **t <= at).count();
+                prop_assert!(before >= n as usize, "killed after {before} of {n} delivered");
+                prop_assert!(f.kill.restarted.is_none_or(|r| r >= at + p.restart));
+            }
+            (Some(_), None) => prop_assert!(false, "a kill that was not asked for"),
+            (None, _) => prop_assert!(f.kill.lost.is_empty(), "lost without a kill"),
+        }
     }
 }
