@@ -2,8 +2,8 @@
 //! chart of any zoom draws at most one mark per pixel column, whether the lane holds ten spans or a million.
 //! Built once per trace ([`LodLane::new`], O(n)), asked once per frame ([`LodLane::marks`], O(columns · log n)):
 //! per state, the running total of its spans' time, so the time a state covers in any range is two binary
-//! searches and a difference. A column shows the state that covers most of it (a span shorter than a pixel
-//! still shows: any covered time beats none), and neighbouring columns of one state merge into one mark. When
+//! searches and a difference. A column shows each state's share of its time (a span shorter than a pixel still
+//! shows), and neighbouring columns of the same mix merge into one mark. When
 //! the range holds no more spans than columns, the spans themselves are the marks, exactly. A step chart (a
 //! queue's length) is outlined the same way ([`step_outline`]), and [`Window`] is the part of the run shown.
 
@@ -22,15 +22,40 @@ pub struct LodLane {
     totals: Vec<u64>,
 }
 
-/// What a chart draws for a lane over a range: `state` from `start` to `end`. `share` is how much of that time
-/// the lane's spans cover (1 for an exact span; less where a column's spans leave gaps).
+/// What a chart draws for a lane from `start` to `end`: how much of that time each state covers (an exact span:
+/// 1 for its state; a summary of many: each state's share, the rest gaps).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mark {
     pub start: Nanos,
     pub end: Nanos,
-    pub state: u8,
-    pub share: f64,
+    pub shares: [f64; MAX_STATES],
 }
+
+impl Mark {
+    fn exact(start: Nanos, end: Nanos, state: u8) -> Mark {
+        let mut shares = [0.0; MAX_STATES];
+        shares[usize::from(state)] = 1.0;
+        Mark { start, end, shares }
+    }
+
+    /// The state that covers most of it.
+    pub fn state(&self) -> u8 {
+        (0..MAX_STATES).max_by(|a, b| self.shares[*a].total_cmp(&self.shares[*b])).unwrap_or(0) as u8
+    }
+
+    /// How much of it any state covers.
+    pub fn share(&self) -> f64 {
+        self.shares.iter().sum()
+    }
+
+    /// The states it holds, with their shares, in the states' order.
+    pub fn stack(&self) -> impl Iterator<Item = (u8, f64)> + '_ {
+        (0..MAX_STATES).filter(|s| self.shares[*s] > 0.0).map(|s| (s as u8, self.shares[s]))
+    }
+}
+
+/// Shares within this of each other draw the same: neighbouring columns merge.
+const SHARE_STEPS: f64 = 16.0;
 
 impl LodLane {
     /// The lane of `spans` (start, end, state): spans out of order, overlapping the one before or of a state
@@ -86,7 +111,8 @@ impl LodLane {
     }
 
     /// The marks that draw `[from, to)` in `columns` pixel columns: the spans themselves, clipped, when there
-    /// are no more of them than columns; otherwise one per run of columns whose most-covered state is the same.
+    /// are no more of them than columns; otherwise one per run of columns whose states' shares are the same to
+    /// a sixteenth (a column none of whose time is covered draws nothing).
     pub fn marks(&self, from: Nanos, to: Nanos, columns: usize) -> Vec<Mark> {
         if to <= from || columns == 0 {
             return Vec::new();
@@ -94,16 +120,12 @@ impl LodLane {
         let spans = self.meeting(from.0, to.0);
         if spans.len() <= columns {
             return spans
-                .map(|i| Mark {
-                    start: Nanos(self.starts[i].max(from.0)),
-                    end: Nanos(self.ends[i].min(to.0)),
-                    state: self.states[i],
-                    share: 1.0,
-                })
+                .map(|i| Mark::exact(Nanos(self.starts[i].max(from.0)), Nanos(self.ends[i].min(to.0)), self.states[i]))
                 .collect();
         }
         let width = (to.0 - from.0) as f64;
         let edge = |c: usize| Nanos(from.0 + (width * c as f64 / columns as f64).round() as u64);
+        let steps = |shares: &[f64; MAX_STATES]| shares.map(|x| (x * SHARE_STEPS).round() as u8);
         let mut marks: Vec<Mark> = Vec::new();
         for c in 0..columns {
             let (start, end) = (edge(c), edge(c + 1));
@@ -111,21 +133,20 @@ impl LodLane {
                 continue;
             }
             let covered = self.covered(start, end);
-            let Some((state, &most)) = covered.iter().enumerate().filter(|(_, t)| **t > 0).max_by_key(|(_, t)| **t)
-            else {
+            if covered.iter().all(|t| *t == 0) {
                 continue;
-            };
-            let state = state as u8;
-            let share = covered.iter().sum::<u64>() as f64 / (end.0 - start.0) as f64;
-            debug_assert!(most > 0);
+            }
+            let shares = covered.map(|t| t as f64 / (end.0 - start.0) as f64);
             match marks.last_mut() {
-                Some(last) if last.state == state && last.end == start => {
-                    // A merged mark's share is its columns' average, weighted by their time.
+                Some(last) if last.end == start && steps(&last.shares) == steps(&shares) => {
+                    // A merged mark's shares are its columns', weighted by their time.
                     let (a, b) = ((last.end.0 - last.start.0) as f64, (end.0 - start.0) as f64);
-                    last.share = (last.share * a + share * b) / (a + b);
+                    for (mine, theirs) in last.shares.iter_mut().zip(shares) {
+                        *mine = (*mine * a + theirs * b) / (a + b);
+                    }
                     last.end = end;
                 }
-                _ => marks.push(Mark { start, end, state, share }),
+                _ => marks.push(Mark { start, end, shares }),
             }
         }
         marks
@@ -269,12 +290,12 @@ mod tests {
         let l = lane(&[(0, 10, 0), (20, 30, 1)]);
         let marks = l.marks(Nanos(5), Nanos(100), 10);
         assert_eq!(marks.len(), 2);
-        assert_eq!((marks[0].start, marks[0].end, marks[0].state), (Nanos(5), Nanos(10), 0));
-        assert_eq!((marks[1].start, marks[1].end, marks[1].state, marks[1].share), (Nanos(20), Nanos(30), 1, 1.0));
+        assert_eq!((marks[0].start, marks[0].end, marks[0].state()), (Nanos(5), Nanos(10), 0));
+        assert_eq!((marks[1].start, marks[1].end, marks[1].state(), marks[1].share()), (Nanos(20), Nanos(30), 1, 1.0));
     }
 
     #[test]
-    fn a_column_shows_its_most_covered_state_and_a_short_span_still_shows() {
+    fn a_column_shows_each_states_share_and_a_short_span_still_shows() {
         // 900 spans over 0..9 000: state 1 for 9 of every 10 ns in the first half, state 0 after; a single 1 ns
         // span of state 2 alone in the last column.
         let mut spans: Vec<(u64, u64, u8)> = (0..500).map(|i| (i * 10, i * 10 + 9, 1)).collect();
@@ -282,12 +303,18 @@ mod tests {
         spans.push((9_995, 9_996, 2));
         let l = lane(&spans);
         let marks = l.marks(Nanos(0), Nanos(10_000), 10);
-        let states: Vec<u8> = marks.iter().map(|m| m.state).collect();
+        let states: Vec<u8> = marks.iter().map(Mark::state).collect();
         assert_eq!(states, vec![1, 0, 2], "{marks:?}");
         assert_eq!((marks[0].start, marks[0].end), (Nanos(0), Nanos(5_000)), "five columns merged");
-        assert!((marks[0].share - 0.9).abs() < 1e-9, "{}", marks[0].share);
+        assert!((marks[0].share() - 0.9).abs() < 1e-9, "{:?}", marks[0]);
         assert_eq!((marks[2].start, marks[2].end), (Nanos(9_000), Nanos(10_000)));
-        assert!((marks[2].share - 0.001).abs() < 1e-9, "a column barely covered says so");
+        assert!((marks[2].share() - 0.001).abs() < 1e-9, "a column barely covered says so");
+        // Two states mixed in every column: both shares, in one merged mark.
+        let mixed = lane(&(0..1_000u64).map(|i| (i * 10, i * 10 + 10, (i % 4 == 0) as u8)).collect::<Vec<_>>());
+        let marks = mixed.marks(Nanos(0), Nanos(10_000), 10);
+        assert_eq!(marks.len(), 1, "{marks:?}");
+        assert!((marks[0].shares[1] - 0.25).abs() < 1e-9 && (marks[0].shares[0] - 0.75).abs() < 1e-9, "{marks:?}");
+        assert_eq!(marks[0].stack().map(|(s, _)| s).collect::<Vec<_>>(), vec![0, 1]);
         assert!(marks.len() <= 10, "never more marks than columns");
     }
 
@@ -299,7 +326,7 @@ mod tests {
         // Zoomed in on 30 ns: ten spans, drawn as they are.
         let near = l.marks(Nanos(300), Nanos(330), 700);
         assert_eq!(near.len(), 10);
-        assert!(near.iter().all(|m| m.share == 1.0 && m.end.0 - m.start.0 == 2));
+        assert!(near.iter().all(|m| m.share() == 1.0 && m.end.0 - m.start.0 == 2));
     }
 
     #[test]

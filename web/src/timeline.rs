@@ -10,7 +10,7 @@ use crate::lab::fmt;
 use gloo::events::EventListener;
 use shared::Nanos;
 use shared::i18n::Lang;
-use shared::lod::{LodLane, Window};
+use shared::lod::{LodLane, Mark, Window};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -266,9 +266,8 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     <text x={fmt(LEFT - 6.0)} y={fmt(y + lane_h * 0.75)} class="lane-label">{lane.label.clone()}</text>
                 }
                 { for marks.iter().map(|mark| {
-                    let (class, fill) = props.styles.get(usize::from(mark.state)).copied().unwrap_or(("span", None));
-                    html! { <rect class={class} fill={fill} opacity={faint(mark.share)} x={fmt(x(mark.start))} y={fmt(y + 1.0)}
-                        width={fmt((x(mark.end) - x(mark.start)).max(0.6))} height={fmt((lane_h - 2.0).max(1.0))} /> }
+                    let style = |state: u8| props.styles.get(usize::from(state)).copied().unwrap_or(("span", None));
+                    mark_rects(mark, (x(mark.start), x(mark.end)), (y + 1.0, (lane_h - 2.0).max(1.0)), style)
                 }) }
                 if let Some(k) = lane.cross.filter(|k| axis.contains(*k)) {
                     <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
@@ -292,9 +291,24 @@ pub fn timeline(props: &TimelineProps) -> Html {
     }
 }
 
-/// A mark's opacity: a column its spans barely cover is drawn faint, so density reads at any zoom.
-pub fn faint(share: f64) -> Option<String> {
-    (share < 0.999).then(|| format!("{:.2}", 0.35 + 0.65 * share))
+/// A mark as rectangles from `x0` to `x1` in the lane at `y`, `h` high: an exact span fills the lane; a summary
+/// of many stacks each state's share from the bottom, so a lane that holds a lock a quarter of the time shows a
+/// quarter of red at any zoom. `style` gives each state's class and fill.
+pub fn mark_rects(
+    mark: &Mark,
+    (x0, x1): (f64, f64),
+    (y, h): (f64, f64),
+    style: impl Fn(u8) -> (&'static str, Option<&'static str>),
+) -> Html {
+    let width = fmt((x1 - x0).max(0.6));
+    let mut bottom = y + h;
+    let rects = mark.stack().map(|(state, share)| {
+        let (class, fill) = style(state);
+        let part = (h * share.min(1.0)).max(0.5);
+        bottom -= part;
+        html! { <rect class={class} fill={fill} x={fmt(x0)} y={fmt(bottom)} width={width.clone()} height={fmt(part)} /> }
+    });
+    rects.collect::<Html>()
 }
 
 /// Moments to tick (sorted) within `axis` up to `until`, at most one a pixel column.

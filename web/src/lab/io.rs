@@ -3,7 +3,7 @@
 //! (running, blocked, polling) up to the playhead, with the moments messages became ready and were served.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
-use crate::timeline::{Axis, Zoom, ZoomHandlers, faint, ticks, use_zoom_handlers};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, mark_rects, ticks, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::io::{IoEvent, Server, ServerSummary, ThreadState, summaries};
 use shared::lod::LodLane;
@@ -165,9 +165,8 @@ fn server_lanes(
                     <g class="lane" data-marks={marks.len().to_string()}>
                         <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{lang.fill("ui.io.thread", &[("n", &(i + 1))])}</text>
                         { for marks.iter().map(|mark| {
-                            let (x0, x1) = (x(mark.start), x(mark.end));
-                            let class = STYLES.get(usize::from(mark.state)).copied().unwrap_or("span");
-                            html! { <rect class={class} opacity={faint(mark.share)} x={fmt(x0)} y={fmt(y)} width={fmt((x1 - x0).max(0.5))} height={fmt(LANE_H)} /> }
+                            let style = |state: u8| (STYLES.get(usize::from(state)).copied().unwrap_or("span"), None);
+                            mark_rects(mark, (x(mark.start), x(mark.end)), (y, LANE_H), style)
                         }) }
                     </g>
                 }
