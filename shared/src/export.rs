@@ -151,21 +151,50 @@ pub(crate) fn csv_field(field: &str) -> String {
     }
 }
 
+/// The parts of an exported file that [`import`] reads: Chrome's own events (half the file) are skipped
+/// unread, and the run is kept as its text until its format is known, so a million-event file is parsed once,
+/// straight into the run.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    syslab: Option<Held<'a>>,
+    run: Option<serde::de::IgnoredAny>,
+    events: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct Held<'a> {
+    format: Option<Value>,
+    #[serde(borrow)]
+    trace: Option<&'a serde_json::value::RawValue>,
+}
+
 /// The run held in an exported trace file (or a bare trace, as `syslab run --json` prints it).
 pub fn import(text: &str) -> Result<Trace, ImportError> {
-    let value: Value = serde_json::from_str(text).map_err(ImportError::NotJson)?;
-    let held = match value.get("syslab") {
-        Some(held) => {
-            let format = held.get("format").and_then(Value::as_str).unwrap_or("none");
+    let envelope: Envelope = match serde_json::from_str(text) {
+        Ok(envelope) => envelope,
+        // JSON of another shape is not a syslab file; what is not JSON says where it broke.
+        Err(_) => {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => ImportError::NotSyslab,
+                Err(e) => ImportError::NotJson(e),
+            });
+        }
+    };
+    let mut trace: Trace = match envelope {
+        Envelope { syslab: Some(held), .. } => {
+            let format = held.format.as_ref().and_then(Value::as_str).unwrap_or("none");
             if format != FORMAT {
                 return Err(ImportError::Format(format.to_owned()));
             }
-            held.get("trace").cloned().ok_or(ImportError::NotSyslab)?
+            let raw = held.trace.ok_or(ImportError::NotSyslab)?;
+            serde_json::from_str(raw.get()).map_err(ImportError::Damaged)?
         }
-        None if value.get("run").is_some() && value.get("events").is_some() => value,
-        None => return Err(ImportError::NotSyslab),
+        Envelope { syslab: None, run: Some(_), events: Some(_) } => {
+            serde_json::from_str(text).map_err(ImportError::Damaged)?
+        }
+        Envelope { .. } => return Err(ImportError::NotSyslab),
     };
-    let mut trace: Trace = serde_json::from_value(held).map_err(ImportError::Damaged)?;
     // Everything that reads a trace may rely on its parameters being valid for its lab.
     trace.run.params = trace.run.lab.validate(&trace.run.params).map_err(ImportError::Params)?;
     trace.sort_events();
@@ -194,6 +223,8 @@ mod tests {
     #[test]
     fn files_that_are_not_syslab_exports_are_refused_with_a_reason() {
         assert!(matches!(import("nope"), Err(ImportError::NotJson(_))));
+        assert!(matches!(import("[1, 2]"), Err(ImportError::NotSyslab)));
+        assert!(matches!(import(r#"{"syslab": 5}"#), Err(ImportError::NotSyslab)));
         assert!(matches!(import(r#"{"traceEvents": []}"#), Err(ImportError::NotSyslab)));
         assert!(matches!(import(r#"{"syslab": {"format": "syslab-trace/9"}}"#), Err(ImportError::Format(_))));
         assert!(matches!(
