@@ -2,6 +2,8 @@
 //! single-page fallback), chromedriver on a free loopback port, the companion, and a headless Chromium session.
 //! Everything listens on 127.0.0.1 and is stopped when dropped.
 
+pub mod large_trace;
+
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

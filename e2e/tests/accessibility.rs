@@ -135,7 +135,7 @@ async fn audit(browser: &WebDriver, page: &StaticServer, axe: &str) -> anyhow::R
 async fn states_told_by_hatch(browser: &WebDriver) -> anyhow::Result<u64> {
     const CHECK: &str = r#"
 const selectors = ['.watch-grid .cell.notified', '.watch-grid .cell.polled', '.watch-grid .cell.both',
-  '.io-lanes .span.polling', '.pipeline-stages .thread.send-wait', '.lock-lanes rect[fill]'];
+  '.io-lanes .span.polling', '.pipeline-stages .thread.send-wait', '.lock-lanes .span[fill]'];
 let hatched = 0;
 const plain = [];
 for (const selector of selectors) {

@@ -22,10 +22,15 @@ pub fn narration(props: &NarrationProps) -> Html {
     let lang = use_context::<shared::i18n::Lang>().unwrap_or_default();
     let said = use_state(String::new);
     let said_at = use_mut_ref(|| f64::NEG_INFINITY);
-    let sentence = props.trace.as_ref().map(|trace| {
-        shared::narrate::at(&trace.0, props.t)
-            .map_or_else(|| lang.ui("ui.narration.nothing_yet").to_owned(), |s| s.say(lang))
+    // Kept until the run, the moment or the language changes: a zoom redraws this line, and narrating a moment
+    // reads the run up to it.
+    let sentence = use_memo((props.trace.clone(), props.t, lang), |(trace, t, lang)| {
+        trace.as_ref().map(|trace| {
+            shared::narrate::at(&trace.0, *t)
+                .map_or_else(|| lang.ui("ui.narration.nothing_yet").to_owned(), |s| s.say(*lang))
+        })
     });
+    let sentence = (*sentence).clone();
     {
         let (said, said_at) = (said.clone(), said_at.clone());
         // On pause the sentence of the moment is said, even when playing had held it back.

@@ -80,11 +80,14 @@ pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Tra
     let Some(file) = files.and_then(|files| files.get(0)) else { return };
     let name = file.name();
     wasm_bindgen_futures::spawn_local(async move {
-        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
-        let result = match text.ok().and_then(|t| t.as_string()) {
-            Some(text) => shared::export::import(&text)
+        // As bytes, not as a JavaScript string: a 200 MB run is copied into the page's memory once and checked
+        // as UTF-8 there, instead of decoded to UTF-16 and encoded back (seconds, at that size).
+        let bytes = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+        let bytes = bytes.ok().map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
+        let result = match bytes.as_deref().map(std::str::from_utf8) {
+            Some(Ok(text)) => shared::export::import(text)
                 .map_err(|e| Text::new("ui.files.import_error").with("file", &name).with_text("error", e.text())),
-            None => Err(Text::new("ui.files.unreadable").with("file", &name)),
+            Some(Err(_)) | None => Err(Text::new("ui.files.unreadable").with("file", &name)),
         };
         done.emit(result);
     });

@@ -265,9 +265,8 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 if lane_h >= 8.0 {
                     <text x={fmt(LEFT - 6.0)} y={fmt(y + lane_h * 0.75)} class="lane-label">{lane.label.clone()}</text>
                 }
-                { for marks.iter().map(|mark| {
-                    let style = |state: u8| props.styles.get(usize::from(state)).copied().unwrap_or(("span", None));
-                    mark_rects(mark, (x(mark.start), x(mark.end)), (y + 1.0, (lane_h - 2.0).max(1.0)), style)
+                { lane_marks(&marks, x, (y + 1.0, (lane_h - 2.0).max(1.0)), |state| {
+                    props.styles.get(usize::from(state)).copied().unwrap_or(("span", None))
                 }) }
                 if let Some(k) = lane.cross.filter(|k| axis.contains(*k)) {
                     <text x={fmt(x(k))} y={fmt(y + lane_h * 0.85)} class="lane-killed">{"✕"}</text>
@@ -291,24 +290,45 @@ pub fn timeline(props: &TimelineProps) -> Html {
     }
 }
 
-/// A mark as rectangles from `x0` to `x1` in the lane at `y`, `h` high: an exact span fills the lane; a summary
-/// of many stacks each state's share from the bottom, so a lane that holds a lock a quarter of the time shows a
-/// quarter of red at any zoom. `style` gives each state's class and fill.
-pub fn mark_rects(
-    mark: &Mark,
-    (x0, x1): (f64, f64),
+/// A lane's marks drawn in the lane at `y`, `h` high, as one path per state (a few DOM nodes however many marks,
+/// so a redraw stays within a frame): an exact span fills the lane; a summary of many stacks each state's share
+/// from the bottom, so a lane that holds a lock a quarter of the time shows a quarter of red at any zoom.
+/// `style` gives each state's class and fill.
+pub fn lane_marks(
+    marks: &[Mark],
+    x: impl Fn(Nanos) -> f64,
     (y, h): (f64, f64),
     style: impl Fn(u8) -> (&'static str, Option<&'static str>),
 ) -> Html {
-    let width = fmt((x1 - x0).max(0.6));
-    let mut bottom = y + h;
-    let rects = mark.stack().map(|(state, share)| {
-        let (class, fill) = style(state);
-        let part = (h * share.min(1.0)).max(0.5);
-        bottom -= part;
-        html! { <rect class={class} fill={fill} x={fmt(x0)} y={fmt(bottom)} width={width.clone()} height={fmt(part)} /> }
+    let mut paths: [String; shared::lod::MAX_STATES] = Default::default();
+    for mark in marks {
+        let (x0, x1) = (x(mark.start), x(mark.end));
+        let width = (x1 - x0).max(0.6);
+        let mut bottom = y + h;
+        for (state, share) in mark.stack() {
+            let part = (h * share.min(1.0)).max(0.5);
+            bottom -= part;
+            let d = &mut paths[usize::from(state)];
+            for (command, v) in [('M', x0), (' ', bottom), ('h', width), ('v', part), ('h', -width)] {
+                d.push(command);
+                push_tenths(d, v);
+            }
+            d.push('z');
+        }
+    }
+    let drawn = paths.into_iter().enumerate().filter(|(_, d)| !d.is_empty()).map(|(state, d)| {
+        let (class, fill) = style(state as u8);
+        html! { <path class={class} fill={fill} d={d} /> }
     });
-    rects.collect::<Html>()
+    drawn.collect::<Html>()
+}
+
+/// `v` to a tenth, written as integers are (formatting a float is the slow part of a path of thousands).
+fn push_tenths(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    let tenths = (v * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let _ = write!(out, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10);
 }
 
 /// Moments to tick (sorted) within `axis` up to `until`, at most one a pixel column.

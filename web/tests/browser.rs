@@ -122,7 +122,7 @@ fn every_simulation_in_wasm_matches_its_native_golden_digest() {
 async fn the_lab_page_simulates_on_open_and_the_player_steps() {
     let root = mount_lock_lab().await;
     assert!(root.query_selector(".lock-view svg").unwrap().is_some(), "no drawing");
-    let held_spans = root.query_selector_all(".lock-lanes rect.span.holding").unwrap().length();
+    let held_spans = root.query_selector_all(".lock-lanes path.span.holding").unwrap().length();
     assert!(held_spans > 0, "the lane chart shows no holding span");
     let acquisitions = text(&root, "tr[data-metric=acquisitions] td.sim");
     assert!(acquisitions.parse::<u32>().unwrap() > 0, "acquisitions: {acquisitions}");
@@ -213,7 +213,7 @@ async fn the_amdahl_page_plots_a_point_per_thread_count() {
 async fn the_methods_page_draws_the_four_ways_and_the_modelled_costs() {
     let root = mount_at_end(LabId::Methods, ".methods-lanes").await;
     assert_eq!(root.query_selector_all(".methods-lanes g.way").unwrap().length(), 4, "four ways");
-    assert!(root.query_selector_all(".methods-lanes rect.span.compute").unwrap().length() > 0);
+    assert!(root.query_selector_all(".methods-lanes path.span.compute").unwrap().length() > 0);
     assert!(text(&root, "tr[data-metric=makespan_event_loop] td.sim").ends_with("ms"));
     assert!(root.query_selector(".methods-costs g.cost[data-cost=process_start] rect.bar").unwrap().is_some());
     root.remove();
@@ -275,7 +275,7 @@ async fn the_io_page_places_the_servers_on_the_grid_and_draws_their_lanes() {
     assert_eq!(root.query_selector_all("svg.io-lanes").unwrap().length(), 5, "a lane group per server");
     // 16 sources: the thread-per-source server draws 8 lanes and counts the rest.
     assert_eq!(root.query_selector_all("svg.io-lanes.threads g.lane").unwrap().length(), 8);
-    assert!(root.query_selector_all("svg.io-lanes.polling rect.span.polling").unwrap().length() > 0);
+    assert!(root.query_selector_all("svg.io-lanes.polling path.span.polling").unwrap().length() > 0);
     assert_eq!(text(&root, "tr[data-metric=epoll_threads] td.sim"), "1");
     assert_eq!(text(&root, "tr[data-metric=uring_served] td.sim"), "200");
     root.remove();

@@ -3,7 +3,8 @@
 //! (the lock and pipeline labs'), and how long the pipeline view takes to redraw with 500 items in flight;
 //! then, with a companion, runs `syslab bench`'s watch case live from the page (every event streamed to it) and
 //! prints the measured figures, which `cargo xtask bench` sets against the same run without a client; and a lock
-//! run of up to a million events streamed to the page, against the same run headless (`syslab run … --json`).
+//! run of up to a million events streamed to the page, against the same run headless (`syslab run … --json`),
+//! and that run exported, opened in the page from its file and its lanes zoomed and panned.
 //! The figures `cargo xtask bench` compares go to the JSON file `SYSLAB_FIGURES` names.
 
 use anyhow::Context;
@@ -27,9 +28,16 @@ async fn page_bytes(browser: &WebDriver) -> Option<(f64, f64)> {
 }
 
 /// A million events streamed to the page against the same run headless, in one run of this binary.
-async fn million_events_live(browser: &WebDriver, page: &StaticServer, bin: &Path) -> anyhow::Result<()> {
+async fn million_events_live(
+    browser: &WebDriver,
+    page: &StaticServer,
+    bin: &Path,
+    figures: &mut BenchFigures,
+) -> anyhow::Result<()> {
+    let exported = std::env::temp_dir().join(format!("syslab-bench-million-{}.json", std::process::id()));
     let mut headless = std::process::Command::new(bin);
-    headless.args(["run", "lock", "--json"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    headless.args(["run", "lock", "--json", "--export"]).arg(&exported);
+    headless.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     for (key, value) in FAST_LOCK {
         headless.arg(format!("--{key}")).arg(value);
     }
@@ -76,6 +84,29 @@ async fn million_events_live(browser: &WebDriver, page: &StaticServer, bin: &Pat
             _ => "unknown (the page's memory could not be read)".to_owned(),
         }
     );
+    let opened = exported_in_the_page(browser, page, &exported, figures).await;
+    let _ = std::fs::remove_file(&exported);
+    opened
+}
+
+/// The same run, exported by the command line, opened in the page from its file, and its lanes zoomed in and
+/// out and panned from the keyboard, each redraw timed in the page.
+async fn exported_in_the_page(
+    browser: &WebDriver,
+    page: &StaticServer,
+    file: &Path,
+    figures: &mut BenchFigures,
+) -> anyhow::Result<()> {
+    let megabytes = std::fs::metadata(file).map(|m| m.len() as f64 / 1e6).unwrap_or(f64::NAN);
+    let took = e2e::large_trace::open_in_page(browser, &page.origin(), file).await?.as_secs_f64();
+    println!("exported run of {megabytes:.0} MB opened in the page, its lanes drawn, in {took:.2} s (target < 2 s)");
+    figures.record("open_exported_s", took);
+    let codes: Vec<&str> =
+        std::iter::repeat_n(["Equal", "ArrowRight", "Equal", "ArrowLeft"], 10).flatten().chain(["Minus"; 20]).collect();
+    let times = e2e::large_trace::zoom_frames(browser, &codes).await?;
+    let (p50, p99) = (e2e::large_trace::percentile(&times, 50.0), e2e::large_trace::percentile(&times, 99.0));
+    println!("its lanes zoomed and panned: redraw p50 {p50:.1} ms, p99 {p99:.1} ms (target p99 ≤ 16.7 ms)");
+    figures.record("zoom_redraw_p99_ms", p99);
     Ok(())
 }
 
@@ -156,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         if let Ok(bin) = env_path("SYSLAB_BIN") {
-            million_events_live(&browser, &page, &bin).await?;
+            million_events_live(&browser, &page, &bin, &mut figures).await?;
         }
         anyhow::Ok(())
     }

@@ -3,7 +3,7 @@
 //! (running, blocked, polling) up to the playhead, with the moments messages became ready and were served.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
-use crate::timeline::{Axis, Zoom, ZoomHandlers, mark_rects, ticks, use_zoom_handlers};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, lane_marks, ticks, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::io::{IoEvent, Server, ServerSummary, ThreadState, summaries};
 use shared::lod::LodLane;
@@ -164,10 +164,7 @@ fn server_lanes(
                 html! {
                     <g class="lane" data-marks={marks.len().to_string()}>
                         <text class="lane-label" x={fmt(LEFT - 6.0)} y={fmt(y + 9.0)}>{lang.fill("ui.io.thread", &[("n", &(i + 1))])}</text>
-                        { for marks.iter().map(|mark| {
-                            let style = |state: u8| (STYLES.get(usize::from(state)).copied().unwrap_or("span"), None);
-                            mark_rects(mark, (x(mark.start), x(mark.end)), (y, LANE_H), style)
-                        }) }
+                        { lane_marks(&marks, x, (y, LANE_H), |state| (STYLES.get(usize::from(state)).copied().unwrap_or("span"), None)) }
                     </g>
                 }
             }) }

@@ -3,7 +3,7 @@
 //! of each way of starting work or handing over a message, as bars on a logarithmic scale.
 
 use crate::lab::{MomentProps, TraceRef, fmt};
-use crate::timeline::{Axis, Zoom, ZoomHandlers, mark_rects, use_zoom_handlers};
+use crate::timeline::{Axis, Zoom, ZoomHandlers, lane_marks, use_zoom_handlers};
 use shared::i18n::Lang;
 use shared::lab::methods::{Activity, Cost, MethodsEvent, Way, makespans, samples};
 use shared::lod::LodLane;
@@ -88,12 +88,10 @@ fn lanes(trace: &Trace, ways: &[(Way, Vec<LodLane>)], t: Nanos, zoom: (&Axis, &Z
     for (way, lanes) in ways {
         let top = y;
         let finished = done.iter().find(|(w, _)| w == way).map(|(_, t)| *t);
-        let spans = lanes.iter().enumerate().flat_map(|(row, lane)| {
+        let spans = lanes.iter().enumerate().map(|(row, lane)| {
             let marks = if until > axis.from { lane.marks(axis.from, until, axis.columns()) } else { Vec::new() };
-            marks.into_iter().map(move |mark| {
-                let style = |state: u8| (STYLES.get(usize::from(state)).copied().unwrap_or("span"), None);
-                mark_rects(&mark, (x(mark.start), x(mark.end)), (top + 14.0 + row as f64 * row_h, row_h - 2.0), style)
-            })
+            let style = |state: u8| (STYLES.get(usize::from(state)).copied().unwrap_or("span"), None);
+            lane_marks(&marks, x, (top + 14.0 + row as f64 * row_h, row_h - 2.0), style)
         });
         let name = way.name().say(lang);
         let label = match finished.filter(|f| *f <= t) {
