@@ -332,13 +332,16 @@ impl Sim<'_> {
 
     fn receive(&mut self, t: usize, now: Nanos) {
         let stage = self.threads[t].stage;
-        let inputs = self.topo.stages[stage].inputs.clone();
-        for &c in &inputs {
-            if self.take(t, c, now) {
+        // By index, not a copy of the list: this runs for every item a stage takes, and an allocation costs more
+        // than the rest of it (in wasm most of all).
+        let input = |sim: &Self, k: usize| sim.topo.stages[stage].inputs[k];
+        let n_inputs = self.topo.stages[stage].inputs.len();
+        for k in 0..n_inputs {
+            if self.take(t, input(self, k), now) {
                 return;
             }
         }
-        if inputs.iter().all(|&c| self.channels[c].writers == 0) {
+        if (0..n_inputs).all(|k| self.channels[input(self, k)].writers == 0) {
             return self.finish(t, now);
         }
         let (s, i) = self.ids(t);
@@ -348,7 +351,8 @@ impl Sim<'_> {
             self.timers.set(now + self.p.default_work, t);
             return;
         }
-        for &c in &inputs {
+        for k in 0..n_inputs {
+            let c = input(self, k);
             if self.channels[c].writers > 0 {
                 self.channels[c].receivers.push_back(t);
             }
