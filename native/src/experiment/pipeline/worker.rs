@@ -1,8 +1,10 @@
 //! A producer or consumer process of the pattern across processes (`__worker pipeline SPEC`): it opens the
 //! run's message queue, says it is ready, waits for go (unless it replaces a killed consumer), and then makes or
 //! takes items, reporting each step as the lab's own event stamped on CLOCK_MONOTONIC. A send or receive first
-//! tries without waiting; only a failed try is reported as a block. A consumer writes out what it reports
-//! before it blocks and as soon as it holds an item, so that a kill loses no report of an item it took.
+//! tries without waiting; only a failed try is reported as a block. Writing reports out costs a system call and
+//! wakes the companion, so a worker writes them out only when it must: before it blocks; a consumer as soon as it
+//! has delivered an item (a kill must not lose the report of a delivery, or the item would be counted lost); a
+//! producer at most every [`PRODUCER_FLUSH_NS`] (the companion kills by the deliveries it hears, not the sends).
 
 use super::mq::Queue;
 use crate::clock::monotonic_ns;
@@ -16,6 +18,9 @@ use shared::params::ParamSet;
 use shared::rng::SimRng;
 use shared::{LabId, Nanos};
 use std::io::StdoutLock;
+
+/// How long a producer keeps its reports before writing them out, unless it blocks first.
+const PRODUCER_FLUSH_NS: u64 = 2_000_000;
 
 /// The message that tells a consumer the producers are done: no item has this number.
 pub const LAST: u32 = u32::MAX;
@@ -70,6 +75,8 @@ struct Worker<'a> {
     out: Reports<StdoutLock<'static>>,
     waiter: Waiter,
     rng: SimRng,
+    /// When it last wrote its reports out.
+    flushed_at: u64,
 }
 
 type Step = Result<(), ExperimentError>;
@@ -84,6 +91,7 @@ impl Worker<'_> {
     }
 
     fn flush(&mut self) -> Step {
+        self.flushed_at = monotonic_ns();
         self.out.flush().map_err(ExperimentError::io("reporting"))
     }
 
@@ -111,7 +119,9 @@ impl Worker<'_> {
             }
             let queued = self.queue.queued().map_err(Self::queue_error)?;
             self.at(PipelineEvent::Sent { item, channel: QUEUE, queued })?;
-            self.flush()?;
+            if monotonic_ns().saturating_sub(self.flushed_at) >= PRODUCER_FLUSH_NS {
+                self.flush()?;
+            }
         }
         Ok(())
     }
@@ -134,8 +144,6 @@ impl Worker<'_> {
             }
             let queued = self.queue.queued().map_err(Self::queue_error)?;
             self.at(PipelineEvent::Received { item, channel: QUEUE, stage, thread, queued })?;
-            // Out before the work: if this process is killed now, the companion knows what it held.
-            self.flush()?;
             self.work(self.p.work)?;
             self.at(PipelineEvent::Finished { item, stage, thread })?;
             self.at(PipelineEvent::Delivered { item })?;
@@ -152,7 +160,7 @@ pub(super) fn worker(arg: &str) -> Result<(), ExperimentError> {
     let queue = Queue::open(&spec.queue).map_err(ExperimentError::io(format!("opening {}", spec.queue)))?;
     let out = Reports::open(std::io::stdout().lock(), LabId::Pipeline).map_err(ExperimentError::io("reporting"))?;
     let rng = SimRng::new(spec.seed, spec.stream);
-    let mut w = Worker { spec: &spec, p, queue, out, waiter: Waiter::with_margin(spec.margin), rng };
+    let mut w = Worker { spec: &spec, p, queue, out, waiter: Waiter::with_margin(spec.margin), rng, flushed_at: 0 };
     w.say(Report::Ready { t: monotonic_ns().saturating_sub(spec.t0) })?;
     w.flush()?;
     if spec.wait_for_go {
