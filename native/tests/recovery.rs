@@ -21,19 +21,33 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// A companion running `args` headless with its scratch under `base`.
+fn companion(base: &std::path::Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_syslab"))
+        .args(args)
+        .env("SYSLAB_SCRATCH", base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The next start of a companion on `base`: a short run, which sweeps what dead companions left first.
+fn next_start(base: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_syslab"))
+        .args(["run", "methods", "--samples", "10", "--json"])
+        .env("SYSLAB_SCRATCH", base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn a_companion_killed_mid_run_leaves_no_worker_and_the_next_start_sweeps_its_leftovers() {
     let _one = common::one_at_a_time();
     let base = common::base().join("sigkill");
     let _ = std::fs::remove_dir_all(&base);
-    let exe = env!("CARGO_BIN_EXE_syslab");
-    let mut companion = Command::new(exe)
-        .args(["run", "lock", "--procs", "3", "--duration-ms", "10000"])
-        .env("SYSLAB_SCRATCH", &base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut companion = companion(&base, &["run", "lock", "--procs", "3", "--duration-ms", "10000"]);
     let pid = companion.id();
     let mut workers = Vec::new();
     wait_until("the workers", || {
@@ -49,12 +63,7 @@ fn a_companion_killed_mid_run_leaves_no_worker_and_the_next_start_sweeps_its_lef
     assert!(leftovers().iter().any(|n| n.starts_with("run-")), "the killed run's scratch is left: {:?}", leftovers());
     assert!(leftovers().iter().any(|n| n.starts_with("state-")), "and its state file: {:?}", leftovers());
     // The next start sweeps both before it does anything else.
-    let out = Command::new(exe)
-        .args(["run", "methods", "--samples", "10", "--json"])
-        .env("SYSLAB_SCRATCH", &base)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    next_start(&base);
     assert!(leftovers().is_empty(), "left after the next start: {:?}", leftovers());
     let _ = std::fs::remove_dir_all(&base);
 }
@@ -64,14 +73,8 @@ fn a_message_queue_left_by_a_companion_killed_mid_run_is_unlinked_at_the_next_st
     let _one = common::one_at_a_time();
     let base = common::base().join("sigkill-mq");
     let _ = std::fs::remove_dir_all(&base);
-    let exe = env!("CARGO_BIN_EXE_syslab");
-    let mut companion = Command::new(exe)
-        .args(["run", "pipeline", "--pattern", "processes", "--items", "2000", "--work-us", "20000", "--workers", "2"])
-        .env("SYSLAB_SCRATCH", &base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let args = ["run", "pipeline", "--pattern", "processes", "--items", "2000", "--work-us", "20000", "--workers", "2"];
+    let mut companion = companion(&base, &args);
     let pid = companion.id();
     let queue = format!("/syslab.{pid}.0");
     // Two consumers and (by default) two producers.
@@ -80,12 +83,7 @@ fn a_message_queue_left_by_a_companion_killed_mid_run_is_unlinked_at_the_next_st
     companion.kill().unwrap();
     companion.wait().unwrap();
     assert!(native::experiment::pipeline::queue_exists(&queue), "a queue outlives the companion that made it");
-    let out = Command::new(exe)
-        .args(["run", "methods", "--samples", "10", "--json"])
-        .env("SYSLAB_SCRATCH", &base)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    next_start(&base);
     assert!(!native::experiment::pipeline::queue_exists(&queue), "the next start unlinks {queue}");
     let _ = std::fs::remove_dir_all(&base);
 }
