@@ -52,6 +52,10 @@ impl Reducible for ZoomState {
 
 pub type Zoom = UseReducerHandle<ZoomState>;
 
+/// The class of every drawing the zoom moves: the keys zoom only a page that has one, so that a page without a
+/// timeline never says it shows part of the run.
+pub const ZOOMABLE: &str = "zoomable";
+
 /// The keyboard's zoom, as the shortcuts list shows it.
 pub const ZOOM_SHORTCUTS: [(&str, &str); 4] = [
     ("Alt +", "ui.shortcut.zoom_in"),
@@ -76,6 +80,11 @@ pub fn zoom_scope(props: &ZoomScopeProps) -> Html {
                 EventListener::new(&doc, "keydown", move |event| {
                     let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() else { return };
                     if !event.alt_key() || event.ctrl_key() || event.meta_key() || dom::typed_into_field(event) {
+                        return;
+                    }
+                    let zoomable = format!(".{ZOOMABLE}");
+                    let document = dom::window().and_then(|w| w.document());
+                    if document.and_then(|d| d.query_selector(&zoomable).ok().flatten()).is_none() {
                         return;
                     }
                     // By the key's place as well as its character: Alt changes the character on some layouts.
@@ -275,7 +284,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
         }
     };
     html! {
-        <svg class={classes!(props.class, "lanes-timeline", (!axis.window.is_whole()).then_some("zoomed"))}
+        <svg class={classes!(props.class, "lanes-timeline", ZOOMABLE, (!axis.window.is_whole()).then_some("zoomed"))}
             viewBox={format!("0 0 {W} {height:.1}")} role="img" aria-label={props.label.clone()}
             data-from={from.0.to_string()} data-to={to.0.to_string()}
             onwheel={on.wheel} onpointerdown={on.down} onpointermove={on.moved} onpointerup={on.up.clone()} onpointercancel={on.up}>

@@ -311,6 +311,18 @@ async fn across_processes_the_pipeline_page_says_what_the_kill_lost_and_what_the
     root.remove();
 }
 
+/// Alt with `key` (at `code`), as the page's zoom keys are pressed.
+fn press_alt(key: &str, code: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_code(code);
+    init.set_alt_key(true);
+    init.set_bubbles(true);
+    document()
+        .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+        .unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_long_lock_run_draws_its_lanes_by_level_of_detail_and_alt_keys_zoom_them() {
     let root = mount_lab_asking(LabId::Lock, "?think_us=0&hold_us=10&duration_ms=300", ".lock-lanes g.lane").await;
@@ -335,27 +347,27 @@ async fn a_long_lock_run_draws_its_lanes_by_level_of_detail_and_alt_keys_zoom_th
     };
     let whole = range(&root);
     assert!(root.query_selector(".narration-range").unwrap().is_none(), "the whole run says no range");
-    let alt = |key: &str, code: &str| {
-        let init = web_sys::KeyboardEventInit::new();
-        init.set_key(key);
-        init.set_code(code);
-        init.set_alt_key(true);
-        init.set_bubbles(true);
-        document()
-            .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
-            .unwrap();
-    };
     for _ in 0..6 {
-        alt("+", "Equal");
+        press_alt("+", "Equal");
     }
     settle().await;
     let (from, to) = range(&root);
     assert!(to - from < (whole.1 - whole.0) / 50, "zoomed 64×: {from}..{to} of {whole:?}");
     assert!(text(&root, ".narration-range").contains("the timelines show"), "{}", text(&root, ".narration-range"));
     assert!(root.query_selector(".scrubber .zoom-band").unwrap().is_some(), "the scrubber marks the window");
-    alt("0", "Digit0");
+    press_alt("0", "Digit0");
     settle().await;
     assert_eq!(range(&root), whole);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_page_without_timelines_is_not_zoomed_by_the_keys() {
+    let root = mount_lab(LabId::Amdahl, ".amdahl-view").await;
+    press_alt("+", "Equal");
+    settle().await;
+    assert!(root.query_selector(".narration-range").unwrap().is_none(), "nothing there to zoom, nothing said");
+    assert!(root.query_selector(".scrubber .zoom-band").unwrap().is_none());
     root.remove();
 }
 

@@ -151,7 +151,7 @@ fn server_lanes(
         lang.fill("ui.io.lane_title", &[("server", &name), ("n", &served), ("p99", &p99)])
     };
     html! {
-        <svg id={format!("lane-{}", server.key())} class={classes!("io-lanes", server.key())} viewBox={format!("0 0 {W} {height:.1}")}
+        <svg id={format!("lane-{}", server.key())} class={classes!("io-lanes", server.key(), crate::timeline::ZOOMABLE)} viewBox={format!("0 0 {W} {height:.1}")}
             role="img" aria-label={title.clone()} data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
             onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             <text class="lanes-title" x="4" y="12">{title}</text>

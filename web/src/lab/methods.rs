@@ -111,7 +111,7 @@ fn lanes(trace: &Trace, ways: &[(Way, Vec<LodLane>)], t: Nanos, zoom: (&Axis, &Z
     }
     let height = y + 6.0;
     html! {
-        <svg class="methods-lanes" viewBox={format!("0 0 {W} {height:.1}")} role="img"
+        <svg class={classes!("methods-lanes", crate::timeline::ZOOMABLE)} viewBox={format!("0 0 {W} {height:.1}")} role="img"
             aria-label={lang.ui("ui.methods.lanes_label")} data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
             onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             { for groups }

@@ -317,7 +317,7 @@ fn queue_chart(topo: &Topology, f: &Flow, t: Nanos, zoom: (&Axis, &ZoomHandlers)
     let x = |at: Nanos| axis.x(at);
     let y = |v: u32| 16.0 + (h - 36.0) * (1.0 - f64::from(v) / top);
     html! {
-        <svg class="pipeline-queues" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.pipeline.queues_label")}
+        <svg class={classes!("pipeline-queues", crate::timeline::ZOOMABLE)} viewBox={format!("0 0 {w} {h}")} role="img" aria-label={lang.ui("ui.pipeline.queues_label")}
             data-from={axis.from.0.to_string()} data-to={axis.to.0.to_string()}
             onwheel={on.wheel.clone()} onpointerdown={on.down.clone()} onpointermove={on.moved.clone()} onpointerup={on.up.clone()} onpointercancel={on.up.clone()}>
             <text class="chart-title" x="40" y="11">{lang.ui("ui.pipeline.queues_title")}</text>
