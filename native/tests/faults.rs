@@ -213,22 +213,26 @@ struct Lab {
     sweep_from: Option<ParamSet>,
 }
 
+impl Lab {
+    /// `id` at the parameters `pairs` (the rest default), not a sweep.
+    fn at(id: LabId, pairs: &[(&str, ParamValue)], runs_workers: bool) -> Lab {
+        let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        Lab { id, params: id.validate(&given).expect("valid parameters"), runs_workers, sweep_from: None }
+    }
+}
+
 /// Every fault loop for a lab; one that runs worker processes must have had them alive at every fault.
 async fn every_fault(id: LabId, pairs: &[(&str, i64)], runs_workers: bool) {
-    let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect();
-    let lab = Lab { id, params: id.validate(&given).expect("valid parameters"), runs_workers, sweep_from: None };
-    every_fault_of(&lab, id.as_str()).await;
+    let pairs: Vec<(&str, ParamValue)> = pairs.iter().map(|(k, v)| (*k, ParamValue::Int(*v))).collect();
+    every_fault_of(&Lab::at(id, &pairs, runs_workers), id.as_str()).await;
 }
 
 /// A sweep's second point faulted, after its first ran whole: the sweep's runs are runs like any other.
 async fn every_fault_in_a_sweep() {
-    let point = |pairs: &[(&str, i64)]| {
-        let given = pairs.iter().map(|(k, v)| ((*k).to_owned(), ParamValue::Int(*v))).collect();
-        LabId::Lock.validate(&given).expect("valid parameters")
-    };
-    let first = point(&[("procs", 2), ("duration_ms", 20), ("repeats", 1)]);
-    let params = point(&[("procs", 3), ("duration_ms", 10_000), ("repeats", 1)]);
-    let lab = Lab { id: LabId::Lock, params, runs_workers: true, sweep_from: Some(first) };
+    use ParamValue::Int;
+    let first = Lab::at(LabId::Lock, &[("procs", Int(2)), ("duration_ms", Int(20)), ("repeats", Int(1))], true);
+    let faulted = Lab::at(LabId::Lock, &[("procs", Int(3)), ("duration_ms", Int(10_000)), ("repeats", Int(1))], true);
+    let lab = Lab { sweep_from: Some(first.params), ..faulted };
     every_fault_of(&lab, "lock-sweep").await;
 }
 
@@ -236,28 +240,18 @@ async fn every_fault_in_a_sweep() {
 /// PROT_READ worker lives for the few milliseconds the kernel takes to kill it, so no fault can be aimed at it:
 /// it dies with its parent (the parent-death signal) and is in the state file like every worker.
 async fn every_fault_of_the_mmap_writes() {
-    let given: ParamSet = [("mode", ParamValue::Text("write".into())), ("size_mib", ParamValue::Int(64))]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    let params = LabId::Mmap.validate(&given).expect("valid parameters");
-    let lab = Lab { id: LabId::Mmap, params, runs_workers: false, sweep_from: None };
-    every_fault_of(&lab, "mmap-write").await;
+    let pairs = [("mode", ParamValue::Text("write".into())), ("size_mib", ParamValue::Int(64))];
+    every_fault_of(&Lab::at(LabId::Mmap, &pairs, false), "mmap-write").await;
 }
 
 /// The pipeline's producers and consumers as processes over a message queue: the queue goes with the run too.
 async fn every_fault_of_the_pipeline_across_processes() {
-    let given: ParamSet = [
+    let pairs = [
         ("pattern", ParamValue::Text("processes".into())),
         ("items", ParamValue::Int(2_000)),
         ("work_us", ParamValue::Int(20_000)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let params = LabId::Pipeline.validate(&given).expect("valid parameters");
-    let lab = Lab { id: LabId::Pipeline, params, runs_workers: true, sweep_from: None };
-    every_fault_of(&lab, "pipeline-processes").await;
+    ];
+    every_fault_of(&Lab::at(LabId::Pipeline, &pairs, true), "pipeline-processes").await;
 }
 
 async fn every_fault_of(lab: &Lab, name: &str) {

@@ -118,10 +118,9 @@ pub fn shown(zoom: Option<&Zoom>, t: Nanos, end: Nanos) -> Window {
 
 /// What the narration adds while zoomed: the range shown, of the whole run.
 pub fn visible_range(zoom: Option<&Zoom>, t: Nanos, end: Nanos, lang: Lang) -> Option<String> {
-    let window = shown(zoom, t, end);
-    let at = |f: f64| Nanos((f * end.0 as f64).round() as u64);
-    (!window.is_whole())
-        .then(|| lang.fill("ui.timeline.visible", &[("from", &at(window.from)), ("to", &at(window.to)), ("end", &end)]))
+    let axis = Axis::new(zoom, t, end, (0.0, 1.0, 1.0));
+    (!axis.window.is_whole())
+        .then(|| lang.fill("ui.timeline.visible", &[("from", &axis.from), ("to", &axis.to), ("end", &end)]))
 }
 
 /// One lane of a timeline: its spans' summary, a label, and a moment to mark with a cross (a process killed).
