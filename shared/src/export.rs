@@ -151,25 +151,31 @@ pub(crate) fn csv_field(field: &str) -> String {
     }
 }
 
-/// What [`import`] reads of an exported file: the members before the run and the run itself, kept as its text
-/// until its format is known.
+/// What [`import`] reads of an exported file: the members before the run, and the run itself.
 #[derive(Default)]
 struct Envelope<'a> {
-    syslab: Option<Held<'a>>,
+    /// The `syslab` member's format, once read.
+    format: Option<String>,
+    /// The run, read as the file was: its format came first and is this version's.
+    trace: Option<Trace>,
+    /// The run's text, kept unread when it came before its format (a file written by hand).
+    early: Option<&'a serde_json::value::RawValue>,
+    /// A `syslab` member was there.
+    syslab: bool,
     /// A bare trace's members (`syslab run --json`).
     run: bool,
     events: bool,
 }
 
-#[derive(serde::Deserialize)]
-struct Held<'a> {
-    format: Option<Value>,
-    #[serde(borrow)]
-    trace: Option<&'a serde_json::value::RawValue>,
+impl Envelope<'_> {
+    fn format_is_ours(&self) -> bool {
+        self.format.as_deref() == Some(FORMAT)
+    }
 }
 
 /// Reads an export's members up to its run and stops there: the members are written in name order, so `syslab`
-/// comes before Chrome's `traceEvents` (most of the file), which are then not even scanned.
+/// comes before Chrome's `traceEvents` (most of the file), which are then not even scanned; and within it
+/// `format` before `trace`, so the run is read in the same pass, once its format is known.
 struct UpToTheRun<'e, 'a>(&'e mut Envelope<'a>);
 
 impl<'de> serde::de::DeserializeSeed<'de> for UpToTheRun<'_, 'de> {
@@ -192,8 +198,8 @@ impl<'de> serde::de::Visitor<'de> for UpToTheRun<'_, 'de> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*key {
                 "syslab" => {
-                    self.0.syslab = Some(map.next_value()?);
-                    return Ok(());
+                    self.0.syslab = true;
+                    return map.next_value_seed(TheRun(self.0));
                 }
                 "run" => self.0.run = map.next_value::<IgnoredAny>().is_ok(),
                 "events" => self.0.events = map.next_value::<IgnoredAny>().is_ok(),
@@ -204,6 +210,61 @@ impl<'de> serde::de::Visitor<'de> for UpToTheRun<'_, 'de> {
     }
 }
 
+/// The `syslab` member: its format, and the run read once the format is known to be this version's.
+struct TheRun<'e, 'a>(&'e mut Envelope<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TheRun<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TheRun<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("syslab's format and run")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "format" => {
+                    let format = map.next_value::<Value>()?;
+                    self.0.format = Some(format.as_str().unwrap_or("none").to_owned());
+                }
+                "trace" if self.0.format_is_ours() => {
+                    self.0.trace = Some(map.next_value()?);
+                    return Ok(());
+                }
+                // Of another format: not to be read as this one's.
+                "trace" if self.0.format.is_some() => return Ok(()),
+                "trace" => self.0.early = Some(map.next_value()?),
+                _ => _ = map.next_value::<serde::de::IgnoredAny>()?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where Chrome's events begin in the bytes of a file [`chrome_trace`] wrote: its member `traceEvents`, written
+/// after the run. Everything [`import`] reads comes before it, so the page reads a large file up to there and
+/// no further; a file laid out otherwise has no such place here, and is read whole.
+pub fn chrome_events_at(bytes: &[u8]) -> Option<usize> {
+    // Compact JSON, as `chrome_trace` is written: the member can only be this, a quote inside a string being
+    // escaped. Found inside the run (a key of that name in it), the run read before it is cut short: the page
+    // then reads the rest and imports the whole file.
+    memchr::memmem::find(bytes, CHROME_EVENTS).map(|at| at + 1)
+}
+
+/// How Chrome's events begin, after the members before them.
+const CHROME_EVENTS: &[u8] = b",\"traceEvents\":";
+
+/// How many bytes a search for [`chrome_events_at`] in a file read in pieces must look back into the last piece.
+pub const CHROME_EVENTS_OVERLAP: usize = CHROME_EVENTS.len() - 1;
+
 /// The run held in an exported trace file (or a bare trace, as `syslab run --json` prints it).
 pub fn import(text: &str) -> Result<Trace, ImportError> {
     let mut envelope = Envelope::default();
@@ -211,27 +272,31 @@ pub fn import(text: &str) -> Result<Trace, ImportError> {
         UpToTheRun(&mut envelope),
         &mut serde_json::Deserializer::from_str(text),
     );
-    // Stopped at the run on purpose, serde_json says the object did not end there: the run is what counts.
-    if read.is_err() && envelope.syslab.is_none() {
-        // JSON of another shape is not a syslab file; what is not JSON says where it broke.
-        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            Ok(_) => ImportError::NotSyslab,
-            Err(e) => ImportError::NotJson(e),
-        });
-    }
     let mut trace: Trace = match envelope {
-        Envelope { syslab: Some(held), .. } => {
-            let format = held.format.as_ref().and_then(Value::as_str).unwrap_or("none");
-            if format != FORMAT {
-                return Err(ImportError::Format(format.to_owned()));
-            }
-            let raw = held.trace.ok_or(ImportError::NotSyslab)?;
+        // Stopped at the run on purpose, serde_json says the object did not end there: the run is what counts.
+        Envelope { trace: Some(trace), .. } => trace,
+        Envelope { syslab: true, .. } if envelope.format.is_some() && !envelope.format_is_ours() => {
+            return Err(ImportError::Format(envelope.format.unwrap_or_default()));
+        }
+        Envelope { early: Some(raw), .. } if envelope.format_is_ours() => {
             serde_json::from_str(raw.get()).map_err(ImportError::Damaged)?
         }
-        Envelope { syslab: None, run: true, events: true } => {
+        Envelope { syslab: true, .. } if envelope.format_is_ours() => {
+            return Err(read.err().map_or(ImportError::NotSyslab, ImportError::Damaged));
+        }
+        Envelope { syslab: true, format: None, .. } if read.is_ok() || envelope.early.is_some() => {
+            return Err(ImportError::Format("none".into()));
+        }
+        Envelope { syslab: false, run: true, events: true, .. } => {
             serde_json::from_str(text).map_err(ImportError::Damaged)?
         }
-        Envelope { .. } => return Err(ImportError::NotSyslab),
+        // JSON of another shape is not a syslab file; what is not JSON says where it broke.
+        Envelope { .. } => {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => ImportError::NotSyslab,
+                Err(e) => ImportError::NotJson(e),
+            });
+        }
     };
     // Everything that reads a trace may rely on its parameters being valid for its lab.
     trace.run.params = trace.run.lab.validate(&trace.run.params).map_err(ImportError::Params)?;
@@ -274,5 +339,19 @@ mod tests {
         let exported = chrome_trace(&trace).to_string();
         let cut = &exported[..exported.find("\"traceEvents\"").unwrap() + 20];
         assert_eq!(import(cut).unwrap(), import(&exported).unwrap());
+        // The page reads no further than where they begin.
+        let at = chrome_events_at(exported.as_bytes()).unwrap();
+        assert!(exported[at..].starts_with("\"traceEvents\":["));
+        assert_eq!(import(&exported[..at]).unwrap(), trace);
+        // A run with such a member of its own is cut short there, and refused rather than read otherwise.
+        let mut noted = trace.clone();
+        noted.notes.push(Text::new("note.any").with("a", 1).with("traceEvents", 2));
+        let exported = chrome_trace(&noted).to_string();
+        let at = chrome_events_at(exported.as_bytes()).unwrap();
+        assert!(at < exported.find("\"traceEvents\":[").unwrap(), "found in the run first");
+        assert!(matches!(import(&exported[..at]), Err(ImportError::Damaged(_))));
+        assert_eq!(import(&exported).unwrap(), noted);
+        // Nor would a bare trace have such a place.
+        assert_eq!(chrome_events_at(serde_json::to_string(&trace).unwrap().as_bytes()), None);
     }
 }

@@ -78,19 +78,54 @@ pub fn export_buttons(props: &ExportButtonsProps) -> Html {
 /// Reads the first file of a list and imports the run in it; `done` gets the run or why it was refused.
 pub fn read_run_file(files: Option<web_sys::FileList>, done: Callback<Result<Trace, Text>>) {
     let Some(file) = files.and_then(|files| files.get(0)) else { return };
-    let name = file.name();
     wasm_bindgen_futures::spawn_local(async move {
-        // As bytes, not as a JavaScript string: a 200 MB run is copied into the page's memory once and checked
-        // as UTF-8 there, instead of decoded to UTF-16 and encoded back (seconds, at that size).
-        let bytes = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
-        let bytes = bytes.ok().map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
-        let result = match bytes.as_deref().map(std::str::from_utf8) {
-            Some(Ok(text)) => shared::export::import(text)
-                .map_err(|e| Text::new("ui.files.import_error").with("file", &name).with_text("error", e.text())),
-            Some(Err(_)) | None => Err(Text::new("ui.files.unreadable").with("file", &name)),
-        };
+        let name = file.name();
+        let result = import_file(&file).await.map_err(|error| match error {
+            Some(e) => Text::new("ui.files.import_error").with("file", &name).with_text("error", e.text()),
+            None => Text::new("ui.files.unreadable").with("file", &name),
+        });
         done.emit(result);
     });
+}
+
+/// How much of a file is read at a time.
+const PIECE: usize = 16 << 20;
+
+/// The run in `file`, read up to where Chrome's events begin (a 200 MB export holds its run in the first 80): the
+/// rest is read only if the run there is not whole. `None` when the file cannot be read or is not UTF-8.
+async fn import_file(file: &web_sys::File) -> Result<Trace, Option<shared::export::ImportError>> {
+    // As bytes, not as a JavaScript string: the run is copied into the page's memory once and checked as UTF-8
+    // there, instead of decoded to UTF-16 and encoded back (seconds, at this size).
+    let mut bytes = Vec::new();
+    let size = file.size() as usize;
+    while bytes.len() < size {
+        let from = bytes.len().saturating_sub(shared::export::CHROME_EVENTS_OVERLAP);
+        read_piece(file, &mut bytes, PIECE).await.ok_or(None)?;
+        if let Some(at) = shared::export::chrome_events_at(&bytes[from..]) {
+            let text = std::str::from_utf8(&bytes[..from + at]).map_err(|_| None)?;
+            if let Ok(trace) = shared::export::import(text) {
+                return Ok(trace);
+            }
+            break;
+        }
+    }
+    read_piece(file, &mut bytes, size).await.ok_or(None)?;
+    shared::export::import(std::str::from_utf8(&bytes).map_err(|_| None)?).map_err(Some)
+}
+
+/// Appends up to `len` more bytes of `file` to `bytes` (none past its end).
+async fn read_piece(file: &web_sys::File, bytes: &mut Vec<u8>, len: usize) -> Option<()> {
+    let (from, size) = (bytes.len(), file.size() as usize);
+    let to = from.saturating_add(len).min(size);
+    if from >= to {
+        return Some(());
+    }
+    let piece = file.slice_with_f64_and_f64(from as f64, to as f64).ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(piece.array_buffer()).await.ok()?;
+    let array = js_sys::Uint8Array::new(&buffer);
+    bytes.resize(from + array.length() as usize, 0);
+    array.copy_to(&mut bytes[from..]);
+    Some(())
 }
 
 #[derive(Debug, Properties, PartialEq)]
