@@ -345,7 +345,7 @@ mod tests {
         assert_eq!(import(&exported[..at]).unwrap(), trace);
         // A run with such a member of its own is cut short there, and refused rather than read otherwise.
         let mut noted = trace.clone();
-        noted.notes.push(Text::new("note.any").with("a", 1).with("traceEvents", 2));
+        noted.notes.push(Text::new("note.methods.halves").with("a", 1).with("traceEvents", 2));
         let exported = chrome_trace(&noted).to_string();
         let at = chrome_events_at(exported.as_bytes()).unwrap();
         assert!(at < exported.find("\"traceEvents\":[").unwrap(), "found in the run first");
