@@ -4,7 +4,7 @@
 
 use crate::time::Nanos;
 use crate::trace::Event;
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// A simulated system driven by simulated time.
@@ -44,31 +44,68 @@ pub fn run(model: &mut impl Model, max_events: usize) -> (Vec<Event>, Stop) {
 /// Pending wake-ups, earliest first; wake-ups due at the same moment fire in the order they were set, which is
 /// what keeps the engine deterministic.
 #[derive(Debug, Clone)]
-pub struct Timers<K: Ord> {
-    heap: BinaryHeap<Reverse<(Nanos, u64, K)>>,
+pub struct Timers<K> {
+    heap: BinaryHeap<Due<K>>,
     next_seq: u64,
 }
 
-impl<K: Ord> Default for Timers<K> {
+/// A wake-up: when, and its place in the order they were set, packed into one number the heap compares (the
+/// engine's hottest comparison; the key itself is never compared).
+#[derive(Debug, Clone, Copy)]
+struct Due<K> {
+    order: u128,
+    key: K,
+}
+
+impl<K> Due<K> {
+    fn at(&self) -> Nanos {
+        Nanos((self.order >> 64) as u64)
+    }
+}
+
+impl<K> PartialEq for Due<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.order == other.order
+    }
+}
+
+impl<K> Eq for Due<K> {}
+
+impl<K> PartialOrd for Due<K> {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The earliest is the greatest: `BinaryHeap` pops its greatest.
+impl<K> Ord for Due<K> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+
+impl<K> Default for Timers<K> {
     fn default() -> Self {
         Timers { heap: BinaryHeap::new(), next_seq: 0 }
     }
 }
 
-impl<K: Ord + Copy> Timers<K> {
+impl<K: Copy> Timers<K> {
     pub fn set(&mut self, at: Nanos, key: K) {
-        self.heap.push(Reverse((at, self.next_seq, key)));
+        self.heap.push(Due { order: (u128::from(at.0) << 64) | u128::from(self.next_seq), key });
         self.next_seq += 1;
     }
 
     pub fn next_due(&self) -> Option<Nanos> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        self.heap.peek().map(Due::at)
     }
 
     /// Removes and returns the earliest wake-up if it is due at or before `now`.
     pub fn pop_due(&mut self, now: Nanos) -> Option<K> {
         match self.heap.peek() {
-            Some(Reverse((at, _, _))) if *at <= now => self.heap.pop().map(|Reverse((_, _, key))| key),
+            Some(due) if due.at() <= now => self.heap.pop().map(|due| due.key),
             _ => None,
         }
     }
