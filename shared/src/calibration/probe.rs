@@ -26,6 +26,14 @@ pub enum Probe {
     /// The cache one core keeps to itself (its L2), in KiB: read from the kernel's description of the CPU, not
     /// timed.
     CacheSize,
+    /// `read(2)` into a small buffer of a cached file that fits the cache the cores share but not a core's own
+    /// (a quarter of the shared cache, at most four times the core's), read again and again, in GB/s.
+    SharedCacheCopy,
+    /// The labs' checksum over bytes of that size, gone over again and again, in GB/s.
+    SharedCacheScan,
+    /// The cache the cores share (the last level, an L3), in KiB: read from the kernel's description of the CPU;
+    /// the core's own where there is no other.
+    SharedCacheSize,
     /// How much of a wait the labs' workers spin rather than sleep, in µs: twice the latest wake-up of a few
     /// short sleeps on this machine (at least [`crate::lab::SPIN`]), as each worker measures for itself.
     SleepMargin,

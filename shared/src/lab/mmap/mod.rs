@@ -1,8 +1,8 @@
 //! mmap against read(2). A file of S bytes is read whole with read(2) at buffer sizes from 4 KiB to 4 MiB, read
 //! in part at random with pread, and mapped and touched sequentially or at random; the same bytes read from memory
 //! (the better of a copy through a small buffer and a scan in place) are the ceiling. The model charges system
-//! calls, copies and checksums at the memory's bandwidth or, for bytes in the CPU's cache (a read buffer just
-//! filled, a file smaller than the cache), the cache's; page faults (each mapping the kernel's fault-around or a
+//! calls, copies and checksums at the memory's bandwidth or, for bytes a cache keeps (a read buffer just filled,
+//! a small file), the core's cache's or the shared cache's; page faults (each mapping the kernel's fault-around or a
 //! large folio); and, for a cold cache, the disk. The real run measures the same passes; both report chunks of
 //! each pass.
 
@@ -215,8 +215,12 @@ pub struct MmapParams {
     /// Copying and scanning bytes that are in the CPU's cache.
     pub cached_copy_gbps: f64,
     pub cached_scan_gbps: f64,
-    /// The cache a buffer or a small file stays in, in bytes.
+    /// The core's own cache, in bytes.
     pub cache: u64,
+    /// The cache the cores share, in bytes, and copying and scanning bytes that are in it.
+    pub shared_cache: u64,
+    pub shared_copy_gbps: f64,
+    pub shared_scan_gbps: f64,
     pub disk_mbps: f64,
     /// Whether the run writes (the write passes) or reads (the read passes).
     pub write: bool,
@@ -262,6 +266,9 @@ impl MmapParams {
                 cached_copy_gbps: r.float("cached_copy_gbps"),
                 cached_scan_gbps: r.float("cached_scan_gbps"),
                 cache: r.uint("cache_kib") << 10,
+                shared_cache: r.uint("shared_cache_kib") << 10,
+                shared_copy_gbps: r.float("shared_copy_gbps"),
+                shared_scan_gbps: r.float("shared_scan_gbps"),
                 disk_mbps: r.uint("disk_mbps") as f64,
                 write: r.either("mode", "write", "read")?,
                 offset: window_offset(r)?,
@@ -421,12 +428,18 @@ mod tests {
 
     #[test]
     fn bytes_in_the_cpu_cache_read_at_the_cache_speed() {
-        let sized = |mib: i64| params(&[("size_mib", ParamValue::Int(mib)), ("cache_kib", ParamValue::Int(2_048))]);
-        let (small, large) = (sized(1), sized(64));
+        let sized = |mib: i64| {
+            let int = ParamValue::Int;
+            params(&[("size_mib", int(mib)), ("cache_kib", int(4_096)), ("shared_cache_kib", int(32_768))])
+        };
+        // Within half the core's cache, within half the shared one, beyond both.
+        let (small, middle, large) = (sized(1), sized(8), sized(64));
         for method in [Method::Read { buffer_kib: 64 }, Method::MmapSequential, Method::Memcpy] {
-            assert!(model_gbps(&small, method) > model_gbps(&large, method), "{method:?}");
+            let rates = [&small, &middle, &large].map(|p| model_gbps(p, method));
+            assert!(rates[0] > rates[1] && rates[1] > rates[2], "{method:?}: {rates:?}");
         }
-        // A 4 MiB buffer leaves the 2 MiB cache before its checksum reads it; 1 MiB does not.
+        assert!((model_gbps(&middle, Method::Memcpy) - middle.shared_scan_gbps).abs() < 1e-9);
+        // A 4 MiB buffer, copied into and read back, leaves the core's 4 MiB cache; 1 MiB does not.
         let rate = |kib| model_gbps(&large, Method::Read { buffer_kib: kib });
         assert!(rate(4_096) < rate(1_024));
         // The ceiling is the scan at memory's speed: no method that pays more than it reads faster.

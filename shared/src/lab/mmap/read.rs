@@ -1,5 +1,5 @@
 //! The mmap lab's read passes as the model costs them: system calls, copies and checksums at the memory's
-//! bandwidth or, for bytes in the CPU's cache, the cache's; page faults, each mapping the kernel's fault-around
+//! bandwidth or, for bytes a cache keeps, that cache's (the core's own or the shared one); page faults, each mapping the kernel's fault-around
 //! or a large folio; and, for a cold cache, the disk.
 
 use super::*;
@@ -10,15 +10,16 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
     let disk = |bytes: u64| if p.cold { bytes as f64 / (p.disk_mbps * 1e6) * 1e9 } else { 0.0 };
     // ns for `bytes` at `gbps` GB/s.
     let at = |bytes: u64, gbps: f64| bytes as f64 / gbps;
-    // The file's bytes come from the CPU's cache when it fits there (a pass finds what the last one left).
-    let file_cached = !p.cold && p.size <= p.cache;
-    let (copy, scan) = if file_cached { (p.cached_copy_gbps, p.cached_scan_gbps) } else { (p.copy_gbps, p.scan_gbps) };
+    // The file's bytes come from a cache when the pass's bytes fit there (a pass finds what the last one left).
+    let file = |with: u64| if p.cold { (p.copy_gbps, p.scan_gbps) } else { held_in(p, p.size + with) };
+    let (copy, scan) = file(0);
     match method {
         Method::Read { buffer_kib } => {
             let buffer = u64::from(buffer_kib) << 10;
             let calls = p.size.div_ceil(buffer);
-            // The checksum reads the buffer the copy just filled: in the cache while the buffer fits in it.
-            let buffer_scan = if buffer.min(p.size) <= p.cache { p.cached_scan_gbps } else { p.scan_gbps };
+            let (copy, _) = file(buffer.min(p.size));
+            // The checksum reads the buffer the copy just filled, from the cache that held it and its source.
+            let (_, buffer_scan) = held_in(p, 2 * buffer.min(p.size));
             let ns = calls as f64 * p.syscall_ns + at(p.size, copy) + at(p.size, buffer_scan) + disk(p.size);
             (p.size, ns, calls, 0, 0)
         }
@@ -63,6 +64,20 @@ pub fn model_pass(p: &MmapParams, method: Method) -> (u64, f64, u64, u64, u64) {
         Method::Pwrite | Method::MmapShared | Method::MmapPrivate | Method::MmapWindow | Method::MmapProtect => {
             write::model_write(p, method)
         }
+    }
+}
+
+/// The (copy, scan) bandwidths of the cache that holds `bytes` gone over again and again: the core's own, the
+/// shared one, or none (memory). A cache keeps them while they fill at most half of it: the rest holds the
+/// program, the kernel's data and whatever else ran (a 1 MiB file read again through a 1 MiB L2 comes from the
+/// L3, here).
+fn held_in(p: &MmapParams, bytes: u64) -> (f64, f64) {
+    if bytes <= p.cache / 2 {
+        (p.cached_copy_gbps, p.cached_scan_gbps)
+    } else if bytes <= p.shared_cache / 2 {
+        (p.shared_copy_gbps, p.shared_scan_gbps)
+    } else {
+        (p.copy_gbps, p.scan_gbps)
     }
 }
 

@@ -2,6 +2,8 @@
 //! the very operation a model charges for, timed on this machine and divided by what it did. One call of
 //! [`sample`] is one sample; the calibration repeats it for a median and its spread.
 
+mod cache;
+
 use crate::experiment::mmap::checksum;
 use shared::calibration::Probe;
 use std::fs::File;
@@ -23,49 +25,6 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ProbeError {
 
 /// Memory the copy and the scan read: well beyond any CPU cache here, so they measure memory, not a cache.
 const MEMORY_BYTES: usize = 64 << 20;
-/// Bytes the cached copy and scan go over again and again: within any core's own cache (and small enough for
-/// its L1 and L2 to keep a source and a buffer both).
-const CACHED_BYTES: usize = 64 << 10;
-
-/// GB/s of `pass` over [`CACHED_BYTES`], repeated until the bytes stay in the cache: the best of a few rounds.
-fn in_cache(mut pass: impl FnMut()) -> f64 {
-    const PASSES: usize = 256;
-    pass();
-    (0..8)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..PASSES {
-                pass();
-            }
-            gbps(CACHED_BYTES * PASSES, start)
-        })
-        .fold(0.0, f64::max)
-}
-
-/// The size of CPU 0's level-2 data cache as the kernel describes it, in KiB: the cache a core keeps a buffer
-/// in while it works on it.
-fn core_cache_kib() -> Result<f64, ProbeError> {
-    let caches = Path::new("/sys/devices/system/cpu/cpu0/cache");
-    let entries = std::fs::read_dir(caches).map_err(io("reading /sys/devices/system/cpu/cpu0/cache"))?;
-    let read = |dir: &Path, name: &str| std::fs::read_to_string(dir.join(name)).map(|s| s.trim().to_owned());
-    for dir in entries.flatten().map(|e| e.path()) {
-        let (Ok(kind), Ok(level), Ok(size)) = (read(&dir, "type"), read(&dir, "level"), read(&dir, "size")) else {
-            continue;
-        };
-        if level != "2" || kind == "Instruction" {
-            continue;
-        }
-        // The kernel writes a size as "2048K" (some as "4M").
-        let kib = match size.split_at(size.len().saturating_sub(1)) {
-            (n, "K") => n.parse::<u64>().ok(),
-            (n, "M") => n.parse::<u64>().ok().map(|m| m << 10),
-            _ => None,
-        };
-        return kib.map(|k| k as f64).ok_or(ProbeError::Unmeasurable("the kernel's L2 size is not in KiB or MiB"));
-    }
-    Err(ProbeError::Unmeasurable("the kernel describes no level-2 cache for CPU 0"))
-}
-
 /// One sample of `probe`, in its unit, with its files in `dir` (removed with it).
 pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
     match probe {
@@ -79,21 +38,12 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             std::hint::black_box(checksum(std::hint::black_box(&memory)));
             Ok(gbps(MEMORY_BYTES, start))
         }
-        Probe::CachedCopy => {
-            let (source, mut buffer) = (filled(CACHED_BYTES)?, vec![0u8; CACHED_BYTES]);
-            buffer.copy_from_slice(&source);
-            Ok(in_cache(|| {
-                buffer.copy_from_slice(std::hint::black_box(&source));
-                std::hint::black_box(&mut buffer);
-            }))
-        }
-        Probe::CachedScan => {
-            let buffer = filled(CACHED_BYTES)?;
-            Ok(in_cache(|| {
-                std::hint::black_box(checksum(std::hint::black_box(&buffer)));
-            }))
-        }
-        Probe::CacheSize => core_cache_kib(),
+        Probe::CachedCopy => cache::cached_copy(),
+        Probe::CachedScan => cache::cached_scan(),
+        Probe::CacheSize => cache::core_cache_kib(),
+        Probe::SharedCacheCopy => cache::shared_cache_copy(dir),
+        Probe::SharedCacheScan => cache::shared_cache_scan(),
+        Probe::SharedCacheSize => cache::shared_cache_kib(),
         Probe::ColdRead => cold_read(dir),
         Probe::SleepMargin => Ok(crate::wait::measure_margin() as f64 / 1e3),
         Probe::Fault => fault(dir).map(|f| f.ns),
