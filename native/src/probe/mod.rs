@@ -49,6 +49,7 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::Fault => fault(dir).map(|f| f.ns),
         Probe::FaultPages => fault(dir).map(|f| f.pages),
         Probe::ReadCall => read_call(dir),
+        Probe::PieceRead => piece_read(dir),
         Probe::WriteFault => write_faults(dir, WriteMapping::Shared).map(|f| f.ns),
         Probe::WriteFaultPages => write_faults(dir, WriteMapping::Shared).map(|f| f.pages),
         Probe::OffFolioWriteFault => write_faults(dir, WriteMapping::SharedOffFolio).map(|f| f.ns),
@@ -420,16 +421,27 @@ fn random_pages(len: usize, n: usize) -> Vec<usize> {
 
 /// Nanoseconds per `pread` of one byte at a random page of a cached file: a read call without its copy.
 fn read_call(dir: &Path) -> Result<f64, ProbeError> {
+    random_preads(&cached_file(dir)?, 1)
+}
+
+/// Nanoseconds per `pread` of a page at a random place of a cached file larger than the CPU's caches (as the
+/// mmap lab's is), and its checksum: a piece of its random reads.
+fn piece_read(dir: &Path) -> Result<f64, ProbeError> {
+    random_preads(&probe_file(dir, "copied", MEMORY_BYTES as u64)?, rustix::param::page_size())
+}
+
+/// Nanoseconds per `pread` of `bytes` at a random page of a cached `file`, and the labs' checksum of them.
+fn random_preads(file: &File, bytes: usize) -> Result<f64, ProbeError> {
     use std::os::unix::fs::FileExt;
-    let file = cached_file(dir)?;
     let len = file.metadata().map_err(io("reading the probe's file size"))?.len() as usize;
     let offsets = random_pages(len, 20_000);
-    let mut byte = [0u8; 1];
+    let (mut buffer, mut sum) = (vec![0u8; bytes], 0u64);
     let start = Instant::now();
     for offset in &offsets {
-        file.read_at(&mut byte, *offset as u64).map_err(io("reading the probe's file"))?;
+        file.read_at(&mut buffer, *offset as u64).map_err(io("reading the probe's file"))?;
+        sum = sum.wrapping_add(checksum(&buffer));
     }
-    std::hint::black_box(byte);
+    std::hint::black_box(sum);
     Ok(start.elapsed().as_nanos() as f64 / offsets.len() as f64)
 }
 

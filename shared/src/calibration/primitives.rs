@@ -101,6 +101,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     // wherever the scheduler puts them, moved between 3 and 28 µs from one calibration to the next).
     probe(LabId::Io, "wake_us", Probe::WakeOtherCpu),
     probe(LabId::Mmap, "syscall_ns", Probe::ReadCall),
+    probe(LabId::Mmap, "piece_ns", Probe::PieceRead),
     probe(LabId::Mmap, "cached_copy_gbps", Probe::CachedCopy),
     probe(LabId::Mmap, "cached_scan_gbps", Probe::CachedScan),
     probe(LabId::Mmap, "cache_kib", Probe::CacheSize),

@@ -69,4 +69,7 @@ pub enum Probe {
     MemoryCopy,
     /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
     ReadCall,
+    /// One `pread(2)` of a whole page of a cached file at a random page, and the labs' checksum of it, in ns:
+    /// what a piece of the mmap lab's random reads costs.
+    PieceRead,
 }

@@ -207,6 +207,8 @@ pub struct MmapParams {
     pub readahead: bool,
     pub disk_latency_ns: f64,
     pub syscall_ns: f64,
+    /// One random piece read with pread and checksummed, measured whole.
+    pub piece_ns: f64,
     pub copy_gbps: f64,
     pub scan_gbps: f64,
     pub fault_ns: f64,
@@ -259,6 +261,7 @@ impl MmapParams {
                 readahead: r.either("readahead", "on", "off")?,
                 disk_latency_ns: r.uint("disk_latency_us") as f64 * 1e3,
                 syscall_ns: r.uint("syscall_ns") as f64,
+                piece_ns: r.uint("piece_ns") as f64,
                 copy_gbps: r.float("copy_gbps"),
                 scan_gbps: r.float("scan_gbps"),
                 fault_ns: r.uint("fault_ns") as f64,

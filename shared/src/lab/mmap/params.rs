@@ -91,6 +91,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
+        key: "piece_ns",
+        label: "Random piece",
+        unit: "ns",
+        help: "Model: one pread(2) of a page at a random place of a cached file and the checksum of it, as each of pread's pieces costs (reference: 450 ns, the call, a page copied from memory and its checksum at the other references; calibrating measures this machine's).",
+        kind: ParamKind::Int { min: 10, max: 100_000, default: 450 },
+        simulation_only: true,
+    },
+    ParamSpec {
         key: "copy_gbps",
         label: "Copy bandwidth",
         unit: "GB/s",
