@@ -30,7 +30,6 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
     match probe {
         Probe::EmptyRead => empty_read(),
         Probe::FlockWake => flock_wake(dir),
-        Probe::WakeOtherCpu => wake_other_cpu(),
         Probe::Copy => page_cache_copy(dir),
         Probe::Scan => {
             let memory = filled(MEMORY_BYTES)?;
@@ -68,53 +67,6 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
             Ok(rate)
         }
     }
-}
-
-/// µs per hand-off between two threads pinned to two CPUs, each blocked reading its pipe until the other
-/// writes a byte: half of each round trip.
-fn wake_other_cpu() -> Result<f64, ProbeError> {
-    use rustix::thread::{CpuSet, sched_setaffinity};
-    const ROUND_TRIPS: u32 = 2_000;
-    let here = rustix::thread::sched_getaffinity(None)
-        .map_err(|e| ProbeError::Io { what: "sched_getaffinity", source: e.into() })?;
-    let cpus: Vec<usize> = (0..CpuSet::MAX_CPU).filter(|c| here.is_set(*c)).take(2).collect();
-    let &[mine, theirs] = cpus.as_slice() else {
-        return Err(ProbeError::Unmeasurable("one CPU only: no wake-up from another CPU to time"));
-    };
-    let pin = |cpu: usize| {
-        let mut set = CpuSet::new();
-        set.set(cpu);
-        sched_setaffinity(None, &set).map_err(|e| ProbeError::Io { what: "sched_setaffinity", source: e.into() })
-    };
-    use std::io::{Read, Write};
-    let (mut ping_r, mut ping_w) = std::io::pipe().map_err(io("creating a pipe"))?;
-    let (mut pong_r, mut pong_w) = std::io::pipe().map_err(io("creating a pipe"))?;
-    let echo = std::thread::spawn(move || -> Result<(), ProbeError> {
-        pin(theirs)?;
-        let mut byte = [0u8; 1];
-        // Ends when the other side closes its end.
-        while ping_r.read(&mut byte).is_ok_and(|n| n == 1) {
-            pong_w.write_all(&byte).map_err(io("writing the pipe"))?;
-        }
-        Ok(())
-    });
-    let mut timed = || -> Result<f64, ProbeError> {
-        pin(mine)?;
-        let mut byte = [0u8; 1];
-        let start = Instant::now();
-        for _ in 0..ROUND_TRIPS {
-            ping_w.write_all(&byte).map_err(io("writing the pipe"))?;
-            pong_r.read_exact(&mut byte).map_err(io("reading the pipe"))?;
-        }
-        Ok(start.elapsed().as_nanos() as f64 / f64::from(2 * ROUND_TRIPS) / 1e3)
-    };
-    let timed = timed();
-    drop(ping_w);
-    let echoed = echo.join().map_err(|_| ProbeError::Unmeasurable("the echo thread panicked"))?;
-    // This thread goes back to every CPU it had.
-    sched_setaffinity(None, &here).map_err(|e| ProbeError::Io { what: "sched_setaffinity", source: e.into() })?;
-    echoed?;
-    timed
 }
 
 /// ns per `read(2)` of an empty non-blocking pipe whose write end is open: each call fails with EAGAIN.

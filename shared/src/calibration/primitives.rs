@@ -70,6 +70,10 @@ const WATCH: Source = Source { lab: LabId::Watch, query: "" };
 pub(super) const LOCK_PAIR: Source =
     Source { lab: LabId::Lock, query: "procs=2&think_us=0&hold_us=10&dist=constant&repeats=5" };
 
+/// The I/O lab's servers with one source and no work per message, over five repeats: each message finds its
+/// server blocked.
+const IO_IDLE: Source = Source { lab: LabId::Io, query: "sources=1&work_us=0&repeats=5" };
+
 /// The pipeline across processes at its defaults (consumer 0 killed half-way), over five repeats.
 const PIPELINE_PROCESSES: Source = Source { lab: LabId::Pipeline, query: "pattern=processes&repeats=5" };
 
@@ -96,10 +100,10 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive { lab: LabId::Pipeline, param: "cpus", from: Origin::HostCpus },
     probe(LabId::Pipeline, "spin_us", Probe::SleepMargin),
     probe(LabId::Io, "syscall_ns", Probe::EmptyRead),
-    // A blocked reader of a pipe woken by a write from another CPU, as the I/O servers are by the feeder: timed
-    // on its own, pinned, over thousands of round trips (the methods lab's pipe hand-off, between processes
-    // wherever the scheduler puts them, moved between 3 and 28 µs from one calibration to the next).
-    probe(LabId::Io, "wake_us", Probe::WakeOtherCpu),
+    // A blocked server woken by the feeder's write, as the I/O lab's own epoll server is with no work to do: its
+    // latency is the wake-up and one read. A reader pinned to the other CPU, timed on its own (a probe of earlier
+    // versions), took 27 µs here: the worst case; the scheduler mostly runs the woken server sooner (5–7 µs).
+    figure(LabId::Io, "wake_us", IO_IDLE, "epoll_p50", Derive::Scale(1e-3)),
     probe(LabId::Mmap, "syscall_ns", Probe::ReadCall),
     probe(LabId::Mmap, "piece_ns", Probe::PieceRead),
     probe(LabId::Mmap, "cached_copy_gbps", Probe::CachedCopy),

@@ -12,8 +12,6 @@ pub enum Probe {
     EmptyRead,
     /// From a holder's `flock(LOCK_UN)` to the waiter blocked in `flock(LOCK_EX)` holding the lock, in µs.
     FlockWake,
-    /// A blocked thread woken by a pipe write from a thread on another CPU, until it runs: half a round trip, µs.
-    WakeOtherCpu,
     /// `read(2)` of a cached file into a small buffer: the kernel's copy of the page cache into a program's
     /// buffer, in GB/s.
     Copy,
