@@ -288,9 +288,22 @@ fn bench() -> Result<()> {
         ),
     }
     fio_comparison(&native)?;
-    // How far the models are from this machine: the quick grid, simulated with its stored calibration.
-    let fidelity =
-        cmd("target/release/syslab").args(["fidelity", "--quick"]).output().context("running syslab fidelity")?;
+    // How far the models are from this machine: calibrated afresh (in a data directory of the bench's own, so
+    // the user's stored calibration is neither used nor replaced), then the quick grid.
+    let data = dir.join("data");
+    let calibrated = cmd("target/release/syslab")
+        .arg("calibrate")
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .context("running syslab calibrate")?;
+    if !calibrated.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&calibrated.stderr));
+    }
+    let fidelity = cmd("target/release/syslab")
+        .args(["fidelity", "--quick"])
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .context("running syslab fidelity")?;
     print!("{}", String::from_utf8_lossy(&fidelity.stdout));
     if !fidelity.status.success() {
         eprint!("{}", String::from_utf8_lossy(&fidelity.stderr));
