@@ -178,11 +178,14 @@ impl Envelope<'_> {
 /// `format` before `trace`, so the run is read in the same pass, once its format is known.
 struct UpToTheRun<'e, 'a>(&'e mut Envelope<'a>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for UpToTheRun<'_, 'de> {
-    type Value = ();
+/// A map read by its visitor, as a member's value.
+struct AsMap<V>(V);
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
+impl<'de, V: serde::de::Visitor<'de>> serde::de::DeserializeSeed<'de> for AsMap<V> {
+    type Value = V::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        deserializer.deserialize_map(self.0)
     }
 }
 
@@ -199,7 +202,7 @@ impl<'de> serde::de::Visitor<'de> for UpToTheRun<'_, 'de> {
             match &*key {
                 "syslab" => {
                     self.0.syslab = true;
-                    return map.next_value_seed(TheRun(self.0));
+                    return map.next_value_seed(AsMap(TheRun(self.0)));
                 }
                 "run" => self.0.run = map.next_value::<IgnoredAny>().is_ok(),
                 "events" => self.0.events = map.next_value::<IgnoredAny>().is_ok(),
@@ -212,14 +215,6 @@ impl<'de> serde::de::Visitor<'de> for UpToTheRun<'_, 'de> {
 
 /// The `syslab` member: its format, and the run read once the format is known to be this version's.
 struct TheRun<'e, 'a>(&'e mut Envelope<'a>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for TheRun<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
 
 impl<'de> serde::de::Visitor<'de> for TheRun<'_, 'de> {
     type Value = ();
@@ -269,7 +264,7 @@ pub const CHROME_EVENTS_OVERLAP: usize = CHROME_EVENTS.len() - 1;
 pub fn import(text: &str) -> Result<Trace, ImportError> {
     let mut envelope = Envelope::default();
     let read = serde::de::DeserializeSeed::deserialize(
-        UpToTheRun(&mut envelope),
+        AsMap(UpToTheRun(&mut envelope)),
         &mut serde_json::Deserializer::from_str(text),
     );
     let mut trace: Trace = match envelope {
