@@ -3,6 +3,7 @@
 //! [`sample`] is one sample; the calibration repeats it for a median and its spread.
 
 mod cache;
+mod fault;
 
 use crate::experiment::mmap::checksum;
 use shared::calibration::Probe;
@@ -45,8 +46,11 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::SharedCacheSize => cache::shared_cache_kib(),
         Probe::ColdRead => cold_read(dir),
         Probe::SleepMargin => Ok(crate::wait::measure_margin() as f64 / 1e3),
-        Probe::Fault => fault(dir).map(|f| f.ns),
-        Probe::FaultPages => fault(dir).map(|f| f.pages),
+        Probe::Fault => fault::read_faults(&cached_file(dir)?).map(|f| f.ns),
+        Probe::FaultPages => fault::read_faults(&cached_file(dir)?).map(|f| f.pages),
+        Probe::SmallFault => fault::read_faults(&small_file(dir)?).map(|f| f.ns),
+        Probe::SmallFaultPages => fault::read_faults(&small_file(dir)?).map(|f| f.pages),
+        Probe::RandomPageScan => fault::random_page_scan(filled(MEMORY_BYTES)?),
         Probe::ReadCall => read_call(dir),
         Probe::PieceRead => piece_read(dir),
         Probe::WriteFault => write_faults(dir, WriteMapping::Shared).map(|f| f.ns),
@@ -208,31 +212,10 @@ fn flock_wake(dir: &Path) -> Result<f64, ProbeError> {
     shared::repeats::median(&latencies).ok_or(ProbeError::Unmeasurable("the waiter never held the lock"))
 }
 
-/// What reading a fresh mapping of a cached file cost: nanoseconds a minor fault, and pages mapped a fault.
+/// What a fresh mapping of a cached file cost: nanoseconds a minor fault, and pages mapped a fault.
 struct Faults {
     ns: f64,
     pages: f64,
-}
-
-/// A file in the page cache mapped afresh and one byte of each page read, the faults counted by the kernel
-/// (`getrusage`): how long each took, and how many pages each mapped (fault-around, or a large folio).
-fn fault(dir: &Path) -> Result<Faults, ProbeError> {
-    let file = cached_file(dir)?;
-    let map = crate::experiment::mmap::fenced::map(&file).map_err(io("mapping the probe's file"))?;
-    let page = rustix::param::page_size();
-    let before = minor_faults();
-    let start = Instant::now();
-    let mut sum = 0u64;
-    for offset in (0..map.len()).step_by(page) {
-        sum = sum.wrapping_add(u64::from(map[offset]));
-    }
-    let ns = start.elapsed().as_nanos() as f64;
-    std::hint::black_box(sum);
-    let faults = minor_faults().saturating_sub(before);
-    if faults == 0 {
-        return Err(ProbeError::Unmeasurable("reading a fresh mapping took no page faults"));
-    }
-    Ok(Faults { ns: ns / faults as f64, pages: map.len().div_ceil(page) as f64 / faults as f64 })
 }
 
 /// Where the off-folio probe's mapping starts, in pages: inside a folio of any size from 2 to 256 pages.
@@ -331,7 +314,12 @@ fn writable_file(dir: &Path) -> Result<File, ProbeError> {
 
 /// The fault and read-call probes' 32 MiB file.
 fn cached_file(dir: &Path) -> Result<File, ProbeError> {
-    probe_file(dir, "cached", 32 << 20)
+    probe_file(dir, "cached", shared::lab::mmap::FAULT_PROBE_BYTES)
+}
+
+/// The small-file fault probe's file, smaller than a huge page.
+fn small_file(dir: &Path) -> Result<File, ProbeError> {
+    probe_file(dir, "small", shared::lab::mmap::SMALL_FAULT_PROBE_BYTES)
 }
 
 /// MB/s of the disk's own in a sequential read of a 32 MiB file after its pages were dropped (the kernel's

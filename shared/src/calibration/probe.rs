@@ -38,10 +38,18 @@ pub enum Probe {
     /// What the disk adds to a sequential read of a file whose pages were dropped from the cache (the same read
     /// warm taken away), as MB/s of the disk's own; unmeasurable where the kernel keeps the pages.
     ColdRead,
-    /// One minor page fault of a mapped file in the page cache, in ns.
+    /// One minor page fault of a mapped file in the page cache, in ns (a file of
+    /// [`crate::lab::mmap::FAULT_PROBE_BYTES`], written as the mmap lab writes its own).
     Fault,
     /// How many pages one such fault maps (the kernel's fault-around, or a whole large folio).
     FaultPages,
+    /// The same two of a file smaller than a huge page ([`crate::lab::mmap::SMALL_FAULT_PROBE_BYTES`]),
+    /// which the page cache holds in small folios.
+    SmallFault,
+    SmallFaultPages,
+    /// The labs' checksum of one page at a random place of memory that is in no cache, in ns: a page of a
+    /// mapping's random pieces (no page read twice, in no order a prefetcher follows).
+    RandomPageScan,
     /// The first write to each page of a fresh MAP_SHARED mapping of a cached file: ns a fault (each makes
     /// pages writable and dirty).
     WriteFault,

@@ -211,9 +211,14 @@ pub struct MmapParams {
     pub piece_ns: f64,
     pub copy_gbps: f64,
     pub scan_gbps: f64,
+    /// One read fault, and the pages it maps, of the probe's file of [`FAULT_PROBE_BYTES`]; the same of
+    /// one smaller than a huge page ([`SMALL_FAULT_PROBE_BYTES`]); one page read at a random place of
+    /// memory.
     pub fault_ns: f64,
-    /// Pages one read fault maps.
     pub fault_pages: u64,
+    pub small_fault_ns: f64,
+    pub small_fault_pages: u64,
+    pub random_page_ns: f64,
     /// Copying and scanning bytes that are in the CPU's cache.
     pub cached_copy_gbps: f64,
     pub cached_scan_gbps: f64,
@@ -266,6 +271,9 @@ impl MmapParams {
                 scan_gbps: r.float("scan_gbps"),
                 fault_ns: r.uint("fault_ns") as f64,
                 fault_pages: r.uint("fault_pages"),
+                small_fault_ns: r.uint("small_fault_ns") as f64,
+                small_fault_pages: r.uint("small_fault_pages"),
+                random_page_ns: r.uint("random_page_ns") as f64,
                 cached_copy_gbps: r.float("cached_copy_gbps"),
                 cached_scan_gbps: r.float("cached_scan_gbps"),
                 cache: r.uint("cache_kib") << 10,
