@@ -4,6 +4,7 @@
 //! host. The companion runs the same measurement as a queued run (`crate::runner::Work::Calibrate`).
 
 use crate::experiment::{self, ExperimentError};
+use shared::LabId;
 use shared::calibration::{Calibration, Estimate, Measurements, Stored};
 use shared::trace::HostInfo;
 use std::path::{Path, PathBuf};
@@ -34,12 +35,18 @@ pub fn shared(stored: Stored) -> Shared {
     std::sync::Arc::new(tokio::sync::watch::Sender::new(stored))
 }
 
-/// Measures this host's primitives, from the source labs' experiments and the probes, all in `base` (the probes'
-/// files in a directory of their own, removed after). A cancel stops it between two measurements.
-pub fn measure(base: &Path, exe: &Path, cancel: &experiment::CancelFlag) -> Result<Calibration, ExperimentError> {
+/// Measures this host's primitives (every lab's, or `only` one's), from the source labs' experiments and the
+/// probes, all in `base` (the probes' files in a directory of their own, removed after). A cancel stops it
+/// between two measurements.
+pub fn measure(
+    base: &Path,
+    exe: &Path,
+    cancel: &experiment::CancelFlag,
+    only: Option<LabId>,
+) -> Result<Calibration, ExperimentError> {
     let started = Instant::now();
     let mut measured = Measurements::default();
-    for source in shared::calibration::sources() {
+    for source in shared::calibration::sources(only) {
         let lab = source.lab;
         tracing::info!(%lab, query = source.query, "calibrating: the lab's experiment");
         let given = shared::fidelity_grid::Point { lab, query: source.query }.params(&[])?;
@@ -51,7 +58,7 @@ pub fn measure(base: &Path, exe: &Path, cancel: &experiment::CancelFlag) -> Resu
     }
     let scratch = crate::scratch::Scratch::create(base, u64::from(std::process::id()) << 20)
         .map_err(ExperimentError::io("creating the probes' directory"))?;
-    for p in shared::calibration::probes() {
+    for p in shared::calibration::probes(only) {
         tracing::info!(probe = ?p, "calibrating: the probe");
         let mut samples = Vec::with_capacity(PROBE_REPEATS);
         for _ in 0..PROBE_REPEATS {
@@ -94,7 +101,7 @@ pub fn store(calibration: &Calibration, path: Option<&Path>) -> Result<(), Exper
 /// Measures, stores and prints the calibration (as JSON with `json`).
 pub fn run(json: bool) -> anyhow::Result<()> {
     let crate::cli::HeadlessSetup { base, cancel, exe } = crate::cli::HeadlessSetup::prepare()?;
-    let calibration = measure(&base, &exe, &cancel);
+    let calibration = measure(&base, &exe, &cancel, None);
     crate::state::close();
     let calibration = calibration?;
     let path = store_path();

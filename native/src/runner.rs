@@ -365,7 +365,7 @@ fn run_lab(
 /// A calibration run: measures the machine, stores what it measured for later starts, and hands it to every
 /// connection (their pages simulate with it from then on).
 fn calibrate(job: &Job, scratch: &Path, config: &RunnerConfig) -> Result<Vec<shared::i18n::Text>, ExperimentError> {
-    let calibration = crate::calibrate::measure(scratch, &config.worker_exe, &job.cancel)?;
+    let calibration = crate::calibrate::measure(scratch, &config.worker_exe, &job.cancel, None)?;
     crate::calibrate::store(&calibration, config.calibration_store.as_deref())?;
     tracing::info!(path = ?config.calibration_store, "calibrated this host");
     config.calibration.send_replace(shared::calibration::Stored::Calibrated { calibration });

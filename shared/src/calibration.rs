@@ -257,6 +257,7 @@ mod tests {
     use super::primitives::{LOCK_PAIR, METHODS};
     use super::*;
     use crate::trace::Unit;
+    use std::collections::BTreeSet;
 
     fn host(cpus: u32) -> HostInfo {
         HostInfo {
@@ -377,5 +378,20 @@ mod tests {
         for p in PRIMITIVES {
             assert!(p.lab.info().params.iter().any(|s| s.key == p.param), "{}.{}", p.lab, p.param);
         }
+    }
+
+    #[test]
+    fn a_lab_is_calibrated_by_the_runs_and_probes_its_own_primitives_need() {
+        use crate::catalogue::LabId;
+        // The I/O model's thread start is the methods lab's figure: its calibration runs that lab too.
+        assert!(sources(Some(LabId::Io)).iter().any(|s| s.lab == LabId::Methods));
+        assert!(probes(Some(LabId::Lock)).contains(&Probe::FlockWake));
+        assert!(!probes(Some(LabId::Lock)).contains(&Probe::Fault));
+        assert!(sources(Some(LabId::Mmap)).is_empty());
+        // Every lab's together are the whole calibration's.
+        let sources_of_every: BTreeSet<Source> = LabId::ALL.iter().flat_map(|l| sources(Some(*l))).collect();
+        assert_eq!(sources_of_every, sources(None));
+        let probes_of_every: BTreeSet<Probe> = LabId::ALL.iter().flat_map(|l| probes(Some(*l))).collect();
+        assert_eq!(probes_of_every, probes(None));
     }
 }

@@ -143,10 +143,10 @@ const fn probe(lab: LabId, param: &'static str, probe: Probe) -> Primitive {
     Primitive { lab, param, from: Origin::Probe(probe) }
 }
 
-/// The lab runs a calibration makes for its figures.
-pub fn sources() -> std::collections::BTreeSet<Source> {
-    PRIMITIVES
-        .iter()
+/// The lab runs a calibration makes for its figures: of every lab's primitives, or of `lab`'s only (a source
+/// may be another lab's experiment: the I/O model's thread start comes from the methods lab's).
+pub fn sources(lab: Option<LabId>) -> std::collections::BTreeSet<Source> {
+    of(lab)
         .filter_map(|p| match p.from {
             Origin::Figure { source, .. } => Some(source),
             _ => None,
@@ -154,15 +154,18 @@ pub fn sources() -> std::collections::BTreeSet<Source> {
         .collect()
 }
 
-/// The probes a calibration times.
-pub fn probes() -> std::collections::BTreeSet<Probe> {
-    PRIMITIVES
-        .iter()
+/// The probes a calibration times: for every lab's primitives, or for `lab`'s only.
+pub fn probes(lab: Option<LabId>) -> std::collections::BTreeSet<Probe> {
+    of(lab)
         .filter_map(|p| match p.from {
             Origin::Probe(probe) => Some(probe),
             _ => None,
         })
         .collect()
+}
+
+fn of(lab: Option<LabId>) -> impl Iterator<Item = &'static Primitive> {
+    PRIMITIVES.iter().filter(move |p| lab.is_none_or(|lab| p.lab == lab))
 }
 
 impl Primitive {
