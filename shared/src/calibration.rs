@@ -16,8 +16,8 @@ pub use primitives::*;
 pub use probe::Probe;
 
 /// The version this build writes and reads; a file of another is refused, not guessed at. It moves when the
-/// primitives do (3: the small file's faults and the random page), so no model mixes a calibration with
-/// reference values for what it did not measure.
+/// primitives do (3: the small file's faults, the random page, notify's watch per directory), so no model
+/// mixes a calibration with reference values for what it did not measure.
 pub const VERSION: u32 = 3;
 
 /// One measured primitive: the median over the repeats, half their range, and how many there were.

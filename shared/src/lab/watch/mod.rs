@@ -75,8 +75,6 @@ const QUESTIONS: &[Question] = &[Question {
               the number of files divided by the interval; inotify costs something only when a file changes.",
 }];
 
-/// What adding one inotify watch costs in the model (measured here: about 2.2 µs).
-pub const ADD_WATCH_NS: u64 = 2_200;
 /// The sweep's file counts (each used up to the run's N).
 pub const SWEEP_FILES: [u32; 5] = [10, 100, 1_000, 10_000, 100_000];
 
@@ -151,6 +149,8 @@ pub struct WatchParams {
     pub interval: Nanos,
     pub sweep: bool,
     pub stat_ns: u64,
+    /// notify's recursive watch set up, per directory.
+    pub add_watch_ns: u64,
     pub notify_delay: Nanos,
     pub event_cost: Nanos,
     pub queue: u32,
@@ -170,6 +170,7 @@ impl WatchParams {
                 interval: Nanos::from_millis(r.uint("interval_ms")),
                 sweep: r.either("sweep", "on", "off")?,
                 stat_ns: r.uint("stat_ns"),
+                add_watch_ns: r.uint("add_watch_ns"),
                 notify_delay: Nanos::from_micros(r.uint("notify_delay_us")),
                 event_cost: Nanos::from_micros(r.uint("event_cost_us")),
                 queue: r.uint("queue") as u32,
@@ -246,7 +247,7 @@ fn simulate_typed(p: WatchParams, params: &ParamSet, seed: u64) -> Trace {
 fn simulate_round(p: &WatchParams, seed: u64, round: u32, files: u32, start: Nanos, out: &mut Vec<Event>) -> Nanos {
     let dirs = p.dirs(files);
     let pass = Nanos(u64::from(files) * p.stat_ns);
-    let watch_setup = Nanos(u64::from(dirs + 1) * ADD_WATCH_NS);
+    let watch_setup = Nanos(u64::from(dirs + 1) * p.add_watch_ns);
     out.push(event(start, WRITER_ACTOR, WatchEvent::Round { round, files, dirs }));
     out.push(event(
         start + watch_setup,

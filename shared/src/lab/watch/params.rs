@@ -74,6 +74,14 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
+        key: "add_watch_ns",
+        label: "Watch per directory",
+        unit: "ns",
+        help: "Model: setting up notify's recursive watch, per directory of the tree: the walk to it and its inotify watch added (reference: 2.2 µs, measured on another machine; calibrating measures this one's on a tree of 64 directories).",
+        kind: ParamKind::Int { min: 10, max: 1_000_000, default: 2_200 },
+        simulation_only: true,
+    },
+    ParamSpec {
         key: "notify_delay_us",
         label: "Notification delay",
         unit: "µs",
