@@ -16,7 +16,7 @@ pub use primitives::*;
 pub use probe::Probe;
 
 /// The version this build writes and reads; a file of another is refused, not guessed at. It moves when the
-/// primitives do (3: the small file's faults, the random page, notify's watch per directory), so no model
+/// primitives do (3: the small file's faults, the random page, notify's watch set-up per entry), so no model
 /// mixes a calibration with reference values for what it did not measure.
 pub const VERSION: u32 = 3;
 

@@ -46,7 +46,7 @@ pub fn sample(probe: Probe, dir: &Path) -> Result<f64, ProbeError> {
         Probe::SharedCacheScan => cache::shared_cache_scan(),
         Probe::SharedCacheSize => cache::shared_cache_kib(),
         Probe::ColdRead => cold_read(dir),
-        Probe::AddWatch => watch::add_watch(dir),
+        Probe::WatchWalk => watch::watch_walk(dir),
         Probe::SleepMargin => Ok(crate::wait::measure_margin() as f64 / 1e3),
         Probe::Fault => fault::read_faults(&cached_file(dir)?).map(|f| f.ns),
         Probe::FaultPages => fault::read_faults(&cached_file(dir)?).map(|f| f.pages),

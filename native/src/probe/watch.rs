@@ -1,5 +1,6 @@
 //! The watch lab's set-up probe: notify's recursive watch of a tree, as the lab's inotify watcher makes it, timed
-//! per directory (the model charges the watcher's start by the directories it watches).
+//! per entry (notify looks at every file and directory under the root and watches each directory; the lab's
+//! 10 000 files in 100 directories took 26–36 ms here, 3 µs an entry).
 
 use super::{ProbeError, io};
 use notify::Watcher as _;
@@ -10,8 +11,9 @@ use std::time::Instant;
 const DIRS: usize = 64;
 const FILES_PER_DIR: usize = 16;
 
-/// Nanoseconds per directory (the root among them) of `watch(root, Recursive)` on the probe's tree in `dir`.
-pub(super) fn add_watch(dir: &Path) -> Result<f64, ProbeError> {
+/// Nanoseconds per entry (the root, the directories and the files) of `watch(root, Recursive)` on the probe's
+/// tree in `dir`.
+pub(super) fn watch_walk(dir: &Path) -> Result<f64, ProbeError> {
     let root = dir.join("tree");
     if !root.exists() {
         for d in 0..DIRS {
@@ -27,5 +29,5 @@ pub(super) fn add_watch(dir: &Path) -> Result<f64, ProbeError> {
     let start = Instant::now();
     watcher.watch(&root, notify::RecursiveMode::Recursive).map_err(unavailable)?;
     let ns = start.elapsed().as_nanos() as f64;
-    Ok(ns / (DIRS + 1) as f64)
+    Ok(ns / (1 + DIRS * (1 + FILES_PER_DIR)) as f64)
 }

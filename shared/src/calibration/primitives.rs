@@ -135,7 +135,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     // The watch lab's own watchers at its defaults: the poller's CPU per stat, the notified one's per change.
     figure(LabId::Watch, "stat_ns", WATCH, "poll_cpu_per_stat", Derive::Scale(1.0)),
     figure(LabId::Watch, "event_cost_us", WATCH, "inotify_cpu_per_change", Derive::Scale(1e-3)),
-    probe(LabId::Watch, "add_watch_ns", Probe::AddWatch),
+    probe(LabId::Watch, "watch_walk_ns", Probe::WatchWalk),
     // Each change of the defaults reaches an idle watcher: its latency is the notification's own.
     figure(LabId::Watch, "notify_delay_us", WATCH, "inotify_p50", Derive::Scale(1e-3)),
 ];

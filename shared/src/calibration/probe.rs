@@ -73,9 +73,9 @@ pub enum Probe {
     /// Copying bytes from memory into memory, neither in any cache, in GB/s: what a write into the page cache
     /// or a mapping costs per byte.
     MemoryCopy,
-    /// notify's recursive watch set up on a tree of directories, in ns per directory (the walk to each and its
-    /// inotify watch): the watch lab's inotify watcher getting ready.
-    AddWatch,
+    /// notify's recursive watch set up on a tree of directories and files, in ns per entry (notify looks at
+    /// every entry and watches each directory): the watch lab's inotify watcher getting ready.
+    WatchWalk,
     /// One `pread(2)` of a byte of a cached file at a random page, in ns: a read call's cost beyond its bytes.
     ReadCall,
     /// One `pread(2)` of a whole page of a cached file at a random page, and the labs' checksum of it, in ns:

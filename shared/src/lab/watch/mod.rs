@@ -149,8 +149,8 @@ pub struct WatchParams {
     pub interval: Nanos,
     pub sweep: bool,
     pub stat_ns: u64,
-    /// notify's recursive watch set up, per directory.
-    pub add_watch_ns: u64,
+    /// notify's recursive watch set up, per entry of the tree.
+    pub watch_walk_ns: u64,
     pub notify_delay: Nanos,
     pub event_cost: Nanos,
     pub queue: u32,
@@ -170,7 +170,7 @@ impl WatchParams {
                 interval: Nanos::from_millis(r.uint("interval_ms")),
                 sweep: r.either("sweep", "on", "off")?,
                 stat_ns: r.uint("stat_ns"),
-                add_watch_ns: r.uint("add_watch_ns"),
+                watch_walk_ns: r.uint("watch_walk_ns"),
                 notify_delay: Nanos::from_micros(r.uint("notify_delay_us")),
                 event_cost: Nanos::from_micros(r.uint("event_cost_us")),
                 queue: r.uint("queue") as u32,
@@ -247,7 +247,8 @@ fn simulate_typed(p: WatchParams, params: &ParamSet, seed: u64) -> Trace {
 fn simulate_round(p: &WatchParams, seed: u64, round: u32, files: u32, start: Nanos, out: &mut Vec<Event>) -> Nanos {
     let dirs = p.dirs(files);
     let pass = Nanos(u64::from(files) * p.stat_ns);
-    let watch_setup = Nanos(u64::from(dirs + 1) * p.add_watch_ns);
+    // notify walks the whole tree, files and directories, and watches each directory.
+    let watch_setup = Nanos((u64::from(files) + u64::from(dirs) + 1) * p.watch_walk_ns);
     out.push(event(start, WRITER_ACTOR, WatchEvent::Round { round, files, dirs }));
     out.push(event(
         start + watch_setup,

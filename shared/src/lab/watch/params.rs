@@ -74,10 +74,10 @@ pub(super) static PARAMS: &[ParamSpec] = &[
         simulation_only: true,
     },
     ParamSpec {
-        key: "add_watch_ns",
-        label: "Watch per directory",
+        key: "watch_walk_ns",
+        label: "Watch set-up per entry",
         unit: "ns",
-        help: "Model: setting up notify's recursive watch, per directory of the tree: the walk to it and its inotify watch added (reference: 2.2 µs, measured on another machine; calibrating measures this one's on a tree of 64 directories).",
+        help: "Model: setting up notify's recursive watch, per entry of the tree: notify looks at every file and directory under it and adds an inotify watch for each directory (reference: 2.2 µs, a round figure; calibrating measures this machine's on a tree of 64 directories of 16 files).",
         kind: ParamKind::Int { min: 10, max: 1_000_000, default: 2_200 },
         simulation_only: true,
     },
