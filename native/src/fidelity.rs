@@ -144,6 +144,9 @@ fn drift_line(lab: shared::LabId, stored: Option<&Calibration>, now: &Calibratio
     let mut moved: Vec<(f64, String)> = now
         .values
         .iter()
+        // The fresh calibration also holds what its runs gave other labs (the methods lab's thread start is the
+        // I/O model's too): only this lab's primitives are said.
+        .filter(|(key, _)| key.strip_prefix(lab.as_str()).is_some_and(|rest| rest.starts_with('.')))
         .filter_map(|(key, e)| {
             let before = stored.values.get(key)?.value;
             (before > 0.0).then(|| ((e.value - before) / before, format!("{key} {before:.3} → {:.3}", e.value)))
