@@ -40,7 +40,7 @@ fn run_in(
     let extra: &[(&str, &str)] = if quick { &[(shared::repeats::KEY, "1")] } else { &[] };
     let (mut all, mut undisturbed, mut retakes): (Vec<Compared>, Vec<Compared>, Vec<Compared>) = Default::default();
     let mut fresh_all: Vec<Compared> = Vec::new();
-    let mut fresh: Option<(shared::LabId, shared::calibration::Calibration)> = None;
+    let mut fresh: Option<(shared::LabId, Calibration)> = None;
     println!(
         "{:<9} {:<40} {:<28} {:>12} {:>12} {:>7}  {:>7}  {:>7}  ran",
         "lab", "point", "figure", "simulated", "measured", "error", "fresh", "again"

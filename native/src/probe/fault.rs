@@ -2,7 +2,7 @@
 //! pages each maps, which depends on the folios the page cache holds the file in and so on its size), and a
 //! page read at a random place of memory, as a mapping's random pieces are.
 
-use super::{Faults, ProbeError, io, minor_faults};
+use super::{Faults, ProbeError, SHUFFLE_SEED, io, minor_faults, xorshift};
 use crate::experiment::mmap::checksum;
 use std::fs::File;
 use std::time::Instant;
@@ -49,12 +49,9 @@ pub(super) fn random_page_scan(memory: memmap2::MmapMut) -> Result<f64, ProbeErr
 /// 0..n in an order no prefetcher can follow (Fisher–Yates driven by xorshift).
 fn shuffled(n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut x = SHUFFLE_SEED;
     for i in (1..n).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        order.swap(i, (x % (i as u64 + 1)) as usize);
+        order.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
     }
     order
 }

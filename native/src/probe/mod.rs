@@ -152,10 +152,7 @@ fn filled(bytes: usize) -> Result<memmap2::MmapMut, ProbeError> {
     let _ = memory.advise(memmap2::Advice::HugePage);
     let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(std::process::id());
     for word in memory.chunks_exact_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        word.copy_from_slice(&x.to_le_bytes());
+        word.copy_from_slice(&xorshift(&mut x).to_le_bytes());
     }
     Ok(memory)
 }
@@ -350,15 +347,19 @@ fn cold_read(dir: &Path) -> Result<f64, ProbeError> {
 /// Page offsets of a `len`-byte file in an order no prefetcher can follow (xorshift), `n` of them.
 fn random_pages(len: usize, n: usize) -> Vec<usize> {
     let (page, pages) = (rustix::param::page_size(), (len / rustix::param::page_size()).max(1));
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % pages as u64) as usize * page
-        })
-        .collect()
+    let mut x = SHUFFLE_SEED;
+    (0..n).map(|_| (xorshift(&mut x) % pages as u64) as usize * page).collect()
+}
+
+/// The seed of the probes' orders of pages.
+const SHUFFLE_SEED: u64 = 0x2545_f491_4f6c_dd1d;
+
+/// The next of Marsaglia's xorshift64 numbers from `x`: content and orders no compiler or prefetcher can know.
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
 }
 
 /// Nanoseconds per `pread` of one byte at a random page of a cached file: a read call without its copy.
